@@ -1,0 +1,465 @@
+/*
+ * cpu.c — the CPU backend: thresholds m*(x) and shaped rewards, OpenMP over
+ * prompts.
+ *
+ * Each row is read from the input once, into a per-thread scratch buffer of
+ * doubles (validated and shifted by its first reward as it is copied), and the
+ * solver iterates there while the row sits in L1/L2: the CPU analogue of a GPU
+ * kernel holding the row in registers or shared memory.
+ *
+ * The shift: d_j = u_j - u_0. F is shift-invariant, so the solvers work on d
+ * and m* = u_0 + root(d). Large offsets (rewards around 1e6 with a spread of 1)
+ * then cost no precision. Base weights are kept unnormalised (exp(logw - max));
+ * F's sign and the set value do not depend on the scale, and uniform rows use
+ * weight 1 without a weight array at all.
+ *
+ * Solvers, all on F(m)/gamma with weights 1 above, eps = exp(-lg) below:
+ *   bisect      the paper's: halve [min d, max d] until the bracket is below
+ *               tol * max(1, range) (or floating-point resolution).
+ *   dinkelbach  m <- R({d >= m}) from the mean, R(A) = (S_A + eps S_rest) /
+ *               (P_A + eps P_rest). Monotone; stops when no sample lies in
+ *               [m_t, m_t+1): then the active set is final and m is exact.
+ *   exact       partition search: pick a pivot v among the undecided samples,
+ *               evaluate F(v) from running sums in one partition pass, and
+ *               decide every undecided sample on one side of v. Expected O(n),
+ *               O(n log n) worst case through a sort-based finish; the result
+ *               is R(active set), no tolerance.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+#include "srs_math.h"
+
+#define BISECT_MAX_ITER 2000
+
+// ----------------------------------------------------------------------------
+// per-thread scratch
+
+typedef struct {
+    double *d;    // (max_len,) shifted rewards of the current row
+    double *p;    // (max_len,) unnormalised base weights, when the batch has logw
+    double *td;   // (max_len,) exact solver: undecided samples
+    double *tp;   // (max_len,) exact solver: their weights
+} scratch_t;
+
+static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
+    size_t n = (size_t)(max_len > 0 ? max_len : 1);
+    memset(s, 0, sizeof *s);
+    s->d = malloc(n * sizeof(double));
+    s->td = malloc(n * sizeof(double));
+    if (weighted) {
+        s->p = malloc(n * sizeof(double));
+        s->tp = malloc(n * sizeof(double));
+    }
+    return s->d && s->td && (!weighted || (s->p && s->tp));
+}
+
+static void scratch_free(scratch_t *s) {
+    free(s->d);
+    free(s->p);
+    free(s->td);
+    free(s->tp);
+}
+
+// ----------------------------------------------------------------------------
+// loading a row: copy, shift, validate, min/max/mean
+
+typedef struct {
+    double ref;        // u_0: the shift
+    double dmin, dmax; // range of d
+    double umin, umax; // range of u (d + ref may differ from it by an ulp)
+    double wsum;       // sum of weights (n when uniform)
+    double mean;       // weighted mean of d
+} row_t;
+
+enum { ROW_OK = 0, ROW_EMPTY, ROW_BAD_REWARD, ROW_BAD_LOGW };
+
+static inline double vec_at(const srs_vec_t *v, int64_t i) {
+    return v->dtype == SRS_F32 ? (double)((const float *)v->data)[i] : ((const double *)v->data)[i];
+}
+
+// Finds the first non-finite value of v in [start, start+n) (error path only).
+static int64_t first_nonfinite(const srs_vec_t *v, int64_t start, int64_t n) {
+    for (int64_t j = 0; j < n; j++)
+        if (!isfinite(vec_at(v, start + j))) return j;
+    return -1;
+}
+
+// x - x is 0 for finite x and NaN for NaN/inf: a branch-free finiteness test
+// that vectorises.
+#define LOAD_LOOP(T)                                                          \
+    do {                                                                      \
+        const T *src = (const T *)b->reward.data + start;                     \
+        double ref = (double)src[0], mn = 0, mx = 0, sum = 0, bad = 0;        \
+        double umn = ref, umx = ref;                                          \
+        _Pragma("omp simd reduction(min:mn,umn) reduction(max:mx,umx) reduction(+:sum,bad)") \
+        for (int64_t j = 0; j < n; j++) {                                     \
+            double x = (double)src[j];                                        \
+            double dj = x - ref;                                              \
+            d[j] = dj;                                                        \
+            mn = fmin(mn, dj);                                                \
+            mx = fmax(mx, dj);                                                \
+            umn = fmin(umn, x);                                               \
+            umx = fmax(umx, x);                                               \
+            sum += dj;                                                        \
+            bad += (x - x);                                                   \
+        }                                                                     \
+        if (bad != 0 || isnan(bad) || !isfinite(ref)) return ROW_BAD_REWARD;   \
+        r->ref = ref; r->dmin = mn; r->dmax = mx; dsum = sum;                 \
+        r->umin = umn; r->umax = umx;                                         \
+    } while (0)
+
+static int load_row(const srs_batch_t *b, int64_t start, int64_t n, double *d, double *p, row_t *r) {
+    if (n <= 0) return ROW_EMPTY;
+    double dsum;
+    if (b->reward.dtype == SRS_F32) LOAD_LOOP(float);
+    else LOAD_LOOP(double);
+    if (!isfinite(r->dmax - r->dmin)) return ROW_BAD_REWARD;  // range overflows double
+    if (!p) {
+        r->wsum = (double)n;
+        r->mean = dsum / (double)n;
+        return ROW_OK;
+    }
+    // weights exp(logw - max logw): the largest is 1, none overflows
+    double lmax = -INFINITY, bad = 0;
+    for (int64_t j = 0; j < n; j++) {
+        double lw = vec_at(&b->logw, start + j);
+        bad += lw - lw;
+        p[j] = lw;
+        lmax = fmax(lmax, lw);
+    }
+    if (bad != 0 || isnan(bad)) return ROW_BAD_LOGW;
+    double wsum = 0, wd = 0;
+    for (int64_t j = 0; j < n; j++) {
+        double w = exp(p[j] - lmax);
+        p[j] = w;
+        wsum += w;
+        wd += w * d[j];
+    }
+    r->wsum = wsum;
+    r->mean = wd / wsum;
+    return ROW_OK;
+}
+
+// ----------------------------------------------------------------------------
+// solvers on a loaded row (d shifted, p weights or NULL = uniform)
+
+// F(m)/gamma: sum of w p (d - m), w = 1 above, eps below.
+static inline double f_scaled(const double *d, const double *p, int64_t n, double m, double eps) {
+    double f = 0;
+    if (p) {
+        _Pragma("omp simd reduction(+:f)")
+        for (int64_t j = 0; j < n; j++) f += (d[j] >= m ? 1.0 : eps) * p[j] * (d[j] - m);
+    } else {
+        _Pragma("omp simd reduction(+:f)")
+        for (int64_t j = 0; j < n; j++) f += (d[j] >= m ? 1.0 : eps) * (d[j] - m);
+    }
+    return f;
+}
+
+static double solve_bisect(const double *d, const double *p, int64_t n, const row_t *r, double eps,
+                           double tol, int max_iter) {
+    double lo = r->dmin, hi = r->dmax;
+    double width = tol * fmax(1.0, hi - lo);
+    for (int it = 0; it < max_iter && hi - lo > width; it++) {
+        double mid = lo + 0.5 * (hi - lo);
+        if (mid <= lo || mid >= hi) break;  // floating-point resolution reached
+        double f = f_scaled(d, p, n, mid, eps);
+        if (f > 0) lo = mid;
+        else if (f < 0) hi = mid;
+        else return mid;
+    }
+    return lo + 0.5 * (hi - lo);
+}
+
+// Sums over the active set A = {d >= m} and its complement, and the smallest
+// active value (to tell whether the next iterate changes A).
+static inline void active_sums(const double *d, const double *p, int64_t n, double m, double *s_hi,
+                               double *p_hi, double *s_lo, double *p_lo, double *min_hi) {
+    double sh = 0, ph = 0, sl = 0, pl = 0, mh = INFINITY;
+    if (p) {
+        _Pragma("omp simd reduction(+:sh,ph,sl,pl) reduction(min:mh)")
+        for (int64_t j = 0; j < n; j++) {
+            int a = d[j] >= m;
+            double w = p[j], wd = w * d[j];
+            sh += a ? wd : 0.0;
+            ph += a ? w : 0.0;
+            sl += a ? 0.0 : wd;
+            pl += a ? 0.0 : w;
+            mh = fmin(mh, a ? d[j] : INFINITY);
+        }
+    } else {
+        _Pragma("omp simd reduction(+:sh,ph,sl,pl) reduction(min:mh)")
+        for (int64_t j = 0; j < n; j++) {
+            int a = d[j] >= m;
+            sh += a ? d[j] : 0.0;
+            ph += a ? 1.0 : 0.0;
+            sl += a ? 0.0 : d[j];
+            pl += a ? 0.0 : 1.0;
+            mh = fmin(mh, a ? d[j] : INFINITY);
+        }
+    }
+    *s_hi = sh; *p_hi = ph; *s_lo = sl; *p_lo = pl; *min_hi = mh;
+}
+
+static double solve_dinkelbach(const double *d, const double *p, int64_t n, const row_t *r,
+                               double eps, int max_iter) {
+    double m = r->mean;
+    for (int it = 0; it < max_iter; it++) {
+        double sh, ph, sl, pl, mh;
+        active_sums(d, p, n, m, &sh, &ph, &sl, &pl, &mh);
+        double next = srs_set_value(sh, ph, sl, pl, eps);
+        next = fmin(fmax(next, r->dmin), r->dmax);
+        // A_{t+1} = A_t when no active sample lies below the new iterate: the
+        // iterate is then the value of the final set, i.e. the root.
+        if (mh >= next || next <= m) return next;
+        m = next;
+    }
+    return m;
+}
+
+// Sorts the pairs (td[j], tp[j]) by td descending, in place (heapsort: no
+// allocation, O(k log k) worst case). tp may be NULL.
+static void sort_pairs_desc(double *td, double *tp, int64_t k) {
+#define SWAP_AT(a, b) do { double t_ = td[a]; td[a] = td[b]; td[b] = t_; \
+        if (tp) { t_ = tp[a]; tp[a] = tp[b]; tp[b] = t_; } } while (0)
+    // min-heap on td: repeatedly moving the minimum to the end leaves td descending
+    for (int64_t start = k / 2 - 1, end = k; end > 1; ) {
+        int64_t root;
+        if (start >= 0) root = start--;
+        else { end--; SWAP_AT(0, end); root = 0; }
+        for (int64_t c; (c = 2 * root + 1) < end; root = c) {
+            if (c + 1 < end && td[c + 1] < td[c]) c++;
+            if (!(td[c] < td[root])) break;
+            SWAP_AT(root, c);
+        }
+    }
+#undef SWAP_AT
+}
+
+// Sort-based finish over k undecided samples, given the decided sums: the
+// root is the largest value over the top-j prefixes, j = 0..k.
+static double exact_sorted_finish(double *td, double *tp, int64_t k, double sh, double ph,
+                                  double sl, double pl, double eps) {
+    double sc = 0, pc = 0;
+    sort_pairs_desc(td, tp, k);
+    for (int64_t j = 0; j < k; j++) { sc += (tp ? tp[j] : 1.0) * td[j]; pc += tp ? tp[j] : 1.0; }
+    double best = -INFINITY, s_pre = 0, p_pre = 0;
+    for (int64_t j = 0; j <= k; j++) {
+        double num_p = ph + p_pre;
+        if (num_p > 0 || eps > 0) {
+            double v = srs_set_value(sh + s_pre, num_p, sl + (sc - s_pre), pl + (pc - p_pre), eps);
+            if (v > best) best = v;
+        }
+        if (j < k) { s_pre += (tp ? tp[j] : 1.0) * td[j]; p_pre += tp ? tp[j] : 1.0; }
+    }
+    return best;
+}
+
+static inline double median3(double a, double b, double c) {
+    return fmax(fmin(a, b), fmin(fmax(a, b), c));
+}
+
+static double solve_exact(const double *d, const double *p, int64_t n, const row_t *r, double eps,
+                          double *td, double *tp) {
+    memcpy(td, d, (size_t)n * sizeof *td);
+    if (p) memcpy(tp, p, (size_t)n * sizeof *tp);
+    double sh = 0, ph = 0, sl = 0, pl = 0;  // decided: active (hi) and inactive (lo)
+    int64_t k = n;                          // undecided samples td[0..k)
+    int rounds = 0, max_rounds = 8;
+    for (int64_t t = n; t > 1; t >>= 1) max_rounds += 2;
+    while (k > 0) {
+        if (++rounds > max_rounds)  // adversarial pivots: finish in O(k log k)
+            return exact_sorted_finish(td, p ? tp : NULL, k, sh, ph, sl, pl, eps);
+        double v = median3(td[0], td[k / 2], td[k - 1]);
+        // Partition into [< v | >= v] with sums of the three classes; samples
+        // equal to v contribute 0 to F(v) whichever side they are counted on.
+        double s_lt = 0, p_lt = 0, s_eq = 0, p_eq = 0, s_gt = 0, p_gt = 0;
+        int64_t i = 0;
+        for (int64_t j = 0; j < k; j++) {
+            double x = td[j], w = p ? tp[j] : 1.0;
+            if (x < v) {
+                s_lt += w * x; p_lt += w;
+                td[j] = td[i]; td[i] = x;
+                if (p) { tp[j] = tp[i]; tp[i] = w; }
+                i++;
+            } else if (x == v) {
+                s_eq += w * x; p_eq += w;
+            } else {
+                s_gt += w * x; p_gt += w;
+            }
+        }
+        double f = (sh + s_gt) - v * (ph + p_gt) + eps * ((sl + s_lt) - v * (pl + p_lt));
+        if (f < 0) {
+            // root < v: every sample >= v is active
+            sh += s_gt + s_eq; ph += p_gt + p_eq;
+            k = i;
+        } else {
+            // root >= v: samples < v are inactive, and so are those equal to v
+            // (either side is exact for a sample at the root); keep the > v ones
+            sl += s_lt + s_eq; pl += p_lt + p_eq;
+            int64_t m = 0;
+            for (int64_t j = i; j < k; j++)
+                if (td[j] > v) {
+                    td[m] = td[j];
+                    if (p) tp[m] = tp[j];
+                    m++;
+                }
+            k = m;
+        }
+    }
+    if (ph <= 0 && eps <= 0) return r->dmax;  // gamma = inf and nothing active: limit is max
+    double m = srs_set_value(sh, ph, sl, pl, eps);
+    return fmin(fmax(m, r->dmin), r->dmax);
+}
+
+// ----------------------------------------------------------------------------
+// the row loop shared by thresholds and shaping
+
+typedef struct {
+    const srs_batch_t *b;
+    const srs_threshold_opts_t *to;
+    const srs_shape_opts_t *so;   // NULL: thresholds only
+    double *m_star, *b_eff;       // (n_prompts,) or NULL
+    void *shaped;                 // (n_samples,) or NULL
+    srs_dtype_t shaped_dtype;
+} job_t;
+
+static inline void store(void *out, srs_dtype_t dt, int64_t i, double x) {
+    if (dt == SRS_F32) ((float *)out)[i] = (float)x;
+    else ((double *)out)[i] = x;
+}
+
+// Solves one loaded row; returns m* in shifted coordinates.
+static double solve_row(const job_t *jb, const double *d, const double *p, int64_t n, const row_t *r,
+                        double eps, scratch_t *s) {
+    const srs_threshold_opts_t *o = jb->to;
+    if (r->dmax == r->dmin) return r->dmin;  // n = 1 or all equal: m* = u
+    switch (o->solver) {
+    case SRS_SOLVER_BISECT:
+        return solve_bisect(d, p, n, r, eps, o->tol, o->max_iter > 0 ? o->max_iter : BISECT_MAX_ITER);
+    case SRS_SOLVER_DINKELBACH:
+        // each non-final iteration shrinks the active set: n + 1 passes suffice
+        return solve_dinkelbach(d, p, n, r, eps, o->max_iter > 0 ? o->max_iter : (int)(n + 2));
+    default:
+        return solve_exact(d, p, n, r, eps, s->td, s->tp);
+    }
+}
+
+// m* in the input's coordinates: the endpoints map to the exact input values
+// (u_0 + (u_max - u_0) can be an ulp off u_max), interior values are clamped.
+static inline double unshift(const row_t *r, double m) {
+    if (m >= r->dmax) return r->umax;
+    if (m <= r->dmin) return r->umin;
+    return fmin(fmax(r->ref + m, r->umin), r->umax);
+}
+
+static void shape_row(const job_t *jb, int64_t start, int64_t base, const double *d, const double *p,
+                      int64_t n, const row_t *r, double m, srs_preset_vals_t pv) {
+    const srs_shape_opts_t *so = jb->so;
+    const srs_threshold_opts_t *to = jb->to;
+    void *out = jb->shaped;
+    srs_dtype_t dt = jb->shaped_dtype;
+    int64_t o0 = start - base;
+    if (so->design == SRS_DESIGN_RAW) {
+        for (int64_t j = 0; j < n; j++) store(out, dt, o0 + j, r->ref + d[j]);
+        return;
+    }
+    srs_row_stats_t st = {r->dmin, r->dmax, r->mean, 0.0, m, pv.b_eff};
+    if (so->design == SRS_DESIGN_MEANSTD) {
+        double v = 0;
+        for (int64_t j = 0; j < n; j++) {
+            double e = d[j] - r->mean;
+            v += (p ? p[j] : 1.0) * e * e;
+        }
+        st.std = sqrt(v / r->wsum);
+    }
+    double clip = so->clip >= 0 ? so->clip : to->B;
+    for (int64_t j = 0; j < n; j++)
+        store(out, dt, o0 + j, srs_shape_value(so->design, d[j], &st, to->B, so->alpha, clip));
+}
+
+static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
+    const srs_batch_t *b = jb->b;
+    const int weighted = b->logw.data != NULL;
+    int64_t max_len = b->row_len;
+    if (b->offsets) {
+        max_len = 0;
+        for (int64_t i = 0; i < b->n_prompts; i++) {
+            int64_t len = b->offsets[i + 1] - b->offsets[i];
+            if (len > max_len) max_len = len;
+        }
+    }
+    const int64_t base = b->offsets ? b->offsets[0] : 0;
+    int64_t bad_row = INT64_MAX;
+    int bad_kind = ROW_OK, nomem = 0;
+
+#pragma omp parallel num_threads(ctx->n_threads)
+    {
+        scratch_t s;
+        int ok = scratch_init(&s, max_len, weighted);
+        if (!ok) {
+#pragma omp atomic write
+            nomem = 1;
+        }
+#pragma omp for schedule(dynamic, 64)
+        for (int64_t i = 0; i < b->n_prompts; i++) {
+            if (!ok) continue;
+            int64_t start, n;
+            srs_batch_row(b, i, &start, &n);
+            row_t r;
+            int rc = load_row(b, start, n, s.d, weighted ? s.p : NULL, &r);
+            if (rc != ROW_OK) {
+#pragma omp critical(srs_bad_row)
+                if (i < bad_row) { bad_row = i; bad_kind = rc; }
+                continue;
+            }
+            const double *p = weighted ? s.p : NULL;
+            srs_preset_vals_t pv = srs_preset_eval(jb->to->preset, jb->to->B, jb->to->beta,
+                                                   jb->to->cap, r.dmin, r.dmax);
+            double m = solve_row(jb, s.d, p, n, &r, pv.eps, &s);
+            if (jb->m_star) jb->m_star[i] = unshift(&r, m);
+            if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
+            if (jb->so) shape_row(jb, start, base, s.d, p, n, &r, m, pv);
+        }
+        scratch_free(&s);
+    }
+    if (nomem) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory for row buffers of %lld samples",
+                               (long long)max_len);
+    if (bad_row == INT64_MAX) return SRS_OK;
+
+    // report the first offending row, with the sample and its value
+    int64_t g = b->first_index + bad_row, start, n;
+    srs_batch_row(b, bad_row, &start, &n);
+    if (bad_kind == ROW_EMPTY)
+        return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld: empty row (no samples)", (long long)g);
+    const srs_vec_t *v = bad_kind == ROW_BAD_LOGW ? &b->logw : &b->reward;
+    const char *what = bad_kind == ROW_BAD_LOGW ? "logw" : "reward";
+    int64_t j = first_nonfinite(v, start, n);
+    if (j < 0)
+        return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g,
+                            "row %lld: rewards span a range too large for double precision",
+                            (long long)g);
+    return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld, sample %lld: %s is %g (must be finite)",
+                        (long long)g, (long long)j, what, vec_at(v, start + j));
+}
+
+// ----------------------------------------------------------------------------
+// backend entry points
+
+static srs_status_t cpu_thresholds(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
+                                   double *m_star, double *b_eff) {
+    job_t jb = {b, o, NULL, m_star, b_eff, NULL, SRS_F64};
+    return run_rows(ctx, &jb);
+}
+
+static srs_status_t cpu_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
+                              const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
+                              srs_dtype_t shaped_dtype) {
+    job_t jb = {b, to, so, m_star, b_eff, shaped, shaped_dtype};
+    return run_rows(ctx, &jb);
+}
+
+const srs_backend_t srs_cpu_backend = {"cpu", cpu_thresholds, cpu_shape};

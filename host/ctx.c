@@ -1,0 +1,266 @@
+// ctx.c — contexts, status strings, error messages, enum names, option checks.
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "internal.h"
+
+// ----------------------------------------------------------------------------
+// status and errors
+
+const char *srs_status_str(srs_status_t s) {
+    switch (s) {
+    case SRS_OK: return "ok";
+    case SRS_ERR_INVALID_ARG: return "invalid argument";
+    case SRS_ERR_BAD_INPUT: return "bad input";
+    case SRS_ERR_IO: return "i/o error";
+    case SRS_ERR_NOMEM: return "out of memory";
+    case SRS_ERR_UNSUPPORTED: return "unsupported";
+    case SRS_ERR_BACKEND: return "backend error";
+    }
+    return "unknown status";
+}
+
+const char *srs_version(void) { return SRS_VERSION_STRING; }
+
+static srs_status_t vfail(srs_ctx_t *ctx, srs_status_t st, int64_t row, const char *fmt, va_list ap) {
+    if (ctx) {
+        vsnprintf(ctx->err, sizeof ctx->err, fmt, ap);
+        ctx->err_row = row;
+    }
+    return st;
+}
+
+srs_status_t srs_fail(srs_ctx_t *ctx, srs_status_t st, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(ctx, st, -1, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+srs_status_t srs_fail_row(srs_ctx_t *ctx, srs_status_t st, int64_t row, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfail(ctx, st, row, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void srs_clear_error(srs_ctx_t *ctx) {
+    if (!ctx) return;
+    ctx->err[0] = '\0';
+    ctx->err_row = -1;
+}
+
+const char *srs_ctx_last_error(const srs_ctx_t *ctx) { return ctx ? ctx->err : ""; }
+int64_t srs_ctx_error_row(const srs_ctx_t *ctx) { return ctx ? ctx->err_row : -1; }
+int srs_ctx_threads(const srs_ctx_t *ctx) { return ctx->n_threads; }
+srs_device_t srs_ctx_device(const srs_ctx_t *ctx) { return ctx->device; }
+
+// ----------------------------------------------------------------------------
+// contexts
+
+static _Thread_local char create_err[SRS_ERR_MAX];
+
+const char *srs_last_create_error(void) { return create_err; }
+
+int srs_cuda_compiled(void) {
+#ifdef SRS_WITH_CUDA
+    return 1;
+#else
+    return 0;
+#endif
+}
+
+srs_status_t srs_ctx_create(srs_ctx_t **out, srs_device_t device, int n_threads) {
+    create_err[0] = '\0';
+    if (!out) {
+        snprintf(create_err, sizeof create_err, "srs_ctx_create: out is NULL");
+        return SRS_ERR_INVALID_ARG;
+    }
+    *out = NULL;
+    if (n_threads < 0) {
+        snprintf(create_err, sizeof create_err, "threads must be >= 0 (0 = all cores), got %d", n_threads);
+        return SRS_ERR_INVALID_ARG;
+    }
+    if (device == SRS_DEVICE_CUDA) {
+        // The CUDA backend is a separate piece of work; until it is compiled in,
+        // asking for it is an error rather than a silent fallback.
+        snprintf(create_err, sizeof create_err,
+                 "the CUDA backend is not available in this build of srs %s "
+                 "(use --device cpu or auto)", SRS_VERSION_STRING);
+        return SRS_ERR_UNSUPPORTED;
+    }
+    if (device != SRS_DEVICE_AUTO && device != SRS_DEVICE_CPU) {
+        snprintf(create_err, sizeof create_err, "unknown device %d", (int)device);
+        return SRS_ERR_INVALID_ARG;
+    }
+    srs_ctx_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(create_err, sizeof create_err, "out of memory");
+        return SRS_ERR_NOMEM;
+    }
+    c->device = SRS_DEVICE_CPU;
+    c->be = &srs_cpu_backend;
+#ifdef _OPENMP
+    c->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
+#else
+    c->n_threads = 1;
+#endif
+    c->err_row = -1;
+    *out = c;
+    return SRS_OK;
+}
+
+void srs_ctx_free(srs_ctx_t *ctx) { free(ctx); }
+
+// ----------------------------------------------------------------------------
+// enum names
+
+static const char *device_names[] = {"auto", "cpu", "cuda"};
+static const char *preset_names[] = {"exact", "paper-cd", "paper-args"};
+static const char *solver_names[] = {"bisect", "dinkelbach", "exact"};
+static const char *design_names[] = {"raw", "hard", "soft", "minmax", "meanstd", "cap", "meansoft"};
+static const char *scenario_names[] = {"gauss", "overopt", "twopoint"};
+static const char *format_names[] = {"auto", "jsonl", "npy", "csv"};
+
+#define NAMEOF(tab, i) ((unsigned)(i) < sizeof tab / sizeof tab[0] ? tab[i] : "?")
+
+static int lookup(const char *const *tab, int n, const char *s) {
+    if (!s) return -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(tab[i], s) == 0) return i;
+    return -1;
+}
+
+#define DEFINE_ENUM_NAMES(fn_name, fn_parse, type, tab)                       \
+    const char *fn_name(type v) { return NAMEOF(tab, v); }                    \
+    srs_status_t fn_parse(const char *s, type *out) {                         \
+        int i = lookup(tab, (int)(sizeof tab / sizeof tab[0]), s);            \
+        if (i < 0) return SRS_ERR_INVALID_ARG;                                \
+        *out = (type)i;                                                       \
+        return SRS_OK;                                                        \
+    }
+
+DEFINE_ENUM_NAMES(srs_device_name, srs_device_parse, srs_device_t, device_names)
+DEFINE_ENUM_NAMES(srs_preset_name, srs_preset_parse, srs_preset_t, preset_names)
+DEFINE_ENUM_NAMES(srs_solver_name, srs_solver_parse, srs_solver_t, solver_names)
+DEFINE_ENUM_NAMES(srs_design_name, srs_design_parse, srs_design_t, design_names)
+DEFINE_ENUM_NAMES(srs_scenario_name, srs_scenario_parse, srs_scenario_t, scenario_names)
+
+srs_status_t srs_format_parse(const char *s, srs_format_t *out) {
+    int i = lookup(format_names, 4, s);
+    if (i < 0) return SRS_ERR_INVALID_ARG;
+    *out = (srs_format_t)i;
+    return SRS_OK;
+}
+
+// ----------------------------------------------------------------------------
+// options
+
+srs_threshold_opts_t srs_threshold_opts_default(void) {
+    srs_threshold_opts_t o;
+    memset(&o, 0, sizeof o);
+    o.preset = SRS_PRESET_EXACT;
+    o.solver = SRS_SOLVER_EXACT;
+    o.B = 1.0;
+    o.beta = 1.0;
+    o.cap = 2.0;
+    o.tol = 1e-12;
+    o.max_iter = 0;
+    return o;
+}
+
+srs_shape_opts_t srs_shape_opts_default(void) {
+    srs_shape_opts_t o;
+    o.design = SRS_DESIGN_SOFT;
+    o.alpha = 1.0;
+    o.clip = -1.0;
+    return o;
+}
+
+srs_status_t srs_threshold_opts_check(srs_ctx_t *ctx, const srs_threshold_opts_t *o) {
+    if (!o) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "threshold options are NULL");
+    if ((unsigned)o->preset > SRS_PRESET_PAPER_ARGS)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown preset %d", (int)o->preset);
+    if ((unsigned)o->solver > SRS_SOLVER_EXACT)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown solver %d", (int)o->solver);
+    if (!(o->B >= 0) || !isfinite(o->B))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "B must be finite and >= 0, got %g", o->B);
+    if (!(o->beta > 0) || !isfinite(o->beta))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "beta must be finite and > 0, got %g", o->beta);
+    if (!(o->cap > 0) || isnan(o->cap))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "cap must be > 0, got %g", o->cap);
+    if (!(o->tol > 0) || !(o->tol < 1))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "tol must be in (0, 1), got %g", o->tol);
+    if (o->max_iter < 0)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "max_iter must be >= 0, got %d", o->max_iter);
+    return SRS_OK;
+}
+
+static srs_status_t shape_opts_check(srs_ctx_t *ctx, const srs_shape_opts_t *o) {
+    if (!o) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "shape options are NULL");
+    if ((unsigned)o->design >= SRS_DESIGN_COUNT_)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown design %d", (int)o->design);
+    if (!(o->alpha > 0) || !isfinite(o->alpha))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "alpha must be finite and > 0, got %g", o->alpha);
+    if (isnan(o->clip))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "clip must not be NaN");
+    return SRS_OK;
+}
+
+srs_status_t srs_batch_check(srs_ctx_t *ctx, const srs_batch_t *b) {
+    if (!b) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "batch is NULL");
+    if (b->n_prompts < 0)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "n_prompts must be >= 0, got %lld",
+                        (long long)b->n_prompts);
+    if (b->n_prompts > 0 && !b->reward.data)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "batch has no reward array");
+    const srs_vec_t *v[3] = {&b->reward, &b->logw, &b->gold};
+    for (int k = 0; k < 3; k++)
+        if (v[k]->data && v[k]->dtype != SRS_F32 && v[k]->dtype != SRS_F64)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown dtype %d", (int)v[k]->dtype);
+    if (!b->offsets) {
+        if (b->row_len < 0)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG, "row_len must be >= 0, got %lld",
+                            (long long)b->row_len);
+        return SRS_OK;
+    }
+    for (int64_t i = 0; i < b->n_prompts; i++)
+        if (b->offsets[i + 1] < b->offsets[i])
+            return srs_fail_row(ctx, SRS_ERR_INVALID_ARG, b->first_index + i,
+                                "offsets decrease at row %lld", (long long)(b->first_index + i));
+    return SRS_OK;
+}
+
+// ----------------------------------------------------------------------------
+// dispatch
+
+srs_status_t srs_thresholds(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
+                            double *m_star, double *b_eff) {
+    if (!ctx) return SRS_ERR_INVALID_ARG;
+    srs_clear_error(ctx);
+    srs_status_t st = srs_threshold_opts_check(ctx, o);
+    if (st == SRS_OK) st = srs_batch_check(ctx, b);
+    if (st != SRS_OK) return st;
+    return ctx->be->thresholds(ctx, b, o, m_star, b_eff);
+}
+
+srs_status_t srs_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
+                       const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
+                       srs_dtype_t shaped_dtype) {
+    if (!ctx) return SRS_ERR_INVALID_ARG;
+    srs_clear_error(ctx);
+    srs_status_t st = srs_threshold_opts_check(ctx, to);
+    if (st == SRS_OK) st = shape_opts_check(ctx, so);
+    if (st == SRS_OK) st = srs_batch_check(ctx, b);
+    if (st != SRS_OK) return st;
+    if (!shaped && srs_batch_n_samples(b) > 0)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "shaped output is NULL");
+    if (shaped_dtype != SRS_F32 && shaped_dtype != SRS_F64)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown shaped dtype %d", (int)shaped_dtype);
+    return ctx->be->shape(ctx, b, to, so, m_star, b_eff, shaped, shaped_dtype);
+}

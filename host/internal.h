@@ -1,0 +1,75 @@
+/*
+ * internal.h — what the library's translation units share and users never see:
+ * the context, the backend table, the data-set layout and error helpers.
+ */
+#ifndef SRS_INTERNAL_H
+#define SRS_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdio.h>
+#include "srs.h"
+
+#define SRS_ERR_MAX 1024
+
+// ----------------------------------------------------------------------------
+// backends: one small table of function pointers per backend
+
+typedef struct {
+    const char *name;
+    srs_status_t (*thresholds)(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
+                               double *m_star, double *b_eff);
+    srs_status_t (*shape)(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
+                          const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
+                          srs_dtype_t shaped_dtype);
+} srs_backend_t;
+
+extern const srs_backend_t srs_cpu_backend;
+
+struct srs_ctx {
+    srs_device_t device;
+    int n_threads;
+    const srs_backend_t *be;
+    int64_t err_row;
+    char err[SRS_ERR_MAX];
+};
+
+// Records a formatted message (and no row) on ctx; returns st so callers can
+// write `return srs_fail(ctx, SRS_ERR_IO, "...")`. ctx may be NULL.
+srs_status_t srs_fail(srs_ctx_t *ctx, srs_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+// As srs_fail, and records the global row index the error is about.
+srs_status_t srs_fail_row(srs_ctx_t *ctx, srs_status_t st, int64_t row, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+// Clears the error state at the start of a public call.
+void srs_clear_error(srs_ctx_t *ctx);
+
+// Checks a batch's structure (counts, offsets monotone, dtypes); not values.
+srs_status_t srs_batch_check(srs_ctx_t *ctx, const srs_batch_t *b);
+
+// ----------------------------------------------------------------------------
+// data sets
+
+struct srs_data {
+    srs_batch_t batch;        // views into the storage below
+    char *path;               // source path ("" when built in memory)
+    int64_t *offsets;         // (n_prompts+1,) owned, or NULL (dense)
+    void *owned[3];           // owned reward, logw, gold buffers (NULL if mapped/absent)
+    void *map[3];             // mmap base of reward, logw, gold NPY files
+    size_t map_len[3];
+    char *id_buf;             // prompt ids, NUL-separated; NULL = row index ids
+    int64_t *id_off;          // (n_prompts,) offsets into id_buf
+    uint8_t *id_num;          // (n_prompts,) 1 if the id was a JSON number
+    int64_t *line;            // (n_prompts,) 1-based source line, or NULL
+};
+
+// Allocates an empty data set (all fields zero, path copied). NULL on OOM.
+srs_data_t *srs_data_alloc(const char *path);
+
+// Number formatting shared by the writers: shortest text that reads back
+// to the same double ("%.17g" refined).
+int srs_fmt_double(char *buf, size_t n, double x);
+
+// Half-open range of row i's samples relative to the arrays' base.
+#define SRS_ROW(b, i, s, n) srs_batch_row((b), (i), &(s), &(n))
+
+#endif // SRS_INTERNAL_H

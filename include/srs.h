@@ -1,0 +1,333 @@
+/*
+ * srs.h — Stackelberg reward shaping engine: the public C API.
+ *
+ * Per prompt x there are n base-policy samples with user rewards u_i (a reward
+ * model's scores), optional gold utilities g_i and optional base log-weights
+ * logw_i (p = softmax(logw), uniform when absent). srs computes the paper's
+ * optimal threshold m*(x) — the root of
+ *
+ *     F(m) = sum_i p_i w_i(m) (u_i - m),  w_i(m) = gamma if u_i >= m else 1,
+ *
+ * with gamma = exp(B/beta) (or a preset's variant) — and shaped rewards built
+ * from it (Wang et al., "Reward Shaping for Inference-Time Alignment: A
+ * Stackelberg Game Perspective", ICML 2026).
+ *
+ * Tutorial:
+ *
+ *     srs_ctx_t *ctx;
+ *     if (srs_ctx_create(&ctx, SRS_DEVICE_AUTO, 0) != SRS_OK) ...;
+ *     srs_batch_t b = {0};
+ *     b.n_prompts = 2; b.offsets = (int64_t[]){0, 3, 5};   // ragged CSR rows
+ *     b.reward = (srs_vec_t){ rewards, SRS_F64 };           // (5,)
+ *     srs_threshold_opts_t o = srs_threshold_opts_default();
+ *     o.preset = SRS_PRESET_PAPER_CD; o.B = 15; o.beta = 0.667;
+ *     double m[2], beff[2];
+ *     if (srs_thresholds(ctx, &b, &o, m, beff) != SRS_OK)
+ *         fprintf(stderr, "%s\n", srs_ctx_last_error(ctx));
+ *     srs_ctx_free(ctx);
+ *
+ * Conventions: every function that can fail returns srs_status_t and leaves a
+ * message on the context (srs_ctx_last_error); the library never prints and
+ * never exits. Arrays carry a shape comment: (n_prompts,) per prompt,
+ * (n_samples,) per sample in CSR order. Pointers are host pointers unless a
+ * function says otherwise.
+ */
+#ifndef SRS_H
+#define SRS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define SRS_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define SRS_API __attribute__((visibility("default")))
+#else
+#define SRS_API
+#endif
+
+#define SRS_VERSION_MAJOR 0
+#define SRS_VERSION_MINOR 1
+#define SRS_VERSION_PATCH 0
+#define SRS_VERSION_STRING "0.1.0"
+
+// ----------------------------------------------------------------------------
+// status codes
+
+typedef enum {
+    SRS_OK = 0,
+    SRS_ERR_INVALID_ARG,   // a parameter out of range (beta <= 0, unknown enum, NULL)
+    SRS_ERR_BAD_INPUT,     // data that violates the format or the mathematics (NaN, empty row)
+    SRS_ERR_IO,            // open/read/write/rename failed
+    SRS_ERR_NOMEM,         // allocation failed
+    SRS_ERR_UNSUPPORTED,   // valid request this build cannot serve (e.g. CUDA not compiled in)
+    SRS_ERR_BACKEND,       // a backend runtime failure (CUDA error)
+} srs_status_t;
+
+// Returns a static string naming the status ("ok", "invalid argument", ...).
+SRS_API const char *srs_status_str(srs_status_t s);
+
+// Returns SRS_VERSION_STRING.
+SRS_API const char *srs_version(void);
+
+// ----------------------------------------------------------------------------
+// context and backends
+
+typedef enum {
+    SRS_DEVICE_AUTO = 0,   // CUDA when compiled in and a device is present, else CPU
+    SRS_DEVICE_CPU,
+    SRS_DEVICE_CUDA,
+} srs_device_t;
+
+typedef struct srs_ctx srs_ctx_t;
+
+// Creates a context on `device` with `n_threads` CPU threads (0 = OpenMP's
+// default). SRS_DEVICE_CUDA in a build without CUDA returns
+// SRS_ERR_UNSUPPORTED with *out = NULL; a message for that case is available
+// from srs_last_create_error(). Free with srs_ctx_free.
+SRS_API srs_status_t srs_ctx_create(srs_ctx_t **out, srs_device_t device, int n_threads);
+SRS_API void srs_ctx_free(srs_ctx_t *ctx);
+// The message of the last failure of srs_ctx_create in this thread ("" if none).
+SRS_API const char *srs_last_create_error(void);
+// The device the context resolved to (never SRS_DEVICE_AUTO).
+SRS_API srs_device_t srs_ctx_device(const srs_ctx_t *ctx);
+// The message of the last failed call on ctx ("" when none). Owned by ctx,
+// valid until the next call on ctx.
+SRS_API const char *srs_ctx_last_error(const srs_ctx_t *ctx);
+// The global row index (batch.first_index + i) the last error is about, or -1.
+SRS_API int64_t srs_ctx_error_row(const srs_ctx_t *ctx);
+// Number of CPU threads the context uses.
+SRS_API int srs_ctx_threads(const srs_ctx_t *ctx);
+// 1 if this build has the CUDA backend compiled in, else 0.
+SRS_API int srs_cuda_compiled(void);
+SRS_API const char *srs_device_name(srs_device_t d);   // "auto", "cpu", "cuda"
+SRS_API srs_status_t srs_device_parse(const char *s, srs_device_t *out);
+
+// ----------------------------------------------------------------------------
+// batches: CSR rows of samples
+
+typedef enum { SRS_F32 = 0, SRS_F64 = 1 } srs_dtype_t;
+
+// A typed read-only array; data == NULL means absent.
+typedef struct {
+    const void *data;
+    srs_dtype_t dtype;
+} srs_vec_t;
+
+// A batch of prompts. Row i holds samples [offsets[i], offsets[i+1]); when
+// offsets is NULL the batch is dense with row_len samples per row (sample
+// j of row i at i*row_len + j). reward is required; logw and gold optional.
+typedef struct {
+    int64_t n_prompts;
+    const int64_t *offsets;   // (n_prompts+1,) or NULL for dense
+    int64_t row_len;          // samples per row when offsets == NULL
+    srs_vec_t reward;         // (n_samples,) user reward u
+    srs_vec_t logw;           // (n_samples,) base log-weights, optional
+    srs_vec_t gold;           // (n_samples,) gold utility, optional
+    int64_t first_index;      // global index of row 0 (chunked runs, error messages)
+} srs_batch_t;
+
+// Total number of samples in the batch.
+static inline int64_t srs_batch_n_samples(const srs_batch_t *b) {
+    return b->offsets ? b->offsets[b->n_prompts] - b->offsets[0] : b->n_prompts * b->row_len;
+}
+// Start and length of row i (start indexes the arrays directly).
+static inline void srs_batch_row(const srs_batch_t *b, int64_t i, int64_t *start, int64_t *len) {
+    if (b->offsets) { *start = b->offsets[i]; *len = b->offsets[i + 1] - b->offsets[i]; }
+    else { *start = i * b->row_len; *len = b->row_len; }
+}
+
+// ----------------------------------------------------------------------------
+// thresholds
+
+typedef enum {
+    SRS_PRESET_EXACT = 0,     // B_eff = B, gamma = exp(B/beta): the theorem
+    SRS_PRESET_PAPER_CD,      // B_eff = min(B, 2 range), gamma = exp(min(B_eff/beta, cap))
+    SRS_PRESET_PAPER_ARGS,    // B_eff = min(B, 1.01 range), gamma = min(exp(B_eff/beta), 2)
+} srs_preset_t;
+
+typedef enum {
+    SRS_SOLVER_BISECT = 0,    // the paper's: bisection on [min u, max u] to tol
+    SRS_SOLVER_DINKELBACH,    // fixed-point m <- sum p w(m) u / sum p w(m); finite
+    SRS_SOLVER_EXACT,         // partition search for the active set; no tolerance
+} srs_solver_t;
+
+typedef struct {
+    srs_preset_t preset;
+    srs_solver_t solver;
+    double B;        // reward bound, >= 0
+    double beta;     // KL strength of the follower, > 0
+    double cap;      // paper-cd cap on log gamma, > 0 (default 2)
+    double tol;      // bisection: stop when the bracket < tol * max(1, range)
+    int max_iter;    // bisection/Dinkelbach safety bound (0 = default)
+} srs_threshold_opts_t;
+
+// Defaults: preset exact, solver exact, B 1, beta 1, cap 2, tol 1e-12.
+SRS_API srs_threshold_opts_t srs_threshold_opts_default(void);
+// Checks ranges; on failure returns SRS_ERR_INVALID_ARG with a message on ctx.
+SRS_API srs_status_t srs_threshold_opts_check(srs_ctx_t *ctx, const srs_threshold_opts_t *o);
+
+// Computes m*(x) and B_eff for every row. m_star and b_eff are
+// (n_prompts,) outputs; either may be NULL. Every reward and logw must be
+// finite and every row non-empty, else SRS_ERR_BAD_INPUT naming the first
+// offending row (srs_ctx_error_row) and sample; outputs are then undefined.
+SRS_API srs_status_t srs_thresholds(srs_ctx_t *ctx, const srs_batch_t *batch,
+                                    const srs_threshold_opts_t *opts,
+                                    double *m_star, double *b_eff);
+
+// ----------------------------------------------------------------------------
+// shaping
+
+typedef enum {
+    SRS_DESIGN_RAW = 0,    // s = u
+    SRS_DESIGN_HARD,       // s = B_eff 1[u >= m*]
+    SRS_DESIGN_SOFT,       // s = B_eff sigmoid(alpha (u - m*))          (SRS)
+    SRS_DESIGN_MINMAX,     // s = min(B, 1.01 range) (u - min)/range      (0 when range = 0)
+    SRS_DESIGN_MEANSTD,    // s = (u - mean)/std, p-weighted              (0 when std = 0)
+    SRS_DESIGN_CAP,        // s = clip(u - min, 0, clip)
+    SRS_DESIGN_MEANSOFT,   // s = B_eff sigmoid(alpha (u - mean))
+    SRS_DESIGN_COUNT_
+} srs_design_t;
+
+typedef struct {
+    srs_design_t design;
+    double alpha;    // sigmoid sharpness for soft/meansoft, > 0 (default 1)
+    double clip;     // cap design's clip value c, >= 0 (default: B)
+} srs_shape_opts_t;
+
+// Defaults: design soft, alpha 1, clip -1 (meaning "use B").
+SRS_API srs_shape_opts_t srs_shape_opts_default(void);
+SRS_API const char *srs_design_name(srs_design_t d);
+SRS_API srs_status_t srs_design_parse(const char *s, srs_design_t *out);
+SRS_API const char *srs_preset_name(srs_preset_t p);
+SRS_API srs_status_t srs_preset_parse(const char *s, srs_preset_t *out);
+SRS_API const char *srs_solver_name(srs_solver_t s);
+SRS_API srs_status_t srs_solver_parse(const char *s, srs_solver_t *out);
+
+// Computes m*(x), B_eff and the shaped reward of every sample in one pass.
+// m_star, b_eff: (n_prompts,) or NULL. shaped: (n_samples,) of shaped_dtype,
+// in the batch's sample order (index i - offsets[0] for CSR). Errors as for
+// srs_thresholds.
+SRS_API srs_status_t srs_shape(srs_ctx_t *ctx, const srs_batch_t *batch,
+                               const srs_threshold_opts_t *topts,
+                               const srs_shape_opts_t *sopts,
+                               double *m_star, double *b_eff,
+                               void *shaped, srs_dtype_t shaped_dtype);
+
+// ----------------------------------------------------------------------------
+// data sets: reading and writing JSONL, NPY and CSV
+
+typedef enum {
+    SRS_FMT_AUTO = 0,   // by extension: .jsonl/.json, .npy, .csv
+    SRS_FMT_JSONL,
+    SRS_FMT_NPY,
+    SRS_FMT_CSV,
+} srs_format_t;
+
+SRS_API srs_status_t srs_format_parse(const char *s, srs_format_t *out);
+SRS_API srs_format_t srs_format_from_path(const char *path);  // SRS_FMT_AUTO if unknown
+
+// A data set owns (or memory-maps) a batch plus per-row prompt ids and the
+// source line of each row. Opaque.
+typedef struct srs_data srs_data_t;
+
+typedef struct {
+    srs_format_t format;      // AUTO: by extension
+    const char *gold_path;    // NPY: companion file; NULL = "<stem>.gold.npy" if present
+    const char *logw_path;    // NPY: companion file; NULL = "<stem>.logw.npy" if present
+} srs_read_opts_t;
+
+// Reads path into *out. Formats:
+//   JSONL  {"prompt_id": str|int, "rewards": [..], "gold": [..]?, "logw": [..]?} per line
+//   NPY    2-D float32/float64 C-order [prompts, samples], memory-mapped
+//   CSV    header prompt_id,reward[,gold][,logw]; one sample per line, rows contiguous
+// Bad input gives SRS_ERR_BAD_INPUT with a message naming the file and the
+// line (JSONL/CSV) or row (NPY). `opts` may be NULL.
+SRS_API srs_status_t srs_data_read(srs_ctx_t *ctx, const char *path,
+                                   const srs_read_opts_t *opts, srs_data_t **out);
+// Builds an owning data set from arrays (copied). ids may be NULL (row index
+// used as a numeric id). offsets NULL = dense rows of row_len.
+SRS_API srs_status_t srs_data_from_arrays(srs_ctx_t *ctx, int64_t n_prompts,
+                                          const int64_t *offsets, int64_t row_len,
+                                          const double *reward, const double *gold,
+                                          const double *logw, const char *const *ids,
+                                          srs_data_t **out);
+SRS_API void srs_data_free(srs_data_t *d);
+// The batch view (valid while d lives; first_index = 0).
+SRS_API const srs_batch_t *srs_data_batch(const srs_data_t *d);
+// Prompt id of row i as text; *is_number set to 1 when it was a JSON number
+// or is the row index. Valid while d lives.
+SRS_API const char *srs_data_id(const srs_data_t *d, int64_t row, int *is_number);
+// 1-based source line of row i (its first line for CSV); 0 when not from a text file.
+SRS_API int64_t srs_data_line(const srs_data_t *d, int64_t row);
+// The path the data was read from ("" when built from arrays).
+SRS_API const char *srs_data_path(const srs_data_t *d);
+
+// Writes the data set (rewards, and gold/logw when present) to path in the
+// format of its extension; NPY needs equal rows and writes companions
+// "<stem>.gold.npy"/"<stem>.logw.npy". Written to a temporary file in the
+// same directory and renamed into place; nothing is left on failure.
+SRS_API srs_status_t srs_data_write(srs_ctx_t *ctx, const char *path, const srs_data_t *d,
+                                    srs_format_t format, srs_dtype_t npy_dtype);
+
+// Streaming writer for results, rows in input order.
+typedef enum {
+    SRS_OUT_THRESHOLDS = 0,   // per prompt: prompt_id, m_star, B_eff
+    SRS_OUT_SHAPED,           // per prompt: prompt_id, m_star, B_eff, shaped[]
+} srs_out_kind_t;
+
+typedef struct srs_writer srs_writer_t;
+
+// Opens a writer for the rows of `d` (ids, row lengths). path "-" writes
+// to stdout (buffered until commit). Output formats:
+//   JSONL  {"prompt_id", "m_star", "B_eff"[, "shaped": [..]]}
+//   CSV    prompt_id,m_star,B_eff  |  prompt_id,shaped,m_star,B_eff (long)
+//   NPY    thresholds: float64 [prompts, 2] (m_star, B_eff); shaped: float64
+//          [prompts, samples] (equal rows) + "<stem>.thresholds.npy"
+SRS_API srs_status_t srs_writer_open(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                     srs_out_kind_t kind, const srs_data_t *d,
+                                     srs_writer_t **out);
+// Appends rows [first_row, first_row + n_rows) in order. shaped holds the
+// samples of those rows contiguously (NULL for thresholds).
+SRS_API srs_status_t srs_writer_put(srs_writer_t *w, int64_t first_row, int64_t n_rows,
+                                    const double *m_star, const double *b_eff,
+                                    const double *shaped);
+// Flushes and renames the temporary file into place; frees w.
+SRS_API srs_status_t srs_writer_commit(srs_writer_t *w);
+// Removes the temporary file; frees w. Safe on NULL.
+SRS_API void srs_writer_abort(srs_writer_t *w);
+
+// ----------------------------------------------------------------------------
+// synthetic scenarios (deterministic by seed; Philox4x32-10 keyed by seed,
+// counter = (global prompt, sample, stream))
+
+typedef enum {
+    SRS_SCEN_GAUSS = 0,    // u ~ N(mu_x, 1), gold = u
+    SRS_SCEN_OVEROPT,      // rare high-utility outputs, proxy with exploitable errors
+    SRS_SCEN_TWOPOINT,     // the paper's motivating example: 2 outcomes, base 0.9/0.1
+    SRS_SCEN_COUNT_
+} srs_scenario_t;
+
+typedef struct {
+    srs_scenario_t scenario;
+    int64_t n_prompts;
+    int64_t n_samples;     // per prompt (max when ragged)
+    int ragged;            // row lengths uniform in [1, n_samples]
+    int with_logw;         // non-uniform base log-weights
+    uint64_t seed;
+} srs_gen_opts_t;
+
+SRS_API srs_gen_opts_t srs_gen_opts_default(void);
+SRS_API const char *srs_scenario_name(srs_scenario_t s);
+SRS_API srs_status_t srs_scenario_parse(const char *s, srs_scenario_t *out);
+// Generates a data set (rewards, gold, and logw when asked) into *out.
+SRS_API srs_status_t srs_gen(srs_ctx_t *ctx, const srs_gen_opts_t *opts, srs_data_t **out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif // SRS_H

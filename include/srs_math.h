@@ -1,0 +1,168 @@
+/*
+ * srs_math.h — the per-sample mathematics, shared by every backend.
+ *
+ * Static inline functions that gcc compiles for the CPU backend and nvcc for
+ * the CUDA kernels: presets, the scaled F term, stable sigmoid, the shaping
+ * formulas and the Philox4x32-10 counter-based random stream. One source of
+ * truth; backends differ only in how they loop.
+ *
+ * Numerics. gamma = exp(lg) can overflow double (lg = B/beta up to 1000 and
+ * beyond), so nothing here forms gamma. Weights are scaled by 1/gamma:
+ * w~ = 1 above the threshold, eps = exp(-lg) below; eps underflows to 0 in the
+ * limit gamma -> inf, where the root is max u, as it should be.
+ */
+#ifndef SRS_MATH_H
+#define SRS_MATH_H
+
+#include <math.h>
+#include <stdint.h>
+#include "srs.h"
+
+#ifdef __CUDACC__
+#define SRS_HD __host__ __device__ __forceinline__
+#else
+#define SRS_HD static inline
+#endif
+
+// ----------------------------------------------------------------------------
+// presets
+
+// Per-row constants of a preset: the reward bound the shaped reward uses
+// (B_eff) and log gamma. umin/umax are the row's reward range.
+typedef struct {
+    double b_eff;
+    double lg;     // log gamma >= 0
+    double eps;    // exp(-lg), the below-threshold weight relative to above
+} srs_preset_vals_t;
+
+SRS_HD srs_preset_vals_t srs_preset_eval(srs_preset_t preset, double B, double beta, double cap,
+                                         double umin, double umax) {
+    srs_preset_vals_t v;
+    double range = umax - umin;
+    switch (preset) {
+    case SRS_PRESET_PAPER_CD:
+        v.b_eff = fmin(B, 2.0 * range);
+        v.lg = fmin(v.b_eff / beta, cap);
+        break;
+    case SRS_PRESET_PAPER_ARGS:
+        v.b_eff = fmin(B, 1.01 * range);
+        v.lg = fmin(v.b_eff / beta, 0.69314718055994530942); // gamma capped at 2
+        break;
+    default:
+        v.b_eff = B;
+        v.lg = B / beta;
+        break;
+    }
+    v.eps = exp(-v.lg);
+    return v;
+}
+
+// ----------------------------------------------------------------------------
+// the scaled F term and the threshold value of an active set
+
+// Contribution of one sample to F(m)/gamma: p (u - m) above, eps p (u - m) below.
+SRS_HD double srs_fterm(double u, double p, double m, double eps) {
+    double w = u >= m ? 1.0 : eps;
+    return w * p * (u - m);
+}
+
+// Threshold reward value of rewarding the set A: (gamma S_A + S_rest) /
+// (gamma P_A + P_rest), written without gamma. At the optimal A it is m*.
+SRS_HD double srs_set_value(double s_hi, double p_hi, double s_lo, double p_lo, double eps) {
+    return (s_hi + eps * s_lo) / (p_hi + eps * p_lo);
+}
+
+// ----------------------------------------------------------------------------
+// shaping
+
+// 1/(1+exp(-x)) without overflow for either sign of x.
+SRS_HD double srs_sigmoid(double x) {
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double e = exp(x);
+    return e / (1.0 + e);
+}
+
+// Row statistics a design may need; mean and std are p-weighted.
+typedef struct {
+    double umin, umax, mean, std;
+    double m_star, b_eff;
+} srs_row_stats_t;
+
+// Shaped reward of one sample with reward u under design d.
+//   B     the user's bound (minmax uses min(B, 1.01 range))
+//   alpha sigmoid sharpness; clip the cap design's c
+SRS_HD double srs_shape_value(srs_design_t d, double u, const srs_row_stats_t *st,
+                              double B, double alpha, double clip) {
+    double range = st->umax - st->umin;
+    switch (d) {
+    case SRS_DESIGN_RAW: return u;
+    case SRS_DESIGN_HARD: return u >= st->m_star ? st->b_eff : 0.0;
+    case SRS_DESIGN_SOFT: return st->b_eff * srs_sigmoid(alpha * (u - st->m_star));
+    case SRS_DESIGN_MINMAX:
+        return range > 0 ? fmin(B, 1.01 * range) * (u - st->umin) / range : 0.0;
+    case SRS_DESIGN_MEANSTD: return st->std > 0 ? (u - st->mean) / st->std : 0.0;
+    case SRS_DESIGN_CAP: return fmin(fmax(u - st->umin, 0.0), clip);
+    case SRS_DESIGN_MEANSOFT: return st->b_eff * srs_sigmoid(alpha * (u - st->mean));
+    default: return NAN;
+    }
+}
+
+// ----------------------------------------------------------------------------
+// Philox4x32-10 (Salmon, Moraes, Dror, Shaw, SC'11): a counter-based stream.
+// Output block = philox(counter, key); the same (key, counter) gives the same
+// numbers on every backend, thread count and chunking.
+
+typedef struct { uint32_t v[4]; } srs_u32x4_t;
+
+#define SRS_PHILOX_M0 0xD2511F53u
+#define SRS_PHILOX_M1 0xCD9E8D57u
+#define SRS_PHILOX_W0 0x9E3779B9u
+#define SRS_PHILOX_W1 0xBB67AE85u
+
+SRS_HD srs_u32x4_t srs_philox4x32_10(srs_u32x4_t c, uint32_t k0, uint32_t k1) {
+    for (int r = 0; r < 10; r++) {
+        uint64_t p0 = (uint64_t)SRS_PHILOX_M0 * c.v[0];
+        uint64_t p1 = (uint64_t)SRS_PHILOX_M1 * c.v[2];
+        uint32_t hi0 = (uint32_t)(p0 >> 32), lo0 = (uint32_t)p0;
+        uint32_t hi1 = (uint32_t)(p1 >> 32), lo1 = (uint32_t)p1;
+        srs_u32x4_t n;
+        n.v[0] = hi1 ^ c.v[1] ^ k0;
+        n.v[1] = lo1;
+        n.v[2] = hi0 ^ c.v[3] ^ k1;
+        n.v[3] = lo0;
+        c = n;
+        k0 += SRS_PHILOX_W0;
+        k1 += SRS_PHILOX_W1;
+    }
+    return c;
+}
+
+// The block for (seed, a, b, stream): a and b are 64-bit indices (e.g.
+// global prompt and sample), stream separates independent uses.
+SRS_HD srs_u32x4_t srs_philox_block(uint64_t seed, uint64_t a, uint32_t b, uint32_t stream) {
+    srs_u32x4_t c;
+    c.v[0] = (uint32_t)a;
+    c.v[1] = (uint32_t)(a >> 32);
+    c.v[2] = b;
+    c.v[3] = stream;
+    return srs_philox4x32_10(c, (uint32_t)seed, (uint32_t)(seed >> 32));
+}
+
+// Uniform double in (0, 1) from two 32-bit words (53 random bits).
+SRS_HD double srs_u01(uint32_t x, uint32_t y) {
+    uint64_t z = ((uint64_t)x << 21) ^ (uint64_t)y;
+    z &= (1ull << 53) - 1;
+    return ((double)z + 0.5) * (1.0 / 9007199254740992.0);
+}
+
+// Two independent standard normals from one Philox block (Box-Muller).
+SRS_HD void srs_normal2(srs_u32x4_t r, double *z0, double *z1) {
+    double u1 = srs_u01(r.v[0], r.v[1]);
+    double u2 = srs_u01(r.v[2], r.v[3]);
+    double rad = sqrt(-2.0 * log(u1));
+    double th = 6.283185307179586476925 * u2;
+    *z0 = rad * cos(th);
+    *z1 = rad * sin(th);
+}
+
+#endif // SRS_MATH_H

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs the Debian packages srs needs, only those missing.
+#   scripts/install-deps.sh          build and test: gcc, make, jansson
+#   scripts/install-deps.sh --bench  also NumPy and SciPy for the benchmark peers
+set -euo pipefail
+
+pkgs=(gcc make libc6-dev libjansson-dev)
+if [[ "${1:-}" == "--bench" ]]; then
+    pkgs+=(python3 python3-numpy python3-scipy)
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+echo "srs: installing missing Debian packages: ${missing[*]}"
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then
+    command -v sudo >/dev/null || { echo "srs: need root (or sudo) to install ${missing[*]}" >&2; exit 1; }
+    SUDO=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "srs: installed ${missing[*]}"

@@ -1,0 +1,484 @@
+// test_solvers.c — the mathematics: solvers against an independent oracle,
+// optimality of the threshold reward, the paper's example, shaping, edge cases.
+#include <string.h>
+#include "srs_math.h"
+#include "test.h"
+
+// ----------------------------------------------------------------------------
+// oracle: DESIGN.md's sort-based formula in long double, written independently
+// of the library: m* = max_k (S_k + eps (T - S_k)) / (P_k + eps (1 - P_k)) over
+// the top-k prefixes of u sorted descending, p normalised.
+
+typedef struct { long double u, p; } up_t;
+
+static int cmp_up_desc(const void *a, const void *b) {
+    long double x = ((const up_t *)a)->u, y = ((const up_t *)b)->u;
+    return (x < y) - (x > y);
+}
+
+static double oracle_mstar(const double *u, const double *logw, int n, double lg) {
+    up_t *v = malloc(sizeof *v * (size_t)n);
+    long double lmax = -INFINITY, z = 0;
+    for (int i = 0; i < n; i++) lmax = logw && logw[i] > lmax ? logw[i] : lmax;
+    for (int i = 0; i < n; i++) {
+        v[i].u = u[i];
+        v[i].p = logw ? expl((long double)logw[i] - lmax) : 1.0L;
+        z += v[i].p;
+    }
+    long double T = 0;
+    for (int i = 0; i < n; i++) { v[i].p /= z; T += v[i].p * v[i].u; }
+    qsort(v, (size_t)n, sizeof *v, cmp_up_desc);
+    long double eps = expl(-(long double)lg), S = 0, P = 0, best = -INFINITY;
+    for (int k = 0; k < n; k++) {
+        S += v[k].p * v[k].u;
+        P += v[k].p;
+        long double val = (S + eps * (T - S)) / (P + eps * (1 - P));
+        if (val > best) best = val;
+    }
+    free(v);
+    return (double)best;
+}
+
+// Follower utility sum q u with q ∝ p exp(s / beta), computed stably.
+static double follower_utility(const double *u, const double *s, const double *p, int n, double beta) {
+    double smax = -INFINITY, z = 0, num = 0;
+    for (int i = 0; i < n; i++) smax = fmax(smax, s[i]);
+    for (int i = 0; i < n; i++) {
+        double q = p[i] * exp((s[i] - smax) / beta);
+        z += q;
+        num += q * u[i];
+    }
+    return num / z;
+}
+
+static srs_batch_t one_row(const double *u, const double *logw, int64_t n) {
+    static int64_t off[2];
+    off[0] = 0;
+    off[1] = n;
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    if (logw) b.logw = (srs_vec_t){logw, SRS_F64};
+    return b;
+}
+
+static double solve1(const double *u, const double *logw, int64_t n, srs_threshold_opts_t o,
+                     srs_solver_t solver) {
+    o.solver = solver;
+    srs_batch_t b = one_row(u, logw, n);
+    double m = NAN;
+    srs_status_t st = srs_thresholds(t_ctx(), &b, &o, &m, NULL);
+    CHECK(st == SRS_OK, "srs_thresholds: %s", srs_ctx_last_error(t_ctx()));
+    return m;
+}
+
+// Fills u with one of several shapes of data (ties, offsets, heavy tails).
+static void fill_row(double *u, int n, int kind, uint64_t *rng) {
+    for (int i = 0; i < n; i++) {
+        double z = t_rand_normal(rng);
+        switch (kind) {
+        case 0: u[i] = z; break;                                   // Gaussian
+        case 1: u[i] = floor(t_rand_u01(rng) * 5); break;          // few values, many ties
+        case 2: u[i] = 1e6 + 1e-2 * z; break;                      // large offset, small spread
+        case 3: u[i] = z * z * z * 10; break;                      // heavy tails
+        default: u[i] = (float)(3 * z); break;                     // float32-representable
+        }
+    }
+}
+
+// ----------------------------------------------------------------------------
+
+TEST(solvers_agree_with_oracle) {
+    static const int lens[] = {1, 2, 3, 7, 16, 64, 255, 1024, 4096};
+    static const double lgs[] = {0, 1e-3, 0.5, 2, 10, 50, 200, 1000};
+    uint64_t rng = 42;
+    int nlen = t_quick() ? 7 : 9;
+    double *u = malloc(4096 * sizeof *u), *lw = malloc(4096 * sizeof *lw);
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    double worst[3] = {0, 0, 0};
+    for (int li = 0; li < nlen; li++)
+        for (int kind = 0; kind < 5; kind++)
+            for (int weighted = 0; weighted < 2; weighted++)
+                for (int gi = 0; gi < 8; gi++) {
+                    int n = lens[li];
+                    fill_row(u, n, kind, &rng);
+                    for (int i = 0; i < n; i++) lw[i] = 2 * t_rand_normal(&rng);
+                    o.beta = 0.5;
+                    o.B = lgs[gi] * o.beta;  // gamma = exp(lgs[gi])
+                    const double *w = weighted ? lw : NULL;
+                    double ref = oracle_mstar(u, w, n, lgs[gi]);
+                    double mn = u[0], mx = u[0];
+                    for (int i = 1; i < n; i++) { mn = fmin(mn, u[i]); mx = fmax(mx, u[i]); }
+                    double scale = fmax(1.0, mx - mn);
+                    for (int s = 0; s < 3; s++) {
+                        double m = solve1(u, w, n, o, (srs_solver_t)s);
+                        double err = fabs(m - ref) / scale;
+                        if (!(err <= worst[s])) worst[s] = err;  // NaN propagates as worst
+                        CHECK(err <= 1e-9, "solver %s n=%d kind=%d weighted=%d lg=%g: m=%.17g oracle=%.17g",
+                              srs_solver_name((srs_solver_t)s), n, kind, weighted, lgs[gi], m, ref);
+                        CHECK(m >= mn && m <= mx, "m* = %.17g outside [%.17g, %.17g] (n=%d kind=%d lg=%g %s)", m, mn, mx, n, kind, lgs[gi], srs_solver_name((srs_solver_t)s));
+                    }
+                }
+    fprintf(stderr, "    worst |m - oracle| / max(1, range): bisect %.2g, dinkelbach %.2g, exact %.2g\n",
+            worst[0], worst[1], worst[2]);
+    CHECK(worst[1] <= 1e-12 && worst[2] <= 1e-12, "dinkelbach/exact should be exact to rounding");
+    free(u);
+    free(lw);
+}
+
+TEST(exact_survives_adversarial_pivots) {
+    // Sorted and organ-pipe rows defeat median-of-three partitioning; the
+    // sort-based finish must still return the oracle's value.
+    int n = 4096;
+    double *u = malloc(n * sizeof *u);
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = 3;
+    o.beta = 0.25;
+    for (int pattern = 0; pattern < 3; pattern++) {
+        for (int i = 0; i < n; i++)
+            u[i] = pattern == 0 ? i : pattern == 1 ? n - i : (i < n / 2 ? i : n - i);
+        double ref = oracle_mstar(u, NULL, n, o.B / o.beta);
+        NEAR(solve1(u, NULL, n, o, SRS_SOLVER_EXACT), ref, 1e-12 * n);
+    }
+    free(u);
+}
+
+TEST(threshold_reward_is_optimal) {
+    // Small discrete problems: no reward vector in [0,B]^n gives the follower
+    // more utility than the threshold reward, whose utility equals m*.
+    uint64_t rng = 7;
+    int problems = t_quick() ? 40 : 200;
+    for (int t = 0; t < problems; t++) {
+        int n = 2 + (int)(t_rand_u01(&rng) * 5);
+        double u[8], lw[8], p[8], s[8], z = 0;
+        for (int i = 0; i < n; i++) {
+            u[i] = floor(t_rand_normal(&rng) * 4) / 2;
+            lw[i] = t_rand_normal(&rng);
+            p[i] = exp(lw[i]);
+            z += p[i];
+        }
+        for (int i = 0; i < n; i++) p[i] /= z;
+        srs_threshold_opts_t o = srs_threshold_opts_default();
+        o.B = 0.5 + 3 * t_rand_u01(&rng);
+        o.beta = 0.2 + 2 * t_rand_u01(&rng);
+        double m = solve1(u, lw, n, o, SRS_SOLVER_EXACT);
+        for (int i = 0; i < n; i++) s[i] = u[i] >= m ? o.B : 0;
+        double best = follower_utility(u, s, p, n, o.beta);
+        NEAR(best, m, 1e-12 * fmax(1, fabs(m)));
+        for (int trial = 0; trial < 2000; trial++) {
+            for (int i = 0; i < n; i++) {
+                double r = t_rand_u01(&rng);
+                // mix interior points and vertices of the box
+                s[i] = trial % 2 ? o.B * r : (r < 0.5 ? 0 : o.B);
+            }
+            double util = follower_utility(u, s, p, n, o.beta);
+            CHECK(util <= best + 1e-12 * fmax(1, fabs(best)), "reward vector beats the threshold: %.17g > %.17g",
+                  util, best);
+        }
+        BAIL_IF_FAILED();
+    }
+}
+
+TEST(paper_motivating_example) {
+    // Base policy 0.9 on an output of utility 1, 0.1 on one of utility 2, beta = 1.
+    double u[2] = {1, 2}, lw[2] = {log(0.9), log(0.1)}, p[2] = {0.9, 0.1};
+    double q_good = 0.1 * exp(2.0) / (0.9 * exp(1.0) + 0.1 * exp(2.0));
+    NEAR(q_good, 0.232, 5e-4);  // the raw reward moves only 23.2% onto the better output
+    double raw_util = follower_utility(u, u, p, 2, 1.0);
+    NEAR(raw_util, 1.232, 5e-4);
+    // A threshold reward with the same bound as the raw reward (B = 2) does better.
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = 2;
+    o.beta = 1;
+    for (int s = 0; s < 3; s++) {
+        double m = solve1(u, lw, 2, o, (srs_solver_t)s);
+        double sh[2] = {u[0] >= m ? 2 : 0, u[1] >= m ? 2 : 0};
+        double util = follower_utility(u, sh, p, 2, 1.0);
+        double expect = (0.9 + 2 * 0.1 * exp(2.0)) / (0.9 + 0.1 * exp(2.0));
+        NEAR(m, expect, 1e-9);
+        NEAR(util, m, 1e-9);
+        CHECK(util > raw_util + 0.2, "threshold utility %.6f should beat raw %.6f", util, raw_util);
+    }
+}
+
+TEST(edge_rows_single_equal_huge_gamma) {
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    for (int s = 0; s < 3; s++) {
+        double one = -3.25;
+        NEAR(solve1(&one, NULL, 1, o, (srs_solver_t)s), -3.25, 0);
+        double eq[5] = {0.7, 0.7, 0.7, 0.7, 0.7}, lw[5] = {0, -1, 2, 0.5, -3};
+        NEAR(solve1(eq, NULL, 5, o, (srs_solver_t)s), 0.7, 0);
+        NEAR(solve1(eq, lw, 5, o, (srs_solver_t)s), 0.7, 0);
+        // gamma = e^1000 and beyond: m* is the maximum
+        double u[4] = {1, 5, 2, 4.5};
+        o.beta = 1e-3;
+        o.B = 1;
+        NEAR(solve1(u, NULL, 4, o, (srs_solver_t)s), 5, 1e-9);
+        o.B = 1e6;
+        NEAR(solve1(u, lw, 4, o, (srs_solver_t)s), 5, 1e-9);
+        // B = 0: gamma = 1, m* is the base mean
+        o.B = 0;
+        o.beta = 1;
+        NEAR(solve1(u, NULL, 4, o, (srs_solver_t)s), 3.125, 1e-12);
+        o = srs_threshold_opts_default();
+    }
+}
+
+TEST(presets_effective_bound_and_gamma) {
+    double u[4] = {0, 1, 3, 2};  // range 3
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = 15;
+    o.beta = 0.667;
+    srs_batch_t b = one_row(u, NULL, 4);
+    double m, be;
+    o.preset = SRS_PRESET_PAPER_CD;
+    CHECK(srs_thresholds(t_ctx(), &b, &o, &m, &be) == SRS_OK, "paper-cd");
+    NEAR(be, 6.0, 0);                                      // min(15, 2 * 3)
+    NEAR(m, oracle_mstar(u, NULL, 4, 2.0), 1e-12);         // log gamma capped at 2
+    o.preset = SRS_PRESET_PAPER_ARGS;
+    CHECK(srs_thresholds(t_ctx(), &b, &o, &m, &be) == SRS_OK, "paper-args");
+    NEAR(be, 3.03, 1e-15);                                 // min(15, 1.01 * 3)
+    NEAR(m, oracle_mstar(u, NULL, 4, log(2.0)), 1e-12);    // gamma capped at 2
+    o.preset = SRS_PRESET_EXACT;
+    o.B = 1;
+    CHECK(srs_thresholds(t_ctx(), &b, &o, &m, &be) == SRS_OK, "exact");
+    NEAR(be, 1.0, 0);
+    NEAR(m, oracle_mstar(u, NULL, 4, 1 / 0.667), 1e-12);
+}
+
+// ----------------------------------------------------------------------------
+// shaping
+
+static void shape1(const double *u, const double *lw, int n, srs_threshold_opts_t o, srs_shape_opts_t so,
+                   double *out, double *m) {
+    srs_batch_t b = one_row(u, lw, n);
+    srs_status_t st = srs_shape(t_ctx(), &b, &o, &so, m, NULL, out, SRS_F64);
+    CHECK(st == SRS_OK, "srs_shape: %s", srs_ctx_last_error(t_ctx()));
+}
+
+TEST(shape_designs_by_hand) {
+    double u[4] = {0, 1, 3, 2}, out[4], m;
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = 2;
+    o.beta = 1;
+    srs_shape_opts_t so = srs_shape_opts_default();
+    double mstar = oracle_mstar(u, NULL, 4, 2.0);
+    so.design = SRS_DESIGN_RAW;
+    shape1(u, NULL, 4, o, so, out, &m);
+    for (int i = 0; i < 4; i++) NEAR(out[i], u[i], 0);
+    NEAR(m, mstar, 1e-12);
+    so.design = SRS_DESIGN_HARD;
+    shape1(u, NULL, 4, o, so, out, &m);
+    for (int i = 0; i < 4; i++) NEAR(out[i], u[i] >= mstar ? 2.0 : 0.0, 0);
+    so.design = SRS_DESIGN_SOFT;
+    so.alpha = 1.5;
+    shape1(u, NULL, 4, o, so, out, &m);
+    for (int i = 0; i < 4; i++) NEAR(out[i], 2 / (1 + exp(-1.5 * (u[i] - mstar))), 1e-14);
+    so.design = SRS_DESIGN_MINMAX;
+    shape1(u, NULL, 4, o, so, out, &m);
+    for (int i = 0; i < 4; i++) NEAR(out[i], 2 * u[i] / 3, 1e-15);  // min(B=2, 1.01*3) = 2
+    so.design = SRS_DESIGN_MEANSTD;
+    shape1(u, NULL, 4, o, so, out, &m);
+    double sd = sqrt(((0 - 1.5) * (0 - 1.5) + 0.25 + 2.25 + 0.25) / 4);
+    for (int i = 0; i < 4; i++) NEAR(out[i], (u[i] - 1.5) / sd, 1e-14);
+    so.design = SRS_DESIGN_CAP;
+    so.clip = 1.5;
+    shape1(u, NULL, 4, o, so, out, &m);
+    for (int i = 0; i < 4; i++) NEAR(out[i], fmin(u[i], 1.5), 0);
+    so.design = SRS_DESIGN_MEANSOFT;
+    shape1(u, NULL, 4, o, so, out, &m);
+    for (int i = 0; i < 4; i++) NEAR(out[i], 2 / (1 + exp(-1.5 * (u[i] - 1.5))), 1e-14);
+    // degenerate rows: constant rewards give finite (zero) minmax and meanstd
+    double c[3] = {4, 4, 4};
+    so.design = SRS_DESIGN_MINMAX;
+    shape1(c, NULL, 3, o, so, out, &m);
+    for (int i = 0; i < 3; i++) NEAR(out[i], 0, 0);
+    so.design = SRS_DESIGN_MEANSTD;
+    shape1(c, NULL, 3, o, so, out, &m);
+    for (int i = 0; i < 3; i++) NEAR(out[i], 0, 0);
+}
+
+TEST(soft_approaches_hard) {
+    uint64_t rng = 11;
+    double u[64], soft[64], hard[64], lw[64], p[64], z = 0, m;
+    for (int i = 0; i < 64; i++) {
+        u[i] = t_rand_normal(&rng);
+        lw[i] = t_rand_normal(&rng);
+        p[i] = exp(lw[i]);
+        z += p[i];
+    }
+    for (int i = 0; i < 64; i++) p[i] /= z;
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = 4;
+    o.beta = 0.5;
+    srs_shape_opts_t so = srs_shape_opts_default();
+    so.design = SRS_DESIGN_HARD;
+    shape1(u, lw, 64, o, so, hard, &m);
+    double gap = INFINITY;  // distance of the nearest sample to the threshold
+    for (int i = 0; i < 64; i++) gap = fmin(gap, fabs(u[i] - m));
+    double prev_err = INFINITY, prev_util_err = INFINITY;
+    double hard_util = follower_utility(u, hard, p, 64, o.beta);
+    NEAR(hard_util, m, 1e-12);
+    static const double alphas[] = {0.1, 1, 10, 100, 1e3, 1e4, 1e6};
+    for (int a = 0; a < 7; a++) {
+        so.design = SRS_DESIGN_SOFT;
+        so.alpha = alphas[a];
+        shape1(u, lw, 64, o, so, soft, &m);
+        double err = 0;
+        for (int i = 0; i < 64; i++) err = fmax(err, fabs(soft[i] - hard[i]));
+        double util_err = fabs(follower_utility(u, soft, p, 64, o.beta) - hard_util);
+        CHECK(err <= prev_err && util_err <= prev_util_err + 1e-15,
+              "alpha %g: max |soft - hard| %.3g (was %.3g), utility gap %.3g (was %.3g)", alphas[a], err,
+              prev_err, util_err, prev_util_err);
+        prev_err = err;
+        prev_util_err = util_err;
+    }
+    // at alpha = 1e6 every sample further than 1e-4 from m* is within 1e-9 of hard
+    CHECK(gap * 1e6 > 30, "test data too close to the threshold");
+    CHECK(prev_err <= 1e-9 * o.B, "soft at alpha 1e6 differs from hard by %.3g", prev_err);
+    // alpha -> 0: constant B/2 (the base policy)
+    so.alpha = 1e-12;
+    shape1(u, lw, 64, o, so, soft, &m);
+    for (int i = 0; i < 64; i++) NEAR(soft[i], o.B / 2, 1e-9);
+}
+
+// ----------------------------------------------------------------------------
+// batches: dtypes, threads, ragged rows, errors
+
+TEST(f32_and_f64_inputs_agree) {
+    uint64_t rng = 5;
+    int n_rows = 50, n = 33;
+    float *uf = malloc(sizeof *uf * n_rows * n);
+    double *ud = malloc(sizeof *ud * n_rows * n), m32[50], m64[50];
+    for (int i = 0; i < n_rows * n; i++) ud[i] = uf[i] = (float)t_rand_normal(&rng);
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = n_rows;
+    b.row_len = n;
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = 2;
+    b.reward = (srs_vec_t){uf, SRS_F32};
+    CHECK(srs_thresholds(t_ctx(), &b, &o, m32, NULL) == SRS_OK, "f32");
+    b.reward = (srs_vec_t){ud, SRS_F64};
+    CHECK(srs_thresholds(t_ctx(), &b, &o, m64, NULL) == SRS_OK, "f64");
+    for (int i = 0; i < n_rows; i++) CHECK(m32[i] == m64[i], "row %d: %.17g vs %.17g", i, m32[i], m64[i]);
+    free(uf);
+    free(ud);
+}
+
+TEST(results_independent_of_threads_and_chunks) {
+    uint64_t rng = 9;
+    int n_rows = 3000;
+    int64_t *off = malloc(sizeof *off * (n_rows + 1));
+    off[0] = 0;
+    for (int i = 0; i < n_rows; i++) off[i + 1] = off[i] + 1 + (int64_t)(t_rand_u01(&rng) * 200);
+    double *u = malloc(sizeof *u * off[n_rows]), *lw = malloc(sizeof *lw * off[n_rows]);
+    for (int64_t i = 0; i < off[n_rows]; i++) { u[i] = t_rand_normal(&rng); lw[i] = t_rand_normal(&rng); }
+    double *a = malloc(sizeof *a * n_rows), *c = malloc(sizeof *c * n_rows);
+    double *sa = malloc(sizeof *sa * off[n_rows]), *sc = malloc(sizeof *sc * off[n_rows]);
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = n_rows;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.logw = (srs_vec_t){lw, SRS_F64};
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.preset = SRS_PRESET_PAPER_CD;
+    o.B = 15;
+    o.beta = 0.667;
+    srs_shape_opts_t so = srs_shape_opts_default();
+    srs_ctx_t *one;
+    CHECK(srs_ctx_create(&one, SRS_DEVICE_CPU, 1) == SRS_OK, "ctx");
+    for (int s = 0; s < 3; s++) {
+        o.solver = (srs_solver_t)s;
+        CHECK(srs_shape(one, &b, &o, &so, a, NULL, sa, SRS_F64) == SRS_OK, "1 thread");
+        // the same rows in chunks of 7 prompts on the default thread count
+        for (int i0 = 0; i0 < n_rows; i0 += 7) {
+            srs_batch_t sub = b;
+            sub.n_prompts = i0 + 7 <= n_rows ? 7 : n_rows - i0;
+            sub.offsets = off + i0;
+            sub.first_index = i0;
+            CHECK(srs_shape(t_ctx(), &sub, &o, &so, c + i0, NULL, sc + off[i0], SRS_F64) == SRS_OK, "chunk");
+        }
+        CHECK(memcmp(a, c, sizeof *a * n_rows) == 0, "m* differs between 1 thread and chunks (%s)",
+              srs_solver_name(o.solver));
+        CHECK(memcmp(sa, sc, sizeof *sa * off[n_rows]) == 0, "shaped differs (%s)", srs_solver_name(o.solver));
+    }
+    srs_ctx_free(one);
+    free(off); free(u); free(lw); free(a); free(c); free(sa); free(sc);
+}
+
+TEST(bad_values_are_reported_by_row) {
+    double u[6] = {1, 2, 3, 4, 5, 6};
+    int64_t off[4] = {0, 2, 4, 6};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 3;
+    b.offsets = off;
+    b.first_index = 100;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    double m[3];
+    srs_ctx_t *ctx = t_ctx();
+    u[3] = NAN;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "NaN accepted");
+    CHECK(srs_ctx_error_row(ctx) == 101, "error row %lld", (long long)srs_ctx_error_row(ctx));
+    CHECK(strstr(srs_ctx_last_error(ctx), "row 101, sample 1") != NULL, "message: %s", srs_ctx_last_error(ctx));
+    u[3] = 4;
+    u[5] = -INFINITY;
+    u[0] = INFINITY;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "inf accepted");
+    CHECK(srs_ctx_error_row(ctx) == 100, "first bad row should be reported, got %lld",
+          (long long)srs_ctx_error_row(ctx));
+    u[0] = 1;
+    u[5] = 6;
+    off[1] = 0;  // row 0 empty
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "empty row accepted");
+    CHECK(strstr(srs_ctx_last_error(ctx), "empty") != NULL, "message: %s", srs_ctx_last_error(ctx));
+    off[1] = 2;
+    double lw[6] = {0, 0, 0, NAN, 0, 0};
+    b.logw = (srs_vec_t){lw, SRS_F64};
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "NaN logw accepted");
+    CHECK(strstr(srs_ctx_last_error(ctx), "logw") != NULL, "message: %s", srs_ctx_last_error(ctx));
+    b.logw.data = NULL;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_OK, "clean batch: %s", srs_ctx_last_error(ctx));
+    // absurd parameters
+    o.beta = 0;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_INVALID_ARG, "beta 0 accepted");
+    o.beta = 1;
+    o.B = -1;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_INVALID_ARG, "B < 0 accepted");
+    o.B = NAN;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_INVALID_ARG, "B NaN accepted");
+    o.B = 1;
+    o.solver = (srs_solver_t)17;
+    CHECK(srs_thresholds(ctx, &b, &o, m, NULL) == SRS_ERR_INVALID_ARG, "solver 17 accepted");
+}
+
+TEST(cuda_device_fails_clearly_without_backend) {
+    srs_ctx_t *c = NULL;
+    srs_status_t st = srs_ctx_create(&c, SRS_DEVICE_CUDA, 0);
+    if (srs_cuda_compiled()) {
+        if (st == SRS_OK) srs_ctx_free(c);
+        SKIP("CUDA compiled in");
+    }
+    CHECK(st == SRS_ERR_UNSUPPORTED && c == NULL, "status %d", st);
+    CHECK(strstr(srs_last_create_error(), "CUDA") != NULL, "message: %s", srs_last_create_error());
+    CHECK(srs_ctx_create(&c, SRS_DEVICE_AUTO, 0) == SRS_OK && srs_ctx_device(c) == SRS_DEVICE_CPU, "auto");
+    srs_ctx_free(c);
+}
+
+TEST(philox_known_answer) {
+    // Known-answer vectors of Philox4x32-10 from the Random123 distribution
+    // (kat_vectors): counter/key all zero, and all ones.
+    srs_u32x4_t z = {{0, 0, 0, 0}};
+    srs_u32x4_t r = srs_philox4x32_10(z, 0, 0);
+    CHECK(r.v[0] == 0x6627e8d5u && r.v[1] == 0xe169c58du && r.v[2] == 0xbc57ac4cu && r.v[3] == 0x9b00dbd8u,
+          "zero: %08x %08x %08x %08x", r.v[0], r.v[1], r.v[2], r.v[3]);
+    srs_u32x4_t f = {{0xffffffffu, 0xffffffffu, 0xffffffffu, 0xffffffffu}};
+    r = srs_philox4x32_10(f, 0xffffffffu, 0xffffffffu);
+    CHECK(r.v[0] == 0x408f276du && r.v[1] == 0x41c83b0eu && r.v[2] == 0xa20bc7c6u && r.v[3] == 0x6d5451fdu,
+          "ones: %08x %08x %08x %08x", r.v[0], r.v[1], r.v[2], r.v[3]);
+}
