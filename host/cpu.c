@@ -33,6 +33,13 @@
 #include "srs_math.h"
 
 #define BISECT_MAX_ITER 2000
+#define EXACT_WARM_PASSES 4
+
+// min/max as compare-selects: libm's fmin/fmax are out-of-line calls (their
+// NaN rules stop gcc inlining them) and would keep the hot loops scalar.
+// Values reaching them are finite or caught by the finiteness test.
+static inline double lo2(double a, double b) { return b < a ? b : a; }
+static inline double hi2(double a, double b) { return b > a ? b : a; }
 
 // ----------------------------------------------------------------------------
 // per-thread scratch
@@ -99,10 +106,10 @@ static int64_t first_nonfinite(const srs_vec_t *v, int64_t start, int64_t n) {
             double x = (double)src[j];                                        \
             double dj = x - ref;                                              \
             d[j] = dj;                                                        \
-            mn = fmin(mn, dj);                                                \
-            mx = fmax(mx, dj);                                                \
-            umn = fmin(umn, x);                                               \
-            umx = fmax(umx, x);                                               \
+            mn = lo2(mn, dj);                                                 \
+            mx = hi2(mx, dj);                                                 \
+            umn = lo2(umn, x);                                                \
+            umx = hi2(umx, x);                                                \
             sum += dj;                                                        \
             bad += (x - x);                                                   \
         }                                                                     \
@@ -128,7 +135,7 @@ static int load_row(const srs_batch_t *b, int64_t start, int64_t n, double *d, d
         double lw = vec_at(&b->logw, start + j);
         bad += lw - lw;
         p[j] = lw;
-        lmax = fmax(lmax, lw);
+        lmax = hi2(lmax, lw);
     }
     if (bad != 0 || isnan(bad)) return ROW_BAD_LOGW;
     double wsum = 0, wd = 0;
@@ -188,7 +195,7 @@ static inline void active_sums(const double *d, const double *p, int64_t n, doub
             ph += a ? w : 0.0;
             sl += a ? 0.0 : wd;
             pl += a ? 0.0 : w;
-            mh = fmin(mh, a ? d[j] : INFINITY);
+            mh = lo2(mh, a ? d[j] : INFINITY);
         }
     } else {
         _Pragma("omp simd reduction(+:sh,ph,sl,pl) reduction(min:mh)")
@@ -198,7 +205,7 @@ static inline void active_sums(const double *d, const double *p, int64_t n, doub
             ph += a ? 1.0 : 0.0;
             sl += a ? 0.0 : d[j];
             pl += a ? 0.0 : 1.0;
-            mh = fmin(mh, a ? d[j] : INFINITY);
+            mh = lo2(mh, a ? d[j] : INFINITY);
         }
     }
     *s_hi = sh; *p_hi = ph; *s_lo = sl; *p_lo = pl; *min_hi = mh;
@@ -262,34 +269,31 @@ static inline double median3(double a, double b, double c) {
     return fmax(fmin(a, b), fmin(fmax(a, b), c));
 }
 
-static double solve_exact(const double *d, const double *p, int64_t n, const row_t *r, double eps,
-                          double *td, double *tp) {
-    memcpy(td, d, (size_t)n * sizeof *td);
-    if (p) memcpy(tp, p, (size_t)n * sizeof *tp);
-    double sh = 0, ph = 0, sl = 0, pl = 0;  // decided: active (hi) and inactive (lo)
-    int64_t k = n;                          // undecided samples td[0..k)
+// Partition search over the undecided samples td[0..k) (weights tp, or NULL
+// for 1) given the sums of the samples already decided active (sh, ph) and
+// inactive (sl, pl). Returns the root in the coordinates of td.
+double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph, double sl, double pl,
+                        double eps, double dmin, double dmax) {
     int rounds = 0, max_rounds = 8;
-    for (int64_t t = n; t > 1; t >>= 1) max_rounds += 2;
+    for (int64_t t = k; t > 1; t >>= 1) max_rounds += 2;
     while (k > 0) {
         if (++rounds > max_rounds)  // adversarial pivots: finish in O(k log k)
-            return exact_sorted_finish(td, p ? tp : NULL, k, sh, ph, sl, pl, eps);
+            return exact_sorted_finish(td, tp, k, sh, ph, sl, pl, eps);
         double v = median3(td[0], td[k / 2], td[k - 1]);
-        // Partition into [< v | >= v] with sums of the three classes; samples
-        // equal to v contribute 0 to F(v) whichever side they are counted on.
+        // Branch-free Lomuto partition into [< v | >= v] with the sums of the
+        // three classes; samples equal to v contribute 0 to F(v) whichever
+        // side they are counted on.
         double s_lt = 0, p_lt = 0, s_eq = 0, p_eq = 0, s_gt = 0, p_gt = 0;
         int64_t i = 0;
         for (int64_t j = 0; j < k; j++) {
-            double x = td[j], w = p ? tp[j] : 1.0;
-            if (x < v) {
-                s_lt += w * x; p_lt += w;
-                td[j] = td[i]; td[i] = x;
-                if (p) { tp[j] = tp[i]; tp[i] = w; }
-                i++;
-            } else if (x == v) {
-                s_eq += w * x; p_eq += w;
-            } else {
-                s_gt += w * x; p_gt += w;
-            }
+            double x = td[j], w = tp ? tp[j] : 1.0;
+            int lt = x < v, eq = x == v, gt = x > v;
+            s_lt += lt ? w * x : 0.0; p_lt += lt ? w : 0.0;
+            s_eq += eq ? w * x : 0.0; p_eq += eq ? w : 0.0;
+            s_gt += gt ? w * x : 0.0; p_gt += gt ? w : 0.0;
+            td[j] = td[i]; td[i] = x;
+            if (tp) { tp[j] = tp[i]; tp[i] = w; }
+            i += lt;
         }
         double f = (sh + s_gt) - v * (ph + p_gt) + eps * ((sl + s_lt) - v * (pl + p_lt));
         if (f < 0) {
@@ -301,18 +305,47 @@ static double solve_exact(const double *d, const double *p, int64_t n, const row
             // (either side is exact for a sample at the root); keep the > v ones
             sl += s_lt + s_eq; pl += p_lt + p_eq;
             int64_t m = 0;
-            for (int64_t j = i; j < k; j++)
-                if (td[j] > v) {
-                    td[m] = td[j];
-                    if (p) tp[m] = tp[j];
-                    m++;
-                }
+            for (int64_t j = i; j < k; j++) {
+                double x = td[j];
+                td[m] = x;
+                if (tp) tp[m] = tp[j];
+                m += x > v;
+            }
             k = m;
         }
     }
-    if (ph <= 0 && eps <= 0) return r->dmax;  // gamma = inf and nothing active: limit is max
+    if (ph <= 0 && eps <= 0) return dmax;  // gamma = inf and nothing active: limit is max
     double m = srs_set_value(sh, ph, sl, pl, eps);
-    return fmin(fmax(m, r->dmin), r->dmax);
+    return fmin(fmax(m, dmin), dmax);
+}
+
+// Exact: a few Dinkelbach passes first (vectorised; each one decides every
+// sample below its iterate, since iterates never pass the root), then the
+// partition search on the samples still undecided. The result is the value of
+// the final active set either way.
+static double solve_exact(const double *d, const double *p, int64_t n, const row_t *r, double eps,
+                          double *td, double *tp) {
+    double m = r->mean, sh, ph, sl, pl, mh;
+    for (int it = 0; it < EXACT_WARM_PASSES; it++) {
+        active_sums(d, p, n, m, &sh, &ph, &sl, &pl, &mh);
+        double next = srs_set_value(sh, ph, sl, pl, eps);
+        next = fmin(fmax(next, r->dmin), r->dmax);
+        if (mh >= next || next <= m) return next;  // active set final: exact
+        m = next;
+    }
+    // samples below m are inactive; the rest are undecided
+    int64_t k = 0;
+    sl = pl = 0;
+    for (int64_t j = 0; j < n; j++) {
+        double x = d[j], w = p ? p[j] : 1.0;
+        int keep = x >= m;
+        sl += keep ? 0.0 : w * x;
+        pl += keep ? 0.0 : w;
+        td[k] = x;
+        if (p) tp[k] = w;
+        k += keep;
+    }
+    return srs_exact_search(td, p ? tp : NULL, k, 0, 0, sl, pl, eps, r->dmin, r->dmax);
 }
 
 // ----------------------------------------------------------------------------

@@ -43,6 +43,12 @@ srs_status_t srs_fail_row(srs_ctx_t *ctx, srs_status_t st, int64_t row, const ch
 // Clears the error state at the start of a public call.
 void srs_clear_error(srs_ctx_t *ctx);
 
+// The exact solver's partition search (cpu.c), exposed for tests: the root
+// over undecided samples td[0..k) (weights tp or NULL) given the sums of the
+// samples decided active (sh, ph) and inactive (sl, pl). Reorders td/tp.
+double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph, double sl, double pl,
+                        double eps, double dmin, double dmax);
+
 // Checks a batch's structure (counts, offsets monotone, dtypes); not values.
 srs_status_t srs_batch_check(srs_ctx_t *ctx, const srs_batch_t *b);
 

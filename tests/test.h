@@ -54,7 +54,7 @@ int t_failed_now(void);
 
 // A fresh directory for this run (removed at exit unless SRS_TEST_KEEP=1).
 const char *t_tmpdir(void);
-// t_tmpdir()/name in a static rotating buffer.
+// t_tmpdir()/name in a static ring of 64 buffers (copy a path kept longer).
 const char *t_path(const char *name);
 // Writes text to t_path(name) and returns that path.
 const char *t_write(const char *name, const char *text);

@@ -67,9 +67,9 @@ const char *t_tmpdir(void) {
 }
 
 const char *t_path(const char *name) {
-    static char bufs[8][512];
+    static char bufs[64][512];  // a ring: callers may hold several paths at once
     static int k;
-    char *b = bufs[k++ % 8];
+    char *b = bufs[k++ % 64];
     snprintf(b, 512, "%s/%s", t_tmpdir(), name);
     return b;
 }

@@ -1,6 +1,7 @@
 // test_solvers.c — the mathematics: solvers against an independent oracle,
 // optimality of the threshold reward, the paper's example, shaping, edge cases.
 #include <string.h>
+#include "internal.h"
 #include "srs_math.h"
 #include "test.h"
 
@@ -128,21 +129,39 @@ TEST(solvers_agree_with_oracle) {
     free(lw);
 }
 
-TEST(exact_survives_adversarial_pivots) {
-    // Sorted and organ-pipe rows defeat median-of-three partitioning; the
-    // sort-based finish must still return the oracle's value.
+TEST(exact_partition_search_alone) {
+    // The exact solver's partition search without its Dinkelbach warm start,
+    // on random rows and on sorted and organ-pipe rows that defeat
+    // median-of-three pivots (its sort-based finish must then take over).
     int n = 4096;
-    double *u = malloc(n * sizeof *u);
-    srs_threshold_opts_t o = srs_threshold_opts_default();
-    o.B = 3;
-    o.beta = 0.25;
-    for (int pattern = 0; pattern < 3; pattern++) {
-        for (int i = 0; i < n; i++)
-            u[i] = pattern == 0 ? i : pattern == 1 ? n - i : (i < n / 2 ? i : n - i);
-        double ref = oracle_mstar(u, NULL, n, o.B / o.beta);
-        NEAR(solve1(u, NULL, n, o, SRS_SOLVER_EXACT), ref, 1e-12 * n);
-    }
+    double *u = malloc(n * sizeof *u), *td = malloc(n * sizeof *td), *tp = malloc(n * sizeof *tp);
+    double *lw = malloc(n * sizeof *lw);
+    uint64_t rng = 3;
+    double lg = 12;
+    for (int pattern = 0; pattern < 5; pattern++)
+        for (int weighted = 0; weighted < 2; weighted++) {
+            for (int i = 0; i < n; i++) {
+                u[i] = pattern == 0 ? i : pattern == 1 ? n - i : pattern == 2 ? (i < n / 2 ? i : n - i)
+                     : pattern == 3 ? t_rand_normal(&rng) : floor(3 * t_rand_u01(&rng));
+                lw[i] = t_rand_normal(&rng);
+            }
+            double mn = u[0], mx = u[0], lmax = lw[0];
+            for (int i = 0; i < n; i++) {
+                mn = fmin(mn, u[i]);
+                mx = fmax(mx, u[i]);
+                lmax = fmax(lmax, lw[i]);
+                td[i] = u[i];
+                tp[i] = exp(lw[i] - lmax);
+            }
+            for (int i = 0; i < n; i++) tp[i] = exp(lw[i] - lmax);
+            double m = srs_exact_search(td, weighted ? tp : NULL, n, 0, 0, 0, 0, exp(-lg), mn, mx);
+            double ref = oracle_mstar(u, weighted ? lw : NULL, n, lg);
+            NEAR(m, ref, 1e-12 * fmax(1, mx - mn));
+        }
     free(u);
+    free(td);
+    free(tp);
+    free(lw);
 }
 
 TEST(threshold_reward_is_optimal) {
