@@ -16,15 +16,18 @@ ARCH  ?= -march=native
 GPU_COMPUTE_CAPABILITY ?= 90
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
               -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude -Ihost
-CFLAGS  += $(CFLAGS_BASE) $(OPT) $(ARCH) -g
-LDLIBS  += -ljansson -lm
-
+# SAN: extra compile and link flags (the sanitize target sets it); CFLAGS and
+# LDFLAGS from the command line or environment are appended, never replace ours.
+SAN ?=
 ifeq ($(NO_OMP),1)
   $(info srs: OpenMP disabled (NO_OMP=1))
+  OMP :=
 else
-  CFLAGS  += -fopenmp
-  LDFLAGS += -fopenmp
+  OMP := -fopenmp
 endif
+ALL_CFLAGS  = $(CFLAGS_BASE) $(OPT) $(ARCH) -g $(OMP) $(SAN) $(CFLAGS)
+ALL_LDFLAGS = $(OMP) $(SAN) $(LDFLAGS)
+LDLIBS += -ljansson -lm
 
 # ---- CUDA detection ----------------------------------------------------------
 # The CUDA backend (kernels/) is its own piece of work; until its kernels exist
@@ -69,20 +72,20 @@ $(DEPS_OK): scripts/install-deps.sh
 
 $(BUILD)/obj/%.o: %.c $(HDRS) | $(DEPS_OK)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
 $(LIBSO): $(LIB_OBJ)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(SRS): $(CLI_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
 $(TESTBIN): $(TEST_OBJ) $(LIBA)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIBA) $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIBA) $(LDLIBS)
 
 test: all $(TESTBIN)
 	SRS_BIN=$(SRS) $(TESTBIN)
@@ -92,8 +95,7 @@ demo: all
 
 SAN_FLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 sanitize: | $(DEPS_OK)
-	$(MAKE) BUILD=build-san OPT="-O1" CFLAGS="$(SAN_FLAGS)" LDFLAGS="$(SAN_FLAGS)" \
-	    all build-san/test_srs
+	$(MAKE) BUILD=build-san OPT="-O1" SAN="$(SAN_FLAGS)" all build-san/test_srs
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs
 

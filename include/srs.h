@@ -260,7 +260,9 @@ SRS_API void srs_data_free(srs_data_t *d);
 // The batch view (valid while d lives; first_index = 0).
 SRS_API const srs_batch_t *srs_data_batch(const srs_data_t *d);
 // Prompt id of row i as text; *is_number set to 1 when it was a JSON number
-// or is the row index. Valid while d lives.
+// or is the row index. Valid while d lives; a row-index id (data without
+// ids, e.g. NPY) is formatted into a thread-local ring of 16 buffers and is
+// valid until 16 more such calls in the same thread. "" for a bad row.
 SRS_API const char *srs_data_id(const srs_data_t *d, int64_t row, int *is_number);
 // 1-based source line of row i (its first line for CSV); 0 when not from a text file.
 SRS_API int64_t srs_data_line(const srs_data_t *d, int64_t row);

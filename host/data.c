@@ -1,0 +1,1053 @@
+// data.c — data sets: lifetime, accessors, building from arrays, format
+// dispatch for reading and writing, and the I/O plumbing the readers and
+// writers share (file loading, temporary files, number and string output,
+// the prompt-id hash set, the row builder).
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "io.h"
+
+#define STDOUT_NAME "standard output"
+
+// ----------------------------------------------------------------------------
+// growable arrays
+
+// Grows *p geometrically to hold `need` elements; 0, or -1 on OOM with *p kept.
+int srs_grow(void **p, int64_t *cap, int64_t need, size_t elem) {
+    if (need <= *cap) return 0;
+    int64_t c = *cap < 1024 ? 1024 : *cap;
+    while (c < need) {
+        if (c > INT64_MAX / 2) return -1;
+        c *= 2;
+    }
+    if ((uint64_t)c > SIZE_MAX / elem) return -1;
+    void *q = realloc(*p, (size_t)c * elem);
+    if (!q) return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+// ----------------------------------------------------------------------------
+// whole-file input
+
+// Maps (or reads) the whole file; SRS_ERR_IO/NOMEM with *f zeroed on failure.
+srs_status_t srs_file_load(srs_ctx_t *ctx, const char *path, srs_file_t *f) {
+    memset(f, 0, sizeof *f);
+    int is_stdin = strcmp(path, "-") == 0;
+    int fd = is_stdin ? STDIN_FILENO : open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return srs_fail(ctx, SRS_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        if (!is_stdin) close(fd);
+        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot stat: %s", path, strerror(e));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        if (!is_stdin) close(fd);
+        return srs_fail(ctx, SRS_ERR_IO, "%s: is a directory", path);
+    }
+    if (S_ISREG(st.st_mode)) {
+        if (st.st_size == 0) {
+            if (!is_stdin) close(fd);
+            return SRS_OK;
+        }
+        void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m != MAP_FAILED) {
+            if (!is_stdin) close(fd);
+            f->map = m;
+            f->map_len = (size_t)st.st_size;
+            f->data = m;
+            f->len = (size_t)st.st_size;
+            return SRS_OK;
+        }
+        // Fall through to read(): some file systems cannot map.
+    }
+    int64_t cap = 0, len = 0;
+    char *buf = NULL;
+    for (;;) {
+        if (srs_grow((void **)&buf, &cap, len + 65536, 1) != 0) {
+            free(buf);
+            if (!is_stdin) close(fd);
+            return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory reading the file", path);
+        }
+        ssize_t r = read(fd, buf + len, (size_t)(cap - len));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            if (!is_stdin) close(fd);
+            return srs_fail(ctx, SRS_ERR_IO, "%s: read failed: %s", path, strerror(e));
+        }
+        if (r == 0) break;
+        len += r;
+    }
+    if (!is_stdin) close(fd);
+    if (len == 0) {
+        free(buf);
+        return SRS_OK;
+    }
+    f->buf = buf;
+    f->data = buf;
+    f->len = (size_t)len;
+    return SRS_OK;
+}
+
+// Unmaps or frees f's bytes and zeroes it.
+void srs_file_release(srs_file_t *f) {
+    if (f->map) munmap(f->map, f->map_len);
+    free(f->buf);
+    memset(f, 0, sizeof *f);
+}
+
+// ----------------------------------------------------------------------------
+// temporary output files
+
+#define VBUF_SIZE (1 << 20)
+
+// 0666 & ~umask without touching the process umask (which would race with
+// other threads): read it from /proc, 022 when that is unavailable.
+static mode_t file_mode(void) {
+    mode_t mask = 022;
+    FILE *s = fopen("/proc/self/status", "re");
+    if (s) {
+        char line[256];
+        while (fgets(line, sizeof line, s))
+            if (strncmp(line, "Umask:", 6) == 0) {
+                mask = (mode_t)strtol(line + 6, NULL, 8);
+                break;
+            }
+        fclose(s);
+    }
+    return 0666 & ~mask;
+}
+
+// A 1 MiB stdio buffer (glibc ignores the size when setvbuf gets no buffer).
+// Without memory for it the default buffer stays: slower, still correct.
+static void vbuf_attach(srs_tmp_t *t) {
+    t->vbuf = malloc(VBUF_SIZE);
+    if (t->vbuf) setvbuf(t->f, t->vbuf, _IOFBF, VBUF_SIZE);
+}
+
+// fclose, then free the buffer it used; returns fclose's result.
+static int close_stream(srs_tmp_t *t) {
+    int r = fclose(t->f);
+    t->f = NULL;
+    free(t->vbuf);
+    t->vbuf = NULL;
+    return r;
+}
+
+// Creates "<path>.tmp.XXXXXX" beside path (or an anonymous file for "-");
+// on failure nothing is left on disk and *t is zeroed.
+srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path) {
+    memset(t, 0, sizeof *t);
+    if (strcmp(path, "-") == 0) {
+        t->to_stdout = 1;
+        t->f = tmpfile();
+        if (!t->f)
+            return srs_fail(ctx, SRS_ERR_IO, "cannot create a temporary file for %s: %s",
+                            STDOUT_NAME, strerror(errno));
+        vbuf_attach(t);
+        return SRS_OK;
+    }
+    size_t n = strlen(path);
+    t->path = malloc(n + 1);
+    t->tmp = malloc(n + 12);
+    if (!t->path || !t->tmp) {
+        srs_tmp_abort(t);
+        return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    memcpy(t->path, path, n + 1);
+    memcpy(t->tmp, path, n);
+    memcpy(t->tmp + n, ".tmp.XXXXXX", 12);
+    int fd = mkostemp(t->tmp, O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        free(t->tmp);
+        t->tmp = NULL;
+        srs_tmp_abort(t);
+        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
+                        strerror(e));
+    }
+    (void)fchmod(fd, file_mode());
+    t->f = fdopen(fd, "wb");
+    if (!t->f) {
+        int e = errno;
+        close(fd);
+        srs_tmp_abort(t);
+        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot open a stream: %s", path, strerror(e));
+    }
+    vbuf_attach(t);
+    return SRS_OK;
+}
+
+// Flushes and closes, reporting any write error; the file stays temporary.
+srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t) {
+    if (!t->f) return SRS_OK;
+    const char *name = t->to_stdout ? STDOUT_NAME : t->path;
+    errno = 0;
+    int bad = fflush(t->f) != 0 || ferror(t->f);
+    int e = errno;
+    if (t->to_stdout) {  // keep the anonymous file open: commit copies it
+        if (bad) return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", name, strerror(e ? e : EIO));
+        return SRS_OK;
+    }
+    if (close_stream(t) != 0 && !bad) {
+        bad = 1;
+        e = errno;
+    }
+    if (bad) return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", name, strerror(e ? e : EIO));
+    return SRS_OK;
+}
+
+static srs_status_t copy_to_stdout(srs_ctx_t *ctx, FILE *f) {
+    if (fseek(f, 0, SEEK_SET) != 0)
+        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot rewind the temporary file: %s", STDOUT_NAME,
+                        strerror(errno));
+    char buf[65536];
+    size_t r;
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0)
+        if (fwrite(buf, 1, r, stdout) != r) break;
+    errno = 0;
+    if (ferror(f)) return srs_fail(ctx, SRS_ERR_IO, "%s: re-reading the output failed", STDOUT_NAME);
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", STDOUT_NAME,
+                        strerror(errno ? errno : EIO));
+    return SRS_OK;
+}
+
+// Renames into place (or copies to stdout); removes the temporary on failure.
+srs_status_t srs_tmp_commit(srs_ctx_t *ctx, srs_tmp_t *t) {
+    srs_status_t st = srs_tmp_close(ctx, t);
+    if (st != SRS_OK) {
+        srs_tmp_abort(t);
+        return st;
+    }
+    if (t->to_stdout) {
+        st = t->f ? copy_to_stdout(ctx, t->f) : SRS_OK;
+        srs_tmp_abort(t);  // closes the anonymous file, which removes it
+        return st;
+    }
+    if (t->tmp && rename(t->tmp, t->path) != 0) {
+        st = srs_fail(ctx, SRS_ERR_IO, "cannot rename %s to %s: %s", t->tmp, t->path,
+                      strerror(errno));
+        srs_tmp_abort(t);
+        return st;
+    }
+    free(t->tmp);
+    t->tmp = NULL;
+    srs_tmp_abort(t);
+    return SRS_OK;
+}
+
+// Closes and unlinks the temporary, frees t's strings; idempotent.
+void srs_tmp_abort(srs_tmp_t *t) {
+    if (t->f) close_stream(t);
+    free(t->vbuf);
+    if (t->tmp) unlink(t->tmp);
+    free(t->tmp);
+    free(t->path);
+    memset(t, 0, sizeof *t);
+}
+
+// ----------------------------------------------------------------------------
+// numbers
+//
+// srs_fmt_double writes the shortest of %.15g, %.16g and %.17g that strtod
+// reads back bit-identical. Done literally that costs two or three
+// snprintf+strtod pairs (~800 ns for a computed value), which dominates
+// writing millions of numbers, so there is a fast path giving the same text:
+// the p-digit integer D ~ |x| 10^(p-1-e) comes from one x87 long-double
+// multiply (64-bit mantissa, relative error < 2^-62), and whether D 10^(e-p+1) reads
+// back as x is decided by comparing it, in long double, with the half-way
+// points to x's neighbours. Only when the rounding of D or that comparison is
+// too close to call does it fall back to snprintf or strtod. The reference
+// (fmt_double_ref) is the definition; tests compare the two.
+
+// Bit-level equality: -0.0 differs from 0.0.
+static int same_double(double a, double b) { return memcmp(&a, &b, sizeof a) == 0; }
+
+// The definition, used as the fallback.
+static int fmt_double_ref(char *buf, size_t n, double x) {
+    for (int prec = 15; prec <= 16; prec++) {
+        int len = snprintf(buf, n, "%.*g", prec, x);
+        if (same_double(strtod(buf, NULL), x)) return len;
+    }
+    return snprintf(buf, n, "%.17g", x);
+}
+
+// x87 extended precision with the 64-bit precision control Linux sets (other
+// systems may round long doubles to 53 bits, which would break the bounds).
+#if LDBL_MANT_DIG == 64 && (defined(__x86_64__) || defined(__i386__)) && defined(__linux__)
+#define P10_MIN (-350)
+#define P10_MAX 350
+static long double p10[P10_MAX - P10_MIN + 1];   // (701,) 10^k, k in [P10_MIN, P10_MAX]
+static pthread_once_t p10_once = PTHREAD_ONCE_INIT;
+
+static void p10_init(void) {
+    long double v = 1;
+    for (int k = 0; k <= 27; k++, v *= 10) p10[k - P10_MIN] = v;  // exact up to 10^27
+    for (int k = P10_MIN; k <= P10_MAX; k++)
+        if (k < 0 || k > 27) p10[k - P10_MIN] = powl(10.0L, (long double)k);
+}
+
+#define P10(k) p10[(k) - P10_MIN]
+
+// 1 when long double arithmetic really carries 64 bits now. It does not under
+// valgrind (which emulates x87 in double precision) or after a change of the
+// x87 precision control; the fast path's bounds would then be wrong.
+static int x87_full_precision(void) {
+    volatile long double one = 1.0L;
+    return one + 0x1p-63L != 1.0L;
+}
+
+// Writes digits d[0..nd) (d[0] != 0, no trailing zeros) with decimal
+// exponent e in %.<p>g style; returns the length.
+static int put_g(char *buf, int neg, const char *d, int nd, int e, int p) {
+    char *o = buf;
+    if (neg) *o++ = '-';
+    if (e < -4 || e >= p) {
+        *o++ = d[0];
+        if (nd > 1) {
+            *o++ = '.';
+            memcpy(o, d + 1, (size_t)nd - 1);
+            o += nd - 1;
+        }
+        *o++ = 'e';
+        *o++ = e < 0 ? '-' : '+';
+        int a = e < 0 ? -e : e;
+        if (a >= 100) *o++ = (char)('0' + a / 100);
+        *o++ = (char)('0' + a / 10 % 10);
+        *o++ = (char)('0' + a % 10);
+    } else if (e >= 0) {
+        for (int i = 0; i <= e; i++) *o++ = i < nd ? d[i] : '0';
+        if (nd > e + 1) {
+            *o++ = '.';
+            memcpy(o, d + e + 1, (size_t)(nd - e - 1));
+            o += nd - e - 1;
+        }
+    } else {
+        *o++ = '0';
+        *o++ = '.';
+        for (int i = 0; i < -e - 1; i++) *o++ = '0';
+        memcpy(o, d, (size_t)nd);
+        o += nd;
+    }
+    *o = '\0';
+    return (int)(o - buf);
+}
+
+// x's rounding interval: the values strtod maps to x, for x > 0 (ends excluded).
+typedef struct {
+    long double lo, hi;
+} interval_t;
+
+static interval_t interval_of(double a) {
+    long double lo_gap = (long double)a - (long double)nextafter(a, 0);
+    double up = nextafter(a, INFINITY);
+    long double hi_gap = isinf(up) ? lo_gap : (long double)up - (long double)a;
+    interval_t r = {(long double)a - lo_gap / 2, (long double)a + hi_gap / 2};  // exact in 64 bits
+    return r;
+}
+
+// 1: D 10^k reads back as x, 0: it does not, -1: too close to call.
+static int reads_back(uint64_t D, int k, interval_t in) {
+    long double c = (long double)D * P10(k);
+    long double eps = c * 1e-18L;  // >> the error of c (< 2^-62 relative)
+    if (c > in.lo + eps && c < in.hi - eps) return 1;
+    if (c < in.lo - eps || c > in.hi + eps) return 0;
+    return -1;
+}
+
+static const uint64_t pow10u[18] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull, 100000000ull,
+    1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull, 10000000000000ull,
+    100000000000000ull, 1000000000000000ull, 10000000000000000ull, 100000000000000000ull};
+
+// Shortest of %.15g, %.16g, %.17g that strtod reads back bit-identical
+// (%.17g always does). -0 is written "-0.0": a JSON reader takes "-0" for
+// the integer 0 and loses the sign. Not finite: "null", so that JSON
+// writers emit valid JSON (readers then reject it with a message naming the
+// line); CSV writers use the same text. buf should hold 32 bytes (shorter
+// buffers take the snprintf path). Assumes the C locale for LC_NUMERIC (as
+// the CLI runs). Returns the length written. Thread-safe.
+int srs_fmt_double(char *buf, size_t n, double x) {
+    if (!isfinite(x)) return snprintf(buf, n, "null");
+    if (x == 0) return snprintf(buf, n, signbit(x) ? "-0.0" : "0");
+    if (n < 32 || !x87_full_precision()) return fmt_double_ref(buf, n, x);
+    pthread_once(&p10_once, p10_init);
+    double a = fabs(x);
+    interval_t in = interval_of(a);
+    int bexp;
+    frexp(a, &bexp);
+    int e = (int)floor((bexp - 1) * 0.30102999566398120);  // decimal exponent, maybe 1 low
+    if ((long double)a >= P10(e + 1)) e++;
+    if ((long double)a < P10(e)) e--;
+    for (int p = 15; p <= 17; p++) {
+        long double sc = (long double)a * P10(p - 1 - e);  // in [10^(p-1), 10^p)
+        // Round to an integer without floorl (an x87 control-word switch
+        // that stalls): at 2^63 the 64-bit significand's unit is 1, so the
+        // sum rounds sc to nearest and its low bits are D.
+        long double t = sc + 0x1p63L;
+        uint64_t D;
+        memcpy(&D, &t, sizeof D);  // the x87 significand, explicit leading bit
+        D -= 1ull << 63;
+        int len;
+        // |error of sc| < 1.7e-19 sc (< 0.017 at p = 17); keep 2.5 times that from a tie
+        if (fabsl(sc - (long double)(int64_t)D) > 0.5L - 4e-19L * sc - 1e-6L) {  // ask printf
+            len = snprintf(buf, n, "%.*g", p, x);
+        } else {
+            int ee = e;
+            if (D == pow10u[p]) {  // rounded up to 10^p
+                D /= 10;
+                ee++;
+            }
+            if (D < pow10u[p - 1] || D >= pow10u[p]) return fmt_double_ref(buf, n, x);
+            int ok = reads_back(D, ee - p + 1, in);
+            if (ok == 0) continue;
+            char d[20];
+            for (int i = p - 1; i >= 0; i--, D /= 10) d[i] = (char)('0' + D % 10);
+            int nd = p;
+            while (nd > 1 && d[nd - 1] == '0') nd--;
+            len = put_g(buf, x < 0, d, nd, ee, p);
+            if (ok == 1) return len;
+        }
+        if (same_double(strtod(buf, NULL), x)) return len;
+    }
+    return fmt_double_ref(buf, n, x);
+}
+#else
+// Without x87 extended precision: the definition itself (slower).
+int srs_fmt_double(char *buf, size_t n, double x) {
+    if (!isfinite(x)) return snprintf(buf, n, "null");
+    if (x == 0) return snprintf(buf, n, signbit(x) ? "-0.0" : "0");
+    return fmt_double_ref(buf, n, x);
+}
+#endif
+
+// The definition of srs_fmt_double, by snprintf and strtod only (tests).
+int srs_fmt_double_ref(char *buf, size_t n, double x) {
+    if (!isfinite(x)) return snprintf(buf, n, "null");
+    if (x == 0) return snprintf(buf, n, signbit(x) ? "-0.0" : "0");
+    return fmt_double_ref(buf, n, x);
+}
+
+// ----------------------------------------------------------------------------
+// text output helpers
+
+// x as srs_fmt_double writes it.
+void srs_put_double(FILE *f, double x) {
+    char b[40];
+    int n = srs_fmt_double(b, sizeof b, x);
+    fwrite_unlocked(b, 1, (size_t)n, f);
+}
+
+// s as a JSON string literal (\" \\ and \u00XX for control bytes; UTF-8 as is).
+void srs_put_json_string(FILE *f, const char *s) {
+    putc_unlocked('"', f);
+    const char *run = s;
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p >= 0x20 && *p != '"' && *p != '\\') continue;
+        fwrite_unlocked(run, 1, (size_t)((const char *)p - run), f);
+        if (*p == '"' || *p == '\\') {
+            putc_unlocked('\\', f);
+            putc_unlocked(*p, f);
+        } else {
+            char e[8];
+            snprintf(e, sizeof e, "\\u%04x", *p);
+            fputs_unlocked(e, f);
+        }
+        run = (const char *)p + 1;
+    }
+    fputs_unlocked(run, f);
+    putc_unlocked('"', f);
+}
+
+// s as one CSV field, quoted only when it holds , " CR or LF.
+void srs_put_csv_field(FILE *f, const char *s) {
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs_unlocked(s, f);
+        return;
+    }
+    putc_unlocked('"', f);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"') putc_unlocked('"', f);
+        putc_unlocked(*p, f);
+    }
+    putc_unlocked('"', f);
+}
+
+// Row's prompt id: row index, bare number (numeric ids in JSON) or string.
+void srs_put_id(FILE *f, const srs_data_t *d, int64_t row, int json) {
+    if (!d->id_buf) {
+        char b[24];
+        int n = snprintf(b, sizeof b, "%lld", (long long)row);
+        fwrite_unlocked(b, 1, (size_t)n, f);
+        return;
+    }
+    const char *s = d->id_buf + d->id_off[row];
+    if (!json) srs_put_csv_field(f, s);
+    else if (d->id_num && d->id_num[row]) fputs_unlocked(s, f);
+    else srs_put_json_string(f, s);
+}
+
+#ifdef _OPENMP
+#define OMP(x) _Pragma(#x)
+#else
+#define OMP(x)   // NO_OMP=1 builds: the loop runs in one thread
+#endif
+
+#define PAR_MIN_VALUES 65536      // fewer numbers are formatted by one thread
+#define PAR_WINDOW (1 << 20)       // numbers formatted in memory at a time (~20 MB of text)
+
+// Rows [r0, r1) in nb blocks formatted in parallel into memory streams, then
+// copied to f in order. -1 (nothing written) when the streams cannot be made.
+static int emit_window(FILE *f, int threads, int64_t r0, int64_t r1, srs_emit_fn emit, void *arg) {
+    int64_t n = r1 - r0;
+    int nb = (int)(n < 4 * threads ? n : 4 * threads);
+    char **buf = calloc((size_t)nb, sizeof *buf);
+    size_t *len = calloc((size_t)nb, sizeof *len);
+    int failed = !buf || !len;
+    if (!failed) {
+        OMP(omp parallel for schedule(dynamic, 1) num_threads(threads))
+        for (int k = 0; k < nb; k++) {
+            FILE *m = open_memstream(&buf[k], &len[k]);
+            // Rows split evenly by count; row lengths are similar in practice.
+            if (m) emit(arg, m, r0 + n * k / nb, r0 + n * (k + 1) / nb);
+            if (!m || fclose(m) != 0) {
+                OMP(omp atomic write)
+                failed = 1;
+            }
+        }
+    }
+    for (int k = 0; k < nb && !failed; k++) fwrite_unlocked(buf[k], 1, len[k], f);
+    for (int k = 0; buf && k < nb; k++) free(buf[k]);
+    free(buf);
+    free(len);
+    return failed ? -1 : 0;
+}
+
+// Number formatting is most of the cost of text output: big outputs go
+// through emit_window, a window of rows at a time to bound the memory.
+void srs_emit_rows(FILE *f, int threads, int64_t n_rows, int64_t n_values, srs_emit_fn emit, void *arg) {
+    if (threads < 2 || n_values < PAR_MIN_VALUES || n_rows < 2) {
+        emit(arg, f, 0, n_rows);
+        return;
+    }
+    int64_t per = n_values > PAR_WINDOW ? (int64_t)((double)n_rows * PAR_WINDOW / (double)n_values) : n_rows;
+    if (per < 2) per = 2;
+    for (int64_t r0 = 0; r0 < n_rows; r0 += per) {
+        int64_t r1 = r0 + per < n_rows ? r0 + per : n_rows;
+        if (emit_window(f, threads, r0, r1, emit, arg) != 0) emit(arg, f, r0, r1);  // one thread
+    }
+}
+
+// ----------------------------------------------------------------------------
+// prompt-id hash set
+
+static uint64_t hash_str(const char *s) {
+    uint64_t h = 1469598103934665603ull;  // FNV-1a
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static int64_t idset_probe(const srs_idset_t *s, const char *buf, const int64_t *off,
+                           const char *key, uint64_t h) {
+    int64_t mask = s->cap - 1;
+    for (int64_t i = (int64_t)(h & (uint64_t)mask);; i = (i + 1) & mask) {
+        int64_t r = s->slot[i];
+        if (r == 0 || strcmp(buf + off[r - 1], key) == 0) return i;
+    }
+}
+
+// The row with the same id already in the set, else -1 after adding row; -2 on OOM.
+int64_t srs_idset_add(srs_idset_t *s, const char *buf, const int64_t *off, int64_t row) {
+    if ((s->n + 1) * 2 > s->cap) {  // keep the load at most 1/2
+        int64_t nc = s->cap ? s->cap * 2 : 1024;
+        int64_t *ns = calloc((size_t)nc, sizeof *ns);
+        if (!ns) return -2;
+        srs_idset_t g = {ns, nc, s->n};
+        for (int64_t i = 0; i < s->cap; i++) {
+            int64_t r = s->slot[i];
+            if (!r) continue;
+            const char *k = buf + off[r - 1];
+            ns[idset_probe(&g, buf, off, k, hash_str(k))] = r;
+        }
+        free(s->slot);
+        *s = g;
+    }
+    const char *key = buf + off[row];
+    int64_t i = idset_probe(s, buf, off, key, hash_str(key));
+    if (s->slot[i]) return s->slot[i] - 1;
+    s->slot[i] = row + 1;
+    s->n++;
+    return -1;
+}
+
+// Frees the slots; the set is empty and reusable.
+void srs_idset_free(srs_idset_t *s) {
+    free(s->slot);
+    memset(s, 0, sizeof *s);
+}
+
+// ----------------------------------------------------------------------------
+// row builder (text readers)
+
+// Room for n more samples in every present array; 0, or -1 on OOM.
+int srs_bld_reserve(srs_bld_t *b, int64_t n) {
+    for (int k = 0; k < 3; k++)
+        if ((k == 0 || b->has[k]) &&
+            srs_grow((void **)&b->val[k], &b->val_cap[k], b->n_samples + n, sizeof(double)) != 0)
+            return -1;
+    return 0;
+}
+
+// Appends a row header (id, line) starting at the current sample; 0, or -1 on OOM.
+int srs_bld_row(srs_bld_t *b, const char *id, size_t id_len, int id_num, int64_t line) {
+    int64_t r = b->n_rows;
+    if (srs_grow((void **)&b->offsets, &b->off_cap, r + 2, sizeof *b->offsets) != 0 ||
+        srs_grow((void **)&b->line, &b->line_cap, r + 1, sizeof *b->line) != 0 ||
+        srs_grow((void **)&b->id_off, &b->id_off_cap, r + 1, sizeof *b->id_off) != 0 ||
+        srs_grow((void **)&b->id_num, &b->id_num_cap, r + 1, 1) != 0)
+        return -1;
+    if (!id) {  // no id: the row index, filled in by srs_bld_finish
+        id = "";
+        id_len = 0;
+        id_num = 2;
+    } else {
+        b->any_id = 1;
+    }
+    if (srs_grow((void **)&b->ids, &b->ids_cap, b->ids_len + (int64_t)id_len + 1, 1) != 0) return -1;
+    memcpy(b->ids + b->ids_len, id, id_len);
+    b->ids[b->ids_len + (int64_t)id_len] = '\0';
+    b->id_off[r] = b->ids_len;
+    b->ids_len += (int64_t)id_len + 1;
+    b->id_num[r] = (uint8_t)(id_num == 2 ? 2 : id_num != 0);
+    b->offsets[r] = b->n_samples;
+    b->line[r] = line;
+    b->n_rows = r + 1;
+    return 0;
+}
+
+// Replaces the empty texts of id-less rows (id_num 2) by their row index.
+static int fill_row_ids(srs_bld_t *b) {
+    int64_t extra = 0;
+    for (int64_t r = 0; r < b->n_rows; r++)
+        if (b->id_num[r] == 2) extra += 20;
+    if (extra == 0) return 0;
+    int64_t cap = b->ids_len + extra, at = 0;
+    char *ids = malloc((size_t)cap);
+    if (!ids) return -1;
+    for (int64_t r = 0; r < b->n_rows; r++) {
+        const char *s = b->ids + b->id_off[r];
+        b->id_off[r] = at;
+        if (b->id_num[r] == 2) {
+            at += snprintf(ids + at, (size_t)(cap - at), "%lld", (long long)r) + 1;
+            b->id_num[r] = 1;
+        } else {
+            size_t l = strlen(s) + 1;
+            memcpy(ids + at, s, l);
+            at += (int64_t)l;
+        }
+    }
+    free(b->ids);
+    b->ids = ids;
+    b->ids_len = at;
+    b->ids_cap = cap;
+    return 0;
+}
+
+// Shrinks p to n elements (keeps p when realloc refuses).
+static void *shrink(void *p, int64_t n, size_t elem) {
+    void *q = realloc(p, (size_t)(n > 0 ? n : 1) * elem);
+    return q ? q : p;
+}
+
+// Moves the builder's arrays into a new data set; frees the builder either way.
+srs_status_t srs_bld_finish(srs_ctx_t *ctx, srs_bld_t *b, const char *path, srs_data_t **out) {
+    *out = NULL;
+    if (b->n_rows == 0) {
+        srs_bld_free(b);
+        return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: no prompts", path);
+    }
+    srs_data_t *d = srs_data_alloc(path);
+    if (!d || (b->any_id && fill_row_ids(b) != 0)) {
+        srs_data_free(d);
+        srs_bld_free(b);
+        return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
+    }
+    b->offsets[b->n_rows] = b->n_samples;
+    d->offsets = shrink(b->offsets, b->n_rows + 1, sizeof(int64_t));
+    d->line = shrink(b->line, b->n_rows, sizeof(int64_t));
+    for (int k = 0; k < 3; k++)
+        if (b->val[k]) d->owned[k] = shrink(b->val[k], b->n_samples, sizeof(double));
+    if (b->any_id) {
+        d->id_buf = shrink(b->ids, b->ids_len, 1);
+        d->id_off = shrink(b->id_off, b->n_rows, sizeof(int64_t));
+        d->id_num = shrink(b->id_num, b->n_rows, 1);
+    } else {  // every id is the row index: keep none
+        free(b->ids);
+        free(b->id_off);
+        free(b->id_num);
+    }
+    d->batch.n_prompts = b->n_rows;
+    d->batch.offsets = d->offsets;
+    d->batch.reward = (srs_vec_t){d->owned[0], SRS_F64};
+    d->batch.logw = (srs_vec_t){d->owned[1], SRS_F64};
+    d->batch.gold = (srs_vec_t){d->owned[2], SRS_F64};
+    memset(b, 0, sizeof *b);
+    *out = d;
+    return SRS_OK;
+}
+
+// Frees every array of the builder and zeroes it.
+void srs_bld_free(srs_bld_t *b) {
+    for (int k = 0; k < 3; k++) free(b->val[k]);
+    free(b->offsets);
+    free(b->line);
+    free(b->ids);
+    free(b->id_off);
+    free(b->id_num);
+    memset(b, 0, sizeof *b);
+}
+
+// ----------------------------------------------------------------------------
+// data sets
+
+// A zeroed data set owning a copy of path ("" for NULL); NULL on OOM.
+srs_data_t *srs_data_alloc(const char *path) {
+    srs_data_t *d = calloc(1, sizeof *d);
+    if (!d) return NULL;
+    d->path = strdup(path ? path : "");
+    if (!d->path) {
+        free(d);
+        return NULL;
+    }
+    return d;
+}
+
+// Unmaps the NPY maps, frees owned buffers and the set; NULL is fine.
+void srs_data_free(srs_data_t *d) {
+    if (!d) return;
+    for (int k = 0; k < 3; k++) {
+        if (d->map[k]) munmap(d->map[k], d->map_len[k]);
+        free(d->owned[k]);
+    }
+    free(d->path);
+    free(d->offsets);
+    free(d->id_buf);
+    free(d->id_off);
+    free(d->id_num);
+    free(d->line);
+    free(d);
+}
+
+// The batch view; owned by d.
+const srs_batch_t *srs_data_batch(const srs_data_t *d) { return d ? &d->batch : NULL; }
+
+// Row-index ids are formatted on demand into a thread-local ring of
+// ID_RING buffers: such a pointer stays valid until ID_RING more calls of
+// srs_data_id for row-index ids in the same thread. Stored ids stay valid
+// while d lives.
+#define ID_RING 16
+const char *srs_data_id(const srs_data_t *d, int64_t row, int *is_number) {
+    if (is_number) *is_number = 0;
+    if (!d || row < 0 || row >= d->batch.n_prompts) return "";
+    if (d->id_buf) {
+        if (is_number) *is_number = d->id_num ? d->id_num[row] : 0;
+        return d->id_buf + d->id_off[row];
+    }
+    static _Thread_local char ring[ID_RING][24];
+    static _Thread_local unsigned k;
+    char *b = ring[k++ % ID_RING];
+    snprintf(b, sizeof ring[0], "%lld", (long long)row);
+    if (is_number) *is_number = 1;
+    return b;
+}
+
+// 1-based source line of row (its first line for CSV), 0 when unknown.
+int64_t srs_data_line(const srs_data_t *d, int64_t row) {
+    if (!d || !d->line || row < 0 || row >= d->batch.n_prompts) return 0;
+    return d->line[row];
+}
+
+// The source path, owned by d ("" when built in memory).
+const char *srs_data_path(const srs_data_t *d) { return d && d->path ? d->path : ""; }
+
+// Copies the arrays (F64, samples rebased to offsets[0]) and ids into a new
+// data set; SRS_ERR_INVALID_ARG for bad shapes, *out NULL on failure.
+srs_status_t srs_data_from_arrays(srs_ctx_t *ctx, int64_t n_prompts, const int64_t *offsets,
+                                  int64_t row_len, const double *reward, const double *gold,
+                                  const double *logw, const char *const *ids, srs_data_t **out) {
+    if (!ctx) return SRS_ERR_INVALID_ARG;
+    srs_clear_error(ctx);
+    if (!out) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_from_arrays: out is NULL");
+    *out = NULL;
+    if (n_prompts < 0)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "n_prompts must be >= 0, got %lld",
+                        (long long)n_prompts);
+    int64_t first = 0, n_samples;
+    if (offsets) {
+        first = offsets[0];
+        if (first < 0)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG, "offsets[0] must be >= 0, got %lld",
+                            (long long)first);
+        for (int64_t i = 0; i < n_prompts; i++)
+            if (offsets[i + 1] < offsets[i])
+                return srs_fail(ctx, SRS_ERR_INVALID_ARG, "offsets decrease at row %lld",
+                                (long long)i);
+        n_samples = offsets[n_prompts] - first;
+    } else {
+        if (row_len < 0 || (n_prompts > 0 && row_len > INT64_MAX / n_prompts))
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG, "bad row_len %lld", (long long)row_len);
+        n_samples = n_prompts * row_len;
+    }
+    if (n_samples > 0 && !reward)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_from_arrays: reward is NULL");
+    if (ids)
+        for (int64_t i = 0; i < n_prompts; i++)
+            if (!ids[i])
+                return srs_fail(ctx, SRS_ERR_INVALID_ARG, "ids[%lld] is NULL", (long long)i);
+    if ((uint64_t)n_samples > SIZE_MAX / sizeof(double))
+        return srs_fail(ctx, SRS_ERR_NOMEM, "too many samples");
+
+    srs_data_t *d = srs_data_alloc("");
+    if (!d) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
+    const double *src[3] = {reward, logw, gold};  // order of owned[]
+    size_t bytes = (size_t)(n_samples > 0 ? n_samples : 1) * sizeof(double);
+    for (int k = 0; k < 3; k++) {
+        if (!src[k]) continue;
+        if (!(d->owned[k] = malloc(bytes))) goto oom;
+        if (n_samples > 0) memcpy(d->owned[k], src[k] + first, (size_t)n_samples * sizeof(double));
+    }
+    if (offsets) {
+        if (!(d->offsets = malloc((size_t)(n_prompts + 1) * sizeof(int64_t)))) goto oom;
+        for (int64_t i = 0; i <= n_prompts; i++) d->offsets[i] = offsets[i] - first;
+    }
+    if (ids && n_prompts > 0) {
+        size_t total = 0;
+        for (int64_t i = 0; i < n_prompts; i++) total += strlen(ids[i]) + 1;
+        d->id_buf = malloc(total);
+        d->id_off = malloc((size_t)n_prompts * sizeof(int64_t));
+        d->id_num = calloc((size_t)n_prompts, 1);
+        if (!d->id_buf || !d->id_off || !d->id_num) goto oom;
+        size_t at = 0;
+        for (int64_t i = 0; i < n_prompts; i++) {
+            size_t l = strlen(ids[i]) + 1;
+            memcpy(d->id_buf + at, ids[i], l);
+            d->id_off[i] = (int64_t)at;
+            at += l;
+        }
+    }
+    d->batch.n_prompts = n_prompts;
+    d->batch.offsets = d->offsets;
+    d->batch.row_len = offsets ? 0 : row_len;
+    d->batch.reward = (srs_vec_t){d->owned[0], SRS_F64};
+    d->batch.logw = (srs_vec_t){d->owned[1], SRS_F64};
+    d->batch.gold = (srs_vec_t){d->owned[2], SRS_F64};
+    *out = d;
+    return SRS_OK;
+oom:
+    srs_data_free(d);
+    return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory copying %lld samples", (long long)n_samples);
+}
+
+// ----------------------------------------------------------------------------
+// format dispatch
+
+// Format by the extension after the last '.' of the last path component
+// (case-insensitive): .jsonl/.json, .npy, .csv; else SRS_FMT_AUTO.
+srs_format_t srs_format_from_path(const char *path) {
+    if (!path) return SRS_FMT_AUTO;
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash + 1 : path, '.');
+    if (!dot) return SRS_FMT_AUTO;
+    if (strcasecmp(dot, ".jsonl") == 0 || strcasecmp(dot, ".json") == 0) return SRS_FMT_JSONL;
+    if (strcasecmp(dot, ".npy") == 0) return SRS_FMT_NPY;
+    if (strcasecmp(dot, ".csv") == 0) return SRS_FMT_CSV;
+    return SRS_FMT_AUTO;
+}
+
+// format, or the extension's ("-" is JSONL); SRS_ERR_INVALID_ARG when unknown.
+srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                srs_format_t *out) {
+    if ((unsigned)format > SRS_FMT_CSV)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown format %d", (int)format);
+    if (format == SRS_FMT_AUTO) format = strcmp(path, "-") == 0 ? SRS_FMT_JSONL : srs_format_from_path(path);
+    if (format == SRS_FMT_AUTO)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                        "cannot tell the format of %s from its extension; use --format", path);
+    *out = format;
+    return SRS_OK;
+}
+
+// Dispatches on the format; *out NULL and a message on ctx on failure.
+srs_status_t srs_data_read(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *opts,
+                           srs_data_t **out) {
+    if (!ctx) return SRS_ERR_INVALID_ARG;
+    srs_clear_error(ctx);
+    if (!out) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_read: out is NULL");
+    *out = NULL;
+    if (!path || !*path) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_read: no path");
+    srs_format_t fmt = SRS_FMT_JSONL;
+    srs_status_t st = srs_resolve_format(ctx, path, opts ? opts->format : SRS_FMT_AUTO, &fmt);
+    if (st != SRS_OK) return st;
+    if (fmt != SRS_FMT_NPY && opts && (opts->gold_path || opts->logw_path))
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                        "%s: gold/logw companion files apply to NPY input only", path);
+    switch (fmt) {
+    case SRS_FMT_JSONL: return srs_read_jsonl(ctx, path, out);
+    case SRS_FMT_CSV: return srs_read_csv(ctx, path, out);
+    default: return srs_read_npy(ctx, path, opts, out);
+    }
+}
+
+// ----------------------------------------------------------------------------
+// srs_data_write
+
+// Every row of b has at least one sample (else SRS_ERR_INVALID_ARG).
+static srs_status_t check_rows_nonempty(srs_ctx_t *ctx, const srs_batch_t *b) {
+    for (int64_t i = 0; i < b->n_prompts; i++) {
+        int64_t s, n;
+        SRS_ROW(b, i, s, n);
+        if (n <= 0)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                            "row %lld has no samples (every prompt needs at least one)", (long long)i);
+    }
+    return SRS_OK;
+}
+
+// CSV needs distinct ids: equal ids on consecutive lines would merge prompts.
+static srs_status_t check_ids_unique(srs_ctx_t *ctx, const srs_data_t *d) {
+    if (!d->id_buf) return SRS_OK;
+    srs_idset_t set = {0};
+    srs_status_t st = SRS_OK;
+    for (int64_t i = 0; i < d->batch.n_prompts && st == SRS_OK; i++) {
+        int64_t j = srs_idset_add(&set, d->id_buf, d->id_off, i);
+        if (j == -2) st = srs_fail(ctx, SRS_ERR_NOMEM, "out of memory checking prompt ids");
+        else if (j >= 0)
+            st = srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                          "rows %lld and %lld have the same prompt_id \"%s\"; CSV cannot keep "
+                          "them apart (write JSONL)",
+                          (long long)j, (long long)i, d->id_buf + d->id_off[i]);
+    }
+    srs_idset_free(&set);
+    return st;
+}
+
+// Samples per row when all rows are equal (NPY), else SRS_ERR_INVALID_ARG.
+srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_len) {
+    if (!b->offsets || b->n_prompts == 0) {
+        *row_len = b->offsets ? 0 : b->row_len;
+        return SRS_OK;
+    }
+    int64_t n0 = b->offsets[1] - b->offsets[0];
+    for (int64_t i = 1; i < b->n_prompts; i++) {
+        int64_t n = b->offsets[i + 1] - b->offsets[i];
+        if (n != n0)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                            "NPY needs equal rows: row %lld has %lld samples, row 0 has %lld; "
+                            "write JSONL or CSV",
+                            (long long)i, (long long)n, (long long)n0);
+    }
+    *row_len = n0;
+    return SRS_OK;
+}
+
+static srs_status_t write_text(srs_ctx_t *ctx, const char *path, const srs_data_t *d,
+                               srs_format_t fmt) {
+    srs_tmp_t t;
+    srs_status_t st = srs_tmp_open(ctx, &t, path);
+    if (st != SRS_OK) return st;
+    if (fmt == SRS_FMT_JSONL) srs_write_jsonl(t.f, d, ctx->n_threads);
+    else srs_write_csv(t.f, d, ctx->n_threads);
+    return srs_tmp_commit(ctx, &t);  // closes, checks, renames; removes on failure
+}
+
+// Main file plus companions; all renamed only when all were written.
+static srs_status_t write_npy(srs_ctx_t *ctx, const char *path, const srs_data_t *d,
+                              srs_dtype_t dtype) {
+    const srs_batch_t *b = &d->batch;
+    int64_t cols = 0;
+    srs_status_t st = srs_equal_rows(ctx, b, &cols);
+    if (st != SRS_OK) return st;
+    const srs_vec_t *vec[3] = {&b->reward, &b->logw, &b->gold};
+    const char *suffix[3] = {NULL, ".logw.npy", ".gold.npy"};
+    char *cpath[3] = {NULL, NULL, NULL};
+    srs_tmp_t t[3];
+    memset(t, 0, sizeof t);
+    int64_t first = b->offsets ? b->offsets[0] : 0;
+    int64_t n = srs_batch_n_samples(b);
+    char hdr[SRS_NPY_HEADER_MAX];
+    size_t hl = srs_npy_header(hdr, dtype == SRS_F32 ? "<f4" : "<f8", b->n_prompts, cols);
+    int is_stdout = strcmp(path, "-") == 0;
+    for (int k = 0; k < 3 && st == SRS_OK; k++) {
+        if (k > 0) {
+            if (!(cpath[k] = srs_npy_companion(path, suffix[k]))) {
+                st = srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
+                break;
+            }
+            if (!vec[k]->data) continue;
+            if (is_stdout) {
+                st = srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                              "NPY with gold/logw writes companion files; give a file name, not -");
+                break;
+            }
+        }
+        st = srs_tmp_open(ctx, &t[k], k ? cpath[k] : path);
+        if (st != SRS_OK) break;
+        fwrite_unlocked(hdr, 1, hl, t[k].f);
+        srs_vec_t v = {(const char *)vec[k]->data + first * (vec[k]->dtype == SRS_F32 ? 4 : 8),
+                       vec[k]->dtype};
+        srs_npy_put(t[k].f, v, n, dtype);
+        st = srs_tmp_close(ctx, &t[k]);
+    }
+    // Companions first, the main file last: a reader never sees a new main
+    // file with old companions.
+    for (int k = 2; k >= 0 && st == SRS_OK; k--)
+        if (t[k].f || t[k].tmp) st = srs_tmp_commit(ctx, &t[k]);
+    // A companion left from an earlier write would be read with this file.
+    if (st == SRS_OK && !is_stdout)
+        for (int k = 1; k < 3; k++)
+            if (!vec[k]->data && cpath[k]) unlink(cpath[k]);
+    for (int k = 0; k < 3; k++) {
+        srs_tmp_abort(&t[k]);
+        free(cpath[k]);
+    }
+    return st;
+}
+
+// Writes d in one format through temporary files renamed into place (NPY:
+// companions first, main file last); on failure no file is created or
+// changed. Empty rows and (CSV) repeated ids are SRS_ERR_INVALID_ARG.
+srs_status_t srs_data_write(srs_ctx_t *ctx, const char *path, const srs_data_t *d,
+                            srs_format_t format, srs_dtype_t npy_dtype) {
+    if (!ctx) return SRS_ERR_INVALID_ARG;
+    srs_clear_error(ctx);
+    if (!path || !*path || !d)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_write: path or data is NULL");
+    srs_format_t fmt = SRS_FMT_JSONL;
+    srs_status_t st = srs_resolve_format(ctx, path, format, &fmt);
+    if (st == SRS_OK) st = srs_batch_check(ctx, &d->batch);
+    if (st == SRS_OK) st = check_rows_nonempty(ctx, &d->batch);
+    if (st != SRS_OK) return st;
+    switch (fmt) {
+    case SRS_FMT_JSONL: return write_text(ctx, path, d, fmt);
+    case SRS_FMT_CSV:
+        st = check_ids_unique(ctx, d);
+        return st == SRS_OK ? write_text(ctx, path, d, fmt) : st;
+    default:
+        if (npy_dtype != SRS_F32 && npy_dtype != SRS_F64)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown NPY dtype %d", (int)npy_dtype);
+        return write_npy(ctx, path, d, npy_dtype);
+    }
+}

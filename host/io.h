@@ -1,0 +1,182 @@
+/*
+ * io.h — what the data readers and writers share (data.c, io_jsonl.c,
+ * io_npy.c, io_csv.c, writer.c): whole-file loading, temporary files that
+ * are renamed into place, text output helpers, a prompt-id hash set and the
+ * per-format entry points. Never seen by users of the library.
+ */
+#ifndef SRS_IO_H
+#define SRS_IO_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include "internal.h"
+
+// ----------------------------------------------------------------------------
+// growable arrays
+
+// Makes room for `need` elements of `elem` bytes in *p (capacity *cap,
+// doubled as needed, at least 1024). Returns 0, or -1 on OOM with *p intact.
+int srs_grow(void **p, int64_t *cap, int64_t need, size_t elem);
+
+// ----------------------------------------------------------------------------
+// whole-file input
+
+// A file's bytes: memory-mapped read-only when possible (regular files),
+// else read into a malloc'd buffer (pipes, "-" = stdin).
+typedef struct {
+    const char *data;   // (len,) the bytes; NULL when len == 0
+    size_t len;
+    void *map;          // mmap base, or NULL
+    size_t map_len;
+    char *buf;          // malloc'd copy, or NULL
+} srs_file_t;
+
+// Loads path ("-" = stdin) into *f. SRS_ERR_IO naming the file on failure,
+// with *f zeroed. Release with srs_file_release.
+srs_status_t srs_file_load(srs_ctx_t *ctx, const char *path, srs_file_t *f);
+// Unmaps or frees; safe on a zeroed srs_file_t.
+void srs_file_release(srs_file_t *f);
+
+// ----------------------------------------------------------------------------
+// temporary output files, renamed into place on commit
+
+// One output file: written to "<path>.tmp.XXXXXX" in the same directory
+// (mode 0666 & ~umask) and renamed to path on commit. path "-" means stdout:
+// the bytes go to an anonymous temporary file and are copied to stdout on
+// commit, so a failed run prints nothing.
+typedef struct {
+    FILE *f;         // the stream to write (1 MiB buffer); NULL once closed
+    char *path;      // final path (NULL for stdout)
+    char *tmp;       // temporary path (NULL for stdout)
+    char *vbuf;      // the stream's buffer, freed after fclose
+    int to_stdout;
+} srs_tmp_t;
+
+// Creates the temporary file for path. On failure SRS_ERR_IO/NOMEM and *t
+// zeroed (nothing left on disk).
+srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path);
+// Flushes and closes the stream, checking every write error (disk full...).
+// The file stays temporary: follow with srs_tmp_commit or srs_tmp_abort.
+srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t);
+// Renames the closed temporary into place (or copies it to stdout) and frees
+// t's strings. On failure the temporary is removed. Safe on a zeroed t.
+srs_status_t srs_tmp_commit(srs_ctx_t *ctx, srs_tmp_t *t);
+// Closes and removes the temporary file, frees t's strings; safe on a
+// zeroed or committed t.
+void srs_tmp_abort(srs_tmp_t *t);
+
+// ----------------------------------------------------------------------------
+// text output helpers (stdio, unlocked: one thread writes one stream)
+
+// The definition srs_fmt_double implements quickly: literally the shortest
+// of snprintf %.15g/%.16g/%.17g that strtod reads back (for the tests).
+int srs_fmt_double_ref(char *buf, size_t n, double x);
+// Writes x as srs_fmt_double does ("null" when not finite).
+void srs_put_double(FILE *f, double x);
+// Writes s as a JSON string literal: \" and \\ escaped, control characters
+// (below 0x20) as \u00XX, every other byte (UTF-8) as is.
+void srs_put_json_string(FILE *f, const char *s);
+// Writes s as a CSV field, double-quoted (with "" for ") when it contains a
+// comma, a quote, CR or LF.
+void srs_put_csv_field(FILE *f, const char *s);
+// Writes row's prompt id: the row index when d has no ids; in JSON a bare
+// number for numeric ids, else a string literal; in CSV as a CSV field.
+void srs_put_id(FILE *f, const srs_data_t *d, int64_t row, int json);
+
+// Writes rows [0, n_rows) of some text output to f: emit(arg, out, r0, r1)
+// writes rows [r0, r1) to out. When the output is big (n_values numbers to
+// format) and threads > 1, blocks of rows are formatted in parallel into
+// memory streams and copied to f in order, giving the same bytes as one
+// serial call emit(arg, f, 0, n_rows), which is the fallback.
+typedef void (*srs_emit_fn)(void *arg, FILE *out, int64_t r0, int64_t r1);
+void srs_emit_rows(FILE *f, int threads, int64_t n_rows, int64_t n_values, srs_emit_fn emit, void *arg);
+
+// Element i of a typed vector as double.
+static inline double srs_vec_at(srs_vec_t v, int64_t i) {
+    return v.dtype == SRS_F32 ? (double)((const float *)v.data)[i] : ((const double *)v.data)[i];
+}
+
+// ----------------------------------------------------------------------------
+// prompt-id hash set (CSV: contiguity of prompts, uniqueness on write)
+
+// Set of rows, keyed by their id text buf + off[row]. The strings may move
+// (buf is passed on each call) but their offsets may not.
+typedef struct {
+    int64_t *slot;   // (cap,) row + 1, 0 = empty
+    int64_t cap, n;
+} srs_idset_t;
+
+// Returns the row already in the set whose id equals row's, or -1 after
+// inserting row. -2 on OOM (set unchanged).
+int64_t srs_idset_add(srs_idset_t *s, const char *buf, const int64_t *off, int64_t row);
+void srs_idset_free(srs_idset_t *s);
+
+// ----------------------------------------------------------------------------
+// row builder: the text readers append rows and samples, then hand the
+// arrays over to a data set (F64 CSR, owned offsets, ids, lines)
+
+typedef struct {
+    double *val[3];          // (n_samples,) reward, logw, gold (the order of srs_data.owned)
+    int64_t val_cap[3];
+    int has[3];              // which arrays exist (reward always)
+    int64_t n_samples;
+    int64_t *offsets;        // (n_rows+1,) row starts; the last is set by finish
+    int64_t off_cap;
+    int64_t *line;           // (n_rows,) 1-based source line
+    int64_t line_cap;
+    char *ids;               // NUL-separated id texts
+    int64_t ids_len, ids_cap;
+    int64_t *id_off;         // (n_rows,) offsets into ids
+    int64_t id_off_cap;
+    uint8_t *id_num;         // (n_rows,) 1 numeric id, 2 no id (row index, set by finish)
+    int64_t id_num_cap;
+    int64_t n_rows;
+    int any_id;              // some row had an explicit id
+} srs_bld_t;
+
+// Room for n more samples in every present array (has[] must be final by
+// the first call). 0, or -1 on OOM.
+int srs_bld_reserve(srs_bld_t *b, int64_t n);
+// Starts a row at the current sample count with id (id_len bytes; NULL = the
+// row index as a numeric id, filled in by srs_bld_finish) and its source
+// line. 0, or -1 on OOM.
+int srs_bld_row(srs_bld_t *b, const char *id, size_t id_len, int id_num, int64_t line);
+// Moves the arrays into a new data set for path; "FILE: no prompts" when
+// there are no rows. Frees the builder either way.
+srs_status_t srs_bld_finish(srs_ctx_t *ctx, srs_bld_t *b, const char *path, srs_data_t **out);
+void srs_bld_free(srs_bld_t *b);
+
+// ----------------------------------------------------------------------------
+// formats
+
+// The concrete format for path: format itself, else by extension ("-" is
+// JSONL); SRS_ERR_INVALID_ARG "cannot tell the format of FILE ..." otherwise.
+srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                srs_format_t *out);
+// Samples per row when every row of b has the same length (NPY), else
+// SRS_ERR_INVALID_ARG "NPY needs equal rows: ...".
+srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_len);
+
+// Readers: *out is a complete data set on SRS_OK, else NULL with a message.
+srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out);
+srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out);
+srs_status_t srs_read_npy(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *opts,
+                          srs_data_t **out);
+
+// Text writers for srs_data_write: the whole data set to f, formatted by up
+// to `threads` threads. Write errors surface at srs_tmp_close.
+void srs_write_jsonl(FILE *f, const srs_data_t *d, int threads);
+void srs_write_csv(FILE *f, const srs_data_t *d, int threads);
+
+// Bytes of a version 1.0 NPY header for a C-order 2-D array of `descr`
+// ("<f4" or "<f8"), padded with spaces so that the data starts at a multiple
+// of 64, newline-terminated. buf must hold SRS_NPY_HEADER_MAX bytes.
+#define SRS_NPY_HEADER_MAX 256
+size_t srs_npy_header(char *buf, const char *descr, int64_t rows, int64_t cols);
+// Writes v[0 .. n) converted to dtype (raw little-endian floats).
+void srs_npy_put(FILE *f, srs_vec_t v, int64_t n, srs_dtype_t dtype);
+// "<stem><suffix>" where stem is path without a trailing ".npy" (any case);
+// malloc'd, NULL on OOM.
+char *srs_npy_companion(const char *path, const char *suffix);
+
+#endif // SRS_IO_H

@@ -1,0 +1,269 @@
+// io_jsonl.c — JSONL data sets: one prompt per line,
+//   {"prompt_id": str|int, "rewards": [..], "gold": [..]?, "logw": [..]?}
+// Lines are parsed by jansson (json_loadb on each line, no copy); the rows go
+// into an F64 CSR data set through the row builder.
+#include <ctype.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include "io.h"
+
+// ----------------------------------------------------------------------------
+// error messages for lines jansson rejects
+
+// The key of the last `"key":` before pos in s (by a light scan that only
+// tracks strings; good enough to name the array a bad token sits in).
+static int key_before(const char *s, size_t pos, const char **key, size_t *klen) {
+    const char *str = NULL, *k = NULL;
+    size_t sl = 0, kl = 0;
+    for (size_t i = 0; i < pos; i++) {
+        if (s[i] == '"') {
+            size_t j = i + 1;
+            while (j < pos && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+            str = s + i + 1;
+            sl = j - i - 1;
+            i = j;
+        } else if (s[i] == ':' && str) {
+            k = str;
+            kl = sl;
+            str = NULL;
+        } else if (!isspace((unsigned char)s[i])) {
+            str = NULL;
+        }
+    }
+    *key = k;
+    *klen = kl;
+    return k != NULL;
+}
+
+// Offset of a bare NaN / Infinity / -Infinity / inf token outside strings
+// (the tokens other JSON writers emit for non-finite floats), or -1.
+static long find_nonfinite(const char *s, size_t n) {
+    static const char *const words[] = {"nan", "infinity", "inf"};
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"') {
+            size_t j = i + 1;
+            while (j < n && s[j] != '"') j += s[j] == '\\' ? 2 : 1;
+            i = j;
+            continue;
+        }
+        if (!isalpha((unsigned char)s[i]) || (i > 0 && isalnum((unsigned char)s[i - 1]))) continue;
+        size_t j = i;
+        while (j < n && isalpha((unsigned char)s[j])) j++;
+        for (size_t w = 0; w < sizeof words / sizeof words[0]; w++)
+            if (j - i == strlen(words[w]) && strncasecmp(s + i, words[w], j - i) == 0)
+                return (long)i;
+        i = j;
+    }
+    return -1;
+}
+
+static srs_status_t fail_parse(srs_ctx_t *ctx, const char *path, int64_t ln, const char *s,
+                               size_t n, const json_error_t *e) {
+    const char *key;
+    size_t kl;
+    long at = find_nonfinite(s, n);
+    if (at >= 0) {
+        if (key_before(s, (size_t)at, &key, &kl))
+            return srs_fail(ctx, SRS_ERR_BAD_INPUT,
+                            "%s:%lld: non-finite value (NaN or Infinity) in \"%.*s\"", path,
+                            (long long)ln, (int)kl, key);
+        return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s:%lld: non-finite value (NaN or Infinity)",
+                        path, (long long)ln);
+    }
+    if (strncmp(e->text, "real number overflow", 20) == 0) {
+        size_t pos = e->position > 0 && (size_t)e->position <= n ? (size_t)e->position : n;
+        if (key_before(s, pos, &key, &kl))
+            return srs_fail(ctx, SRS_ERR_BAD_INPUT,
+                            "%s:%lld: number too large for a double (it would be infinite) in "
+                            "\"%.*s\": %s",
+                            path, (long long)ln, (int)kl, key, e->text);
+    }
+    return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s:%lld: malformed JSON: %s (column %d)", path,
+                    (long long)ln, e->text, e->column);
+}
+
+static const char *json_kind(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a real number";
+    case JSON_TRUE: case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "?";
+}
+
+// ----------------------------------------------------------------------------
+// reader
+
+static const char *const arr_key[3] = {"rewards", "logw", "gold"};  // order of srs_data.owned
+
+typedef struct {
+    srs_ctx_t *ctx;
+    const char *path;
+    srs_bld_t b;
+} jl_t;
+
+// Copies array `key` (k) of line ln into the builder at the current sample
+// count; its length must be n (k > 0) or becomes *n (k == 0).
+static srs_status_t take_array(jl_t *r, int64_t ln, const json_t *a, int k, size_t *n) {
+    const char *key = arr_key[k];
+    if (!json_is_array(a))
+        return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: \"%s\" must be an array of numbers, got %s",
+                        r->path, (long long)ln, key, json_kind(a));
+    size_t len = json_array_size(a);
+    if (k == 0) {
+        if (len == 0)
+            return srs_fail(r->ctx, SRS_ERR_BAD_INPUT,
+                            "%s:%lld: empty \"rewards\" (every prompt needs at least one sample)",
+                            r->path, (long long)ln);
+        *n = len;
+        if (srs_bld_reserve(&r->b, (int64_t)len) != 0)
+            return srs_fail(r->ctx, SRS_ERR_NOMEM, "%s:%lld: out of memory", r->path, (long long)ln);
+    } else if (len != *n) {
+        return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: \"%s\" has %zu values but \"rewards\" has %zu",
+                        r->path, (long long)ln, key, len, *n);
+    }
+    double *dst = r->b.val[k] + r->b.n_samples;  // (len,)
+    for (size_t j = 0; j < len; j++) {
+        const json_t *v = json_array_get(a, j);
+        if (!json_is_number(v))
+            return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: %s[%zu] is not a number (got %s)",
+                            r->path, (long long)ln, key, j, json_kind(v));
+        double x = json_number_value(v);
+        if (!isfinite(x))
+            return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: non-finite value in %s[%zu]",
+                            r->path, (long long)ln, key, j);
+        dst[j] = x;
+    }
+    return SRS_OK;
+}
+
+// One parsed line: row n_rows of the data set.
+static srs_status_t take_line(jl_t *r, int64_t ln, const json_t *o) {
+    if (!json_is_object(o))
+        return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: expected a JSON object per line, got %s",
+                        r->path, (long long)ln, json_kind(o));
+    const json_t *arr[3];
+    for (int k = 0; k < 3; k++) arr[k] = json_object_get(o, arr_key[k]);
+    if (!arr[0])
+        return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: missing \"rewards\"", r->path, (long long)ln);
+    for (int k = 1; k < 3; k++) {
+        if (r->b.n_rows == 0) r->b.has[k] = arr[k] != NULL;  // the first row decides
+        else if (arr[k] && !r->b.has[k])
+            return srs_fail(r->ctx, SRS_ERR_BAD_INPUT,
+                            "%s:%lld: \"%s\" present but earlier lines do not have it", r->path,
+                            (long long)ln, arr_key[k]);
+        else if (!arr[k] && r->b.has[k])
+            return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: \"%s\" missing but earlier lines have it",
+                            r->path, (long long)ln, arr_key[k]);
+    }
+    const json_t *id = json_object_get(o, "prompt_id");
+    char num[32];
+    const char *id_s = NULL;
+    size_t id_len = 0;
+    int id_num = 0;
+    if (json_is_string(id)) {
+        id_s = json_string_value(id);
+        id_len = json_string_length(id);
+    } else if (json_is_integer(id)) {
+        id_len = (size_t)snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, json_integer_value(id));
+        id_s = num;
+        id_num = 1;
+    } else if (id) {
+        return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: \"prompt_id\" must be a string or an integer, got %s",
+                        r->path, (long long)ln, json_kind(id));
+    }
+    size_t n = 0;
+    srs_status_t st = SRS_OK;
+    for (int k = 0; k < 3 && st == SRS_OK; k++)
+        if (arr[k]) st = take_array(r, ln, arr[k], k, &n);
+    if (st != SRS_OK) return st;
+    if (srs_bld_row(&r->b, id_s, id_len, id_num, ln) != 0)
+        return srs_fail(r->ctx, SRS_ERR_NOMEM, "%s:%lld: out of memory", r->path, (long long)ln);
+    r->b.n_samples += (int64_t)n;
+    return SRS_OK;
+}
+
+static int blank(const char *s, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\f' && s[i] != '\v') return 0;
+    return 1;
+}
+
+// Reads a JSONL data set (F64 CSR, ids, lines); *out NULL and a message
+// "FILE:LINE: ..." on bad input.
+//
+// One thread: jansson calls localeconv() for every real number and glibc's
+// localeconv() rewrites a process-wide struct on each call, so parsing
+// slices of the file in several threads was measured slower than one.
+srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out) {
+    *out = NULL;
+    srs_file_t f;
+    srs_status_t st = srs_file_load(ctx, path, &f);
+    if (st != SRS_OK) return st;
+    jl_t r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.path = path;
+    const char *p = f.data, *end = f.data + f.len;
+    if (f.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;  // UTF-8 byte-order mark
+    for (int64_t ln = 1; p < end && st == SRS_OK; ln++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (!blank(p, n)) {
+            json_error_t e;
+            json_t *o = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+            if (!o) st = fail_parse(ctx, path, ln, p, n, &e);
+            else st = take_line(&r, ln, o);
+            json_decref(o);
+        }
+        p += n + 1;
+    }
+    srs_file_release(&f);
+    if (st != SRS_OK) {
+        srs_bld_free(&r.b);
+        return st;
+    }
+    return srs_bld_finish(ctx, &r.b, path, out);
+}
+
+// ----------------------------------------------------------------------------
+// writer
+
+static void put_array(FILE *f, const char *key, srs_vec_t v, int64_t s, int64_t n) {
+    fputs_unlocked(key, f);
+    for (int64_t j = 0; j < n; j++) {
+        if (j) fputs_unlocked(", ", f);
+        srs_put_double(f, srs_vec_at(v, s + j));
+    }
+    putc_unlocked(']', f);
+}
+
+// Rows [r0, r1) of data set arg.
+static void emit_rows(void *arg, FILE *f, int64_t r0, int64_t r1) {
+    const srs_data_t *d = arg;
+    const srs_batch_t *b = &d->batch;
+    for (int64_t i = r0; i < r1; i++) {
+        int64_t s, n;
+        SRS_ROW(b, i, s, n);
+        fputs_unlocked("{\"prompt_id\": ", f);
+        srs_put_id(f, d, i, 1);
+        put_array(f, ", \"rewards\": [", b->reward, s, n);
+        if (b->gold.data) put_array(f, ", \"gold\": [", b->gold, s, n);
+        if (b->logw.data) put_array(f, ", \"logw\": [", b->logw, s, n);
+        fputs_unlocked("}\n", f);
+    }
+}
+
+// One line per row: prompt_id, rewards, then gold and logw when present.
+void srs_write_jsonl(FILE *f, const srs_data_t *d, int threads) {
+    const srs_batch_t *b = &d->batch;
+    int64_t values = srs_batch_n_samples(b) * (1 + !!b->gold.data + !!b->logw.data);
+    srs_emit_rows(f, threads, b->n_prompts, values, emit_rows, (void *)d);
+}
