@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# run_cpu.sh — the CPU threshold benchmark (`make bench`).
+#
+# For each n in {16, 64, 256, 1024}: generates 2^24 float32 rewards in total
+# (2^24/n prompts) with `srs gen`, then on that same file runs bench_cpu (a
+# streaming read and srs_thresholds with every solver) and bench/peers.py
+# (NumPy vectorised bisection, SciPy bisect per prompt), and writes
+# results/cpu-threshold.md with the command, machine, date, a table per n and
+# the targets judged from the numbers.
+#
+# Overrides (environment): SRS_BENCH_NS ("16 64 256 1024"), SRS_BENCH_SAMPLES
+# (total per n, 16777216), SRS_BENCH_REPS (10), SRS_BENCH_THREADS (nproc),
+# SRS_BENCH_OUT (results/cpu-threshold.md), SRS_BENCH_SCIPY_SECONDS (2).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+NS=${SRS_BENCH_NS:-"16 64 256 1024"}
+TOTAL=${SRS_BENCH_SAMPLES:-16777216}
+REPS=${SRS_BENCH_REPS:-10}
+THREADS=${SRS_BENCH_THREADS:-$(nproc)}
+OUT=${SRS_BENCH_OUT:-results/cpu-threshold.md}
+SCIPY_SECONDS=${SRS_BENCH_SCIPY_SECONDS:-2}
+PY=/usr/bin/python3   # Debian's python3, where install-deps.sh puts NumPy and SciPy
+
+# The paper's Controlled Decoding setting is the main configuration.
+PRESET=paper-cd
+B=15
+BETA=0.667
+
+# How this run was started, for the report: make or the script, plus overrides.
+if [[ -n "${MAKELEVEL:-}" ]]; then cmd="make bench"; else cmd="bash bench/run_cpu.sh"; fi
+for v in SRS_BENCH_NS SRS_BENCH_SAMPLES SRS_BENCH_REPS SRS_BENCH_THREADS SRS_BENCH_OUT \
+         SRS_BENCH_SCIPY_SECONDS; do
+    if [[ -n "${!v:-}" ]]; then cmd="$v=\"${!v}\" $cmd"; fi
+done
+date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+loadavg=$(cat /proc/loadavg 2>/dev/null || true)
+
+bash scripts/install-deps.sh --bench
+make -s all
+
+# bench_cpu links the static library, so rebuild it whenever either changed.
+if [[ ! -x build/bench_cpu || bench/bench_cpu.c -nt build/bench_cpu || build/libsrs.a -nt build/bench_cpu ]]; then
+    gcc -std=c11 -O3 -march=native -fopenmp -Wall -Wextra -Iinclude bench/bench_cpu.c \
+        build/libsrs.a -ljansson -lm -o build/bench_cpu
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/srs-bench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+
+details=()
+logs=()
+for n in $NS; do
+    prompts=$((TOTAL / n))
+    echo "== n = $n: $prompts prompts x $n samples" >&2
+    gen=(build/srs gen --scenario overopt --prompts "$prompts" --samples "$n" --seed 1
+         --dtype f32 -o "$tmp/n$n.npy")
+    cpu=(build/bench_cpu "$tmp/n$n.npy" --preset $PRESET --B $B --beta $BETA --solver all
+         --reps "$REPS" --threads "$THREADS" --out "$tmp/n$n.mstar.f64")
+    peers=("$PY" bench/peers.py "$tmp/n$n.npy" --preset $PRESET --B $B --beta $BETA
+           --mstar "$tmp/n$n.mstar.f64" --scipy-min-seconds "$SCIPY_SECONDS")
+    # The machine's load when this n starts: the report shows it beside the
+    # table, since anything else running shares the cores with the benchmark.
+    read -r l1 l5 l15 _ < /proc/loadavg
+    echo "LOAD n=$n avg1=$l1 avg5=$l5 avg15=$l15" > "$tmp/load$n.log"
+    "${gen[@]}" >&2
+    "${cpu[@]}" | tee "$tmp/cpu$n.log"
+    "${peers[@]}" | tee "$tmp/peers$n.log"
+    logs+=("$tmp/load$n.log" "$tmp/cpu$n.log" "$tmp/peers$n.log")
+    details+=("${gen[*]//$tmp/DIR}" "${cpu[*]//$tmp/DIR}" "${peers[*]//$tmp/DIR}")
+    # 64 MiB per file (plus companions): keep only one n on disk at a time.
+    rm -f "$tmp"/n"$n".*
+done
+
+detail_args=()
+for d in "${details[@]}"; do detail_args+=(--detail "$d"); done
+mkdir -p "$(dirname "$OUT")"
+"$PY" bench/report_cpu.py --command "$cmd" --date "$date_utc" --loadavg "$loadavg" "${detail_args[@]}" \
+    "${logs[@]}" > "$tmp/report.md"
+mv "$tmp/report.md" "$OUT"
+echo "wrote $OUT" >&2
