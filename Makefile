@@ -43,7 +43,7 @@ else
 endif
 
 # ---- sources -----------------------------------------------------------------
-CLI_SRC  := host/cli.c host/progress.c
+CLI_SRC  := $(wildcard host/cli*.c) host/progress.c
 LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard host/*.c))
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h tests/*.h)

@@ -1,0 +1,74 @@
+/*
+ * cli.h — what the command files (host/cli_*.c) share: exit codes, messages,
+ * the common options (threshold, input/output and run options) and their
+ * parser, context creation and error reporting. Each command is one function
+ * `int srs_cmd_NAME(int argc, char **argv)` in its own file, with argv starting
+ * at the command word; host/cli.c dispatches to it.
+ */
+#ifndef SRS_CLI_H
+#define SRS_CLI_H
+
+#include <getopt.h>
+#include "srs.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+// "srs: " + message + newline on stderr.
+void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// A usage error for command cmd: message, a hint to --help; returns EXIT_USAGE.
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+// Strict number parsing for option --name; 0 or EXIT_USAGE (message printed).
+int cli_parse_double(const char *cmd, const char *name, const char *s, double *out);
+int cli_parse_int(const char *cmd, const char *name, const char *s, long long lo, long long hi, long long *out);
+
+// Option codes of the common options; a command's own options use codes from
+// CLI_OPT_USER on.
+enum {
+    CLI_OPT_PRESET = 1000, CLI_OPT_B, CLI_OPT_BETA, CLI_OPT_CAP, CLI_OPT_SOLVER, CLI_OPT_TOL, CLI_OPT_MAXIT,
+    CLI_OPT_FORMAT, CLI_OPT_OUTFMT, CLI_OPT_GOLD, CLI_OPT_LOGW, CLI_OPT_DEVICE, CLI_OPT_THREADS,
+    CLI_OPT_DESIGN, CLI_OPT_ALPHA, CLI_OPT_CLIP, CLI_OPT_SCENARIO, CLI_OPT_PROMPTS, CLI_OPT_SAMPLES,
+    CLI_OPT_RAGGED, CLI_OPT_WLOGW, CLI_OPT_SEED, CLI_OPT_DTYPE, CLI_OPT_DIR,
+    CLI_OPT_USER = 1100,
+};
+
+// Everything the common options set.
+typedef struct {
+    const char *cmd;
+    const char *input, *output, *gold, *logw, *dir;   // input: the first positional argument
+    srs_format_t in_fmt, out_fmt;
+    srs_device_t device;
+    int threads, quiet, help;
+    srs_threshold_opts_t to;
+    srs_shape_opts_t so;
+    srs_gen_opts_t go;
+    srs_dtype_t dtype;
+} cli_args_t;
+
+// Defaults for command cmd.
+void cli_args_init(cli_args_t *a, const char *cmd);
+
+// A command's own options: `extra` (terminated by a zero entry, may be NULL)
+// are parsed alongside the common ones; each of them is passed to handle(c,
+// optarg, user), which returns 0 or an exit code. Positional: at most one
+// INPUT (a->input). Returns 0 or an exit code (message printed).
+typedef int (*cli_opt_fn)(int c, const char *arg, void *user);
+int cli_parse(int argc, char **argv, cli_args_t *a, const struct option *extra, cli_opt_fn handle, void *user);
+
+// Creates the context for a->device and a->threads; 0 or an exit code.
+int cli_make_ctx(const cli_args_t *a, srs_ctx_t **ctx);
+// Prints a compute error with the file, line and prompt it is about.
+void cli_report_row_error(srs_ctx_t *ctx, const srs_data_t *d);
+// The batch of rows [i0, i0 + n) of b, indexable like the original.
+srs_batch_t cli_sub_batch(const srs_batch_t *b, int64_t i0, int64_t n);
+
+// Help text of the threshold, input and run options.
+extern const char *cli_help_threshold_opts;
+
+// The commands.
+int srs_cmd_threshold(int argc, char **argv);
+int srs_cmd_shape(int argc, char **argv);
+int srs_cmd_gen(int argc, char **argv);
+int srs_cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,148 @@
+// cli_threshold.c — `srs threshold` and `srs shape`: read, solve in chunks of
+// prompts, write through the streaming writer (nothing left on failure).
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli.h"
+#include "progress.h"
+
+// Samples per chunk: the progress bar moves and the shaped buffer stays small.
+#define CHUNK_SAMPLES (1 << 22)
+
+static void help_threshold(void) {
+    printf("Usage: srs threshold INPUT [-o OUTPUT] [options]\n"
+           "\n"
+           "Computes, for every prompt, the Stackelberg threshold m*(x): the root of\n"
+           "F(m) = sum_i p_i w_i(m) (u_i - m), w_i = gamma if u_i >= m else 1, over the\n"
+           "prompt's base-policy samples u_i (p = softmax(logw), uniform without logw).\n"
+           "Output per prompt: prompt_id, m_star, B_eff.\n"
+           "\n"
+           "Example:\n"
+           "  srs threshold rewards.jsonl --preset paper-cd --B 15 --beta 0.667 -o thresholds.jsonl\n"
+           "\n%s", cli_help_threshold_opts);
+}
+
+static void help_shape(void) {
+    printf("Usage: srs shape INPUT [-o OUTPUT] [--design D] [--alpha A] [options]\n"
+           "\n"
+           "Shaped rewards for every sample, from the prompt's threshold m*(x).\n"
+           "Output per prompt: prompt_id, m_star, B_eff, shaped (one value per sample).\n"
+           "\n"
+           "Shaping options:\n"
+           "  --design D      soft (default) | hard | raw | minmax | meanstd | cap | meansoft\n"
+           "                    hard:     B_eff 1[u >= m*]\n"
+           "                    soft:     B_eff sigmoid(alpha (u - m*))   (SRS)\n"
+           "                    raw:      u\n"
+           "                    minmax:   min(B, 1.01 range) (u - min) / range\n"
+           "                    meanstd:  (u - mean) / std\n"
+           "                    cap:      clip(u - min, 0, clip)\n"
+           "                    meansoft: B_eff sigmoid(alpha (u - mean))\n"
+           "  --alpha X       sigmoid sharpness, > 0 (default 1)\n"
+           "  --clip X        the cap design's clip value (default: B)\n"
+           "\n"
+           "Example:\n"
+           "  srs shape rewards.jsonl --design soft --alpha 1.0 --preset paper-cd --B 15 --beta 0.667 \\\n"
+           "      -o shaped.jsonl\n"
+           "\n%s", cli_help_threshold_opts);
+}
+
+static int run_threshold_or_shape(int argc, char **argv, int shaping) {
+    cli_args_t a;
+    cli_args_init(&a, shaping ? "shape" : "threshold");
+    int rc = cli_parse(argc, argv, &a, NULL, NULL, NULL);
+    if (rc) return rc;
+    if (a.help) {
+        shaping ? help_shape() : help_threshold();
+        return 0;
+    }
+    if (!a.input) return cli_usage_error(a.cmd, "missing INPUT file");
+    srs_ctx_t *ctx;
+    if ((rc = cli_make_ctx(&a, &ctx))) return rc;
+    if (srs_threshold_opts_check(ctx, &a.to) != SRS_OK) {
+        rc = cli_usage_error(a.cmd, "%s", srs_ctx_last_error(ctx));
+        srs_ctx_free(ctx);
+        return rc;
+    }
+    if (shaping && !(a.so.alpha > 0 && isfinite(a.so.alpha))) {
+        srs_ctx_free(ctx);
+        return cli_usage_error(a.cmd, "--alpha must be finite and > 0, got %g", a.so.alpha);
+    }
+
+    srs_read_opts_t ro = {a.in_fmt, a.gold, a.logw};
+    srs_data_t *d = NULL;
+    srs_writer_t *w = NULL;
+    double *m = NULL, *be = NULL, *sh = NULL;
+    rc = EXIT_RUNTIME;
+    if (srs_data_read(ctx, a.input, &ro, &d) != SRS_OK) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        goto done;
+    }
+    const char *out = a.output ? a.output : "-";
+    if (srs_writer_open(ctx, out, a.out_fmt, shaping ? SRS_OUT_SHAPED : SRS_OUT_THRESHOLDS, d, &w) != SRS_OK) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        goto done;
+    }
+    const srs_batch_t *b = srs_data_batch(d);
+    int64_t np = b->n_prompts, ns = srs_batch_n_samples(b);
+    int64_t per_chunk = ns > 0 ? (int64_t)((double)CHUNK_SAMPLES * (double)np / (double)ns) : np;
+    if (per_chunk < 1) per_chunk = 1;
+    if (per_chunk > np) per_chunk = np;
+    m = malloc(sizeof *m * (size_t)per_chunk);
+    be = malloc(sizeof *be * (size_t)per_chunk);
+    if (!m || !be) {
+        cli_msg("out of memory");
+        goto done;
+    }
+    srs_progress_t pg;
+    srs_progress_start(&pg, a.cmd, "prompts", np, !a.quiet);
+    for (int64_t i0 = 0; i0 < np; i0 += per_chunk) {
+        int64_t n = i0 + per_chunk <= np ? per_chunk : np - i0;
+        srs_batch_t s = cli_sub_batch(b, i0, n);
+        srs_status_t st;
+        if (shaping) {
+            int64_t chunk_ns = srs_batch_n_samples(&s);
+            double *tmp = realloc(sh, sizeof *sh * (size_t)(chunk_ns > 0 ? chunk_ns : 1));
+            if (!tmp) {
+                cli_msg("out of memory");
+                goto done;
+            }
+            sh = tmp;
+            st = srs_shape(ctx, &s, &a.to, &a.so, m, be, sh, SRS_F64);
+        } else {
+            st = srs_thresholds(ctx, &s, &a.to, m, be);
+        }
+        if (st != SRS_OK) {
+            if (pg.on) fputc('\n', stderr);
+            cli_report_row_error(ctx, d);
+            goto done;
+        }
+        if (srs_writer_put(w, i0, n, m, be, shaping ? sh : NULL) != SRS_OK) {
+            cli_msg("%s", srs_ctx_last_error(ctx));
+            goto done;
+        }
+        srs_progress_update(&pg, i0 + n);
+    }
+    srs_progress_end(&pg, np);
+    srs_status_t st = srs_writer_commit(w);
+    w = NULL;
+    if (st != SRS_OK) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        goto done;
+    }
+    rc = 0;
+done:
+    srs_writer_abort(w);
+    free(m);
+    free(be);
+    free(sh);
+    srs_data_free(d);
+    srs_ctx_free(ctx);
+    return rc;
+}
+
+
+int srs_cmd_threshold(int argc, char **argv) { return run_threshold_or_shape(argc, argv, 0); }
+int srs_cmd_shape(int argc, char **argv) { return run_threshold_or_shape(argc, argv, 1); }
