@@ -38,17 +38,32 @@
 // min/max as compare-selects: libm's fmin/fmax are out-of-line calls (their
 // NaN rules stop gcc inlining them) and would keep the hot loops scalar.
 // Values reaching them are finite or caught by the finiteness test.
-static inline double lo2(double a, double b) { return b < a ? b : a; }
-static inline double hi2(double a, double b) { return b > a ? b : a; }
+#define lo2 srs_min
+#define hi2 srs_max
 
 // ----------------------------------------------------------------------------
 // per-thread scratch
+
+// Short rows are solved LANES at a time, one row per SIMD lane (see "short
+// rows, eight at a time" below).
+#define LANES 8
+#define LANE_MAX_N 64
+
+typedef struct {
+    double d[LANE_MAX_N * LANES];   // (n, lanes) shifted rewards, sample-major; padding 0
+    double p[LANE_MAX_N * LANES];   // (n, lanes) weights: 1 uniform, exp(logw - max); padding 0
+    int64_t row[LANES], start[LANES], len[LANES];
+    double ref[LANES], umin[LANES], umax[LANES];
+    int nl;                         // lanes in use
+} lanes_t;
 
 typedef struct {
     double *d;    // (max_len,) shifted rewards of the current row
     double *p;    // (max_len,) unnormalised base weights, when the batch has logw
     double *td;   // (max_len,) exact solver: undecided samples
     double *tp;   // (max_len,) exact solver: their weights
+    lanes_t *g;   // the group of short rows being filled
+    double memo_lg, memo_eps;   // exp(-lg) of the last row: lg rarely changes between rows
 } scratch_t;
 
 static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
@@ -56,11 +71,12 @@ static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
     memset(s, 0, sizeof *s);
     s->d = malloc(n * sizeof(double));
     s->td = malloc(n * sizeof(double));
-    if (weighted) {
-        s->p = malloc(n * sizeof(double));
-        s->tp = malloc(n * sizeof(double));
-    }
-    return s->d && s->td && (!weighted || (s->p && s->tp));
+    // the lane solvers' finish needs weights even for uniform rows
+    s->tp = malloc((n > LANE_MAX_N ? n : LANE_MAX_N) * sizeof(double));
+    if (weighted) s->p = malloc(n * sizeof(double));
+    s->g = aligned_alloc(64, sizeof *s->g);
+    s->memo_lg = NAN;
+    return s->d && s->td && s->tp && s->g && (!weighted || s->p);
 }
 
 static void scratch_free(scratch_t *s) {
@@ -68,6 +84,19 @@ static void scratch_free(scratch_t *s) {
     free(s->p);
     free(s->td);
     free(s->tp);
+    free(s->g);
+}
+
+// The preset's constants for a row, with exp(-lg) memoised per thread.
+static inline srs_preset_vals_t preset_row(const srs_threshold_opts_t *o, double dmin, double dmax,
+                                           scratch_t *s) {
+    srs_preset_vals_t v = srs_preset_bounds(o->preset, o->B, o->beta, o->cap, dmin, dmax);
+    if (!(v.lg == s->memo_lg)) {
+        s->memo_lg = v.lg;
+        s->memo_eps = exp(-v.lg);
+    }
+    v.eps = s->memo_eps;
+    return v;
 }
 
 // ----------------------------------------------------------------------------
@@ -169,7 +198,7 @@ static inline double f_scaled(const double *d, const double *p, int64_t n, doubl
 static double solve_bisect(const double *d, const double *p, int64_t n, const row_t *r, double eps,
                            double tol, int max_iter) {
     double lo = r->dmin, hi = r->dmax;
-    double width = tol * fmax(1.0, hi - lo);
+    double width = tol * hi2(1.0, hi - lo);
     for (int it = 0; it < max_iter && hi - lo > width; it++) {
         double mid = lo + 0.5 * (hi - lo);
         if (mid <= lo || mid >= hi) break;  // floating-point resolution reached
@@ -218,7 +247,7 @@ static double solve_dinkelbach(const double *d, const double *p, int64_t n, cons
         double sh, ph, sl, pl, mh;
         active_sums(d, p, n, m, &sh, &ph, &sl, &pl, &mh);
         double next = srs_set_value(sh, ph, sl, pl, eps);
-        next = fmin(fmax(next, r->dmin), r->dmax);
+        next = lo2(hi2(next, r->dmin), r->dmax);
         // A_{t+1} = A_t when no active sample lies below the new iterate: the
         // iterate is then the value of the final set, i.e. the root.
         if (mh >= next || next <= m) return next;
@@ -266,7 +295,7 @@ static double exact_sorted_finish(double *td, double *tp, int64_t k, double sh, 
 }
 
 static inline double median3(double a, double b, double c) {
-    return fmax(fmin(a, b), fmin(fmax(a, b), c));
+    return hi2(lo2(a, b), lo2(hi2(a, b), c));
 }
 
 // Partition search over the undecided samples td[0..k) (weights tp, or NULL
@@ -316,7 +345,7 @@ double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph,
     }
     if (ph <= 0 && eps <= 0) return dmax;  // gamma = inf and nothing active: limit is max
     double m = srs_set_value(sh, ph, sl, pl, eps);
-    return fmin(fmax(m, dmin), dmax);
+    return lo2(hi2(m, dmin), dmax);
 }
 
 // Exact: a few Dinkelbach passes first (vectorised; each one decides every
@@ -329,7 +358,7 @@ static double solve_exact(const double *d, const double *p, int64_t n, const row
     for (int it = 0; it < EXACT_WARM_PASSES; it++) {
         active_sums(d, p, n, m, &sh, &ph, &sl, &pl, &mh);
         double next = srs_set_value(sh, ph, sl, pl, eps);
-        next = fmin(fmax(next, r->dmin), r->dmax);
+        next = lo2(hi2(next, r->dmin), r->dmax);
         if (mh >= next || next <= m) return next;  // active set final: exact
         m = next;
     }
@@ -386,33 +415,254 @@ static double solve_row(const job_t *jb, const double *d, const double *p, int64
 static inline double unshift(const row_t *r, double m) {
     if (m >= r->dmax) return r->umax;
     if (m <= r->dmin) return r->umin;
-    return fmin(fmax(r->ref + m, r->umin), r->umax);
+    return lo2(hi2(r->ref + m, r->umin), r->umax);
 }
 
+// Shaped rewards of one row: sample j of the row is d[j * stride] (weights
+// p[j * stride], p NULL for uniform).
 static void shape_row(const job_t *jb, int64_t start, int64_t base, const double *d, const double *p,
-                      int64_t n, const row_t *r, double m, srs_preset_vals_t pv) {
+                      int64_t stride, int64_t n, const row_t *r, double m, srs_preset_vals_t pv) {
     const srs_shape_opts_t *so = jb->so;
     const srs_threshold_opts_t *to = jb->to;
     void *out = jb->shaped;
     srs_dtype_t dt = jb->shaped_dtype;
     int64_t o0 = start - base;
     if (so->design == SRS_DESIGN_RAW) {
-        for (int64_t j = 0; j < n; j++) store(out, dt, o0 + j, r->ref + d[j]);
+        for (int64_t j = 0; j < n; j++) store(out, dt, o0 + j, r->ref + d[j * stride]);
         return;
     }
     srs_row_stats_t st = {r->dmin, r->dmax, r->mean, 0.0, m, pv.b_eff};
     if (so->design == SRS_DESIGN_MEANSTD) {
         double v = 0;
         for (int64_t j = 0; j < n; j++) {
-            double e = d[j] - r->mean;
-            v += (p ? p[j] : 1.0) * e * e;
+            double e = d[j * stride] - r->mean;
+            v += (p ? p[j * stride] : 1.0) * e * e;
         }
         st.std = sqrt(v / r->wsum);
     }
     double clip = so->clip >= 0 ? so->clip : to->B;
     for (int64_t j = 0; j < n; j++)
-        store(out, dt, o0 + j, srs_shape_value(so->design, d[j], &st, to->B, so->alpha, clip));
+        store(out, dt, o0 + j, srs_shape_value(so->design, d[j * stride], &st, to->B, so->alpha, clip));
 }
+
+
+// ----------------------------------------------------------------------------
+// short rows, eight at a time
+//
+// Rows of at most LANE_MAX_N samples are solved in groups of LANES rows, one
+// row per SIMD lane: the group is stored sample-major (sample j of lane l at
+// j*LANES + l) and every pass runs over the samples with the lane loop
+// innermost, so one vector instruction advances eight rows and no horizontal
+// reduction is needed. A lane's arithmetic is sequential over its own samples
+// and never reads another lane, so a row's result does not depend on which
+// rows share its group: chunking, threads and batch composition leave it
+// bit-identical. Padding (samples past a row's length) is d = 0, p = 0: 0 is
+// always inside a row's range (d is shifted by the row's first sample) and
+// zero weight adds nothing to any sum.
+
+// Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
+#define LANE_LOAD_LOOP(T)                                                     \
+    do {                                                                      \
+        const T *src = (const T *)b->reward.data + start;                     \
+        ref = (double)src[0];                                                 \
+        umn = umx = ref;                                                      \
+        for (int64_t j = 0; j < n; j++) {                                     \
+            double x = (double)src[j];                                        \
+            bad += x - x;                                                     \
+            d[j * LANES] = x - ref;                                           \
+            umn = lo2(umn, x);                                                \
+            umx = hi2(umx, x);                                                \
+        }                                                                     \
+    } while (0)
+
+static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    double *d = g->d + l, *p = g->p + l;
+    double ref, umn, umx, bad = 0;
+    if (b->reward.dtype == SRS_F32) LANE_LOAD_LOOP(float);
+    else LANE_LOAD_LOOP(double);
+    if (bad != 0 || isnan(bad) || !isfinite(umx - umn)) return ROW_BAD_REWARD;
+    if (b->logw.data) {
+        double lmax = -INFINITY;
+        for (int64_t j = 0; j < n; j++) {
+            double lw = vec_at(&b->logw, start + j);
+            bad += lw - lw;
+            p[j * LANES] = lw;
+            lmax = hi2(lmax, lw);
+        }
+        if (bad != 0 || isnan(bad)) return ROW_BAD_LOGW;
+        for (int64_t j = 0; j < n; j++) p[j * LANES] = exp(p[j * LANES] - lmax);
+    } else {
+        for (int64_t j = 0; j < n; j++) p[j * LANES] = 1.0;
+    }
+    g->row[l] = i;
+    g->start[l] = start;
+    g->len[l] = n;
+    g->ref[l] = ref;
+    g->umin[l] = umn;
+    g->umax[l] = umx;
+    return ROW_OK;
+}
+
+// Per-lane state of the solvers.
+typedef struct {
+    double dmin[LANES], dmax[LANES], wsum[LANES], mean[LANES], eps[LANES], m[LANES];
+    int done[LANES];
+    int64_t nmax;
+} lane_state_t;
+
+// Dinkelbach on every lane not done, at most max_iter passes; lanes whose
+// active set became final are marked done. m holds the iterates.
+static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter) {
+    for (int it = 0; it < max_iter; it++) {
+        double sh[LANES] = {0}, ph[LANES] = {0}, sl[LANES] = {0}, pl[LANES] = {0}, mh[LANES];
+        for (int l = 0; l < LANES; l++) mh[l] = INFINITY;
+        for (int64_t j = 0; j < ls->nmax; j++) {
+            const double *dj = g->d + j * LANES, *pj = g->p + j * LANES;
+#pragma omp simd
+            for (int l = 0; l < LANES; l++) {
+                // selects of values, then unconditional arithmetic: gcc does
+                // not if-convert a conditional multiply (it may trap)
+                double x = dj[l], w = pj[l];
+                int a = x >= ls->m[l];
+                double wa = a ? w : 0.0, wb = a ? 0.0 : w;
+                sh[l] += wa * x;
+                ph[l] += wa;
+                sl[l] += wb * x;
+                pl[l] += wb;
+                // padding (w = 0) is not a sample
+                double c = (a && w > 0) ? x : INFINITY;
+                mh[l] = c < mh[l] ? c : mh[l];
+            }
+        }
+        int all = 1;
+        for (int l = 0; l < LANES; l++) {
+            if (ls->done[l]) continue;
+            double next = srs_set_value(sh[l], ph[l], sl[l], pl[l], ls->eps[l]);
+            next = lo2(hi2(next, ls->dmin[l]), ls->dmax[l]);
+            if (mh[l] >= next || next <= ls->m[l]) ls->done[l] = 1;
+            ls->m[l] = next;
+            all &= ls->done[l];
+        }
+        if (all) return;
+    }
+}
+
+static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max_iter) {
+    double lo[LANES], hi[LANES], width[LANES], mid[LANES];
+    int done[LANES];
+    for (int l = 0; l < LANES; l++) {
+        lo[l] = ls->dmin[l];
+        hi[l] = ls->dmax[l];
+        width[l] = tol * hi2(1.0, hi[l] - lo[l]);
+        done[l] = ls->done[l] | !(hi[l] - lo[l] > width[l]);
+    }
+    // The bookkeeping is branch-free too: at n = 16 it costs as much as F.
+    for (int it = 0; it < max_iter; it++) {
+        int active = 0;
+#pragma omp simd reduction(+ : active)
+        for (int l = 0; l < LANES; l++) {
+            mid[l] = lo[l] + 0.5 * (hi[l] - lo[l]);
+            done[l] |= (mid[l] <= lo[l]) | (mid[l] >= hi[l]);  // floating-point resolution
+            active += !done[l];
+        }
+        if (!active) break;
+        double f[LANES] = {0};
+        for (int64_t j = 0; j < ls->nmax; j++) {
+            const double *dj = g->d + j * LANES, *pj = g->p + j * LANES;
+#pragma omp simd
+            for (int l = 0; l < LANES; l++)
+                f[l] += (dj[l] >= mid[l] ? 1.0 : ls->eps[l]) * pj[l] * (dj[l] - mid[l]);
+        }
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            int up = !done[l] & (f[l] >= 0), down = !done[l] & (f[l] <= 0);  // both: F(mid) = 0
+            lo[l] = up ? mid[l] : lo[l];
+            hi[l] = down ? mid[l] : hi[l];
+            done[l] |= !(hi[l] - lo[l] > width[l]);
+        }
+    }
+    for (int l = 0; l < LANES; l++) {
+        ls->m[l] = lo[l] + 0.5 * (hi[l] - lo[l]);
+        ls->done[l] = done[l];
+    }
+}
+
+// Solves the group's rows and writes their results.
+static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base) {
+    const srs_threshold_opts_t *o = jb->to;
+    lane_state_t ls;
+    ls.nmax = 0;
+    for (int l = 0; l < g->nl; l++) ls.nmax = g->len[l] > ls.nmax ? g->len[l] : ls.nmax;
+    for (int l = 0; l < LANES; l++) {
+        int64_t len = l < g->nl ? g->len[l] : 0;
+        for (int64_t j = len; j < ls.nmax; j++) g->d[j * LANES + l] = g->p[j * LANES + l] = 0.0;
+    }
+    // range, weight and mean per lane
+    double mn[LANES] = {0}, mx[LANES] = {0}, ws[LANES] = {0}, sd[LANES] = {0};
+    for (int64_t j = 0; j < ls.nmax; j++) {
+        const double *dj = g->d + j * LANES, *pj = g->p + j * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            mn[l] = dj[l] < mn[l] ? dj[l] : mn[l];
+            mx[l] = dj[l] > mx[l] ? dj[l] : mx[l];
+            ws[l] += pj[l];
+            sd[l] += pj[l] * dj[l];
+        }
+    }
+    srs_preset_vals_t pv[LANES];
+    for (int l = 0; l < LANES; l++) {
+        ls.dmin[l] = mn[l];
+        ls.dmax[l] = mx[l];
+        ls.wsum[l] = ws[l];
+        ls.mean[l] = l < g->nl ? sd[l] / ws[l] : 0.0;
+        pv[l] = preset_row(o, mn[l], mx[l], s);
+        ls.eps[l] = pv[l].eps;
+        // unused lanes and rows with one value are solved already
+        ls.done[l] = l >= g->nl || mx[l] == mn[l];
+        ls.m[l] = ls.done[l] ? mn[l] : ls.mean[l];
+    }
+    switch (o->solver) {
+    case SRS_SOLVER_BISECT:
+        lanes_bisect(g, &ls, o->tol, o->max_iter > 0 ? o->max_iter : BISECT_MAX_ITER);
+        break;
+    case SRS_SOLVER_DINKELBACH:
+        lanes_dinkelbach(g, &ls, o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2);
+        break;
+    default:
+        lanes_dinkelbach(g, &ls, EXACT_WARM_PASSES);
+        for (int l = 0; l < g->nl; l++) {
+            if (ls.done[l]) continue;
+            // as solve_exact: samples below the iterate are inactive, search the rest
+            double sl = 0, pl = 0, m = ls.m[l];
+            int64_t k = 0;
+            for (int64_t j = 0; j < g->len[l]; j++) {
+                double x = g->d[j * LANES + l], w = g->p[j * LANES + l];
+                int keep = x >= m;
+                sl += keep ? 0.0 : w * x;
+                pl += keep ? 0.0 : w;
+                s->td[k] = x;
+                s->tp[k] = w;
+                k += keep;
+            }
+            ls.m[l] = srs_exact_search(s->td, s->tp, k, 0, 0, sl, pl, ls.eps[l], ls.dmin[l], ls.dmax[l]);
+        }
+        break;
+    }
+    for (int l = 0; l < g->nl; l++) {
+        row_t r = {g->ref[l], ls.dmin[l], ls.dmax[l], g->umin[l], g->umax[l], ls.wsum[l], ls.mean[l]};
+        int64_t i = g->row[l];
+        if (jb->m_star) jb->m_star[i] = unshift(&r, ls.m[l]);
+        if (jb->b_eff) jb->b_eff[i] = pv[l].b_eff;
+        if (jb->so) shape_row(jb, g->start[l], base, g->d + l, g->p + l, LANES, g->len[l], &r, ls.m[l], pv[l]);
+    }
+    g->nl = 0;
+}
+
+// Rows are taken in chunks of ROW_CHUNK by the threads; within a chunk, short
+// rows fill lane groups and long rows are solved one at a time.
+#define ROW_CHUNK 64
 
 static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     const srs_batch_t *b = jb->b;
@@ -433,29 +683,41 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     {
         scratch_t s;
         int ok = scratch_init(&s, max_len, weighted);
+        if (ok) s.g->nl = 0;
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
         }
-#pragma omp for schedule(dynamic, 64)
-        for (int64_t i = 0; i < b->n_prompts; i++) {
+        const int64_t n_chunks = (b->n_prompts + ROW_CHUNK - 1) / ROW_CHUNK;
+#pragma omp for schedule(dynamic, 1)
+        for (int64_t c = 0; c < n_chunks; c++) {
             if (!ok) continue;
-            int64_t start, n;
-            srs_batch_row(b, i, &start, &n);
-            row_t r;
-            int rc = load_row(b, start, n, s.d, weighted ? s.p : NULL, &r);
-            if (rc != ROW_OK) {
+            int64_t i1 = (c + 1) * ROW_CHUNK < b->n_prompts ? (c + 1) * ROW_CHUNK : b->n_prompts;
+            for (int64_t i = c * ROW_CHUNK; i < i1; i++) {
+                int64_t start, n;
+                srs_batch_row(b, i, &start, &n);
+                row_t r;
+                int rc;
+                if (n >= 1 && n <= LANE_MAX_N) {
+                    rc = lane_load(s.g, s.g->nl, b, i);
+                    if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base);
+                } else {
+                    rc = load_row(b, start, n, s.d, weighted ? s.p : NULL, &r);
+                    if (rc == ROW_OK) {
+                        const double *p = weighted ? s.p : NULL;
+                        srs_preset_vals_t pv = preset_row(jb->to, r.dmin, r.dmax, &s);
+                        double m = solve_row(jb, s.d, p, n, &r, pv.eps, &s);
+                        if (jb->m_star) jb->m_star[i] = unshift(&r, m);
+                        if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
+                        if (jb->so) shape_row(jb, start, base, s.d, p, 1, n, &r, m, pv);
+                    }
+                }
+                if (rc != ROW_OK) {
 #pragma omp critical(srs_bad_row)
-                if (i < bad_row) { bad_row = i; bad_kind = rc; }
-                continue;
+                    if (i < bad_row) { bad_row = i; bad_kind = rc; }
+                }
             }
-            const double *p = weighted ? s.p : NULL;
-            srs_preset_vals_t pv = srs_preset_eval(jb->to->preset, jb->to->B, jb->to->beta,
-                                                   jb->to->cap, r.dmin, r.dmax);
-            double m = solve_row(jb, s.d, p, n, &r, pv.eps, &s);
-            if (jb->m_star) jb->m_star[i] = unshift(&r, m);
-            if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
-            if (jb->so) shape_row(jb, start, base, s.d, p, n, &r, m, pv);
+            if (s.g->nl) lanes_solve(jb, s.g, &s, base);
         }
         scratch_free(&s);
     }

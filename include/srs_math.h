@@ -24,6 +24,12 @@
 #define SRS_HD static inline
 #endif
 
+// Minimum and maximum as compare-selects. On the host, fmin/fmax are libm
+// calls (their NaN rules keep gcc from inlining them); the values reaching
+// these are finite.
+SRS_HD double srs_min(double a, double b) { return b < a ? b : a; }
+SRS_HD double srs_max(double a, double b) { return b > a ? b : a; }
+
 // ----------------------------------------------------------------------------
 // presets
 
@@ -35,24 +41,32 @@ typedef struct {
     double eps;    // exp(-lg), the below-threshold weight relative to above
 } srs_preset_vals_t;
 
-SRS_HD srs_preset_vals_t srs_preset_eval(srs_preset_t preset, double B, double beta, double cap,
-                                         double umin, double umax) {
+// B_eff and lg only (eps left 0): for callers that cache exp(-lg).
+SRS_HD srs_preset_vals_t srs_preset_bounds(srs_preset_t preset, double B, double beta, double cap,
+                                           double umin, double umax) {
     srs_preset_vals_t v;
+    v.eps = 0.0;
     double range = umax - umin;
     switch (preset) {
     case SRS_PRESET_PAPER_CD:
-        v.b_eff = fmin(B, 2.0 * range);
-        v.lg = fmin(v.b_eff / beta, cap);
+        v.b_eff = srs_min(B, 2.0 * range);
+        v.lg = srs_min(v.b_eff / beta, cap);
         break;
     case SRS_PRESET_PAPER_ARGS:
-        v.b_eff = fmin(B, 1.01 * range);
-        v.lg = fmin(v.b_eff / beta, 0.69314718055994530942); // gamma capped at 2
+        v.b_eff = srs_min(B, 1.01 * range);
+        v.lg = srs_min(v.b_eff / beta, 0.69314718055994530942); // gamma capped at 2
         break;
     default:
         v.b_eff = B;
         v.lg = B / beta;
         break;
     }
+    return v;
+}
+
+SRS_HD srs_preset_vals_t srs_preset_eval(srs_preset_t preset, double B, double beta, double cap,
+                                         double umin, double umax) {
+    srs_preset_vals_t v = srs_preset_bounds(preset, B, beta, cap, umin, umax);
     v.eps = exp(-v.lg);
     return v;
 }
@@ -99,9 +113,9 @@ SRS_HD double srs_shape_value(srs_design_t d, double u, const srs_row_stats_t *s
     case SRS_DESIGN_HARD: return u >= st->m_star ? st->b_eff : 0.0;
     case SRS_DESIGN_SOFT: return st->b_eff * srs_sigmoid(alpha * (u - st->m_star));
     case SRS_DESIGN_MINMAX:
-        return range > 0 ? fmin(B, 1.01 * range) * (u - st->umin) / range : 0.0;
+        return range > 0 ? srs_min(B, 1.01 * range) * (u - st->umin) / range : 0.0;
     case SRS_DESIGN_MEANSTD: return st->std > 0 ? (u - st->mean) / st->std : 0.0;
-    case SRS_DESIGN_CAP: return fmin(fmax(u - st->umin, 0.0), clip);
+    case SRS_DESIGN_CAP: return srs_min(srs_max(u - st->umin, 0.0), clip);
     case SRS_DESIGN_MEANSOFT: return st->b_eff * srs_sigmoid(alpha * (u - st->mean));
     default: return NAN;
     }
