@@ -27,7 +27,7 @@ else
 endif
 ALL_CFLAGS  = $(CFLAGS_BASE) $(OPT) $(ARCH) -g $(OMP) $(SAN) $(CFLAGS)
 ALL_LDFLAGS = $(OMP) $(SAN) $(LDFLAGS)
-LDLIBS += -ljansson -lm
+LDLIBS += -ljansson -linih -lm
 
 # ---- CUDA detection ----------------------------------------------------------
 # The CUDA backend (kernels/) is its own piece of work; until its kernels exist

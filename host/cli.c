@@ -52,7 +52,8 @@ static const char *help_main =
     "  threshold  per-prompt optimal thresholds m*(x) and effective bounds B_eff\n"
     "  shape      shaped rewards (hard, soft, baselines) for every sample\n"
     "  gen        synthetic scenarios (deterministic by seed)\n"
-    "  demo       gen -> threshold -> shape -> summary table, on an embedded default\n"
+    "  eval       reward designs x beta sweeps: utility, KL, ESS, win rates, bootstrap intervals\n"
+    "  demo       gen -> eval (embedded default config) -> table and plot\n"
     "\n"
     "Run 'srs COMMAND --help' for a command's options; 'srs --version' for the version.\n";
 
@@ -293,7 +294,7 @@ int main(int argc, char **argv) {
         int (*run)(int, char **);
     } cmds[] = {
         {"threshold", srs_cmd_threshold}, {"shape", srs_cmd_shape}, {"gen", srs_cmd_gen},
-        {"demo", srs_cmd_demo},
+        {"demo", srs_cmd_demo}, {"eval", srs_cmd_eval},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].run(argc - 1, argv + 1);

@@ -70,5 +70,6 @@ int srs_cmd_threshold(int argc, char **argv);
 int srs_cmd_shape(int argc, char **argv);
 int srs_cmd_gen(int argc, char **argv);
 int srs_cmd_demo(int argc, char **argv);
+int srs_cmd_eval(int argc, char **argv);
 
 #endif

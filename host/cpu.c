@@ -74,7 +74,7 @@ static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
     // the lane solvers' finish needs weights even for uniform rows
     s->tp = malloc((n > LANE_MAX_N ? n : LANE_MAX_N) * sizeof(double));
     if (weighted) s->p = malloc(n * sizeof(double));
-    s->g = aligned_alloc(64, sizeof *s->g);
+    s->g = aligned_alloc(64, (sizeof *s->g + 63) / 64 * 64);  // size: a multiple of the alignment
     s->memo_lg = NAN;
     return s->d && s->td && s->tp && s->g && (!weighted || s->p);
 }
@@ -758,3 +758,38 @@ static srs_status_t cpu_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_th
 }
 
 const srs_backend_t srs_cpu_backend = {"cpu", cpu_thresholds, cpu_shape};
+
+// ----------------------------------------------------------------------------
+// hooks for the evaluation engine (host/eval.c; declared in internal.h).
+// Evaluation re-solves m* per row for every beta of a sweep on a row it has
+// already loaded, so it reuses the row loader and solvers above rather than
+// the whole-batch entry points. Owned by the evaluation work; kept at the end
+// so the solver code above can change freely behind these two calls.
+
+int srs_cpu_load_row(const srs_batch_t *b, int64_t start, int64_t n, double *d, double *p,
+                     srs_cpu_row_t *out) {
+    row_t r;
+    int rc = load_row(b, start, n, d, p, &r);
+    if (rc != ROW_OK) return rc;
+    out->ref = r.ref;
+    out->dmin = r.dmin;
+    out->dmax = r.dmax;
+    out->umin = r.umin;
+    out->umax = r.umax;
+    out->wsum = r.wsum;
+    out->mean = r.mean;
+    return 0;
+}
+
+double srs_cpu_solve_row(const srs_threshold_opts_t *o, const double *d, const double *p, int64_t n,
+                         const srs_cpu_row_t *row, double eps, double *td, double *tp) {
+    row_t r = {row->ref, row->dmin, row->dmax, row->umin, row->umax, row->wsum, row->mean};
+    scratch_t s;
+    memset(&s, 0, sizeof s);
+    s.td = td;
+    s.tp = tp;
+    job_t jb;
+    memset(&jb, 0, sizeof jb);
+    jb.to = o;
+    return solve_row(&jb, d, p, n, &r, eps, &s);
+}

@@ -78,4 +78,38 @@ int srs_fmt_double(char *buf, size_t n, double x);
 // Half-open range of row i's samples relative to the arrays' base.
 #define SRS_ROW(b, i, s, n) srs_batch_row((b), (i), &(s), &(n))
 
+// ----------------------------------------------------------------------------
+// evaluation (host/eval.c): per-row hooks into the CPU backend and the table
+// of evaluation backends
+
+// A row loaded by srs_cpu_load_row; d_j = u_j - ref sits in the caller's buffer.
+typedef struct {
+    double ref;          // u_0: the shift
+    double dmin, dmax;   // range of d
+    double umin, umax;   // range of u
+    double wsum;         // sum of the unnormalised weights (n when uniform)
+    double mean;         // weighted mean of d
+} srs_cpu_row_t;
+
+// Loads samples [start, start+n) of b (cpu.c): shifted rewards into d (n,),
+// and when b has logw the unnormalised weights exp(logw - max) into p (n,)
+// (pass NULL without logw). Returns 0, or nonzero for a bad row (empty, a
+// non-finite value): srs_cpu_backend.thresholds on that row alone then gives
+// the error message.
+int srs_cpu_load_row(const srs_batch_t *b, int64_t start, int64_t n, double *d, double *p,
+                     srs_cpu_row_t *out);
+// m* of a loaded row, in shifted coordinates, by the solver of o (eps =
+// exp(-lg) of the preset). td, tp: (n,) scratch (tp only when p != NULL).
+double srs_cpu_solve_row(const srs_threshold_opts_t *o, const double *d, const double *p, int64_t n,
+                         const srs_cpu_row_t *row, double eps, double *td, double *tp);
+
+// An evaluation backend: adds the per-replicate sums of one batch to acc
+// (srs_eval_acc_len doubles). The CUDA entry slots in beside the CPU one.
+typedef struct {
+    const char *name;
+    srs_status_t (*accumulate)(srs_ctx_t *ctx, const srs_batch_t *b, const srs_eval_opts_t *o, double *acc);
+} srs_eval_backend_t;
+
+extern const srs_eval_backend_t srs_eval_cpu_backend;
+
 #endif // SRS_INTERNAL_H

@@ -329,6 +329,103 @@ SRS_API srs_status_t srs_scenario_parse(const char *s, srs_scenario_t *out);
 // Generates a data set (rewards, gold, and logw when asked) into *out.
 SRS_API srs_status_t srs_gen(srs_ctx_t *ctx, const srs_gen_opts_t *opts, srs_data_t **out);
 
+// ----------------------------------------------------------------------------
+// evaluation: reward designs x follower strengths, with bootstrap intervals
+//
+// For an arm (a reward design s, best-of-n, or the base policy) and a
+// follower strength beta, per prompt: q ∝ p exp(s/beta) and
+//   proxy    sum q u                 gold  sum q g (needs gold)
+//   kl       KL(q||p) = sum q log(q/p)       ess   1 / sum q^2 (of q, also for
+//            non-uniform p: the number of samples q effectively spreads over)
+//   win_tie  sum_ij q_i p_j 1[v_i >= v_j]    win   the same with >
+//   win_tie_raw, win_raw: the same against q_raw (the raw design, same beta)
+// where v is gold when the data has it, else u. Best-of-n is the exact law
+// of the max-u of n i.i.d. draws from p (ties: uniform among the tied draws,
+// i.e. in proportion to p within a tie group); it does not depend on beta.
+//
+// Aggregation is split so chunks, backends and MPI ranks reduce by adding:
+// srs_eval_accumulate adds a batch's per-replicate sums into a flat array of
+// doubles (add arrays elementwise across chunks or ranks); srs_eval_finalize
+// turns the total into means and percentile-bootstrap intervals. Replicate r
+// weighs prompt i (global index batch.first_index + i) by a Poisson(1) count
+// drawn by inversion from the Philox stream keyed by (seed, i, r), so the
+// numbers do not depend on chunking, backend or the number of processes
+// (up to floating-point summation order).
+
+typedef enum {
+    SRS_ARM_DESIGN = 0,   // a reward design (design, alpha) under each beta
+    SRS_ARM_BEST_OF_N,    // best-of-n for n = arm.n (independent of beta)
+    SRS_ARM_BASE,         // the base policy (constant reward: q = p)
+} srs_arm_kind_t;
+
+typedef struct {
+    srs_arm_kind_t kind;
+    srs_design_t design;  // SRS_ARM_DESIGN
+    double alpha;         // soft / meansoft sharpness, > 0
+    int64_t n;            // SRS_ARM_BEST_OF_N: draws, >= 1
+} srs_eval_arm_t;
+
+typedef enum {
+    SRS_MET_PROXY = 0, SRS_MET_GOLD, SRS_MET_KL, SRS_MET_ESS, SRS_MET_WIN_TIE, SRS_MET_WIN,
+    SRS_MET_WIN_TIE_RAW, SRS_MET_WIN_RAW, SRS_MET_COUNT_
+} srs_metric_t;
+
+typedef struct {
+    const srs_eval_arm_t *arms;   // (n_arms,)
+    int n_arms;
+    const double *betas;          // (n_betas,) follower strengths, > 0
+    int n_betas;
+    srs_threshold_opts_t to;      // preset, B, cap, solver, tol, max_iter; to.beta is used
+                                  // only when fixed_threshold is set
+    int fixed_threshold;          // 0: m* re-solved for every beta; 1: m* at to.beta for all
+    double clip;                  // the cap design's c (< 0: B)
+    int replicates;               // bootstrap replicates, >= 1 (default 200)
+    double confidence;            // interval level in (0, 1) (default 0.95)
+    uint64_t seed;                // bootstrap stream
+} srs_eval_opts_t;
+
+// Defaults: no arms or betas, srs_threshold_opts_default(), per-beta
+// threshold, clip -1, 200 replicates, confidence 0.95, seed 1.
+SRS_API srs_eval_opts_t srs_eval_opts_default(void);
+// Checks ranges; SRS_ERR_INVALID_ARG with a message on ctx.
+SRS_API srs_status_t srs_eval_opts_check(srs_ctx_t *ctx, const srs_eval_opts_t *o);
+// Number of doubles of the accumulator for o: (replicates + 1) x (2 +
+// n_betas x n_arms x SRS_MET_COUNT_). Zero-fill it before the first batch.
+SRS_API size_t srs_eval_acc_len(const srs_eval_opts_t *o);
+// Adds the sums of every prompt of batch to acc (srs_eval_acc_len(o)
+// doubles). Bad rows give SRS_ERR_BAD_INPUT naming the row, as
+// srs_thresholds does; acc is then unusable.
+SRS_API srs_status_t srs_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *batch,
+                                         const srs_eval_opts_t *o, double *acc);
+
+// A mean over prompts with its bootstrap interval; NaN when undefined (gold
+// without gold data).
+typedef struct {
+    double mean, lo, hi;
+} srs_est_t;
+
+typedef struct {
+    int n_betas, n_arms;
+    int64_t n_prompts;
+    int has_gold;          // every prompt had gold: win rates are by gold
+    srs_est_t *cells;      // (n_betas, n_arms, SRS_MET_COUNT_), owned
+} srs_eval_result_t;
+
+// Means and percentile intervals from the summed accumulator. Fills *out
+// (free with srs_eval_result_free). SRS_ERR_INVALID_ARG when no prompts.
+SRS_API srs_status_t srs_eval_finalize(srs_ctx_t *ctx, const srs_eval_opts_t *o, const double *acc,
+                                       srs_eval_result_t *out);
+SRS_API void srs_eval_result_free(srs_eval_result_t *r);
+// The estimate of metric m for beta index bi and arm index ai.
+static inline const srs_est_t *srs_eval_cell(const srs_eval_result_t *r, int bi, int ai, srs_metric_t m) {
+    return &r->cells[((size_t)bi * (size_t)r->n_arms + (size_t)ai) * SRS_MET_COUNT_ + (size_t)m];
+}
+// "proxy", "gold", "kl", "ess", "win_tie", "win", "win_tie_raw", "win_raw".
+SRS_API const char *srs_metric_name(srs_metric_t m);
+// Convenience: srs_eval_accumulate over the whole batch, then finalize.
+SRS_API srs_status_t srs_eval(srs_ctx_t *ctx, const srs_batch_t *batch, const srs_eval_opts_t *o,
+                              srs_eval_result_t *out);
+
 #ifdef __cplusplus
 }
 #endif

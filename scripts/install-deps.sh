@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages srs needs, only those missing.
-#   scripts/install-deps.sh          build and test: gcc, make, jansson
+#   scripts/install-deps.sh          build and test: gcc, make, jansson, inih (eval configs),
+#                                    gnuplot (plots), python3 + NumPy (the evaluation cross-check)
 #   scripts/install-deps.sh --bench  also NumPy and SciPy for the benchmark peers
 set -euo pipefail
 
-pkgs=(gcc make libc6-dev libjansson-dev)
+pkgs=(gcc make libc6-dev libjansson-dev libinih-dev gnuplot-nox python3 python3-numpy)
 if [[ "${1:-}" == "--bench" ]]; then
     pkgs+=(python3 python3-numpy python3-scipy)
 fi

@@ -360,8 +360,8 @@ TEST(cli_bad_parameters_are_usage_errors) {
 }
 
 TEST(cli_help_and_version) {
-    const char *cmds[] = {"threshold", "shape", "gen", "demo"};
-    for (int i = 0; i < 4; i++) {
+    const char *cmds[] = {"threshold", "shape", "gen", "demo", "eval"};
+    for (int i = 0; i < 5; i++) {
         char *out = NULL;
         int rc = t_run_srs(ARGV(cmds[i], "--help"), &out, NULL);
         CHECK(rc == 0 && out && strstr(out, "Usage: srs"), "%s --help: rc %d", cmds[i], rc);
@@ -382,7 +382,7 @@ TEST(cli_demo_runs) {
     CHECK(rc == 0, "demo exited %d", rc);
     CHECK(out && strstr(out, "soft (alpha 1)") && strstr(out, "base policy"), "demo table: %s", out ? out : "");
     char p[600];
-    snprintf(p, sizeof p, "%s/shaped.jsonl", dir);
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
     CHECK(t_exists(p), "demo did not write %s", p);
     free(out);
 }

@@ -1,0 +1,603 @@
+// cli_eval.c — `srs eval`: reward designs x beta sweeps with bootstrap
+// intervals, from a config file and/or the command line, into a results
+// directory (table on stdout, metrics.csv, metrics.json, config.ini, plot).
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "cli.h"
+#include "cli_eval.h"
+#include "internal.h"
+#include "progress.h"
+
+#define MAX_ARMS 256
+
+static void help_eval(void) {
+    printf("Usage: srs eval INPUT [--config FILE] [options]\n"
+           "\n"
+           "Compares reward designs under KL-regularised followers q ∝ p·exp(s/β) across\n"
+           "follower strengths β (λ = 1/β). Per design × β, means over prompts with percentile\n"
+           "intervals of a Poisson bootstrap over prompts:\n"
+           "  proxy        Σ q u                  gold   Σ q g (when the data has gold)\n"
+           "  kl           KL(q‖p) = Σ q log(q/p)  ess    1/Σ q²\n"
+           "  win_tie      P(a sample of q is at least as good as one of the base p)\n"
+           "  win          the same, strictly better; win_tie_raw, win_raw: against the raw design\n"
+           "               (\"good\" = gold when present, else the proxy reward u)\n"
+           "Best-of-n is the exact law of the max-u of n draws from p (not Monte Carlo).\n"
+           "\n"
+           "Outputs, in the results directory (default results/runs/NAME): metrics.csv,\n"
+           "metrics.json, config.ini (the resolved configuration), eval.png (or .svg) with\n"
+           "plot.gp and plot.dat; the table is printed on stdout.\n"
+           "\n"
+           "Options (each also an INI key: [section] key):\n"
+           "  --config FILE      INI configuration (see configs/); the command line overrides it\n"
+           "  --name NAME        [run] name: the run's name (default: default)\n"
+           "  --out DIR          [run] out: results directory (default results/runs/NAME)\n"
+           "  --plot FMT         [run] plot: png (default) | svg | none\n"
+           "  --chunk N          [run] chunk: prompts per accumulation chunk (default 65536)\n"
+           "  --designs LIST     [eval] designs: base, raw, hard, soft, minmax, meanstd, cap, meansoft\n"
+           "                     (default: all of them)\n"
+           "  --alpha LIST       [eval] alpha: soft/meansoft sharpness, one arm per value (default 1)\n"
+           "  --best-of-n LIST   [eval] best_of_n: n values, or none (default 2,4,8,16)\n"
+           "  --beta LIST        [eval] beta: follower strengths (default 4,2,1,0.5,0.25)\n"
+           "  --lambda LIST      [eval] lambda: the same given as 1/β\n"
+           "  --clip X           [eval] clip: the cap design's clip (default B)\n"
+           "  --fixed-beta X     [threshold] fixed_beta: m* solved once at β = X for every β\n"
+           "                     (default: none, m* re-solved for each β)\n"
+           "  --preset P --B X --cap X --solver S --tol X --max-iter N   [threshold] (default\n"
+           "                     paper-cd, B 15, cap 2, exact)\n"
+           "  --replicates N     [bootstrap] replicates (default 200)\n"
+           "  --confidence X     [bootstrap] confidence: interval level (default 0.95)\n"
+           "  --seed N           [bootstrap] seed (default 1)\n"
+           "  --format F --gold F --logw F --device D --threads N -q -h\n"
+           "\n"
+           "Examples:\n"
+           "  srs eval data.jsonl --config configs/default.ini\n"
+           "  srs eval base.jsonl --config configs/paper-cd.ini --lambda 0.5,1,2 --out results/runs/cd\n"
+           "\n"
+           "The evaluation runs on the CPU backend (a CUDA evaluation entry is not built yet).\n");
+}
+
+// ----------------------------------------------------------------------------
+// options: the eval-specific ones are recorded and applied after the config
+// file, so the command line wins whatever the order of --config
+
+enum {
+    OPT_CONFIG = CLI_OPT_USER, OPT_NAME, OPT_OUT, OPT_PLOT, OPT_CHUNK, OPT_DESIGNS, OPT_BON, OPT_BETAS,
+    OPT_LAMBDA, OPT_FIXED, OPT_REPS, OPT_CONF, OPT_ALPHAS,
+};
+
+static const struct option eval_opts[] = {
+    {"config", required_argument, 0, OPT_CONFIG},   {"name", required_argument, 0, OPT_NAME},
+    {"out", required_argument, 0, OPT_OUT},         {"plot", required_argument, 0, OPT_PLOT},
+    {"chunk", required_argument, 0, OPT_CHUNK},     {"designs", required_argument, 0, OPT_DESIGNS},
+    {"best-of-n", required_argument, 0, OPT_BON},   {"beta-grid", required_argument, 0, OPT_BETAS},
+    {"lambda", required_argument, 0, OPT_LAMBDA},   {"fixed-beta", required_argument, 0, OPT_FIXED},
+    {"replicates", required_argument, 0, OPT_REPS}, {"confidence", required_argument, 0, OPT_CONF},
+    {"alpha-list", required_argument, 0, OPT_ALPHAS},
+    {0, 0, 0, 0},
+};
+
+typedef struct {
+    const char *config;
+    struct { const char *sec, *key, *val; } set[64];
+    int n_set;
+} eval_cli_t;
+
+static int eval_handle(int c, const char *arg, void *user) {
+    eval_cli_t *e = user;
+    static const struct { int code; const char *sec, *key; } map[] = {
+        {OPT_NAME, "run", "name"},          {OPT_OUT, "run", "out"},
+        {OPT_PLOT, "run", "plot"},          {OPT_CHUNK, "run", "chunk"},
+        {OPT_DESIGNS, "eval", "designs"},   {OPT_BON, "eval", "best_of_n"},
+        {OPT_BETAS, "eval", "beta"},        {OPT_LAMBDA, "eval", "lambda"},
+        {OPT_FIXED, "threshold", "fixed_beta"}, {OPT_REPS, "bootstrap", "replicates"},
+        {OPT_CONF, "bootstrap", "confidence"}, {OPT_ALPHAS, "eval", "alpha"},
+    };
+    if (c == OPT_CONFIG) {
+        e->config = arg;
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (map[i].code == c) {
+            if (e->n_set >= 64) return cli_usage_error("eval", "too many options");
+            e->set[e->n_set].sec = map[i].sec;
+            e->set[e->n_set].key = map[i].key;
+            e->set[e->n_set++].val = arg;
+            return 0;
+        }
+    return cli_usage_error("eval", "unknown option");
+}
+
+// The common parser reads --beta and --alpha as single numbers; eval takes
+// lists, so those two are renamed to eval's own options before parsing.
+static char **rewrite_argv(int argc, char **argv) {
+    char **v = calloc((size_t)argc + 1, sizeof *v);
+    if (!v) return NULL;
+    for (int i = 0; i < argc; i++) {
+        v[i] = argv[i];
+        if (!strcmp(argv[i], "--")) {
+            for (int j = i + 1; j < argc; j++) v[j] = argv[j];
+            break;
+        }
+        if (!strcmp(argv[i], "--beta")) v[i] = "--beta-grid";
+        else if (!strncmp(argv[i], "--beta=", 7)) {
+            static char buf[4096];
+            snprintf(buf, sizeof buf, "--beta-grid=%s", argv[i] + 7);
+            v[i] = buf;
+        } else if (!strcmp(argv[i], "--alpha")) {
+            v[i] = "--alpha-list";
+        } else if (!strncmp(argv[i], "--alpha=", 8)) {
+            static char buf[4096];
+            snprintf(buf, sizeof buf, "--alpha-list=%s", argv[i] + 8);
+            v[i] = buf;
+        }
+    }
+    return v;
+}
+
+// ----------------------------------------------------------------------------
+// output files: temporary names, renamed together at the end
+
+typedef struct {
+    char tmp[8][1200], dst[8][1200];
+    int n;
+} commit_t;
+
+static FILE *open_out(commit_t *cm, const char *dir, const char *name) {
+    if (cm->n >= 8) return NULL;
+    snprintf(cm->dst[cm->n], sizeof cm->dst[0], "%s/%s", dir, name);
+    snprintf(cm->tmp[cm->n], sizeof cm->tmp[0], "%s/.%s.tmp-%ld", dir, name, (long)getpid());
+    FILE *f = fopen(cm->tmp[cm->n], "w");
+    if (f) cm->n++;
+    return f;
+}
+
+static void abort_all(commit_t *cm) {
+    for (int i = 0; i < cm->n; i++) unlink(cm->tmp[i]);
+    cm->n = 0;
+}
+
+static int commit_all(commit_t *cm) {
+    for (int i = 0; i < cm->n; i++)
+        if (rename(cm->tmp[i], cm->dst[i]) != 0) {
+            cli_msg("cannot rename %s to %s: %s", cm->tmp[i], cm->dst[i], strerror(errno));
+            for (int j = i; j < cm->n; j++) unlink(cm->tmp[j]);
+            return EXIT_RUNTIME;
+        }
+    cm->n = 0;
+    return 0;
+}
+
+static int mkdir_p(const char *path) {
+    char buf[1200];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
+            *p = '/';
+        }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+// ----------------------------------------------------------------------------
+// labels and numbers
+
+static void arm_label(const srs_eval_arm_t *a, char *buf, size_t n) {
+    if (a->kind == SRS_ARM_BASE) snprintf(buf, n, "base policy");
+    else if (a->kind == SRS_ARM_BEST_OF_N) snprintf(buf, n, "best-of-%lld", (long long)a->n);
+    else if (a->design == SRS_DESIGN_SOFT || a->design == SRS_DESIGN_MEANSOFT)
+        snprintf(buf, n, "%s (alpha %g)", srs_design_name(a->design), a->alpha);
+    else snprintf(buf, n, "%s", srs_design_name(a->design));
+}
+
+static const char *arm_design(const srs_eval_arm_t *a) {
+    return a->kind == SRS_ARM_BASE ? "base" : a->kind == SRS_ARM_BEST_OF_N ? "best-of-n" : srs_design_name(a->design);
+}
+
+static int arm_has_alpha(const srs_eval_arm_t *a) {
+    return a->kind == SRS_ARM_DESIGN && (a->design == SRS_DESIGN_SOFT || a->design == SRS_DESIGN_MEANSOFT);
+}
+
+// Shortest round-trip text of x, or `nan` for NaN.
+static const char *num(char *buf, size_t n, double x, const char *nan) {
+    if (isnan(x)) return nan;
+    srs_fmt_double(buf, n, x);
+    return buf;
+}
+
+// ----------------------------------------------------------------------------
+// writers
+
+static void write_csv(FILE *f, const srs_eval_opts_t *o, const srs_eval_result_t *r) {
+    fprintf(f, "design,alpha,n,beta,inv_beta");
+    for (int m = 0; m < SRS_MET_COUNT_; m++) {
+        const char *nm = srs_metric_name((srs_metric_t)m);
+        fprintf(f, ",%s,%s_lo,%s_hi", nm, nm, nm);
+    }
+    fputc('\n', f);
+    char b[40];
+    for (int bi = 0; bi < o->n_betas; bi++)
+        for (int ai = 0; ai < o->n_arms; ai++) {
+            const srs_eval_arm_t *a = &o->arms[ai];
+            fprintf(f, "%s,", arm_design(a));
+            if (arm_has_alpha(a)) fputs(num(b, sizeof b, a->alpha, ""), f);
+            fputc(',', f);
+            if (a->kind == SRS_ARM_BEST_OF_N) fprintf(f, "%lld", (long long)a->n);
+            fprintf(f, ",%s", num(b, sizeof b, o->betas[bi], ""));
+            fprintf(f, ",%s", num(b, sizeof b, 1.0 / o->betas[bi], ""));
+            for (int m = 0; m < SRS_MET_COUNT_; m++) {
+                const srs_est_t *e = srs_eval_cell(r, bi, ai, (srs_metric_t)m);
+                fprintf(f, ",%s", num(b, sizeof b, e->mean, ""));
+                fprintf(f, ",%s", num(b, sizeof b, e->lo, ""));
+                fprintf(f, ",%s", num(b, sizeof b, e->hi, ""));
+            }
+            fputc('\n', f);
+        }
+}
+
+static void json_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void write_json(FILE *f, const srs_eval_cfg_t *cfg, const char *input, const srs_eval_opts_t *o,
+                       const srs_eval_result_t *r) {
+    char b[40];
+    fprintf(f, "{\n  \"run\": ");
+    json_str(f, cfg->name);
+    fprintf(f, ",\n  \"input\": ");
+    json_str(f, input);
+    fprintf(f, ",\n  \"n_prompts\": %lld,\n  \"has_gold\": %s,\n  \"preset\": \"%s\",\n  \"B\": %s,\n",
+            (long long)r->n_prompts, r->has_gold ? "true" : "false", srs_preset_name(o->to.preset),
+            num(b, sizeof b, o->to.B, "null"));
+    fprintf(f, "  \"threshold\": ");
+    if (o->fixed_threshold) fprintf(f, "{\"fixed_beta\": %s}", num(b, sizeof b, o->to.beta, "null"));
+    else fprintf(f, "\"per-beta\"");
+    fprintf(f, ",\n  \"replicates\": %d,\n  \"confidence\": %s,\n  \"seed\": %llu,\n  \"rows\": [\n",
+            o->replicates, num(b, sizeof b, o->confidence, "null"), (unsigned long long)o->seed);
+    int first = 1;
+    for (int bi = 0; bi < o->n_betas; bi++)
+        for (int ai = 0; ai < o->n_arms; ai++) {
+            const srs_eval_arm_t *a = &o->arms[ai];
+            fprintf(f, "%s    {\"design\": \"%s\", \"alpha\": %s", first ? "" : ",\n", arm_design(a),
+                    arm_has_alpha(a) ? num(b, sizeof b, a->alpha, "null") : "null");
+            first = 0;
+            if (a->kind == SRS_ARM_BEST_OF_N) fprintf(f, ", \"n\": %lld", (long long)a->n);
+            else fprintf(f, ", \"n\": null");
+            fprintf(f, ", \"beta\": %s", num(b, sizeof b, o->betas[bi], "null"));
+            fprintf(f, ", \"inv_beta\": %s", num(b, sizeof b, 1.0 / o->betas[bi], "null"));
+            for (int m = 0; m < SRS_MET_COUNT_; m++) {
+                const srs_est_t *e = srs_eval_cell(r, bi, ai, (srs_metric_t)m);
+                const char *nm = srs_metric_name((srs_metric_t)m);
+                fprintf(f, ", \"%s\": %s", nm, num(b, sizeof b, e->mean, "null"));
+                fprintf(f, ", \"%s_lo\": %s", nm, num(b, sizeof b, e->lo, "null"));
+                fprintf(f, ", \"%s_hi\": %s", nm, num(b, sizeof b, e->hi, "null"));
+            }
+            fputc('}', f);
+        }
+    fprintf(f, "\n  ]\n}\n");
+}
+
+static void print_table(const srs_eval_opts_t *o, const srs_eval_result_t *r) {
+    char lab[64];
+    for (int bi = 0; bi < o->n_betas; bi++) {
+        printf("\n1/β = %g (β = %g)\n", 1.0 / o->betas[bi], o->betas[bi]);
+        printf("  %-20s %19s %19s %8s %7s %8s %8s\n", "design", "proxy", "gold", "KL(q‖p)", "ESS",
+               "win-tie", "vs raw");
+        for (int ai = 0; ai < o->n_arms; ai++) {
+            arm_label(&o->arms[ai], lab, sizeof lab);
+            const srs_est_t *pr = srs_eval_cell(r, bi, ai, SRS_MET_PROXY);
+            const srs_est_t *go = srs_eval_cell(r, bi, ai, SRS_MET_GOLD);
+            printf("  %-20s %9.4f ± %-7.4f", lab, pr->mean, (pr->hi - pr->lo) / 2);
+            if (r->has_gold) printf(" %9.4f ± %-7.4f", go->mean, (go->hi - go->lo) / 2);
+            else printf(" %19s", "-");
+            printf(" %8.4f %7.2f %8.4f %8.4f\n", srs_eval_cell(r, bi, ai, SRS_MET_KL)->mean,
+                   srs_eval_cell(r, bi, ai, SRS_MET_ESS)->mean, srs_eval_cell(r, bi, ai, SRS_MET_WIN_TIE)->mean,
+                   srs_eval_cell(r, bi, ai, SRS_MET_WIN_TIE_RAW)->mean);
+        }
+    }
+    printf("\n± half-width of the %g%% bootstrap interval (%d replicates); win-tie: against the base\n"
+           "policy, vs raw: win-tie against the raw design at the same β; by %s.\n",
+           100 * o->confidence, o->replicates, r->has_gold ? "gold utility" : "proxy reward");
+}
+
+// ----------------------------------------------------------------------------
+// the plot: gnuplot script and data, rendered when gnuplot is installed
+
+static void write_plot_data(FILE *f, const srs_eval_opts_t *o, const srs_eval_result_t *r, srs_metric_t y) {
+    // one block (gnuplot index) per design arm over beta, then best-of-n over n
+    char lab[64];
+    for (int ai = 0; ai < o->n_arms; ai++) {
+        if (o->arms[ai].kind == SRS_ARM_BEST_OF_N) continue;
+        arm_label(&o->arms[ai], lab, sizeof lab);
+        fprintf(f, "# %s\n# inv_beta y y_lo y_hi kl\n", lab);
+        for (int bi = 0; bi < o->n_betas; bi++) {
+            const srs_est_t *e = srs_eval_cell(r, bi, ai, y);
+            fprintf(f, "%.10g %.10g %.10g %.10g %.10g\n", 1.0 / o->betas[bi], e->mean, e->lo, e->hi,
+                    srs_eval_cell(r, bi, ai, SRS_MET_KL)->mean);
+        }
+        fprintf(f, "\n\n");
+    }
+    fprintf(f, "# best-of-n\n# n y y_lo y_hi kl\n");
+    for (int ai = 0; ai < o->n_arms; ai++) {
+        if (o->arms[ai].kind != SRS_ARM_BEST_OF_N) continue;
+        const srs_est_t *e = srs_eval_cell(r, 0, ai, y);
+        fprintf(f, "%lld %.10g %.10g %.10g %.10g\n", (long long)o->arms[ai].n, e->mean, e->lo, e->hi,
+                srs_eval_cell(r, 0, ai, SRS_MET_KL)->mean);
+    }
+    fprintf(f, "\n\n");
+}
+
+// Distinct colours that read on white (gnuplot's default cycle has a pale yellow).
+static const char *const palette[] = {"#7f7f7f", "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                      "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939"};
+#define PAL(i) palette[(i) % (int)(sizeof palette / sizeof palette[0])]
+
+static void write_plot_script(FILE *f, const srs_eval_cfg_t *cfg, const srs_eval_opts_t *o,
+                              const srs_eval_result_t *r, const char *ylabel) {
+    char lab[64];
+    fprintf(f, "# srs eval plot: run `gnuplot plot.gp` in this directory (term=\"svg\" for SVG)\n"
+               "if (!exists(\"term\")) term = \"%s\"\n"
+               "if (!exists(\"outfile\")) outfile = \"eval.\" . term\n"
+               "if (term eq \"svg\") {\n"
+               "    set terminal svg size 1280,520 dynamic enhanced font \"sans,12\" background rgb \"white\"\n"
+               "} else {\n"
+               "    if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
+               "        set terminal pngcairo size 1280,520 enhanced font \"sans,10\" background rgb \"white\"\n"
+               "    } else {\n"
+               "        set terminal png size 1280,520\n"
+               "    }\n"
+               "}\n"
+               "set output outfile\n"
+               "set datafile commentschars \"#\"\n"
+               "set grid lc rgb \"#dddddd\"\n"
+               "set key outside right top samplen 2 spacing 1.1 font \",9\"\n"
+               "set multiplot layout 1,2 title \"%s: %s (%lld prompts, preset %s, B %g; %g%% bootstrap intervals)\"\n",
+            strcmp(cfg->plot, "svg") ? "png" : "svg", cfg->name, ylabel, (long long)r->n_prompts,
+            srs_preset_name(o->to.preset), o->to.B, 100 * o->confidence);
+    // panel 1: utility against 1/beta
+    fprintf(f, "set logscale x 2\nset xlabel \"1/β (inference-time strength λ)\"\nset ylabel \"%s\"\n"
+               "set title \"%s against 1/β\"\nunset key\nplot \\\n", ylabel, ylabel);
+    int blk = 0, first = 1;
+    for (int ai = 0; ai < o->n_arms; ai++) {
+        if (o->arms[ai].kind == SRS_ARM_BEST_OF_N) continue;
+        arm_label(&o->arms[ai], lab, sizeof lab);
+        fprintf(f, "%s    'plot.dat' index %d using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 lc rgb \"%s\" title \"%s\"",
+                first ? "" : ", \\\n", blk, PAL(blk), lab);
+        first = 0;
+        blk++;
+    }
+    fprintf(f, "\n");
+    // panel 2: utility against KL, the over-optimisation frontier
+    fprintf(f, "unset logscale x\nset xlabel \"KL(q‖p), nats\"\nset title \"%s against KL (frontier)\"\n"
+               "set key\nplot \\\n", ylabel);
+    blk = 0;
+    first = 1;
+    for (int ai = 0; ai < o->n_arms; ai++) {
+        if (o->arms[ai].kind == SRS_ARM_BEST_OF_N) continue;
+        arm_label(&o->arms[ai], lab, sizeof lab);
+        fprintf(f, "%s    'plot.dat' index %d using 5:2 with linespoints lw 2 pt 7 ps 0.6 lc rgb \"%s\" title \"%s\"",
+                first ? "" : ", \\\n", blk, PAL(blk), lab);
+        first = 0;
+        blk++;
+    }
+    int has_bon = 0;
+    for (int ai = 0; ai < o->n_arms; ai++) has_bon |= o->arms[ai].kind == SRS_ARM_BEST_OF_N;
+    if (has_bon)
+        fprintf(f, "%s    'plot.dat' index %d using 5:2 with linespoints dt 2 lw 2 pt 5 ps 0.6 lc rgb \"black\" "
+                   "title \"best-of-n\", \\\n"
+                   "    'plot.dat' index %d using 5:2:(sprintf(\"n=%%d\", $1)) with labels offset 0,0.8 "
+                   "font \",8\" notitle",
+                first ? "" : ", \\\n", blk, blk);
+    fprintf(f, "\nunset multiplot\nset output\n");
+}
+
+// Runs gnuplot on dir/plot.gp writing dir/<tmpname>; 0 rendered, 1 gnuplot
+// missing, 2 gnuplot failed.
+static int render_plot(const char *dir, const char *term, const char *tmpname) {
+    char e1[256];
+    snprintf(e1, sizeof e1, "term='%s'; outfile='%s'", term, tmpname);
+    pid_t pid = fork();
+    if (pid < 0) return 2;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd >= 0) { dup2(fd, 1); dup2(fd, 2); }
+        if (chdir(dir) != 0) _exit(126);
+        execlp("gnuplot", "gnuplot", "-e", e1, "plot.gp", (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status)) return 2;
+    if (WEXITSTATUS(status) == 127) return 1;
+    return WEXITSTATUS(status) == 0 ? 0 : 2;
+}
+
+// ----------------------------------------------------------------------------
+// the run
+
+int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d, const char *dir, int quiet) {
+    srs_eval_arm_t arms[MAX_ARMS];
+    int n_arms = srs_eval_cfg_arms(cfg, arms, MAX_ARMS);
+    if (n_arms < 0) {
+        cli_msg("more than %d designs x alphas + best-of-n", MAX_ARMS);
+        return EXIT_USAGE;
+    }
+    srs_eval_opts_t o = srs_eval_cfg_opts(cfg, arms, n_arms);
+    if (srs_eval_opts_check(ctx, &o) != SRS_OK) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        return EXIT_USAGE;
+    }
+    const srs_batch_t *b = srs_data_batch(d);
+    double *acc = calloc(srs_eval_acc_len(&o), sizeof(double));
+    if (!acc) {
+        cli_msg("out of memory for the bootstrap sums");
+        return EXIT_RUNTIME;
+    }
+    srs_progress_t pg;
+    srs_progress_start(&pg, "eval", "prompts", b->n_prompts, !quiet);
+    double t0 = srs_now();
+    for (int64_t i0 = 0; i0 < b->n_prompts; i0 += cfg->chunk) {
+        int64_t n = b->n_prompts - i0 < cfg->chunk ? b->n_prompts - i0 : cfg->chunk;
+        srs_batch_t sub = cli_sub_batch(b, i0, n);
+        if (srs_eval_accumulate(ctx, &sub, &o, acc) != SRS_OK) {
+            srs_progress_end(&pg, i0);
+            cli_report_row_error(ctx, d);
+            free(acc);
+            return EXIT_RUNTIME;
+        }
+        srs_progress_update(&pg, i0 + n);
+    }
+    srs_progress_end(&pg, b->n_prompts);
+    double t1 = srs_now();
+    srs_eval_result_t res;
+    srs_status_t st = srs_eval_finalize(ctx, &o, acc, &res);
+    free(acc);
+    if (st != SRS_OK) {
+        cli_msg("%s: %s", srs_data_path(d), srs_ctx_last_error(ctx));
+        return EXIT_RUNTIME;
+    }
+    printf("srs eval: %s — %lld prompts, %d designs × %d β on %s (%d threads) in %.3f s\n",
+           srs_data_path(d)[0] ? srs_data_path(d) : "(generated)", (long long)res.n_prompts, n_arms,
+           o.n_betas, "cpu", srs_ctx_threads(ctx), t1 - t0);
+    printf("preset %s, B %g, threshold %s", srs_preset_name(o.to.preset), o.to.B,
+           o.fixed_threshold ? "fixed at β = " : "re-solved per β");
+    if (o.fixed_threshold) printf("%g", o.to.beta);
+    printf("; gold: %s\n", res.has_gold ? "yes" : "no (proxy only)");
+    print_table(&o, &res);
+
+    // files: written under temporary names, renamed together
+    int rc = EXIT_RUNTIME;
+    commit_t cm = {.n = 0};
+    if (mkdir_p(dir) != 0) {
+        cli_msg("cannot create %s: %s", dir, strerror(errno));
+        srs_eval_result_free(&res);
+        return EXIT_RUNTIME;
+    }
+    const char *input = srs_data_path(d);
+    srs_metric_t y = res.has_gold ? SRS_MET_GOLD : SRS_MET_PROXY;
+    const char *ylabel = res.has_gold ? "gold utility" : "proxy utility";
+    FILE *f;
+    int ok = 1;
+    if ((f = open_out(&cm, dir, "metrics.csv"))) { write_csv(f, &o, &res); ok &= !ferror(f) && fclose(f) == 0; } else ok = 0;
+    if (ok && (f = open_out(&cm, dir, "metrics.json"))) { write_json(f, cfg, input, &o, &res); ok &= !ferror(f) && fclose(f) == 0; } else ok = 0;
+    if (ok && (f = open_out(&cm, dir, "config.ini"))) {
+        srs_eval_cfg_t rc_cfg = *cfg;
+        if (!rc_cfg.input[0] && input[0]) snprintf(rc_cfg.input, sizeof rc_cfg.input, "%s", input);
+        srs_eval_cfg_write(&rc_cfg, f);
+        ok &= !ferror(f) && fclose(f) == 0;
+    } else ok = 0;
+    int want_plot = strcmp(cfg->plot, "none") != 0;
+    if (ok && want_plot && (f = open_out(&cm, dir, "plot.dat"))) { write_plot_data(f, &o, &res, y); ok &= !ferror(f) && fclose(f) == 0; } else if (want_plot) ok = 0;
+    if (ok && want_plot && (f = open_out(&cm, dir, "plot.gp"))) { write_plot_script(f, cfg, &o, &res, ylabel); ok &= !ferror(f) && fclose(f) == 0; } else if (want_plot) ok = 0;
+    if (!ok) {
+        cli_msg("cannot write the results into %s: %s", dir, strerror(errno));
+        abort_all(&cm);
+        srs_eval_result_free(&res);
+        return EXIT_RUNTIME;
+    }
+    if ((rc = commit_all(&cm)) != 0) {
+        srs_eval_result_free(&res);
+        return rc;
+    }
+    printf("\nresults: %s/metrics.csv, metrics.json, config.ini", dir);
+    if (want_plot) {
+        char tmpname[64], final[1200], tmppath[1200];
+        snprintf(tmpname, sizeof tmpname, ".eval.%s.tmp-%ld", cfg->plot, (long)getpid());
+        snprintf(tmppath, sizeof tmppath, "%s/%s", dir, tmpname);
+        snprintf(final, sizeof final, "%s/eval.%s", dir, cfg->plot);
+        int pr = render_plot(dir, cfg->plot, tmpname);
+        if (pr == 0 && rename(tmppath, final) == 0) {
+            printf(", eval.%s (plot.gp, plot.dat)\n", cfg->plot);
+        } else {
+            unlink(tmppath);
+            printf(", plot.gp, plot.dat\n");
+            if (pr == 1)
+                cli_msg("gnuplot is not installed: no plot rendered (plot.gp and plot.dat are in %s; "
+                        "install gnuplot-nox and run `gnuplot plot.gp` there)", dir);
+            else
+                cli_msg("gnuplot failed: no plot rendered (plot.gp and plot.dat are in %s)", dir);
+        }
+    } else {
+        printf("\n");
+    }
+    srs_eval_result_free(&res);
+    return 0;
+}
+
+int srs_cmd_eval(int argc, char **argv) {
+    eval_cli_t e;
+    memset(&e, 0, sizeof e);
+    char **av = rewrite_argv(argc, argv);
+    if (!av) {
+        cli_msg("out of memory");
+        return EXIT_RUNTIME;
+    }
+    cli_args_t a;
+    cli_args_init(&a, "eval");
+    // sentinels: a common option left at its sentinel was not given
+    a.to.preset = (srs_preset_t)-1;
+    a.to.solver = (srs_solver_t)-1;
+    a.to.B = a.to.cap = a.to.tol = NAN;
+    a.to.max_iter = -1;
+    a.so.clip = NAN;
+    a.go.seed = UINT64_MAX;
+    int rc = cli_parse(argc, av, &a, eval_opts, eval_handle, &e);
+    free(av);
+    if (rc) return rc;
+    if (a.help) {
+        help_eval();
+        return 0;
+    }
+    srs_eval_cfg_t cfg;
+    srs_eval_cfg_default(&cfg);
+    char err[1200];
+    if (e.config && (rc = srs_eval_cfg_load(&cfg, e.config, err, sizeof err)) != 0) {
+        cli_msg("%s", err);
+        return rc == 1 ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    // the command line over the file
+    if ((int)a.to.preset >= 0) cfg.to.preset = a.to.preset;
+    if ((int)a.to.solver >= 0) cfg.to.solver = a.to.solver;
+    if (!isnan(a.to.B)) cfg.to.B = a.to.B;
+    if (!isnan(a.to.cap)) cfg.to.cap = a.to.cap;
+    if (!isnan(a.to.tol)) cfg.to.tol = a.to.tol;
+    if (a.to.max_iter >= 0) cfg.to.max_iter = a.to.max_iter;
+    if (!isnan(a.so.clip)) cfg.clip = a.so.clip;
+    if (a.go.seed != UINT64_MAX) cfg.seed = a.go.seed;
+    for (int i = 0; i < e.n_set; i++)
+        if (srs_eval_cfg_set(&cfg, e.set[i].sec, e.set[i].key, e.set[i].val, err, sizeof err) != 0)
+            return cli_usage_error("eval", "%s", err);
+    if (a.input) snprintf(cfg.input, sizeof cfg.input, "%s", a.input);
+    if (!cfg.input[0]) return cli_usage_error("eval", "no INPUT (give a data file, or [run] input in the config)");
+    char dir[1200];
+    if (cfg.out[0]) snprintf(dir, sizeof dir, "%s", cfg.out);
+    else snprintf(dir, sizeof dir, "results/runs/%s", cfg.name);
+
+    srs_ctx_t *ctx;
+    if ((rc = cli_make_ctx(&a, &ctx))) return rc;
+    srs_read_opts_t ro = {a.in_fmt, a.gold, a.logw};
+    srs_data_t *d = NULL;
+    if (srs_data_read(ctx, cfg.input, &ro, &d) != SRS_OK) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        srs_ctx_free(ctx);
+        return EXIT_RUNTIME;
+    }
+    rc = cli_eval_run(ctx, &cfg, d, dir, a.quiet);
+    srs_data_free(d);
+    srs_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,496 @@
+// test_eval.c — alignment evaluation: hand-computable cases, constant rewards,
+// best-of-n against brute-force enumeration, bootstrap coverage, chunk and
+// thread invariance, config files, the command line, and an independent NumPy
+// computation on the shared GSM8K data.
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "config.h"
+#include "internal.h"
+#include "test.h"
+
+#define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static srs_eval_arm_t arm_design(srs_design_t d, double alpha) {
+    srs_eval_arm_t a;
+    memset(&a, 0, sizeof a);
+    a.kind = SRS_ARM_DESIGN;
+    a.design = d;
+    a.alpha = alpha;
+    return a;
+}
+
+static srs_eval_arm_t arm_kind(srs_arm_kind_t k, int64_t n) {
+    srs_eval_arm_t a;
+    memset(&a, 0, sizeof a);
+    a.kind = k;
+    a.n = n;
+    return a;
+}
+
+// Evaluates a batch; returns 1 on success.
+static int run_eval(const srs_batch_t *b, const srs_eval_opts_t *o, srs_eval_result_t *r) {
+    srs_status_t st = srs_eval(t_ctx(), b, o, r);
+    CHECK(st == SRS_OK, "srs_eval: %s", srs_ctx_last_error(t_ctx()));
+    return st == SRS_OK;
+}
+
+static double cell(const srs_eval_result_t *r, int bi, int ai, srs_metric_t m) {
+    return srs_eval_cell(r, bi, ai, m)->mean;
+}
+
+// ----------------------------------------------------------------------------
+// hand-computable cases
+
+// The paper's motivating example: two outputs with utilities 1 and 2 and base
+// probabilities 0.9 and 0.1; gold = u.
+TEST(eval_two_point_by_hand) {
+    double u[2] = {1, 2}, lw[2] = {log(0.9), log(0.1)};
+    int64_t off[2] = {0, 2};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.gold = (srs_vec_t){u, SRS_F64};
+    b.logw = (srs_vec_t){lw, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_kind(SRS_ARM_BASE, 0), arm_design(SRS_DESIGN_RAW, 1),
+                             arm_design(SRS_DESIGN_HARD, 1), arm_kind(SRS_ARM_BEST_OF_N, 3)};
+    double betas[] = {1.0, 0.5};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = 4;
+    o.betas = betas;
+    o.n_betas = 2;
+    o.to.B = 2;  // exact preset: gamma = exp(2/beta)
+    o.replicates = 20;
+    srs_eval_result_t r;
+    if (!run_eval(&b, &o, &r)) return;
+    for (int bi = 0; bi < 2; bi++) {
+        double beta = betas[bi];
+        // raw: q ∝ (0.9 e^{1/beta}, 0.1 e^{2/beta})
+        double a = 0.9 * exp(1 / beta), c = 0.1 * exp(2 / beta), q1 = a / (a + c), q2 = c / (a + c);
+        NEAR(cell(&r, bi, 1, SRS_MET_PROXY), q1 * 1 + q2 * 2, 1e-14);
+        NEAR(cell(&r, bi, 1, SRS_MET_GOLD), q1 * 1 + q2 * 2, 1e-14);
+        NEAR(cell(&r, bi, 1, SRS_MET_KL), q1 * log(q1 / 0.9) + q2 * log(q2 / 0.1), 1e-14);
+        NEAR(cell(&r, bi, 1, SRS_MET_ESS), 1 / (q1 * q1 + q2 * q2), 1e-12);
+        // win-tie vs base: q1 beats-or-ties only sample 1 (0.9), q2 beats both
+        NEAR(cell(&r, bi, 1, SRS_MET_WIN_TIE), q1 * 0.9 + q2 * 1.0, 1e-14);
+        NEAR(cell(&r, bi, 1, SRS_MET_WIN), q2 * 0.9, 1e-14);
+        // hard: the threshold lies in (1, 2], only u = 2 rewarded with B = 2:
+        // q2 = 0.1 gamma / (0.1 gamma + 0.9), utility (0.9 + 0.2 gamma) / (0.9 + 0.1 gamma)
+        double g = exp(2 / beta), h2 = 0.1 * g / (0.1 * g + 0.9);
+        NEAR(cell(&r, bi, 2, SRS_MET_PROXY), (0.9 + 0.2 * g) / (0.9 + 0.1 * g), 1e-13);
+        // against raw: P(hard sample >= raw sample) = (1-h2) q1 + h2
+        NEAR(cell(&r, bi, 2, SRS_MET_WIN_TIE_RAW), (1 - h2) * q1 + h2, 1e-13);
+        NEAR(cell(&r, bi, 2, SRS_MET_WIN_RAW), h2 * q1, 1e-13);
+        // base: KL 0, ESS 1 / (0.81 + 0.01), proxy 1.1
+        NEAR(cell(&r, bi, 0, SRS_MET_PROXY), 1.1, 1e-15);
+        NEAR(cell(&r, bi, 0, SRS_MET_KL), 0, 0);
+        NEAR(cell(&r, bi, 0, SRS_MET_ESS), 1 / 0.82, 1e-12);
+        // best-of-3: the max is 2 unless all three draws are 1
+        double b1 = pow(0.9, 3), b2 = 1 - b1;
+        NEAR(cell(&r, bi, 3, SRS_MET_PROXY), b1 + 2 * b2, 1e-14);
+        NEAR(cell(&r, bi, 3, SRS_MET_KL), b1 * log(b1 / 0.9) + b2 * log(b2 / 0.1), 1e-13);
+    }
+    // one prompt: every interval is the point (all replicates that drew it agree)
+    const srs_est_t *e = srs_eval_cell(&r, 0, 1, SRS_MET_PROXY);
+    NEAR(e->lo, e->mean, 1e-15);
+    NEAR(e->hi, e->mean, 1e-15);
+    srs_eval_result_free(&r);
+}
+
+TEST(eval_constant_reward_kl0_ess_n) {
+    // every design is constant on all-equal rows; base is constant everywhere
+    enum { P = 5, N = 7 };
+    double u[P * N], g[P * N];
+    uint64_t rng = 3;
+    for (int i = 0; i < P; i++)
+        for (int j = 0; j < N; j++) {
+            u[i * N + j] = 0.25 * i - 1;  // constant within a row
+            g[i * N + j] = t_rand_normal(&rng);
+        }
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = P;
+    b.row_len = N;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.gold = (srs_vec_t){g, SRS_F64};
+    srs_eval_arm_t arms[SRS_DESIGN_COUNT_ + 1];
+    for (int d = 0; d < SRS_DESIGN_COUNT_; d++) arms[d] = arm_design((srs_design_t)d, 2.0);
+    arms[SRS_DESIGN_COUNT_] = arm_kind(SRS_ARM_BASE, 0);
+    double betas[] = {0.1, 1, 10};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = SRS_DESIGN_COUNT_ + 1;
+    o.betas = betas;
+    o.n_betas = 3;
+    o.to.preset = SRS_PRESET_PAPER_CD;
+    o.to.B = 15;
+    srs_eval_result_t r;
+    if (!run_eval(&b, &o, &r)) return;
+    double gmean = 0;
+    for (int k = 0; k < P * N; k++) gmean += g[k];
+    gmean /= P * N;
+    for (int bi = 0; bi < 3; bi++)
+        for (int ai = 0; ai < o.n_arms; ai++) {
+            CHECK(cell(&r, bi, ai, SRS_MET_KL) == 0, "arm %d beta %g: KL %g", ai, betas[bi],
+                  cell(&r, bi, ai, SRS_MET_KL));
+            NEAR(cell(&r, bi, ai, SRS_MET_ESS), N, 1e-12);
+            NEAR(cell(&r, bi, ai, SRS_MET_GOLD), gmean, 1e-14);
+        }
+    // and the uniform base on varied rows: ESS = n exactly as well
+    srs_eval_result_free(&r);
+}
+
+// ----------------------------------------------------------------------------
+// best-of-n against brute-force enumeration of every sequence of n draws
+
+static void bon_brute(const double *u, const double *p, int n, int draws, double *q) {
+    for (int i = 0; i < n; i++) q[i] = 0;
+    int total = 1;
+    for (int k = 0; k < draws; k++) total *= n;
+    int seq[8];
+    for (int code = 0; code < total; code++) {
+        double pr = 1, best = -INFINITY;
+        for (int k = 0, c = code; k < draws; k++, c /= n) {
+            seq[k] = c % n;
+            pr *= p[seq[k]];
+            best = fmax(best, u[seq[k]]);
+        }
+        int ties = 0;
+        for (int k = 0; k < draws; k++) ties += u[seq[k]] == best;
+        for (int k = 0; k < draws; k++)  // each tied draw chosen with probability 1/ties
+            if (u[seq[k]] == best) q[seq[k]] += pr / ties;
+    }
+}
+
+TEST(eval_best_of_n_brute_force) {
+    uint64_t rng = 11;
+    int cases = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        int n = 2 + trial % 5;  // 2..6 samples
+        double u[8], g[8], lw[8], p[8], z = 0;
+        for (int i = 0; i < n; i++) {
+            u[i] = floor(t_rand_u01(&rng) * 3);  // ties on purpose
+            g[i] = t_rand_normal(&rng);
+            lw[i] = trial % 2 ? t_rand_normal(&rng) : 0;
+        }
+        double lmax = lw[0];
+        for (int i = 1; i < n; i++) lmax = fmax(lmax, lw[i]);
+        for (int i = 0; i < n; i++) z += (p[i] = exp(lw[i] - lmax));
+        for (int i = 0; i < n; i++) p[i] /= z;
+        int64_t off[2] = {0, n};
+        srs_batch_t b;
+        memset(&b, 0, sizeof b);
+        b.n_prompts = 1;
+        b.offsets = off;
+        b.reward = (srs_vec_t){u, SRS_F64};
+        b.gold = (srs_vec_t){g, SRS_F64};
+        if (trial % 2) b.logw = (srs_vec_t){lw, SRS_F64};
+        srs_eval_arm_t arms[4];
+        for (int k = 0; k < 4; k++) arms[k] = arm_kind(SRS_ARM_BEST_OF_N, k + 1);
+        double beta = 1;
+        srs_eval_opts_t o = srs_eval_opts_default();
+        o.arms = arms;
+        o.n_arms = 4;
+        o.betas = &beta;
+        o.n_betas = 1;
+        o.replicates = 4;
+        srs_eval_result_t r;
+        if (!run_eval(&b, &o, &r)) return;
+        for (int k = 0; k < 4; k++) {
+            double q[8], eu = 0, eg = 0, kl = 0, q2 = 0, wt = 0;
+            bon_brute(u, p, n, k + 1, q);
+            for (int i = 0; i < n; i++) {
+                eu += q[i] * u[i];
+                eg += q[i] * g[i];
+                q2 += q[i] * q[i];
+                if (q[i] > 0) kl += q[i] * log(q[i] / p[i]);
+                for (int j = 0; j < n; j++) wt += q[i] * p[j] * (g[i] >= g[j]);
+            }
+            NEAR(cell(&r, 0, k, SRS_MET_PROXY), eu, 1e-12);
+            NEAR(cell(&r, 0, k, SRS_MET_GOLD), eg, 1e-12);
+            NEAR(cell(&r, 0, k, SRS_MET_KL), kl, 1e-12);
+            NEAR(cell(&r, 0, k, SRS_MET_ESS), 1 / q2, 1e-9);
+            NEAR(cell(&r, 0, k, SRS_MET_WIN_TIE), wt, 1e-12);
+            cases++;
+        }
+        srs_eval_result_free(&r);
+        BAIL_IF_FAILED();
+    }
+    CHECK(cases == 160, "%d cases", cases);
+}
+
+// ----------------------------------------------------------------------------
+// bootstrap: coverage of a known mean, invariance to chunking and threads
+
+TEST(eval_bootstrap_coverage) {
+    // one sample per prompt, u ~ N(0.3, 1): the base policy's proxy has true mean 0.3
+    const int trials = t_quick() ? 100 : 300, P = 100;
+    double *u = malloc(sizeof *u * P);
+    srs_eval_arm_t arm = arm_kind(SRS_ARM_BASE, 0);
+    double beta = 1;
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = &arm;
+    o.n_arms = 1;
+    o.betas = &beta;
+    o.n_betas = 1;
+    o.replicates = 400;
+    o.confidence = 0.9;
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = P;
+    b.row_len = 1;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    int covered = 0;
+    uint64_t rng = 99;
+    for (int t = 0; t < trials; t++) {
+        for (int i = 0; i < P; i++) u[i] = 0.3 + t_rand_normal(&rng);
+        o.seed = 1000 + (uint64_t)t;
+        srs_eval_result_t r;
+        if (!run_eval(&b, &o, &r)) break;
+        const srs_est_t *e = srs_eval_cell(&r, 0, 0, SRS_MET_PROXY);
+        covered += e->lo <= 0.3 && 0.3 <= e->hi;
+        srs_eval_result_free(&r);
+    }
+    free(u);
+    double rate = (double)covered / trials, sd = sqrt(0.9 * 0.1 / trials);
+    // percentile intervals undercover slightly at P = 100; allow 3.5 sd either side
+    CHECK(fabs(rate - 0.9) <= 3.5 * sd + 0.01, "coverage %.3f over %d trials (nominal 0.90, sd %.3f)", rate,
+          trials, sd);
+}
+
+TEST(eval_chunk_and_thread_invariance) {
+    srs_gen_opts_t g = srs_gen_opts_default();
+    g.n_prompts = t_quick() ? 300 : 1000;
+    g.n_samples = 12;
+    g.ragged = 1;
+    g.with_logw = 1;
+    srs_data_t *d;
+    if (srs_gen(t_ctx(), &g, &d) != SRS_OK) {
+        CHECK(0, "gen: %s", srs_ctx_last_error(t_ctx()));
+        return;
+    }
+    const srs_batch_t *b = srs_data_batch(d);
+    srs_eval_arm_t arms[] = {arm_kind(SRS_ARM_BASE, 0), arm_design(SRS_DESIGN_RAW, 1),
+                             arm_design(SRS_DESIGN_SOFT, 1), arm_design(SRS_DESIGN_HARD, 1),
+                             arm_design(SRS_DESIGN_MEANSTD, 1), arm_kind(SRS_ARM_BEST_OF_N, 4)};
+    double betas[] = {2, 0.5};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = 6;
+    o.betas = betas;
+    o.n_betas = 2;
+    o.to.preset = SRS_PRESET_PAPER_CD;
+    o.to.B = 15;
+    o.replicates = 50;
+    size_t len = srs_eval_acc_len(&o);
+    double *whole = calloc(len, sizeof(double)), *parts = calloc(len, sizeof(double));
+    srs_ctx_t *one;
+    CHECK(srs_ctx_create(&one, SRS_DEVICE_CPU, 1) == SRS_OK, "ctx");
+    CHECK(srs_eval_accumulate(t_ctx(), b, &o, whole) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
+    // uneven chunks on a one-thread context: a different summation order entirely
+    const int64_t chunks[] = {7, 64, 1, 300};
+    for (int64_t i0 = 0, k = 0; i0 < b->n_prompts; k++) {
+        int64_t n = chunks[k % 4] < b->n_prompts - i0 ? chunks[k % 4] : b->n_prompts - i0;
+        srs_batch_t s = *b;
+        s.n_prompts = n;
+        s.offsets = b->offsets + i0;
+        s.first_index = i0;
+        CHECK(srs_eval_accumulate(one, &s, &o, parts) == SRS_OK, "%s", srs_ctx_last_error(one));
+        i0 += n;
+    }
+    double worst = 0;
+    for (size_t k = 0; k < len; k++) {
+        double e = fabs(whole[k] - parts[k]) / fmax(1.0, fabs(whole[k]));
+        worst = fmax(worst, e);
+    }
+    CHECK(worst <= 1e-12, "chunked sums differ from whole-batch sums by %.3g (relative)", worst);
+    // a wrong first_index must change the bootstrap (the RNG is keyed by it)
+    memset(parts, 0, len * sizeof(double));
+    srs_batch_t shifted = *b;
+    shifted.first_index = 1;
+    CHECK(srs_eval_accumulate(one, &shifted, &o, parts) == SRS_OK, "%s", srs_ctx_last_error(one));
+    CHECK(fabs(parts[5] - whole[5]) > 1e-9, "replicate sums do not depend on the global prompt index");
+    srs_ctx_free(one);
+    free(whole);
+    free(parts);
+    srs_data_free(d);
+}
+
+TEST(eval_bad_input_and_options) {
+    double u[3] = {1, NAN, 2}, g[3] = {0, 1, INFINITY};
+    int64_t off[3] = {0, 1, 3};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 2;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.first_index = 40;
+    srs_eval_arm_t arm = arm_design(SRS_DESIGN_RAW, 1);
+    double beta = 1;
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = &arm;
+    o.n_arms = 1;
+    o.betas = &beta;
+    o.n_betas = 1;
+    srs_eval_result_t r;
+    CHECK(srs_eval(t_ctx(), &b, &o, &r) == SRS_ERR_BAD_INPUT, "NaN reward accepted");
+    CHECK(srs_ctx_error_row(t_ctx()) == 41, "error row %lld", (long long)srs_ctx_error_row(t_ctx()));
+    u[1] = 0;
+    b.gold = (srs_vec_t){g, SRS_F64};
+    CHECK(srs_eval(t_ctx(), &b, &o, &r) == SRS_ERR_BAD_INPUT, "infinite gold accepted");
+    CHECK(strstr(srs_ctx_last_error(t_ctx()), "gold") != NULL, "message: %s", srs_ctx_last_error(t_ctx()));
+    g[2] = 0;
+    beta = 0;
+    CHECK(srs_eval(t_ctx(), &b, &o, &r) == SRS_ERR_INVALID_ARG, "beta 0 accepted");
+    beta = 1;
+    o.confidence = 1;
+    CHECK(srs_eval(t_ctx(), &b, &o, &r) == SRS_ERR_INVALID_ARG, "confidence 1 accepted");
+}
+
+// ----------------------------------------------------------------------------
+// configs
+
+TEST(eval_config_files) {
+    srs_eval_cfg_t c;
+    srs_eval_cfg_default(&c);
+    char err[1200];
+    const char *p = t_write("good.ini", "[threshold]\npreset = paper-args\nB = 12\nfixed_beta = 2\n"
+                                        "[eval]\nlambda = 0.5, 1\nalpha = 1.5, 3 ; two arms\n"
+                                        "designs = raw, soft\nbest_of_n = none\n[bootstrap]\nreplicates = 7\n");
+    CHECK(srs_eval_cfg_load(&c, p, err, sizeof err) == 0, "%s", err);
+    CHECK(c.to.preset == SRS_PRESET_PAPER_ARGS && c.to.B == 12 && c.fixed && c.fixed_beta == 2, "threshold");
+    CHECK(c.n_betas == 2 && c.betas[0] == 2 && c.betas[1] == 1, "lambda -> beta");
+    CHECK(c.n_alphas == 2 && c.alphas[1] == 3 && c.n_bon == 0 && c.replicates == 7, "eval/bootstrap");
+    srs_eval_arm_t arms[16];
+    CHECK(srs_eval_cfg_arms(&c, arms, 16) == 3, "raw + soft x 2 alphas");
+    // the resolved config reads back to the same values
+    FILE *f = fopen(t_path("resolved.ini"), "w");
+    srs_eval_cfg_write(&c, f);
+    fclose(f);
+    srs_eval_cfg_t c2;
+    srs_eval_cfg_default(&c2);
+    CHECK(srs_eval_cfg_load(&c2, t_path("resolved.ini"), err, sizeof err) == 0, "%s", err);
+    CHECK(memcmp(c2.betas, c.betas, sizeof c.betas) == 0 && c2.n_designs == c.n_designs &&
+              c2.to.B == c.to.B && c2.fixed == c.fixed && c2.n_alphas == c.n_alphas && c2.n_bon == 0,
+          "round trip");
+    // errors name the file, the line and the key
+    p = t_write("bad.ini", "[run]\nname = x\n\n[eval]\nbeta = 1, -2\n");
+    CHECK(srs_eval_cfg_load(&c, p, err, sizeof err) == 2 && strstr(err, "bad.ini:5:") && strstr(err, "'beta'"),
+          "bad value: %s", err);
+    p = t_write("bad2.ini", "[eval]\nbetta = 1\n");
+    CHECK(srs_eval_cfg_load(&c, p, err, sizeof err) == 2 && strstr(err, "bad2.ini:2:") && strstr(err, "betta"),
+          "unknown key: %s", err);
+    CHECK(srs_eval_cfg_load(&c, t_path("missing.ini"), err, sizeof err) == 1, "missing file");
+    // the shipped configs parse
+    const char *cfgs[] = {"configs/default.ini", "configs/paper-cd.ini", "configs/paper-args.ini"};
+    for (int i = 0; i < 3; i++) {
+        srs_eval_cfg_default(&c);
+        CHECK(srs_eval_cfg_load(&c, cfgs[i], err, sizeof err) == 0, "%s", err);
+    }
+    // default.ini and the embedded defaults agree
+    srs_eval_cfg_t emb;
+    srs_eval_cfg_default(&emb);
+    srs_eval_cfg_default(&c);
+    CHECK(srs_eval_cfg_load(&c, "configs/default.ini", err, sizeof err) == 0, "%s", err);
+    CHECK(memcmp(&c, &emb, sizeof c) == 0, "configs/default.ini differs from the embedded defaults");
+}
+
+// ----------------------------------------------------------------------------
+// the command line
+
+TEST(eval_cli_outputs_and_errors) {
+    const char *sh = t_shared();
+    if (!sh) SKIP("no ../shared/data");
+    char data[600], dir[600], p[700];
+    snprintf(data, sizeof data, "%s/data/gsm8k-overopt-qwen05b/base.jsonl", sh);
+    snprintf(dir, sizeof dir, "%s", t_path("evrun"));
+    char *out = NULL, *err = NULL;
+    int rc = t_run_srs(ARGV("eval", data, "--config", "configs/paper-cd.ini", "--lambda", "0.5,2", "--replicates",
+                            "30", "--out", dir, "-q"), &out, &err);
+    CHECK(rc == 0, "eval exited %d: %s", rc, err ? err : "");
+    CHECK(out && strstr(out, "soft (alpha 1)") && strstr(out, "best-of-4"), "table: %s", out ? out : "");
+    const char *files[] = {"metrics.csv", "metrics.json", "config.ini", "plot.gp", "plot.dat"};
+    for (int i = 0; i < 5; i++) {
+        snprintf(p, sizeof p, "%s/%s", dir, files[i]);
+        CHECK(t_exists(p), "missing %s", p);
+    }
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
+    char *csv = t_slurp(p);
+    CHECK(csv && !strncmp(csv, "design,alpha,n,beta,inv_beta,proxy,proxy_lo,proxy_hi,gold,gold_lo,gold_hi,kl", 76),
+          "csv header");
+    int lines = 0;
+    for (char *c = csv; c && *c; c++) lines += *c == '\n';
+    CHECK(lines == 1 + 2 * 9, "csv has %d lines (want header + 2 betas x 9 arms)", lines);
+    free(csv);
+    snprintf(p, sizeof p, "%s/config.ini", dir);
+    char *ini = t_slurp(p);
+    CHECK(ini && strstr(ini, "fixed_beta = 0.667") && strstr(ini, "beta = 2, 0.5") && strstr(ini, "replicates = 30"),
+          "resolved config: %s", ini ? ini : "");
+    free(ini);
+    free(out);
+    free(err);
+    // usage errors exit 2 and name the file, line and key
+    const char *bad = t_write("bad-cli.ini", "[bootstrap]\nreplicates = many\n");
+    rc = t_run_srs(ARGV("eval", data, "--config", bad, "--out", t_path("never")), NULL, &err);
+    CHECK(rc == 2 && err && strstr(err, "bad-cli.ini:2:") && strstr(err, "replicates"), "rc %d: %s", rc,
+          err ? err : "");
+    free(err);
+    rc = t_run_srs(ARGV("eval", data, "--beta", "1,0", "--out", t_path("never")), NULL, NULL);
+    CHECK(rc == 2, "--beta 1,0 exited %d", rc);
+    // bad data exits 1 naming the line, and leaves no results
+    const char *bd = t_write("bad.jsonl", "{\"prompt_id\": 1, \"rewards\": [1, 2]}\n"
+                                          "{\"prompt_id\": 2, \"rewards\": [1], \"gold\": [1, 2]}\n");
+    rc = t_run_srs(ARGV("eval", bd, "--out", t_path("never"), "-q"), NULL, &err);
+    CHECK(rc == 1 && err && strstr(err, "bad.jsonl"), "rc %d: %s", rc, err ? err : "");
+    CHECK(!t_exists(t_path("never")), "a failed run left a results directory");
+    free(err);
+}
+
+TEST(eval_demo_runs) {
+    const char *dir = t_path("demo-eval");
+    char *out = NULL;
+    int rc = t_run_srs(ARGV("demo", "--dir", dir, "--prompts", t_quick() ? "300" : "2000", "-q"), &out, NULL);
+    CHECK(rc == 0, "demo exited %d", rc);
+    CHECK(out && strstr(out, "soft (alpha 1)") && strstr(out, "best-of-16") && strstr(out, "base policy"),
+          "demo table: %s", out ? out : "");
+    char p[600];
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
+    CHECK(t_exists(p), "demo did not write %s", p);
+    free(out);
+}
+
+// ----------------------------------------------------------------------------
+// an independent NumPy computation on the shared GSM8K data
+
+TEST(eval_matches_numpy_on_gsm8k) {
+    const char *sh = t_shared();
+    if (!sh) SKIP("no ../shared/data");
+    if (access("/usr/bin/python3", X_OK) != 0) SKIP("/usr/bin/python3 is not installed");
+    if (system("/usr/bin/python3 -c 'import numpy' 2>/dev/null") != 0) SKIP("python3-numpy is not installed");
+    char data[600], dir[600];
+    snprintf(data, sizeof data, "%s/data/gsm8k-overopt-qwen05b/base.jsonl", sh);
+    snprintf(dir, sizeof dir, "%s", t_path("np"));
+    int rc = t_run_srs(ARGV("eval", data, "--preset", "paper-cd", "--B", "15", "--cap", "2", "--alpha", "1",
+                            "--designs", "raw,soft", "--best-of-n", "none", "--lambda", "0.25,0.5,1,2,4",
+                            "--replicates", "10", "--plot", "none", "--out", dir, "-q"), NULL, NULL);
+    CHECK(rc == 0, "eval exited %d", rc);
+    BAIL_IF_FAILED();
+    char cmd[2000];
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 tests/eval_numpy_check.py '%s' '%s/metrics.csv' 15 1 2 > '%s/np.log' 2>&1",
+             data, dir, dir);
+    int st = system(cmd);
+    int code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+    char p[700];
+    snprintf(p, sizeof p, "%s/np.log", dir);
+    char *log = t_slurp(p);
+    if (code == 77) {
+        free(log);
+        SKIP("numpy is not importable");
+    }
+    CHECK(code == 0, "NumPy disagrees with srs eval (exit %d):\n%s", code, log ? log : "");
+    CHECK(log && strstr(log, "0 mismatches") && strstr(log, "200 prompts, 5 betas"), "log: %s", log ? log : "");
+    free(log);
+}
