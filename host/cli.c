@@ -15,11 +15,15 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "srs_mpi.h"
 
 // ----------------------------------------------------------------------------
 // messages
 
 static const char *prog = "srs";
+
+// The prefix of every message ("srs: rank 2 of 4" under MPI); p must outlive its use.
+void cli_set_prog(const char *p) { prog = p; }
 
 void cli_msg(const char *fmt, ...) {
     va_list ap;
@@ -54,6 +58,8 @@ static const char *help_main =
     "  gen        synthetic scenarios (deterministic by seed)\n"
     "  eval       reward designs x beta sweeps: utility, KL, ESS, win rates, bootstrap intervals\n"
     "  demo       gen -> eval (embedded default config) -> table and plot\n"
+    "  score      rewards from cached hidden states and a linear reward head (BLAS / cuBLAS)\n"
+    "  bench      throughput of the threshold solvers (bench threshold --device cuda|cpu)\n"
     "\n"
     "Run 'srs COMMAND --help' for a command's options; 'srs --version' for the version.\n";
 
@@ -240,7 +246,9 @@ int cli_make_ctx(const cli_args_t *a, srs_ctx_t **ctx) {
 
 // Prints a compute error with the file, line and prompt it is about.
 void cli_report_row_error(srs_ctx_t *ctx, const srs_data_t *d) {
+    // the error row is global; d's rows may start at first_index (an MPI rank's part)
     int64_t row = srs_ctx_error_row(ctx);
+    if (row >= 0) row -= srs_data_batch(d)->first_index;
     const char *path = srs_data_path(d);
     if (row < 0 || row >= srs_data_batch(d)->n_prompts) {
         cli_msg("%s: %s", path, srs_ctx_last_error(ctx));
@@ -284,8 +292,9 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-        printf("srs %s (CUDA backend: %s)\n", srs_version(),
-               srs_cuda_compiled() ? "compiled in" : "not compiled in");
+        printf("srs %s (CUDA backend: %s; MPI: %s)\n", srs_version(),
+               srs_cuda_compiled() ? "compiled in" : "not compiled in",
+               srs_mpi_compiled() ? "compiled in" : "not compiled in");
         return 0;
     }
     // getopt sees argv from the command word on
@@ -294,7 +303,7 @@ int main(int argc, char **argv) {
         int (*run)(int, char **);
     } cmds[] = {
         {"threshold", srs_cmd_threshold}, {"shape", srs_cmd_shape}, {"gen", srs_cmd_gen},
-        {"demo", srs_cmd_demo}, {"eval", srs_cmd_eval},
+        {"demo", srs_cmd_demo}, {"eval", srs_cmd_eval}, {"bench", srs_cmd_bench}, {"score", srs_cmd_score},
     };
     for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
         if (!strcmp(cmd, cmds[i].name)) return cmds[i].run(argc - 1, argv + 1);

@@ -16,6 +16,9 @@
 
 // "srs: " + message + newline on stderr.
 void cli_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+// Replaces "srs" as the prefix of messages (MPI: "srs: rank 2 of 4"); p must
+// stay valid.
+void cli_set_prog(const char *p);
 // A usage error for command cmd: message, a hint to --help; returns EXIT_USAGE.
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 // Strict number parsing for option --name; 0 or EXIT_USAGE (message printed).
@@ -70,6 +73,8 @@ int srs_cmd_threshold(int argc, char **argv);
 int srs_cmd_shape(int argc, char **argv);
 int srs_cmd_gen(int argc, char **argv);
 int srs_cmd_demo(int argc, char **argv);
+int srs_cmd_bench(int argc, char **argv);
+int srs_cmd_score(int argc, char **argv);
 int srs_cmd_eval(int argc, char **argv);
 
 #endif

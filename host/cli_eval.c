@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "cli.h"
+#include "srs_mpi.h"
 #include "cli_eval.h"
 #include "internal.h"
 #include "progress.h"
@@ -443,25 +444,32 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
     }
     const srs_batch_t *b = srs_data_batch(d);
     double *acc = calloc(srs_eval_acc_len(&o), sizeof(double));
+    int rc = 0;
     if (!acc) {
         cli_msg("out of memory for the bootstrap sums");
-        return EXIT_RUNTIME;
+        rc = EXIT_RUNTIME;  // still reaches the agreement below, as every rank must
     }
+    // Under MPI each rank accumulates its own rows (their global indices key
+    // the bootstrap), the sums are added in rank order, and rank 0 reports.
     srs_progress_t pg;
-    srs_progress_start(&pg, "eval", "prompts", b->n_prompts, !quiet);
+    srs_progress_start(&pg, "eval", "prompts", b->n_prompts, !quiet && srs_mpi_rank() == 0);
     double t0 = srs_now();
-    for (int64_t i0 = 0; i0 < b->n_prompts; i0 += cfg->chunk) {
+    for (int64_t i0 = 0; !rc && i0 < b->n_prompts; i0 += cfg->chunk) {
         int64_t n = b->n_prompts - i0 < cfg->chunk ? b->n_prompts - i0 : cfg->chunk;
         srs_batch_t sub = cli_sub_batch(b, i0, n);
         if (srs_eval_accumulate(ctx, &sub, &o, acc) != SRS_OK) {
             srs_progress_end(&pg, i0);
             cli_report_row_error(ctx, d);
-            free(acc);
-            return EXIT_RUNTIME;
+            rc = EXIT_RUNTIME;
+            break;
         }
         srs_progress_update(&pg, i0 + n);
     }
-    srs_progress_end(&pg, b->n_prompts);
+    if (!rc) srs_progress_end(&pg, b->n_prompts);
+    if ((rc = srs_mpi_agree(rc)) || (rc = srs_mpi_sum_ordered(acc, srs_eval_acc_len(&o)))) {
+        free(acc);
+        return rc;
+    }
     double t1 = srs_now();
     srs_eval_result_t res;
     srs_status_t st = srs_eval_finalize(ctx, &o, acc, &res);
@@ -469,6 +477,10 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
     if (st != SRS_OK) {
         cli_msg("%s: %s", srs_data_path(d), srs_ctx_last_error(ctx));
         return EXIT_RUNTIME;
+    }
+    if (srs_mpi_rank() != 0) {  // the other ranks' part is done
+        srs_eval_result_free(&res);
+        return 0;
     }
     printf("srs eval: %s — %lld prompts, %d designs × %d β on %s (%d threads) in %.3f s\n",
            srs_data_path(d)[0] ? srs_data_path(d) : "(generated)", (long long)res.n_prompts, n_arms,
@@ -480,7 +492,7 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
     print_table(&o, &res);
 
     // files: written under temporary names, renamed together
-    int rc = EXIT_RUNTIME;
+    rc = EXIT_RUNTIME;
     commit_t cm = {.n = 0};
     if (mkdir_p(dir) != 0) {
         cli_msg("cannot create %s: %s", dir, strerror(errno));
@@ -587,17 +599,18 @@ int srs_cmd_eval(int argc, char **argv) {
     if (cfg.out[0]) snprintf(dir, sizeof dir, "%s", cfg.out);
     else snprintf(dir, sizeof dir, "results/runs/%s", cfg.name);
 
-    srs_ctx_t *ctx;
-    if ((rc = cli_make_ctx(&a, &ctx))) return rc;
+    if ((rc = srs_mpi_start("eval"))) return rc;
+    // from here every rank reaches every collective call; see cli_threshold.c
+    srs_ctx_t *ctx = NULL;
+    rc = cli_make_ctx(&a, &ctx);
+    if ((rc = srs_mpi_agree(rc))) {
+        srs_ctx_free(ctx);
+        return srs_mpi_stop(rc);
+    }
     srs_read_opts_t ro = {a.in_fmt, a.gold, a.logw};
     srs_data_t *d = NULL;
-    if (srs_data_read(ctx, cfg.input, &ro, &d) != SRS_OK) {
-        cli_msg("%s", srs_ctx_last_error(ctx));
-        srs_ctx_free(ctx);
-        return EXIT_RUNTIME;
-    }
-    rc = cli_eval_run(ctx, &cfg, d, dir, a.quiet);
+    if (!(rc = srs_mpi_read(ctx, cfg.input, &ro, &d))) rc = cli_eval_run(ctx, &cfg, d, dir, a.quiet);
     srs_data_free(d);
     srs_ctx_free(ctx);
-    return rc;
+    return srs_mpi_stop(rc);
 }

@@ -1,5 +1,7 @@
 // cli_threshold.c — `srs threshold` and `srs shape`: read, solve in chunks of
 // prompts, write through the streaming writer (nothing left on failure).
+// Under mpirun/srun every rank does this for its contiguous range of prompts
+// and host/mpi.c merges the ranks' rows into the one output file.
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -8,6 +10,7 @@
 #include <sys/stat.h>
 #include "cli.h"
 #include "progress.h"
+#include "srs_mpi.h"
 
 // Samples per chunk: the progress bar moves and the shaped buffer stays small.
 #define CHUNK_SAMPLES (1 << 22)
@@ -59,45 +62,42 @@ static int run_threshold_or_shape(int argc, char **argv, int shaping) {
         return 0;
     }
     if (!a.input) return cli_usage_error(a.cmd, "missing INPUT file");
-    srs_ctx_t *ctx;
-    if ((rc = cli_make_ctx(&a, &ctx))) return rc;
-    if (srs_threshold_opts_check(ctx, &a.to) != SRS_OK) {
+    if ((rc = srs_mpi_start(a.cmd))) return rc;
+    // From here every rank reaches every srs_mpi_* call: a local failure
+    // travels in rc to the next agreement instead of returning early.
+    srs_ctx_t *ctx = NULL;
+    rc = cli_make_ctx(&a, &ctx);
+    if (rc == 0 && srs_threshold_opts_check(ctx, &a.to) != SRS_OK)
         rc = cli_usage_error(a.cmd, "%s", srs_ctx_last_error(ctx));
+    if (rc == 0 && shaping && !(a.so.alpha > 0 && isfinite(a.so.alpha)))
+        rc = cli_usage_error(a.cmd, "--alpha must be finite and > 0, got %g", a.so.alpha);
+    if ((rc = srs_mpi_agree(rc))) {
         srs_ctx_free(ctx);
-        return rc;
-    }
-    if (shaping && !(a.so.alpha > 0 && isfinite(a.so.alpha))) {
-        srs_ctx_free(ctx);
-        return cli_usage_error(a.cmd, "--alpha must be finite and > 0, got %g", a.so.alpha);
+        return srs_mpi_stop(rc);
     }
 
     srs_read_opts_t ro = {a.in_fmt, a.gold, a.logw};
     srs_data_t *d = NULL;
-    srs_writer_t *w = NULL;
+    srs_mpi_out_t *w = NULL;
     double *m = NULL, *be = NULL, *sh = NULL;
-    rc = EXIT_RUNTIME;
-    if (srs_data_read(ctx, a.input, &ro, &d) != SRS_OK) {
-        cli_msg("%s", srs_ctx_last_error(ctx));
-        goto done;
-    }
+    if ((rc = srs_mpi_read(ctx, a.input, &ro, &d))) goto done;
     const char *out = a.output ? a.output : "-";
-    if (srs_writer_open(ctx, out, a.out_fmt, shaping ? SRS_OUT_SHAPED : SRS_OUT_THRESHOLDS, d, &w) != SRS_OK) {
-        cli_msg("%s", srs_ctx_last_error(ctx));
+    if ((rc = srs_mpi_out_open(ctx, out, a.out_fmt, shaping ? SRS_OUT_SHAPED : SRS_OUT_THRESHOLDS, d, &w)))
         goto done;
-    }
+    rc = EXIT_RUNTIME;
     const srs_batch_t *b = srs_data_batch(d);
     int64_t np = b->n_prompts, ns = srs_batch_n_samples(b);
     int64_t per_chunk = ns > 0 ? (int64_t)((double)CHUNK_SAMPLES * (double)np / (double)ns) : np;
     if (per_chunk < 1) per_chunk = 1;
     if (per_chunk > np) per_chunk = np;
-    m = malloc(sizeof *m * (size_t)per_chunk);
-    be = malloc(sizeof *be * (size_t)per_chunk);
+    m = malloc(sizeof *m * (size_t)(per_chunk > 0 ? per_chunk : 1));
+    be = malloc(sizeof *be * (size_t)(per_chunk > 0 ? per_chunk : 1));
     if (!m || !be) {
         cli_msg("out of memory");
-        goto done;
+        goto finish;
     }
     srs_progress_t pg;
-    srs_progress_start(&pg, a.cmd, "prompts", np, !a.quiet);
+    srs_progress_start(&pg, a.cmd, "prompts", np, !a.quiet && srs_mpi_rank() == 0);
     for (int64_t i0 = 0; i0 < np; i0 += per_chunk) {
         int64_t n = i0 + per_chunk <= np ? per_chunk : np - i0;
         srs_batch_t s = cli_sub_batch(b, i0, n);
@@ -107,7 +107,7 @@ static int run_threshold_or_shape(int argc, char **argv, int shaping) {
             double *tmp = realloc(sh, sizeof *sh * (size_t)(chunk_ns > 0 ? chunk_ns : 1));
             if (!tmp) {
                 cli_msg("out of memory");
-                goto done;
+                goto finish;
             }
             sh = tmp;
             st = srs_shape(ctx, &s, &a.to, &a.so, m, be, sh, SRS_F64);
@@ -117,32 +117,27 @@ static int run_threshold_or_shape(int argc, char **argv, int shaping) {
         if (st != SRS_OK) {
             if (pg.on) fputc('\n', stderr);
             cli_report_row_error(ctx, d);
-            goto done;
+            goto finish;
         }
-        if (srs_writer_put(w, i0, n, m, be, shaping ? sh : NULL) != SRS_OK) {
+        if (srs_mpi_out_put(w, i0, n, m, be, shaping ? sh : NULL) != SRS_OK) {
             cli_msg("%s", srs_ctx_last_error(ctx));
-            goto done;
+            goto finish;
         }
         srs_progress_update(&pg, i0 + n);
     }
     srs_progress_end(&pg, np);
-    srs_status_t st = srs_writer_commit(w);
-    w = NULL;
-    if (st != SRS_OK) {
-        cli_msg("%s", srs_ctx_last_error(ctx));
-        goto done;
-    }
     rc = 0;
+finish:
+    // Collective: the file appears only when every rank got here with rc 0.
+    rc = srs_mpi_out_finish(w, rc);
 done:
-    srs_writer_abort(w);
     free(m);
     free(be);
     free(sh);
     srs_data_free(d);
     srs_ctx_free(ctx);
-    return rc;
+    return srs_mpi_stop(rc);
 }
-
 
 int srs_cmd_threshold(int argc, char **argv) { return run_threshold_or_shape(argc, argv, 0); }
 int srs_cmd_shape(int argc, char **argv) { return run_threshold_or_shape(argc, argv, 1); }

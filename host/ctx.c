@@ -6,6 +6,7 @@
 #include <omp.h>
 #endif
 #include "internal.h"
+#include "srs_mpi.h"  // srs_node_local_rank (MPI-free)
 
 // ----------------------------------------------------------------------------
 // status and errors
@@ -86,25 +87,45 @@ srs_status_t srs_ctx_create(srs_ctx_t **out, srs_device_t device, int n_threads)
         snprintf(create_err, sizeof create_err, "threads must be >= 0 (0 = all cores), got %d", n_threads);
         return SRS_ERR_INVALID_ARG;
     }
-    if (device == SRS_DEVICE_CUDA) {
-        // The CUDA backend is a separate piece of work; until it is compiled in,
-        // asking for it is an error rather than a silent fallback.
-        snprintf(create_err, sizeof create_err,
-                 "the CUDA backend is not available in this build of srs %s "
-                 "(use --device cpu or auto)", SRS_VERSION_STRING);
-        return SRS_ERR_UNSUPPORTED;
-    }
-    if (device != SRS_DEVICE_AUTO && device != SRS_DEVICE_CPU) {
+    if (device != SRS_DEVICE_AUTO && device != SRS_DEVICE_CPU && device != SRS_DEVICE_CUDA) {
         snprintf(create_err, sizeof create_err, "unknown device %d", (int)device);
         return SRS_ERR_INVALID_ARG;
     }
+    // AUTO: CUDA when compiled in and a device is present, else CPU. Asking
+    // for CUDA where it cannot run is an error, never a silent fallback.
+    const srs_backend_t *be = &srs_cpu_backend;
+    int cuda_device = 0;
+#ifdef SRS_WITH_CUDA
+    if (device != SRS_DEVICE_CPU) {
+        const char *why = "";
+        int n_dev = srs_cuda_device_count(&why);
+        // one process per GPU in a parallel job: the node-local rank picks it
+        if (n_dev > 0) {
+            be = &srs_cuda_backend;
+            cuda_device = srs_node_local_rank() % n_dev;
+        }
+        else if (device == SRS_DEVICE_CUDA) {
+            snprintf(create_err, sizeof create_err,
+                     "no CUDA device found (%s); use --device cpu or auto", why);
+            return SRS_ERR_UNSUPPORTED;
+        }
+    }
+#else
+    if (device == SRS_DEVICE_CUDA) {
+        snprintf(create_err, sizeof create_err,
+                 "the CUDA backend is not available in this build of srs %s: CUDA backend not "
+                 "compiled in (build where nvcc is found); use --device cpu or auto", SRS_VERSION_STRING);
+        return SRS_ERR_UNSUPPORTED;
+    }
+#endif
     srs_ctx_t *c = calloc(1, sizeof *c);
     if (!c) {
         snprintf(create_err, sizeof create_err, "out of memory");
         return SRS_ERR_NOMEM;
     }
-    c->device = SRS_DEVICE_CPU;
-    c->be = &srs_cpu_backend;
+    c->device = be == &srs_cpu_backend ? SRS_DEVICE_CPU : SRS_DEVICE_CUDA;
+    c->be = be;
+    c->cuda_device = cuda_device;
 #ifdef _OPENMP
     c->n_threads = n_threads > 0 ? n_threads : omp_get_max_threads();
 #else
@@ -115,7 +136,12 @@ srs_status_t srs_ctx_create(srs_ctx_t **out, srs_device_t device, int n_threads)
     return SRS_OK;
 }
 
-void srs_ctx_free(srs_ctx_t *ctx) { free(ctx); }
+void srs_ctx_free(srs_ctx_t *ctx) {
+#ifdef SRS_WITH_CUDA
+    if (ctx && ctx->device == SRS_DEVICE_CUDA) srs_cuda_free_state(ctx);
+#endif
+    free(ctx);
+}
 
 // ----------------------------------------------------------------------------
 // enum names

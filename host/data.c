@@ -488,9 +488,9 @@ void srs_put_csv_field(FILE *f, const char *s) {
 
 // Row's prompt id: row index, bare number (numeric ids in JSON) or string.
 void srs_put_id(FILE *f, const srs_data_t *d, int64_t row, int json) {
-    if (!d->id_buf) {
+    if (!d->id_buf) {  // the global row index (first_index: a part read by one rank)
         char b[24];
-        int n = snprintf(b, sizeof b, "%lld", (long long)row);
+        int n = snprintf(b, sizeof b, "%lld", (long long)(row + d->batch.first_index));
         fwrite_unlocked(b, 1, (size_t)n, f);
         return;
     }
@@ -651,7 +651,7 @@ static int fill_row_ids(srs_bld_t *b) {
         const char *s = b->ids + b->id_off[r];
         b->id_off[r] = at;
         if (b->id_num[r] == 2) {
-            at += snprintf(ids + at, (size_t)(cap - at), "%lld", (long long)r) + 1;
+            at += snprintf(ids + at, (size_t)(cap - at), "%lld", (long long)(r + b->row_base)) + 1;
             b->id_num[r] = 1;
         } else {
             size_t l = strlen(s) + 1;
@@ -675,12 +675,14 @@ static void *shrink(void *p, int64_t n, size_t elem) {
 // Moves the builder's arrays into a new data set; frees the builder either way.
 srs_status_t srs_bld_finish(srs_ctx_t *ctx, srs_bld_t *b, const char *path, srs_data_t **out) {
     *out = NULL;
-    if (b->n_rows == 0) {
+    if (b->n_rows == 0 && !b->allow_empty) {
         srs_bld_free(b);
         return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: no prompts", path);
     }
     srs_data_t *d = srs_data_alloc(path);
-    if (!d || (b->any_id && fill_row_ids(b) != 0)) {
+    // an empty part still needs offsets[0]
+    if (!d || (b->any_id && fill_row_ids(b) != 0) ||
+        srs_grow((void **)&b->offsets, &b->off_cap, b->n_rows + 1, sizeof *b->offsets) != 0) {
         srs_data_free(d);
         srs_bld_free(b);
         return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
@@ -700,6 +702,7 @@ srs_status_t srs_bld_finish(srs_ctx_t *ctx, srs_bld_t *b, const char *path, srs_
         free(b->id_num);
     }
     d->batch.n_prompts = b->n_rows;
+    d->batch.first_index = b->row_base;
     d->batch.offsets = d->offsets;
     d->batch.reward = (srs_vec_t){d->owned[0], SRS_F64};
     d->batch.logw = (srs_vec_t){d->owned[1], SRS_F64};
@@ -769,7 +772,7 @@ const char *srs_data_id(const srs_data_t *d, int64_t row, int *is_number) {
     static _Thread_local char ring[ID_RING][24];
     static _Thread_local unsigned k;
     char *b = ring[k++ % ID_RING];
-    snprintf(b, sizeof ring[0], "%lld", (long long)row);
+    snprintf(b, sizeof ring[0], "%lld", (long long)(row + d->batch.first_index));
     if (is_number) *is_number = 1;
     return b;
 }
@@ -861,6 +864,22 @@ oom:
     return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory copying %lld samples", (long long)n_samples);
 }
 
+// Narrows d's batch to rows [lo, hi) of a dense set without stored ids; the
+// storage (maps, owned arrays) stays as it is and is released by
+// srs_data_free as before.
+srs_status_t srs_data_restrict(srs_ctx_t *ctx, srs_data_t *d, int64_t lo, int64_t hi) {
+    srs_batch_t *b = &d->batch;
+    if (b->offsets || d->id_buf || d->line || lo < 0 || hi < lo || hi > b->n_prompts)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_restrict: not a dense data set or bad rows");
+    srs_vec_t *v[3] = {&b->reward, &b->logw, &b->gold};
+    for (int k = 0; k < 3; k++)
+        if (v[k]->data)
+            v[k]->data = (const char *)v[k]->data + (size_t)(lo * b->row_len) * (v[k]->dtype == SRS_F32 ? 4 : 8);
+    b->n_prompts = hi - lo;
+    b->first_index += lo;
+    return SRS_OK;
+}
+
 // ----------------------------------------------------------------------------
 // format dispatch
 
@@ -909,6 +928,18 @@ srs_status_t srs_data_read(srs_ctx_t *ctx, const char *path, const srs_read_opts
     case SRS_FMT_CSV: return srs_read_csv(ctx, path, out);
     default: return srs_read_npy(ctx, path, opts, out);
     }
+}
+
+// Part k of parts of a text file (see io.h): per-format boundaries.
+srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t fmt, int64_t k,
+                                  int64_t parts, srs_text_part_t *out) {
+    memset(out, 0, sizeof *out);
+    if (parts < 1 || k < 0 || k >= parts || strcmp(path, "-") == 0)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: cannot split into part %lld of %lld%s", path,
+                        (long long)k, (long long)parts, strcmp(path, "-") == 0 ? " (standard input)" : "");
+    if (fmt == SRS_FMT_JSONL) return srs_jsonl_part_bounds(ctx, path, k, parts, out);
+    if (fmt == SRS_FMT_CSV) return srs_csv_part_bounds(ctx, path, k, parts, out);
+    return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: only JSONL and CSV are split by bytes", path);
 }
 
 // ----------------------------------------------------------------------------

@@ -24,11 +24,21 @@ typedef struct {
 } srs_backend_t;
 
 extern const srs_backend_t srs_cpu_backend;
+#ifdef SRS_WITH_CUDA
+extern const srs_backend_t srs_cuda_backend;
+// Number of CUDA devices (0 when none or no driver); *why gets the runtime's
+// message when 0 (static string).
+int srs_cuda_device_count(const char **why);
+// Releases the CUDA backend's state on ctx (ctx->be_state); safe when none.
+void srs_cuda_free_state(srs_ctx_t *ctx);
+#endif
 
 struct srs_ctx {
     srs_device_t device;
     int n_threads;
     const srs_backend_t *be;
+    void *be_state;           // the backend's own state (CUDA: streams, buffers), or NULL
+    int cuda_device;          // CUDA: the device this context runs on
     int64_t err_row;
     char err[SRS_ERR_MAX];
 };

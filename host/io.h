@@ -132,6 +132,9 @@ typedef struct {
     int64_t id_num_cap;
     int64_t n_rows;
     int any_id;              // some row had an explicit id
+    int64_t row_base;        // global index of row 0: a part of a file read by one of
+                             // several processes (MPI ranks) numbers id-less rows from it
+    int allow_empty;         // finish gives an empty data set instead of "no prompts"
 } srs_bld_t;
 
 // Room for n more samples in every present array (has[] must be final by
@@ -160,6 +163,60 @@ srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_l
 // Readers: *out is a complete data set on SRS_OK, else NULL with a message.
 srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out);
 srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out);
+
+// ----------------------------------------------------------------------------
+// parts of a text file, one per process (MPI ranks, host/mpi.c)
+//
+// Part k of `parts` of a JSONL or CSV file is the whole records (JSONL lines;
+// CSV: whole prompts, all of a prompt's lines) that start in bytes [start,
+// end). Every process computes every boundary the same way from the file
+// alone, so the parts tile the file without communication: part k starts at
+// the first record at or after byte k*len/parts (CSV: the first record there
+// whose prompt_id differs from the record before it). Only the part's own
+// bytes are read (plus, for CSV, the header and the records that decide a
+// boundary).
+typedef struct {
+    int64_t start, end;   // byte range [start, end) of the file
+    int64_t newlines;     // '\n' bytes in the range: the next part's first line is the sum
+    int64_t records;      // JSONL: non-blank lines in the range (each a row or an error)
+    int64_t first_line;   // 1-based line number of byte start (set by the caller)
+    int64_t row_base;     // global index of the part's first row (set by the caller)
+} srs_text_part_t;
+
+// Computes start, end, newlines and records of part k (0 <= k < parts) of
+// path (fmt SRS_FMT_JSONL or SRS_FMT_CSV); first_line and row_base are left
+// to the caller (prefix sums over the parts before k). A CSV header error
+// is reported here (every part reads the header).
+srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t fmt, int64_t k,
+                                  int64_t parts, srs_text_part_t *out);
+// The per-format halves of srs_text_part_bounds.
+srs_status_t srs_jsonl_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
+                                   srs_text_part_t *out);
+srs_status_t srs_csv_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
+                                 srs_text_part_t *out);
+// Reads part p of path: rows numbered from p->row_base (batch.first_index),
+// lines from p->first_line; an empty part gives a data set with no rows.
+// A CSV record that runs past p->end (a quoted line break on a boundary) is
+// an error naming the byte.
+srs_status_t srs_read_jsonl_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
+                                 srs_data_t **out);
+srs_status_t srs_read_csv_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
+                               srs_data_t **out);
+// A writer for one rank's rows of an output that host/mpi.c merges:
+// srs_writer_open without the NPY header (the merged file gets one for all
+// rows) and with the CSV header only when header != 0 (rank 0).
+srs_status_t srs_writer_open_part(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                  srs_out_kind_t kind, const srs_data_t *d, int header,
+                                  srs_writer_t **out);
+// Closes a part writer after its last row and hands over the paths of its
+// temporary files (*thr_tmp: the NPY thresholds companion of shaped output,
+// else NULL; malloc'd, the caller unlinks and frees). Frees w either way.
+srs_status_t srs_writer_close_part(srs_writer_t *w, char **main_tmp, char **thr_tmp);
+// Restricts a dense data set without stored ids (NPY) to rows [lo, hi):
+// the batch becomes a view of those rows with first_index lo, so ids and
+// messages keep their global row numbers. Nothing is copied; untouched rows
+// of a memory-mapped file are never read.
+srs_status_t srs_data_restrict(srs_ctx_t *ctx, srs_data_t *d, int64_t lo, int64_t hi);
 srs_status_t srs_read_npy(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *opts,
                           srs_data_t **out);
 

@@ -191,9 +191,10 @@ static int is_int_text(const char *s) {
     return n <= 18;
 }
 
-static srs_status_t read_rows(csv_t *c, srs_bld_t *b, srs_idset_t *seen) {
-    int colk[MAX_FIELDS] = {0}, ncols = 0;
-    srs_status_t st = parse_header(c, b, colk, &ncols);
+// The records after the header (colk, ncols: what parse_header found).
+static srs_status_t read_rows(csv_t *c, srs_bld_t *b, srs_idset_t *seen, const int colk[MAX_FIELDS],
+                              int ncols) {
+    srs_status_t st = SRS_OK;
     while (st == SRS_OK && next_record(c)) {
         int64_t ln = c->ln;
         if ((st = parse_record(c, ln)) != SRS_OK) break;
@@ -225,22 +226,52 @@ static srs_status_t read_rows(csv_t *c, srs_bld_t *b, srs_idset_t *seen) {
 // Reads a long-format CSV data set (F64 CSR, ids, first lines); *out NULL
 // and a message "FILE:LINE: ..." on bad input.
 srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out) {
+    srs_text_part_t whole = {0, -1, 0, 0, 1, 0};   // end -1: the whole file
+    return srs_read_csv_part(ctx, path, &whole, out);
+}
+
+// A cursor over the whole of f, past a byte-order mark.
+static void csv_begin(csv_t *c, srs_ctx_t *ctx, const char *path, const srs_file_t *f) {
+    memset(c, 0, sizeof *c);
+    c->ctx = ctx;
+    c->path = path;
+    c->p = f->data;
+    c->end = f->data + f->len;
+    c->ln = 1;
+    if (f->len >= 3 && memcmp(c->p, "\xEF\xBB\xBF", 3) == 0) c->p += 3;  // UTF-8 byte-order mark
+}
+
+// Reads part p (end -1: the whole file, as srs_read_csv). Every part reads
+// the header at the top of the file for its columns, then its own records.
+srs_status_t srs_read_csv_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
+                               srs_data_t **out) {
     *out = NULL;
     srs_file_t f;
     srs_status_t st = srs_file_load(ctx, path, &f);
     if (st != SRS_OK) return st;
+    int whole = p->end < 0;
     csv_t c;
-    memset(&c, 0, sizeof c);
-    c.ctx = ctx;
-    c.path = path;
-    c.p = f.data;
-    c.end = f.data + f.len;
-    c.ln = 1;
-    if (f.len >= 3 && memcmp(c.p, "\xEF\xBB\xBF", 3) == 0) c.p += 3;  // UTF-8 byte-order mark
+    csv_begin(&c, ctx, path, &f);
     srs_bld_t b;
     memset(&b, 0, sizeof b);
+    b.row_base = p->row_base;
+    b.allow_empty = !whole;
     srs_idset_t seen = {0};
-    st = read_rows(&c, &b, &seen);
+    int colk[MAX_FIELDS] = {0}, ncols = 0;
+    if (!whole && (p->start < 0 || p->end > (int64_t)f.len || p->start > p->end))
+        st = srs_fail(ctx, SRS_ERR_IO, "%s: changed while it was read (part [%lld, %lld) of %zu bytes)",
+                      path, (long long)p->start, (long long)p->end, f.len);
+    else
+        st = parse_header(&c, &b, colk, &ncols);
+    if (st == SRS_OK && !whole) {
+        if (p->start > c.p - f.data) {  // a later part: its own records only
+            c.p = f.data + p->start;
+            c.ln = p->first_line;
+        }
+        // A record may not run past the part: the next part starts there.
+        c.end = f.data + p->end;
+    }
+    if (st == SRS_OK) st = read_rows(&c, &b, &seen, colk, ncols);
     srs_idset_free(&seen);
     free(c.sc);
     srs_file_release(&f);
@@ -249,6 +280,95 @@ srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out) {
         return st;
     }
     return srs_bld_finish(ctx, &b, path, out);
+}
+
+// 1 when the line at p (up to the next '\n') holds only spaces, tabs and
+// CRs: next_record skips such lines.
+static int blank_line(const char *p, const char *end) {
+    for (; p < end && *p != '\n'; p++)
+        if (*p != ' ' && *p != '\t' && *p != '\r') return 0;
+    return 1;
+}
+
+// Start of the line after the one at position at (len at the end).
+static int64_t next_line(const srs_file_t *f, int64_t at) {
+    const char *nl = memchr(f->data + at, '\n', f->len - (size_t)at);
+    return nl ? nl - f->data + 1 : (int64_t)f->len;
+}
+
+// The prompt_id of the record at byte at (malloc'd), or NULL when it does
+// not parse (the reader then reports it).
+static char *id_at(const srs_file_t *f, int64_t at) {
+    csv_t c;
+    csv_begin(&c, NULL, "", f);
+    c.p = f->data + at;
+    char *id = NULL;
+    if (parse_record(&c, 1) == SRS_OK) id = strdup(field(&c, 0));
+    free(c.sc);
+    return id;
+}
+
+// Where a part boundary near byte b falls: the first record at or after b
+// whose prompt_id differs from the previous record's, so that a prompt's
+// lines stay in one part. hdr_end: first byte after the header.
+static int64_t csv_cut(const srs_file_t *f, int64_t hdr_end, int64_t b) {
+    int64_t len = (int64_t)f->len;
+    if (b <= hdr_end) return hdr_end;
+    int64_t at = f->data[b - 1] == '\n' ? b : next_line(f, b);
+    int64_t prev = -1;  // the record before at
+    for (int64_t q = at - 1; q > hdr_end;) {  // back to the previous non-blank line
+        int64_t s = q;
+        while (s > hdr_end && f->data[s - 1] != '\n') s--;
+        if (!blank_line(f->data + s, f->data + len)) {
+            prev = s;
+            break;
+        }
+        q = s - 1;
+    }
+    char *prev_id = prev >= 0 ? id_at(f, prev) : NULL;
+    for (;;) {
+        while (at < len && blank_line(f->data + at, f->data + len)) at = next_line(f, at);
+        if (at >= len || prev < 0) break;
+        char *id = id_at(f, at);
+        int same = id && prev_id && strcmp(id, prev_id) == 0;
+        free(prev_id);
+        prev_id = id;
+        if (!same) break;
+        at = next_line(f, at);
+    }
+    free(prev_id);
+    return at < len ? at : len;
+}
+
+// Bounds of part k of a CSV file (see io.h): rank 0's part holds the header.
+srs_status_t srs_csv_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
+                                 srs_text_part_t *out) {
+    srs_file_t f;
+    srs_status_t st = srs_file_load(ctx, path, &f);
+    if (st != SRS_OK) return st;
+    csv_t c;
+    csv_begin(&c, ctx, path, &f);
+    srs_bld_t b;
+    memset(&b, 0, sizeof b);
+    int colk[MAX_FIELDS] = {0}, ncols = 0;
+    st = parse_header(&c, &b, colk, &ncols);
+    int64_t hdr_end = c.p - f.data, len = (int64_t)f.len;
+    free(c.sc);
+    if (st == SRS_OK) {
+        int64_t cut[2];
+        for (int j = 0; j < 2; j++) {
+            int64_t i = k + j;
+            cut[j] = i == 0 ? 0 : i == parts ? len : csv_cut(&f, hdr_end, (int64_t)((__int128)len * i / parts));
+        }
+        out->start = cut[0];
+        out->end = cut[1];
+        out->newlines = out->records = 0;
+        for (const char *p = f.data + out->start, *e = f.data + out->end;
+             p < e && (p = memchr(p, '\n', (size_t)(e - p))); p++)
+            out->newlines++;
+    }
+    srs_file_release(&f);
+    return st;
 }
 
 // ----------------------------------------------------------------------------

@@ -196,6 +196,28 @@ static int blank(const char *s, size_t n) {
     return 1;
 }
 
+// Parses the lines of bytes [start, end) of f (line numbers from first_line,
+// rows from r->b.row_base) into the builder.
+static srs_status_t parse_lines(jl_t *r, const srs_file_t *f, int64_t start, int64_t end_off,
+                                int64_t first_line) {
+    srs_status_t st = SRS_OK;
+    const char *p = f->data + start, *end = f->data + end_off;
+    if (start == 0 && f->len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;  // UTF-8 byte-order mark
+    for (int64_t ln = first_line; p < end && st == SRS_OK; ln++) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (!blank(p, n)) {
+            json_error_t e;
+            json_t *o = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
+            if (!o) st = fail_parse(r->ctx, r->path, ln, p, n, &e);
+            else st = take_line(r, ln, o);
+            json_decref(o);
+        }
+        p += n + 1;
+    }
+    return st;
+}
+
 // Reads a JSONL data set (F64 CSR, ids, lines); *out NULL and a message
 // "FILE:LINE: ..." on bad input.
 //
@@ -211,20 +233,72 @@ srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out) 
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
     r.path = path;
-    const char *p = f.data, *end = f.data + f.len;
-    if (f.len >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) p += 3;  // UTF-8 byte-order mark
-    for (int64_t ln = 1; p < end && st == SRS_OK; ln++) {
+    st = parse_lines(&r, &f, 0, (int64_t)f.len, 1);
+    srs_file_release(&f);
+    if (st != SRS_OK) {
+        srs_bld_free(&r.b);
+        return st;
+    }
+    return srs_bld_finish(ctx, &r.b, path, out);
+}
+
+// Part k of the file: from the first line start at or after k*len/parts
+// (a line starts at 0 or after a '\n'), so that every process finds the
+// same boundaries; line breaks and non-blank lines of the part counted.
+static void jsonl_bounds(const srs_file_t *f, int64_t k, int64_t parts, srs_text_part_t *o) {
+    int64_t len = (int64_t)f->len;
+    int64_t cut[2];
+    for (int j = 0; j < 2; j++) {
+        int64_t b = (int64_t)((__int128)len * (k + j) / parts);
+        if (b > 0 && b < len && f->data[b - 1] != '\n') {
+            const char *nl = memchr(f->data + b, '\n', (size_t)(len - b));
+            b = nl ? nl - f->data + 1 : len;
+        }
+        cut[j] = b;
+    }
+    o->start = cut[0];
+    o->end = cut[1];
+    o->newlines = o->records = 0;
+    for (const char *p = f->data + o->start, *end = f->data + o->end; p < end;) {
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)((nl ? nl : end) - p);
-        if (!blank(p, n)) {
-            json_error_t e;
-            json_t *o = json_loadb(p, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &e);
-            if (!o) st = fail_parse(ctx, path, ln, p, n, &e);
-            else st = take_line(&r, ln, o);
-            json_decref(o);
-        }
-        p += n + 1;
+        const char *q = p;
+        if (o->start == 0 && p == f->data && n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0) q += 3, n -= 3;
+        o->records += !blank(q, n);
+        o->newlines += nl != NULL;
+        p = nl ? nl + 1 : end;
     }
+}
+
+// Bounds of part k of a JSONL file (see io.h).
+srs_status_t srs_jsonl_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
+                                   srs_text_part_t *out) {
+    srs_file_t f;
+    srs_status_t st = srs_file_load(ctx, path, &f);
+    if (st != SRS_OK) return st;
+    jsonl_bounds(&f, k, parts, out);
+    srs_file_release(&f);
+    return SRS_OK;
+}
+
+// Reads part p of a JSONL file (see io.h).
+srs_status_t srs_read_jsonl_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
+                                 srs_data_t **out) {
+    *out = NULL;
+    srs_file_t f;
+    srs_status_t st = srs_file_load(ctx, path, &f);
+    if (st != SRS_OK) return st;
+    jl_t r;
+    memset(&r, 0, sizeof r);
+    r.ctx = ctx;
+    r.path = path;
+    r.b.row_base = p->row_base;
+    r.b.allow_empty = 1;
+    if (p->start < 0 || p->end > (int64_t)f.len || p->start > p->end)
+        st = srs_fail(ctx, SRS_ERR_IO, "%s: changed while it was read (part [%lld, %lld) of %zu bytes)", path,
+                      (long long)p->start, (long long)p->end, f.len);
+    else
+        st = parse_lines(&r, &f, p->start, p->end, p->first_line);
     srs_file_release(&f);
     if (st != SRS_OK) {
         srs_bld_free(&r.b);

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include "io.h"
+#include "score.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "srs reads and writes NPY data in place: it needs a little-endian host"
@@ -358,4 +359,61 @@ char *srs_npy_companion(const char *path, const char *suffix) {
     memcpy(p, path, n);
     memcpy(p + n, suffix, s + 1);
     return p;
+}
+
+// ----------------------------------------------------------------------------
+// matrices of any float type (srs score: hidden states and reward heads)
+
+// Loads a 1-D or 2-D C-order NPY array of float32 '<f4', float64 '<f8',
+// float16 '<f2' or bfloat16 ('bfloat16', or the raw '<V2'/'|V2' that
+// ml_dtypes arrays are saved as) into a malloc'd copy. A 1-D array of n is
+// returned as (n, 1). Free m->data with free().
+srs_status_t srs_npy_load_matrix(srs_ctx_t *ctx, const char *path, srs_npy_mat_t *m) {
+    memset(m, 0, sizeof *m);
+    srs_file_t f;
+    srs_status_t st = srs_file_load(ctx, path, &f);
+    if (st != SRS_OK) return st;
+    npy_hdr_t h;
+    st = parse_header(ctx, path, f.data, f.len, &h);
+    if (st != SRS_OK) goto out;
+    const char *s = h.descr;
+    if (*s == '<' || *s == '|' || *s == '=') s++;
+    if (!strcmp(s, "f4")) m->kind = SRS_NPY_F32;
+    else if (!strcmp(s, "f8")) m->kind = SRS_NPY_F64;
+    else if (!strcmp(s, "f2")) m->kind = SRS_NPY_F16;
+    else if (!strcmp(s, "bfloat16") || !strcmp(s, "V2")) m->kind = SRS_NPY_BF16;
+    else {
+        st = srs_fail(ctx, SRS_ERR_BAD_INPUT,
+                      "%s: dtype '%s' is not supported (need float32, float64, float16 or bfloat16)", path, h.descr);
+        goto out;
+    }
+    if (h.descr[0] == '>') {
+        st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: big-endian dtype '%s' is not supported", path, h.descr);
+        goto out;
+    }
+    if (h.fortran || h.ndim < 1 || h.ndim > 2 || h.dim[0] < 1 || (h.ndim == 2 && h.dim[1] < 1)) {
+        st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: expected a non-empty C-order 1-D or 2-D array", path);
+        goto out;
+    }
+    m->rows = h.dim[0];
+    m->cols = h.ndim == 2 ? h.dim[1] : 1;
+    size_t item = m->kind == SRS_NPY_F64 ? 8 : m->kind == SRS_NPY_F32 ? 4 : 2;
+    if (m->rows > (int64_t)(SIZE_MAX / item) / m->cols) {
+        st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: array too large", path);
+        goto out;
+    }
+    size_t need = (size_t)m->rows * (size_t)m->cols * item;
+    if (f.len - h.data_off < need) {
+        st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: truncated: header promises %zu bytes of data, file has %zu", path,
+                      need, f.len - h.data_off);
+        goto out;
+    }
+    if (!(m->data = malloc(need ? need : 1))) {
+        st = srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
+        goto out;
+    }
+    memcpy(m->data, f.data + h.data_off, need);
+out:
+    srs_file_release(&f);
+    return st;
 }

@@ -17,6 +17,7 @@ struct srs_writer {
     int64_t n_prompts, next_row;
     srs_tmp_t main;            // the output
     srs_tmp_t thr;             // NPY shaped: "<stem>.thresholds.npy"
+    int part;                  // a part of a file merged by host/mpi.c: no NPY header
     srs_status_t failed;       // first failure of put, or SRS_OK
     char err[SRS_ERR_MAX];     // its message, repeated by later calls
 };
@@ -30,7 +31,7 @@ static srs_status_t write_headers(srs_writer_t *w) {
     if (w->format == SRS_FMT_CSV) {
         fputs_unlocked(w->kind == SRS_OUT_SHAPED ? "prompt_id,shaped,m_star,B_eff\n"
                                                  : "prompt_id,m_star,B_eff\n", f);
-    } else if (w->format == SRS_FMT_NPY) {
+    } else if (w->format == SRS_FMT_NPY && !w->part) {
         char hdr[SRS_NPY_HEADER_MAX];
         size_t hl;
         if (w->kind == SRS_OUT_SHAPED) {
@@ -49,8 +50,8 @@ static srs_status_t write_headers(srs_writer_t *w) {
 
 // Creates the temporary file(s) and writes the headers; checks NPY shapes
 // first, so a refused open leaves nothing on disk. *out NULL on failure.
-srs_status_t srs_writer_open(srs_ctx_t *ctx, const char *path, srs_format_t format,
-                             srs_out_kind_t kind, const srs_data_t *d, srs_writer_t **out) {
+static srs_status_t writer_open(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                srs_out_kind_t kind, const srs_data_t *d, int part, srs_writer_t **out) {
     if (!ctx) return SRS_ERR_INVALID_ARG;
     srs_clear_error(ctx);
     if (!out) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_writer_open: out is NULL");
@@ -78,19 +79,32 @@ srs_status_t srs_writer_open(srs_ctx_t *ctx, const char *path, srs_format_t form
     w->kind = kind;
     w->format = fmt;
     w->n_prompts = d->batch.n_prompts;
+    w->part = part;
     st = srs_tmp_open(ctx, &w->main, path);
     if (st == SRS_OK && fmt == SRS_FMT_NPY && kind == SRS_OUT_SHAPED) {
         char *tp = srs_npy_companion(path, ".thresholds.npy");
         st = tp ? srs_tmp_open(ctx, &w->thr, tp) : srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
         free(tp);
     }
-    if (st == SRS_OK) st = write_headers(w);
+    if (st == SRS_OK && part != 2) st = write_headers(w);
     if (st != SRS_OK) {
         srs_writer_abort(w);
         return st;
     }
     *out = w;
     return SRS_OK;
+}
+
+srs_status_t srs_writer_open(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                             srs_out_kind_t kind, const srs_data_t *d, srs_writer_t **out) {
+    return writer_open(ctx, path, format, kind, d, 0, out);
+}
+
+// A part (see io.h): the CSV header only when header != 0, never an NPY one.
+srs_status_t srs_writer_open_part(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                  srs_out_kind_t kind, const srs_data_t *d, int header,
+                                  srs_writer_t **out) {
+    return writer_open(ctx, path, format, kind, d, header ? 1 : 2, out);
 }
 
 // ----------------------------------------------------------------------------
@@ -239,6 +253,31 @@ srs_status_t srs_writer_commit(srs_writer_t *w) {
         // The companion first, the main file last.
         if (st == SRS_OK) st = srs_tmp_commit(ctx, &w->thr);
         if (st == SRS_OK) st = srs_tmp_commit(ctx, &w->main);
+    }
+    srs_writer_abort(w);
+    return st;
+}
+
+// Closes a part (every row put) and hands its temporary files to the caller,
+// who removes them; frees w either way (on failure nothing is left).
+srs_status_t srs_writer_close_part(srs_writer_t *w, char **main_tmp, char **thr_tmp) {
+    *main_tmp = *thr_tmp = NULL;
+    if (!w) return SRS_ERR_INVALID_ARG;
+    srs_ctx_t *ctx = w->ctx;
+    srs_status_t st = w->failed;
+    if (st != SRS_OK) {
+        srs_fail(ctx, st, "%s", w->err);
+    } else if (w->next_row != w->n_prompts) {
+        st = srs_fail(ctx, SRS_ERR_INVALID_ARG, "part closed after %lld of %lld rows",
+                      (long long)w->next_row, (long long)w->n_prompts);
+    } else {
+        st = srs_tmp_close(ctx, &w->main);
+        if (st == SRS_OK) st = srs_tmp_close(ctx, &w->thr);
+        if (st == SRS_OK) {
+            *main_tmp = w->main.tmp;
+            *thr_tmp = w->thr.tmp;
+            w->main.tmp = w->thr.tmp = NULL;
+        }
     }
     srs_writer_abort(w);
     return st;

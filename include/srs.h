@@ -426,6 +426,151 @@ SRS_API const char *srs_metric_name(srs_metric_t m);
 SRS_API srs_status_t srs_eval(srs_ctx_t *ctx, const srs_batch_t *batch, const srs_eval_opts_t *o,
                               srs_eval_result_t *out);
 
+// ----------------------------------------------------------------------------
+// guided decoding (Controlled Decoding and ARGS): one step for a whole batch
+//
+// Per row (one sequence being decoded) and step:
+//   1. candidates  top-k of log_softmax(logits / T): ids and base log-probs;
+//   2. the caller scores the candidates (a value network for CD, a reward
+//      model on prefix + candidate for ARGS), or gives a value for every
+//      vocabulary entry (srs_guide_vocab);
+//   3. shaping     s = shape(score; m, B, alpha) with m a per-row m*(x)
+//                  computed offline (srs_thresholds) or the per-step threshold
+//                  over the candidates with p = softmax(candidate log-probs);
+//   4. selection   fused = logp + lambda s, lambda = 1/beta; the argmax
+//                  (greedy) or a draw from softmax(fused / tau) with optional
+//                  top-p, from Philox4x32-10 keyed by (seed, row, step).
+//
+//     int32_t ids[R * K]; float logp[R * K], score[R * K]; int32_t tok[R];
+//     srs_guide_candidates(ctx, logits, SRS_ELEM_BF16, R, V, 1.0, K, ids, logp, NULL, stream);
+//     ... score[r*K + j] = value of candidate ids[r*K + j] ...
+//     srs_guide_opts_t o = srs_guide_opts_default();      // soft, per-step threshold
+//     o.lambda = 2.0; o.mode = SRS_GUIDE_SAMPLE; o.tau = 0.7; o.seed = 42; o.step = t;
+//     srs_guide_select(ctx, &o, R, K, ids, logp, score, tok, NULL, NULL, NULL, stream);
+//
+// Pointers. On a CUDA context every array argument (and opts->seeds, m_star,
+// b_eff) is a device pointer and `stream` a cudaStream_t: the work is queued
+// on the stream with no host synchronisation and no hidden copy (results are
+// ready when the stream is). On a CPU context they are host pointers and
+// `stream` is ignored. Scalars are always host values.
+//
+// Rows never fail the call: each row gets flags (SRS_GUIDE_*) and an invalid
+// row yields token -1. The call fails (SRS_ERR_INVALID_ARG) only on bad
+// arguments, which are checked on the host before anything is launched.
+//
+// Determinism. The random stream is srs_philox_block (srs_math.h), evaluated
+// by the same host/device code on both backends (not cuRAND's API): a row's
+// draw depends only on (seed, row, step) — or (seeds[row], step) with per-row
+// seeds, which makes it independent of the row's position in the batch —
+// never on the batch size, thread count or backend. Given the same
+// candidates and scores, CPU and CUDA select the same token.
+
+// Element type of logits, values, hidden states and value heads.
+typedef enum {
+    SRS_ELEM_F32 = 0,
+    SRS_ELEM_BF16,     // bfloat16, passed as its 16-bit pattern
+    SRS_ELEM_F16,      // IEEE binary16
+} srs_elem_t;
+
+#define SRS_GUIDE_K_MAX 64              // candidates per row
+#define SRS_GUIDE_VOCAB_MAX (1 << 24)   // vocabulary entries per row
+
+// Per-row flags (uint8_t per row). A row is usable iff SRS_GUIDE_VALID is set.
+enum {
+    SRS_GUIDE_VALID = 1,       // a token was selected
+    SRS_GUIDE_NONFINITE = 2,   // NaN or +inf logits/log-probs were seen and ignored
+    SRS_GUIDE_SHORT = 4,       // fewer than k usable candidates (k > vocab, -inf logits, id -1)
+    SRS_GUIDE_BAD_SCORE = 8,   // non-finite scores/values: those entries were dropped
+    SRS_GUIDE_BAD_M = 16,      // the given m_star/b_eff of the row is not finite (row invalid)
+    SRS_GUIDE_OVERFLOW = 32,   // lambda * s overflowed: selection took the limit (argmax)
+};
+
+typedef enum {
+    SRS_GUIDE_GREEDY = 0,      // argmax of the fused score (ties: the earlier candidate)
+    SRS_GUIDE_SAMPLE,          // draw from softmax(fused / tau) after top-p
+} srs_guide_mode_t;
+
+typedef enum {
+    SRS_GUIDE_THR_STEP = 0,    // per-step threshold over the candidates (paper-args)
+    SRS_GUIDE_THR_GIVEN,       // per-row m*(x) from opts.m_star (offline, srs_thresholds)
+} srs_guide_thr_t;
+
+typedef struct {
+    srs_design_t design;       // raw, hard, soft, minmax, meanstd (cap, meansoft also work)
+    srs_guide_thr_t threshold; // where hard/soft get m from
+    srs_preset_t preset;       // per-step threshold's preset (default paper-args), beta = 1/lambda
+    double B;                  // reward bound, >= 0
+    double alpha;              // soft/meansoft sharpness, > 0
+    double lambda;             // guidance strength 1/beta, finite and >= 0
+    double cap;                // paper-cd cap on log gamma, > 0
+    double clip;               // cap design's c (< 0: B)
+    srs_guide_mode_t mode;
+    double tau;                // sampling temperature, >= 0 (0 = greedy)
+    double top_p;              // nucleus mass in (0, 1]; 1 = off
+    uint64_t seed;             // stream key when seeds is NULL
+    uint64_t step;             // decoding step (the counter; advance it every token)
+    const uint64_t *seeds;     // (rows,) per-row seeds, or NULL
+    const double *m_star;      // (rows,) THR_GIVEN: m*(x) per row
+    const double *b_eff;       // (rows,) THR_GIVEN: B_eff per row, or NULL for B
+} srs_guide_opts_t;
+
+// Defaults: soft design, per-step threshold with preset paper-args, B 1,
+// alpha 1, lambda 1, cap 2, greedy, tau 1, top_p 1, seed 0, step 0.
+SRS_API srs_guide_opts_t srs_guide_opts_default(void);
+// Checks the scalar options; SRS_ERR_INVALID_ARG with a message on failure.
+SRS_API srs_status_t srs_guide_opts_check(srs_ctx_t *ctx, const srs_guide_opts_t *o);
+SRS_API const char *srs_elem_name(srs_elem_t e);   // "float32", "bfloat16", "float16"
+SRS_API srs_status_t srs_elem_parse(const char *s, srs_elem_t *out);
+
+// Top-k of log_softmax(logits / T) per row. logits (rows, vocab) row-major of
+// `dtype`; k in [1, SRS_GUIDE_K_MAX]; T >= 0. Writes ids (rows, k) in order of
+// decreasing logit (ties: smaller id first) and logp (rows, k) their base
+// log-probabilities; flags (rows,) may be NULL. NaN and +inf logits are
+// ignored (flag NONFINITE); slots beyond the finite logits (k > vocab, -inf
+// logits) get id -1 and logp -inf (flag SHORT); a row without a finite logit
+// is invalid. T = 0 is the greedy base policy, the limit T -> 0: logp =
+// -log(c) for the c tied maxima, -inf for the other candidates.
+SRS_API srs_status_t srs_guide_candidates(srs_ctx_t *ctx, const void *logits, srs_elem_t dtype,
+                                          int64_t rows, int64_t vocab, double T, int k,
+                                          int32_t *ids, float *logp, uint8_t *flags, void *stream);
+
+// Shapes per-candidate scores and selects one token per row. ids, logp, score:
+// (rows, k) as from srs_guide_candidates (ids < 0 and logp -inf mark empty
+// slots; a non-finite score drops its candidate). Writes tokens (rows,) (-1
+// for an invalid row) and, when not NULL, fused (rows, k) = logp + lambda s
+// (-inf for dropped slots), m_used (rows,) the threshold each row used (NaN
+// when the design has none) and flags (rows,).
+SRS_API srs_status_t srs_guide_select(srs_ctx_t *ctx, const srs_guide_opts_t *opts, int64_t rows, int k,
+                                      const int32_t *ids, const float *logp, const float *score,
+                                      int32_t *tokens, float *fused, double *m_used, uint8_t *flags,
+                                      void *stream);
+
+// Full-vocabulary guidance: values (rows, vocab) for every entry (a value head
+// over the vocabulary) fused with the logits in one pass. k > 0 selects over
+// the top-k of the base policy (exactly srs_guide_candidates, the values at
+// those ids, then srs_guide_select; cand_ids and fused (rows, k) are written
+// when not NULL); k = 0 selects over the whole vocabulary (cand_ids and fused
+// must be NULL; per-step thresholds and top-p < 1 are SRS_ERR_UNSUPPORTED
+// there; sampling uses the Gumbel-max form of softmax(fused / tau), keyed by
+// (seed, row, step, token)). Design statistics (minmax, meanstd) are taken
+// over the selection set, p-weighted by the base policy.
+SRS_API srs_status_t srs_guide_vocab(srs_ctx_t *ctx, const srs_guide_opts_t *opts,
+                                     const void *logits, srs_elem_t logits_dtype,
+                                     const void *values, srs_elem_t values_dtype,
+                                     int64_t rows, int64_t vocab, double T, int k,
+                                     int32_t *tokens, int32_t *cand_ids, float *fused,
+                                     uint8_t *flags, void *stream);
+
+// Value head: values = hidden (rows, d) x head (d, vocab) [+ bias (vocab,)],
+// hidden and head of `dtype`, accumulated in float32 (OpenBLAS sgemm on the
+// CPU, cuBLAS with bfloat16/float16 tensor cores on CUDA). With ids == NULL
+// writes values (rows, vocab); with ids (rows, k) writes only those columns,
+// values (rows, k), NaN for ids outside [0, vocab). bias may be NULL.
+SRS_API srs_status_t srs_guide_value_head(srs_ctx_t *ctx, const void *hidden, const void *head,
+                                          srs_elem_t dtype, const float *bias, int64_t rows,
+                                          int64_t d, int64_t vocab, const int32_t *ids, int k,
+                                          float *values, void *stream);
+
 #ifdef __cplusplus
 }
 #endif

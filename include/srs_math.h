@@ -179,4 +179,52 @@ SRS_HD void srs_normal2(srs_u32x4_t r, double *z0, double *z1) {
     *z1 = rad * sin(th);
 }
 
+// ----------------------------------------------------------------------------
+// half-precision inputs: bfloat16 and IEEE binary16 bit patterns <-> float.
+// Plain bit manipulation (no cuda_fp16.h / cuda_bf16.h), so gcc and nvcc
+// convert identically and the header stays valid C.
+
+SRS_HD float srs_f32_from_bits(uint32_t u) {
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
+    union { uint32_t u; float f; } c;
+    c.u = u;
+    return c.f;
+#endif
+}
+
+SRS_HD uint32_t srs_f32_to_bits(float f) {
+#ifdef __CUDA_ARCH__
+    return __float_as_uint(f);
+#else
+    union { uint32_t u; float f; } c;
+    c.f = f;
+    return c.u;
+#endif
+}
+
+// bfloat16 is the top half of a float32: widening is exact.
+SRS_HD float srs_bf16_to_f32(uint16_t h) { return srs_f32_from_bits((uint32_t)h << 16); }
+
+// Round to nearest even; NaN stays a (quiet) NaN, infinities stay infinite.
+SRS_HD uint16_t srs_f32_to_bf16(float f) {
+    uint32_t u = srs_f32_to_bits(f);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    u += 0x7fffu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+// IEEE binary16 -> float32, exact for every input (subnormals, inf, NaN).
+SRS_HD float srs_f16_to_f32(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000u) << 16;
+    uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu;
+    if (e == 0x1fu) return srs_f32_from_bits(sign | 0x7f800000u | (m << 13));
+    if (e == 0) {  // zero or subnormal: m * 2^-24, exact in float
+        float f = (float)m * 5.9604644775390625e-8f;
+        return sign ? -f : f;
+    }
+    return srs_f32_from_bits(sign | ((e + 112u) << 23) | (m << 13));
+}
+
 #endif // SRS_MATH_H

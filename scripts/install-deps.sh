@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages srs needs, only those missing.
-#   scripts/install-deps.sh          build and test: gcc, make, jansson, inih (eval configs),
-#                                    gnuplot (plots), python3 + NumPy (the evaluation cross-check)
-#   scripts/install-deps.sh --bench  also NumPy and SciPy for the benchmark peers
+#   scripts/install-deps.sh          build and test: gcc, make, jansson, OpenMPI, OpenBLAS (value
+#                                    head), python3 + NumPy (the Python binding test, the
+#                                    evaluation cross-check), inih (eval configs), gnuplot (plots)
+#   scripts/install-deps.sh --bench  also SciPy for the benchmark peers
 set -euo pipefail
 
-pkgs=(gcc make libc6-dev libjansson-dev libinih-dev gnuplot-nox python3 python3-numpy)
+# openmpi: the MPI build (make finds mpicc) and its tests run everywhere.
+pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
+      openmpi-bin libopenmpi-dev)
 if [[ "${1:-}" == "--bench" ]]; then
-    pkgs+=(python3 python3-numpy python3-scipy)
+    pkgs+=(python3-scipy)
 fi
 
 missing=()

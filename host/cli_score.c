@@ -1,0 +1,183 @@
+// cli_score.c — `srs score`: rewards of base-policy samples from cached final
+// hidden states and a linear reward head, optionally fed straight into the
+// threshold step (no round trip through a file).
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+#include "score.h"
+
+enum { OPT_HIDDEN = CLI_OPT_USER, OPT_HEAD, OPT_BIAS, OPT_ROWLEN, OPT_HEADIX, OPT_THEN };
+
+typedef struct {
+    const char *hidden, *head, *bias, *then;
+    long long row_len, head_ix;
+} score_opts_t;
+
+static void help_score(void) {
+    printf("Usage: srs score --hidden H.npy --head W.npy [--bias b.npy] [--row-len N] [-o REWARDS]\n"
+           "                 [--then-threshold OUT [threshold options]]\n"
+           "\n"
+           "Rewards r = H W + b of base-policy samples, the way sequence-classification reward\n"
+           "models score the last token: H holds the cached final hidden state of each sample,\n"
+           "W is the linear head. One GEMM: OpenBLAS on the CPU, cuBLAS (GemmEx, float32\n"
+           "accumulation, tensor cores for halves) with --device cuda.\n"
+           "\n"
+           "Inputs (NPY, C order):\n"
+           "  --hidden H.npy  [samples, d] float32, float16 or bfloat16 ('bfloat16' or '<V2')\n"
+           "  --head W.npy    [d] or [d, heads] float32/float64\n"
+           "  --bias b.npy    [heads] (optional)\n"
+           "\n"
+           "Outputs:\n"
+           "  --row-len N     samples per prompt: sample i belongs to prompt i / N (rows must be\n"
+           "                  contiguous and equal); needed for the threshold step\n"
+           "  --head-index K  which head feeds the threshold step and the prompt-shaped output\n"
+           "                  (default 0)\n"
+           "  -o F            rewards: with --row-len, [prompts, N] of head K, the layout\n"
+           "                  `srs threshold F` reads; without it [samples, heads]\n"
+           "                  (.npy, .jsonl or .csv by extension)\n"
+           "  --then-threshold OUT  compute m*(x) and B_eff from the rewards in memory and write\n"
+           "                  them to OUT, as `srs threshold` would (needs --row-len)\n"
+           "\n"
+           "Example:\n"
+           "  srs score --hidden h.npy --head w.npy --row-len 16 -o rewards.npy \\\n"
+           "      --then-threshold thresholds.jsonl --preset paper-cd --B 15 --beta 0.667\n"
+           "\n%s", cli_help_threshold_opts);
+}
+
+static int score_opt(int c, const char *arg, void *user) {
+    score_opts_t *s = user;
+    switch (c) {
+    case OPT_HIDDEN: s->hidden = arg; return 0;
+    case OPT_HEAD: s->head = arg; return 0;
+    case OPT_BIAS: s->bias = arg; return 0;
+    case OPT_THEN: s->then = arg; return 0;
+    case OPT_ROWLEN: return cli_parse_int("score", "row-len", arg, 1, 1LL << 40, &s->row_len);
+    case OPT_HEADIX: return cli_parse_int("score", "head-index", arg, 0, 1LL << 30, &s->head_ix);
+    }
+    return cli_usage_error("score", "unknown option");
+}
+
+// float32 copy of a head or bias matrix.
+static float *as_float(const srs_npy_mat_t *m) {
+    int64_t n = m->rows * m->cols;
+    float *f = malloc(sizeof(float) * (size_t)n);
+    if (!f) return NULL;
+    for (int64_t i = 0; i < n; i++) {
+        switch (m->kind) {
+        case SRS_NPY_F64: f[i] = (float)((const double *)m->data)[i]; break;
+        case SRS_NPY_F16: f[i] = srs_half_to_float(((const uint16_t *)m->data)[i]); break;
+        case SRS_NPY_BF16: f[i] = srs_bf16_to_float(((const uint16_t *)m->data)[i]); break;
+        default: f[i] = ((const float *)m->data)[i]; break;
+        }
+    }
+    return f;
+}
+
+int srs_cmd_score(int argc, char **argv) {
+    static const struct option extra[] = {
+        {"hidden", required_argument, 0, OPT_HIDDEN}, {"head", required_argument, 0, OPT_HEAD},
+        {"bias", required_argument, 0, OPT_BIAS},     {"row-len", required_argument, 0, OPT_ROWLEN},
+        {"head-index", required_argument, 0, OPT_HEADIX}, {"then-threshold", required_argument, 0, OPT_THEN},
+        {0, 0, 0, 0},
+    };
+    score_opts_t so = {NULL, NULL, NULL, NULL, 0, 0};
+    cli_args_t a;
+    cli_args_init(&a, "score");
+    int rc = cli_parse(argc, argv, &a, extra, score_opt, &so);
+    if (rc) return rc;
+    if (a.help) {
+        help_score();
+        return 0;
+    }
+    if (!so.hidden || !so.head) return cli_usage_error("score", "need --hidden and --head");
+    if (!a.output && !so.then) return cli_usage_error("score", "need -o REWARDS and/or --then-threshold OUT");
+    if (so.then && !so.row_len) return cli_usage_error("score", "--then-threshold needs --row-len");
+    srs_ctx_t *ctx;
+    if ((rc = cli_make_ctx(&a, &ctx))) return rc;
+    if (so.then && srs_threshold_opts_check(ctx, &a.to) != SRS_OK) {
+        rc = cli_usage_error("score", "%s", srs_ctx_last_error(ctx));
+        srs_ctx_free(ctx);
+        return rc;
+    }
+    srs_npy_mat_t H = {0}, W = {0}, Bm = {0};
+    float *w = NULL, *bias = NULL, *r = NULL;
+    double *rd = NULL, *m = NULL, *be = NULL;
+    srs_data_t *d = NULL;
+    srs_writer_t *wr = NULL;
+    rc = EXIT_RUNTIME;
+    if (srs_npy_load_matrix(ctx, so.hidden, &H) != SRS_OK || srs_npy_load_matrix(ctx, so.head, &W) != SRS_OK ||
+        (so.bias && srs_npy_load_matrix(ctx, so.bias, &Bm) != SRS_OK)) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        goto done;
+    }
+    int64_t n = H.rows, dim = H.cols, heads = W.cols;
+    if (W.rows != dim) {
+        cli_msg("%s: head has %lld rows, hidden states have d = %lld", so.head, (long long)W.rows, (long long)dim);
+        goto done;
+    }
+    if (so.bias && Bm.rows * Bm.cols != heads) {
+        cli_msg("%s: bias has %lld values, the head has %lld outputs", so.bias, (long long)(Bm.rows * Bm.cols),
+                (long long)heads);
+        goto done;
+    }
+    if (so.head_ix >= heads) {
+        rc = cli_usage_error("score", "--head-index %lld: the head has %lld outputs", so.head_ix, (long long)heads);
+        goto done;
+    }
+    if (so.row_len && n % so.row_len) {
+        rc = cli_usage_error("score", "--row-len %lld does not divide the %lld samples", so.row_len, (long long)n);
+        goto done;
+    }
+    if (!(w = as_float(&W)) || (so.bias && !(bias = as_float(&Bm))) ||
+        !(r = malloc(sizeof(float) * (size_t)(n * heads)))) {
+        cli_msg("out of memory");
+        goto done;
+    }
+    if (srs_score(ctx, H.data, H.kind, n, dim, w, heads, bias, r) != SRS_OK) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        goto done;
+    }
+    // rewards as a data set: prompts x row_len of head K, or samples x heads
+    int64_t cols = so.row_len ? so.row_len : heads, rows = so.row_len ? n / so.row_len : n;
+    if (!(rd = malloc(sizeof(double) * (size_t)(rows * cols)))) {
+        cli_msg("out of memory");
+        goto done;
+    }
+    for (int64_t i = 0; i < rows * cols; i++) rd[i] = so.row_len ? r[i * heads + so.head_ix] : r[i];
+    if (srs_data_from_arrays(ctx, rows, NULL, cols, rd, NULL, NULL, NULL, &d) != SRS_OK ||
+        (a.output && srs_data_write(ctx, a.output, d, a.out_fmt, SRS_F32) != SRS_OK)) {
+        cli_msg("%s", srs_ctx_last_error(ctx));
+        goto done;
+    }
+    if (so.then) {
+        if (!(m = malloc(sizeof(double) * (size_t)rows)) || !(be = malloc(sizeof(double) * (size_t)rows))) {
+            cli_msg("out of memory");
+            goto done;
+        }
+        if (srs_thresholds(ctx, srs_data_batch(d), &a.to, m, be) != SRS_OK) {
+            cli_report_row_error(ctx, d);
+            goto done;
+        }
+        if (srs_writer_open(ctx, so.then, SRS_FMT_AUTO, SRS_OUT_THRESHOLDS, d, &wr) != SRS_OK ||
+            srs_writer_put(wr, 0, rows, m, be, NULL) != SRS_OK) {
+            cli_msg("%s", srs_ctx_last_error(ctx));
+            goto done;
+        }
+        srs_status_t st = srs_writer_commit(wr);
+        wr = NULL;
+        if (st != SRS_OK) {
+            cli_msg("%s", srs_ctx_last_error(ctx));
+            goto done;
+        }
+    }
+    rc = 0;
+done:
+    srs_writer_abort(wr);
+    srs_data_free(d);
+    free(H.data); free(W.data); free(Bm.data);
+    free(w); free(bias); free(r); free(rd); free(m); free(be);
+    srs_ctx_free(ctx);
+    return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * score.h — reward heads: rewards of base-policy samples from cached final
+ * hidden states and a linear head, the way sequence-classification reward
+ * models score the last token: r = H W + b, one GEMM.
+ */
+#ifndef SRS_SCORE_H
+#define SRS_SCORE_H
+
+#include <stdint.h>
+#include "srs.h"
+
+typedef enum { SRS_NPY_F32 = 0, SRS_NPY_F64, SRS_NPY_F16, SRS_NPY_BF16 } srs_npy_kind_t;
+
+// A matrix read from NPY: (rows, cols) C order, element type kind.
+typedef struct {
+    void *data;          // (rows, cols), malloc'd
+    srs_npy_kind_t kind;
+    int64_t rows, cols;
+} srs_npy_mat_t;
+
+// Loads a 1-D (as (n, 1)) or 2-D NPY of float32/float64/float16/bfloat16
+// (io_npy.c). m->data is malloc'd; free it with free().
+srs_status_t srs_npy_load_matrix(srs_ctx_t *ctx, const char *path, srs_npy_mat_t *m);
+
+// IEEE half and bfloat16 to float (exact).
+float srs_half_to_float(uint16_t h);
+float srs_bf16_to_float(uint16_t h);
+
+// Rewards out (n, heads) = hidden (n, d) x head (d, heads) + bias (heads,).
+// hidden: kind F32, F16 or BF16 (F64 is converted to F32); head and bias
+// float32 (bias may be NULL). CPU: OpenBLAS sgemm over blocks of rows (halves
+// converted to float per block); CUDA: cublasGemmEx in chunks of rows, the
+// head cast to the hidden type, float32 accumulation (tensor cores for halves).
+srs_status_t srs_score(srs_ctx_t *ctx, const void *hidden, srs_npy_kind_t kind, int64_t n, int64_t d,
+                       const float *head, int64_t heads, const float *bias, float *out);
+
+#ifdef SRS_WITH_CUDA
+// The cuBLAS path of srs_score (kernels/score.cu). Returns 0, or 1 with
+// srs_cuda_last_error set.
+int srs_score_cuda(const void *hidden, int kind, int64_t n, int64_t d, const float *head, int64_t heads,
+                   const float *bias, float *out);
+// srs_cuda_last_error (kernels/common.cuh), declared here so that host C
+// files need not include the CUDA headers.
+const char *srs_cuda_last_error(void);
+#define srs_cuda_last_error_msg srs_cuda_last_error
+#endif
+
+#endif

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# One run on the GPU machine (the device tool's H100/H200): build for sm_90,
+# the whole test suite with the CUDA backend, compute-sanitizer memcheck on
+# the CUDA tests, and the GPU threshold benchmark; logs and results under $OUT
+# (at most 8 files come back). About 10 minutes of wall time.
+#
+#   here, once:   bash scripts/gpu-session.sh fetch
+#                 (downloads the Debian packages the build needs into .gpu-debs/,
+#                 ignored by git: the GPU machine has no package registry)
+#   there:        device run, carry [".gpu-debs"], command:
+#                 bash scripts/gpu-session.sh run
+set -uo pipefail
+cd "$(dirname "$0")/.."
+DEBS=(libjansson-dev libjansson4 libopenblas-dev libopenblas0 libopenblas0-pthread libopenblas-pthread-dev
+      libinih-dev libinih1 libinireader0 libgfortran5)
+
+if [[ "${1:-}" == "fetch" ]]; then
+    EXCL=$(git rev-parse --git-path info/exclude)
+    mkdir -p "$(dirname "$EXCL")"
+    grep -qx '/.gpu-debs/' "$EXCL" 2>/dev/null || echo '/.gpu-debs/' >> "$EXCL"
+    mkdir -p .gpu-debs && (cd .gpu-debs && apt-get download "${DEBS[@]}")
+    ls -la .gpu-debs
+    exit 0
+fi
+[[ "${1:-}" == "run" ]] || { echo "usage: $0 fetch|run" >&2; exit 2; }
+
+OUT=${OUT:-$PWD/gpu-out}
+mkdir -p "$OUT"
+LOG="$OUT/session.log"
+exec > >(tee "$LOG") 2>&1
+echo "== $(date -u +%FT%TZ) $(uname -m)"
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv || true
+command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer
+
+# Build dependencies: the system's where present, else the carried .debs
+# unpacked into a private prefix (never into /).
+EXTRA_CFLAGS="" EXTRA_LDFLAGS=""
+if ! echo '#include <jansson.h>
+#include <cblas.h>
+#include <ini.h>
+int main(void){return 0;}' | gcc -x c - -o /dev/null -ljansson -lopenblas -linih 2>/dev/null; then
+    P=/tmp/srs-deps
+    mkdir -p $P
+    for f in .gpu-debs/*.deb; do dpkg -x "$f" $P; done
+    ML=$P/usr/lib/x86_64-linux-gnu
+    # the -dev symlinks point at alternatives: link the real libraries directly
+    ln -sf "$(ls $ML/openblas-pthread/libopenblas.so.0 2>/dev/null || ls $ML/libopenblas.so.0)" $ML/libopenblas.so 2>/dev/null
+    ln -sf "$(ls $ML/openblas-pthread/libopenblas.so.0 2>/dev/null || ls $ML/libopenblas.so.0)" $ML/libopenblas.so.0 2>/dev/null
+    EXTRA_CFLAGS="-I$P/usr/include -I$P/usr/include/x86_64-linux-gnu -I$P/usr/include/x86_64-linux-gnu/openblas-pthread"
+    EXTRA_LDFLAGS="-L$ML -L$ML/openblas-pthread -Wl,-rpath,$ML -Wl,-rpath,$ML/openblas-pthread"
+    export LD_LIBRARY_PATH=$ML:$ML/openblas-pthread:${LD_LIBRARY_PATH:-}
+fi
+touch .deps-ok   # nothing to install there: no registry is reachable
+
+echo "== build (sm_90)"
+T0=$(date +%s)
+make -j16 GPU_COMPUTE_CAPABILITY=90 CFLAGS="$EXTRA_CFLAGS" LDFLAGS="$EXTRA_LDFLAGS" all build/test_srs \
+    > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; echo "BUILD FAILED"; exit 1; }
+grep -E "CUDA backend|warning" "$OUT/build.log" | head -20
+echo "build: $(( $(date +%s) - T0 )) s"
+
+echo "== test suite with the CUDA backend (SRS_TEST_DEVICE=cuda)"
+SRS_TEST_DEVICE=cuda SRS_BIN=build/srs timeout 240 build/test_srs > "$OUT/test-cuda.log" 2>&1
+echo "exit $?"; grep -E "^(FAIL|skip)|passed" "$OUT/test-cuda.log" | head -30
+grep -A6 "^  cuda_" "$OUT/test-cuda.log" | grep -v "^ok" | head -40
+
+echo "== compute-sanitizer memcheck on the CUDA tests (quick sizes)"
+SRS_TEST_QUICK=1 SRS_BIN=build/srs timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 \
+    build/test_srs cuda_ > "$OUT/memcheck.log" 2>&1
+echo "exit $?"; grep -E "ERROR SUMMARY|passed|FAIL" "$OUT/memcheck.log" | head; grep -m5 -A8 "Invalid" "$OUT/memcheck.log"
+
+echo "== benchmark"
+timeout 300 bash bench/run_gpu.sh "$OUT" > "$OUT/bench.log" 2>&1
+echo "exit $?"; cat "$OUT/bench-srs.txt" 2>/dev/null; tail -5 "$OUT/bench.log"
+# at most 8 files come back: keep the important ones
+rm -f "$OUT/bench-torch.err"
+ls -la "$OUT"
