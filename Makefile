@@ -157,7 +157,11 @@ sanitize: | $(DEPS_OK)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs
 
-bench: all
+# Benchmark programs link the library like srs does (CUDA, BLAS, ... as built).
+$(BUILD)/bench_cpu: bench/bench_cpu.c $(LIBA) include/srs.h
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LDFLAGS) $(LDLIBS)
+
+bench: all $(BUILD)/bench_cpu
 	bash bench/run_cpu.sh
 
 # MPI: 1-4 ranks give identical outputs, a failing rank fails cleanly (skips

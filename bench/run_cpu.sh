@@ -39,11 +39,8 @@ loadavg=$(cat /proc/loadavg 2>/dev/null || true)
 bash scripts/install-deps.sh --bench
 make -s all
 
-# bench_cpu links the static library, so rebuild it whenever either changed.
-if [[ ! -x build/bench_cpu || bench/bench_cpu.c -nt build/bench_cpu || build/libsrs.a -nt build/bench_cpu ]]; then
-    gcc -std=c11 -O3 -march=native -fopenmp -Wall -Wextra -Iinclude bench/bench_cpu.c \
-        build/libsrs.a -ljansson -lm -o build/bench_cpu
-fi
+# bench_cpu links the static library with the same libraries as srs.
+make -s build/bench_cpu
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/srs-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
