@@ -224,7 +224,11 @@ static srs_status_t parse_lines(jl_t *r, const srs_file_t *f, int64_t start, int
 // One thread: jansson calls localeconv() for every real number and glibc's
 // localeconv() rewrites a process-wide struct on each call, so parsing
 // slices of the file in several threads was measured slower than one.
-srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out) {
+// Parses bytes [start, end) of path (end < 0: to the end of the file): rows
+// numbered from row_base, lines from first_line; allow_empty admits a range
+// with no rows (an MPI rank's empty part).
+static srs_status_t read_range(srs_ctx_t *ctx, const char *path, int64_t start, int64_t end,
+                               int64_t first_line, int64_t row_base, int allow_empty, srs_data_t **out) {
     *out = NULL;
     srs_file_t f;
     srs_status_t st = srs_file_load(ctx, path, &f);
@@ -233,13 +237,24 @@ srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out) 
     memset(&r, 0, sizeof r);
     r.ctx = ctx;
     r.path = path;
-    st = parse_lines(&r, &f, 0, (int64_t)f.len, 1);
+    r.b.row_base = row_base;
+    r.b.allow_empty = allow_empty;
+    if (end < 0) end = (int64_t)f.len;
+    if (start < 0 || end > (int64_t)f.len || start > end)
+        st = srs_fail(ctx, SRS_ERR_IO, "%s: changed while it was read (part [%lld, %lld) of %zu bytes)", path,
+                      (long long)start, (long long)end, f.len);
+    else
+        st = parse_lines(&r, &f, start, end, first_line);
     srs_file_release(&f);
     if (st != SRS_OK) {
         srs_bld_free(&r.b);
         return st;
     }
     return srs_bld_finish(ctx, &r.b, path, out);
+}
+
+srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out) {
+    return read_range(ctx, path, 0, -1, 1, 0, 0, out);
 }
 
 // Part k of the file: from the first line start at or after k*len/parts
@@ -284,27 +299,7 @@ srs_status_t srs_jsonl_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, 
 // Reads part p of a JSONL file (see io.h).
 srs_status_t srs_read_jsonl_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
                                  srs_data_t **out) {
-    *out = NULL;
-    srs_file_t f;
-    srs_status_t st = srs_file_load(ctx, path, &f);
-    if (st != SRS_OK) return st;
-    jl_t r;
-    memset(&r, 0, sizeof r);
-    r.ctx = ctx;
-    r.path = path;
-    r.b.row_base = p->row_base;
-    r.b.allow_empty = 1;
-    if (p->start < 0 || p->end > (int64_t)f.len || p->start > p->end)
-        st = srs_fail(ctx, SRS_ERR_IO, "%s: changed while it was read (part [%lld, %lld) of %zu bytes)", path,
-                      (long long)p->start, (long long)p->end, f.len);
-    else
-        st = parse_lines(&r, &f, p->start, p->end, p->first_line);
-    srs_file_release(&f);
-    if (st != SRS_OK) {
-        srs_bld_free(&r.b);
-        return st;
-    }
-    return srs_bld_finish(ctx, &r.b, path, out);
+    return read_range(ctx, path, p->start, p->end, p->first_line, p->row_base, 1, out);
 }
 
 // ----------------------------------------------------------------------------
