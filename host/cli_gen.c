@@ -30,6 +30,9 @@ static void help_gen(void) {
            "  --with-logw     random base log-weights (N(0,1)) instead of uniform\n"
            "  --seed N        seed (default 1)\n"
            "  --dtype T       NPY dtype f32 | f64 (default f64)\n"
+           "  --device D      auto | cpu | cuda: cuda generates the samples on the GPU (same\n"
+           "                  Philox counters and model code as the CPU, for data sets at scale;\n"
+           "                  equal to the CPU's up to the last bit of log/sin/cos)\n"
            "  --threads N     CPU threads\n"
            "  -h, --help      this help\n");
 }

@@ -1,42 +1,26 @@
 /*
  * gen.c — synthetic scenarios, deterministic by seed.
  *
- * Every random number is a Philox4x32-10 block keyed by the seed with counter
- * (global prompt, sample, stream), so a value depends only on where it sits,
- * never on thread count or order of generation (and a GPU generator with the
- * same counters reproduces it).
+ * The generative model (scenarios gauss, overopt, twopoint; ragged rows;
+ * random base log-weights) lives in include/srs_gen_math.h, shared with the
+ * CUDA generator (kernels/gen.cu): every random number is a Philox4x32-10
+ * block keyed by the seed with counter (global prompt, sample, stream), so a
+ * value depends only on where it sits, never on thread count, order of
+ * generation or backend.
  *
- * Scenarios (prompt i, sample j; z* independent standard normals):
- *
- *   gauss     mu_i ~ N(0,1); u_ij = mu_i + z; gold = u.
- *
- *   overopt   over-optimisation: high-utility outputs are rare under the base
- *             policy and the proxy reward has an exploitable error.
- *               difficulty  c_i ~ N(0, 1)
- *               honest sample (prob 0.95): quality q ~ N(0,1),
- *                   gold g = c_i + q, proxy u = g + 0.5 z
- *                   (gold above c_i + 2 has base mass 2.3%)
- *               hack (prob 0.05): gold g = c_i - 1 + 0.5 q (worse than typical),
- *                   proxy u = c_i + 2 + 0.5 |z| (looks like a top answer)
- *             A follower that trusts the proxy too much drifts onto hacks:
- *             proxy utility rises while gold utility falls.
- *
- *   twopoint  the paper's motivating example: two outputs per prompt with
- *             utilities 1 and 2 and base probabilities 0.9 and 0.1 (logw);
- *             gold = u.
- *
- * Options: ragged rows (length uniform in [1, n]), random base log-weights
- * logw ~ N(0, 1) (ignored by twopoint, which always has its own).
+ * On a CUDA context the samples are generated on the GPU (`srs gen --device
+ * cuda`, for benchmarks at scale) with the same Philox counters and the same
+ * code; row lengths and offsets are always computed here, on the host.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "srs_math.h"
-
-enum { ST_PROMPT = 0, ST_SAMPLE = 1, ST_KIND = 2, ST_LOGW = 3, ST_LEN = 4 };
-
-#define PROMPT_COUNTER 0xFFFFFFFFu  // sample slot used for per-prompt draws
+#include "srs_gen_math.h"
+#ifdef SRS_WITH_CUDA
+#include "../kernels/common.cuh"
+#include "../kernels/gen.cuh"
+#endif
 
 srs_gen_opts_t srs_gen_opts_default(void) {
     srs_gen_opts_t o;
@@ -48,45 +32,17 @@ srs_gen_opts_t srs_gen_opts_default(void) {
     return o;
 }
 
-static int64_t row_len(const srs_gen_opts_t *o, int64_t i) {
-    if (o->scenario == SRS_SCEN_TWOPOINT) return 2;
-    if (!o->ragged) return o->n_samples;
-    srs_u32x4_t r = srs_philox_block(o->seed, (uint64_t)i, PROMPT_COUNTER, ST_LEN);
-    return 1 + (int64_t)(srs_u01(r.v[0], r.v[1]) * (double)o->n_samples);
-}
-
-static void gen_row(const srs_gen_opts_t *o, int64_t i, int64_t n, double *u, double *g, double *lw) {
-    if (o->scenario == SRS_SCEN_TWOPOINT) {
-        u[0] = g[0] = 1.0;
-        u[1] = g[1] = 2.0;
-        lw[0] = log(0.9);
-        lw[1] = log(0.1);
-        return;
-    }
-    double c, unused;
-    srs_normal2(srs_philox_block(o->seed, (uint64_t)i, PROMPT_COUNTER, ST_PROMPT), &c, &unused);
-    for (int64_t j = 0; j < n; j++) {
-        double q, z;
-        srs_normal2(srs_philox_block(o->seed, (uint64_t)i, (uint32_t)j, ST_SAMPLE), &q, &z);
-        if (o->scenario == SRS_SCEN_GAUSS) {
-            u[j] = g[j] = c + q;
-        } else {
-            srs_u32x4_t k = srs_philox_block(o->seed, (uint64_t)i, (uint32_t)j, ST_KIND);
-            int hack = srs_u01(k.v[0], k.v[1]) < 0.05;
-            if (hack) {
-                g[j] = c - 1.0 + 0.5 * q;
-                u[j] = c + 2.0 + 0.5 * fabs(z);
-            } else {
-                g[j] = c + q;
-                u[j] = g[j] + 0.5 * z;
-            }
-        }
-        if (lw) {
-            double a, b;
-            srs_normal2(srs_philox_block(o->seed, (uint64_t)i, (uint32_t)j, ST_LOGW), &a, &b);
-            lw[j] = a;
-        }
-    }
+static srs_gen_params_t gen_params(const srs_gen_opts_t *o, int with_logw) {
+    srs_gen_params_t p;
+    memset(&p, 0, sizeof p);
+    p.scenario = (int)o->scenario;
+    p.ragged = o->ragged;
+    p.with_logw = with_logw;
+    p.n_samples = o->n_samples;
+    p.seed = o->seed;
+    p.twopoint_logw[0] = log(0.9);
+    p.twopoint_logw[1] = log(0.1);
+    return p;
 }
 
 srs_status_t srs_gen(srs_ctx_t *ctx, const srs_gen_opts_t *o, srs_data_t **out) {
@@ -101,6 +57,7 @@ srs_status_t srs_gen(srs_ctx_t *ctx, const srs_gen_opts_t *o, srs_data_t **out) 
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "samples must be in [1, 2^31), got %lld",
                         (long long)o->n_samples);
     int with_logw = o->with_logw || o->scenario == SRS_SCEN_TWOPOINT;
+    srs_gen_params_t p = gen_params(o, with_logw);
 
     srs_data_t *d = srs_data_alloc("");
     if (!d) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
@@ -109,7 +66,7 @@ srs_status_t srs_gen(srs_ctx_t *ctx, const srs_gen_opts_t *o, srs_data_t **out) 
     if (!d->offsets) goto oom;
     d->offsets[0] = 0;
     for (int64_t i = 0; i < np; i++) {
-        d->offsets[i + 1] = d->offsets[i] + row_len(o, i);
+        d->offsets[i + 1] = d->offsets[i] + srs_gen_row_len(&p, i);
         if (d->offsets[i + 1] > ((int64_t)1 << 40)) {
             srs_data_free(d);
             return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%lld prompts x %lld samples is too large",
@@ -122,10 +79,25 @@ srs_status_t srs_gen(srs_ctx_t *ctx, const srs_gen_opts_t *o, srs_data_t **out) 
         if (!(d->owned[k] = malloc(ns * sizeof(double)))) goto oom;
     }
     double *u = d->owned[0], *lw = d->owned[1], *g = d->owned[2];
+#ifdef SRS_WITH_CUDA
+    if (ctx->device == SRS_DEVICE_CUDA) {
+        srs_nvtx_push("srs_gen (cuda)");
+        int failed = cudaCheck(cudaSetDevice(ctx->cuda_device)) || srs_gen_cuda(&p, d->offsets, np, u, lw, g, 0);
+        srs_nvtx_pop();
+        if (failed) {
+            srs_data_free(d);
+            return srs_fail(ctx, SRS_ERR_BACKEND, "srs_gen: %s", srs_cuda_last_error());
+        }
+    } else
+#endif
+    {
 #pragma omp parallel for schedule(static) num_threads(ctx->n_threads)
-    for (int64_t i = 0; i < np; i++) {
-        int64_t s = d->offsets[i];
-        gen_row(o, i, d->offsets[i + 1] - s, u + s, g + s, lw ? lw + s : NULL);
+        for (int64_t i = 0; i < np; i++) {
+            int64_t s = d->offsets[i], n = d->offsets[i + 1] - s;
+            double c = srs_gen_prompt_value(&p, i);
+            for (int64_t j = 0; j < n; j++)
+                srs_gen_sample(&p, i, j, c, u + s + j, g + s + j, lw ? lw + s + j : NULL);
+        }
     }
     // dense data keeps offsets for simplicity; the batch is CSR either way
     d->batch.n_prompts = np;
