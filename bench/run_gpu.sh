@@ -9,7 +9,7 @@ mkdir -p "$OUTDIR" results
 TOTAL=${SRS_BENCH_TOTAL:-268435456}
 CMD="build/srs bench threshold --device cuda --total $TOTAL --sizes 16,64,256,1024,4096 --reps 20"
 echo "== $CMD"
-$CMD --json "$OUTDIR/bench-srs.jsonl" 2>&1 | tee "$OUTDIR/bench-srs.txt"
+$CMD --json "$OUTDIR/bench-srs.jsonl" 2>&1   # the caller keeps stdout (bench.log)
 echo "== PyTorch batched bisection"
 PYTHONUNBUFFERED=1 python3 bench/torch_threshold.py --total "$TOTAL" --reps 5 > "$OUTDIR/bench-torch.jsonl" \
     2> "$OUTDIR/bench-torch.err" || echo "PyTorch run failed: $(tail -3 "$OUTDIR/bench-torch.err")"

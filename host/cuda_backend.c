@@ -370,7 +370,9 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
     for (int64_t k = 0; k < NSLOT; k++) {
         slot_t *s = &cs->slot[(c + k) % NSLOT];
         if (failed) {
-            if (s->busy) cudaStreamSynchronize(s->stream);
+            // every stream, busy or not: a chunk whose enqueue failed half-way
+            // may still have copies in flight from the slot's pinned buffers
+            cudaStreamSynchronize(s->stream);
             s->busy = 0;
         } else if (chunk_finish(jb, s)) {
             failed = 1;

@@ -37,7 +37,7 @@ srs_status_t srs_score(srs_ctx_t *ctx, const void *hidden, srs_npy_kind_t kind, 
 #ifdef SRS_WITH_CUDA
 // The cuBLAS path of srs_score (kernels/score.cu). Returns 0, or 1 with
 // srs_cuda_last_error set.
-int srs_score_cuda(const void *hidden, int kind, int64_t n, int64_t d, const float *head, int64_t heads,
+int srs_score_cuda(int device, const void *hidden, int kind, int64_t n, int64_t d, const float *head, int64_t heads,
                    const float *bias, float *out);
 // srs_cuda_last_error (kernels/common.cuh), declared here so that host C
 // files need not include the CUDA headers.

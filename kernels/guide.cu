@@ -151,6 +151,16 @@ struct TopkShared {
     double dred[32];
 };
 
+// Bitwise OR of a per-thread flag byte over the block. __syncthreads_or
+// returns only whether any value was non-zero (a predicate, not the OR of
+// the bits), so each flag bit is reduced on its own. Includes a barrier.
+__device__ __forceinline__ int block_or_flags(int fl) {
+    int out = 0;
+    for (int bit = 1; bit <= 128; bit <<= 1)
+        if (__syncthreads_or(fl & bit)) out |= bit;
+    return out;
+}
+
 // values == NULL: write candidates (ids, logp, flags). values != NULL: the
 // fused top-k path, write tokens (+ cand_ids, fused, flags).
 template <int E, int EV>
@@ -173,8 +183,10 @@ topk_kernel(const void *__restrict__ logits, int64_t vocab, double T, int k, int
         if (!(f < INFINITY)) { fl |= SRS_GUIDE_NONFINITE; continue; }   // NaN, +inf
         if (f == -INFINITY) continue;
         if (T > 0) {
-            if (f > mt) { st = st * (double)expf((mt - f) * invT) + 1.0; mt = f; }
-            else st += (double)expf((f - mt) * invT);
+            // guards keep extreme T finite: invT may be inf (T < ~3e-39) or 0
+            // (T > ~3e38), where 0 * inf or -inf * 0 would give NaN
+            if (f > mt) { st = mt == -INFINITY ? 1.0 : st * (double)expf((mt - f) * invT) + 1.0; mt = f; }
+            else { float dl = f - mt; st += dl == 0.0f ? 1.0 : (double)expf(dl * invT); }
         } else {
             if (f > mt) { mt = f; st = 1; }
             else if (f == mt) st += 1;
@@ -190,7 +202,7 @@ topk_kernel(const void *__restrict__ logits, int64_t vocab, double T, int k, int
             li[j] = (int32_t)v;
         }
     }
-    fl = __syncthreads_or(fl);
+    fl = block_or_flags(fl);
 
     // log-sum-exp (or the count of tied maxima) over the block
     double M = block_reduce<1>((double)mt, sh.dred);
@@ -288,7 +300,7 @@ vocab_kernel(srs_guide_opts_t o, const void *__restrict__ logits, const void *__
         else if (f > xm) xm = f;
     }
     const double xmax = block_reduce<1>(xm, dred);
-    fl = __syncthreads_or(fl);
+    fl = block_or_flags(fl);
     if (xmax == -INFINITY) {
         if (threadIdx.x == 0) { tokens[r] = -1; if (flags) flags[r] = (uint8_t)fl; }
         return;
@@ -340,7 +352,7 @@ vocab_kernel(srs_guide_opts_t o, const void *__restrict__ logits, const void *__
         if (key > best.key) { best.key = key; best.id = (int32_t)v; }   // v ascends per thread
     }
     DKeyId w = block_best_d(best, kred);
-    fl = __syncthreads_or(fl);
+    fl = block_or_flags(fl);
     if (threadIdx.x == 0) {
         int32_t tok = w.key > -INFINITY ? w.id : -1;
         tokens[r] = tok;

@@ -37,9 +37,11 @@ static __global__ void score_add_bias_kernel(float *out, const float *bias, int6
 // ----------------------------------------------------------------------------
 // launcher
 
-extern "C" int srs_score_cuda(const void *hidden, int kind, int64_t n, int64_t d, const float *head,
+extern "C" int srs_score_cuda(int device, const void *hidden, int kind, int64_t n, int64_t d, const float *head,
                               int64_t heads, const float *bias, float *out) {
-    // kind: 0 float32, 2 float16, 3 bfloat16 (srs_npy_kind_t)
+    // kind: 0 float32, 2 float16, 3 bfloat16 (srs_npy_kind_t); device: the
+    // context's GPU (node-local rank % count under MPI)
+    if (cudaCheck(cudaSetDevice(device))) return 1;
     const size_t item = kind == 0 ? 4 : 2;
     const cudaDataType_t dt = kind == 0 ? CUDA_R_32F : kind == 2 ? CUDA_R_16F : CUDA_R_16BF;
     int64_t chunk = (int64_t)(SCORE_CHUNK_BYTES / (item * (size_t)d));

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# One run on the GPU machine (the device tool's H100/H200): build for sm_90,
-# the whole test suite with the CUDA backend, compute-sanitizer memcheck on
-# the CUDA tests, and the GPU threshold benchmark; logs and results under $OUT
-# (at most 8 files come back). About 10 minutes of wall time.
+# The GPU machine (the device tool's H100/H200) in two calls, each under the
+# tool's 600 s and 8 returned files: build for sm_90, then
+#   run    the whole test suite with the CUDA backend, compute-sanitizer
+#          memcheck on the CUDA tests, the Python CPU/GPU parity check of the
+#          guided-decoding kernels (the image's python3 has PyTorch)
+#   bench  the GPU threshold benchmark against PyTorch (gpu-threshold.md)
+# Logs and results go under $OUT.
 #
 #   here, once:   bash scripts/gpu-session.sh fetch
 #                 (downloads the Debian packages the build needs into .gpu-debs/,
 #                 ignored by git: the GPU machine has no package registry)
 #   there:        device run, carry [".gpu-debs"], command:
-#                 bash scripts/gpu-session.sh run
+#                 bash scripts/gpu-session.sh run      then      ... bench
+#   afterwards:   copy $OUT's gpu-threshold.md to results/ and commit it
 set -uo pipefail
 cd "$(dirname "$0")/.."
 DEBS=(libjansson-dev libjansson4 libopenblas-dev libopenblas0 libopenblas0-pthread libopenblas-pthread-dev
@@ -22,15 +26,20 @@ if [[ "${1:-}" == "fetch" ]]; then
     ls -la .gpu-debs
     exit 0
 fi
-[[ "${1:-}" == "run" ]] || { echo "usage: $0 fetch|run" >&2; exit 2; }
+MODE=${1:-}
+[[ $MODE == run || $MODE == bench ]] || { echo "usage: $0 fetch|run|bench" >&2; exit 2; }
+# Two device calls, each under the tool's 600 s and 8 files of $OUT:
+#   run    build, the suite with the CUDA backend, memcheck, the Python parity check
+#   bench  the benchmark (the build from `run` is kept while the machine stays warm)
 
 OUT=${OUT:-$PWD/gpu-out}
 mkdir -p "$OUT"
-LOG="$OUT/session.log"
+LOG="$OUT/session-$MODE.log"
 exec > >(tee "$LOG") 2>&1
 echo "== $(date -u +%FT%TZ) $(uname -m)"
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv || true
-command -v compute-sanitizer || ls /usr/local/cuda/bin/compute-sanitizer
+CS=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+PY=$(command -v python3)   # the image's python3 holds PyTorch
 
 # Build dependencies: the system's where present, else the carried .debs
 # unpacked into a private prefix (never into /).
@@ -57,21 +66,30 @@ T0=$(date +%s)
 make -j16 GPU_COMPUTE_CAPABILITY=90 CFLAGS="$EXTRA_CFLAGS" LDFLAGS="$EXTRA_LDFLAGS" all build/test_srs \
     > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; echo "BUILD FAILED"; exit 1; }
 grep -E "CUDA backend|warning" "$OUT/build.log" | head -20
+grep -q "CUDA backend compiled" "$OUT/build.log" || { echo "nvcc not found: CPU-only build, nothing to test"; exit 1; }
 echo "build: $(( $(date +%s) - T0 )) s"
 
+if [[ $MODE == bench ]]; then
+    echo "== benchmark"
+    timeout 540 bash bench/run_gpu.sh "$OUT" > "$OUT/bench.log" 2>&1
+    echo "exit $?"; tail -25 "$OUT/bench.log"
+    rm -f "$OUT/bench-torch.err"
+    ls -la "$OUT"
+    exit 0
+fi
+
 echo "== test suite with the CUDA backend (SRS_TEST_DEVICE=cuda)"
-SRS_TEST_DEVICE=cuda SRS_BIN=build/srs timeout 240 build/test_srs > "$OUT/test-cuda.log" 2>&1
+SRS_TEST_DEVICE=cuda SRS_PYTHON=$PY SRS_BIN=build/srs timeout 200 build/test_srs > "$OUT/test-cuda.log" 2>&1
 echo "exit $?"; grep -E "^(FAIL|skip)|passed" "$OUT/test-cuda.log" | head -30
 grep -A6 "^  cuda_" "$OUT/test-cuda.log" | grep -v "^ok" | head -40
 
 echo "== compute-sanitizer memcheck on the CUDA tests (quick sizes)"
-SRS_TEST_QUICK=1 SRS_BIN=build/srs timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 \
+SRS_TEST_QUICK=1 SRS_BIN=build/srs timeout 150 "$CS" --tool memcheck --error-exitcode 9 \
     build/test_srs cuda_ > "$OUT/memcheck.log" 2>&1
 echo "exit $?"; grep -E "ERROR SUMMARY|passed|FAIL" "$OUT/memcheck.log" | head; grep -m5 -A8 "Invalid" "$OUT/memcheck.log"
 
-echo "== benchmark"
-timeout 300 bash bench/run_gpu.sh "$OUT" > "$OUT/bench.log" 2>&1
-echo "exit $?"; cat "$OUT/bench-srs.txt" 2>/dev/null; tail -5 "$OUT/bench.log"
-# at most 8 files come back: keep the important ones
-rm -f "$OUT/bench-torch.err"
+echo "== Python binding: CPU/GPU parity of the guided-decoding kernels (PyTorch)"
+SRS_LIB=build/libsrs.so timeout 120 "$PY" -B tests/test_python_binding.py > "$OUT/py-parity.log" 2>&1
+echo "exit $?"; tail -5 "$OUT/py-parity.log"
+grep -q "GPU parity tested" "$OUT/py-parity.log" || echo "WARNING: GPU parity was NOT tested (see py-parity.log)"
 ls -la "$OUT"

@@ -312,7 +312,7 @@ TEST(cuda_streams_many_chunks_in_order) {
     // more samples than one chunk (16 Mi): several chunks through the slots
     if (t_quick()) SKIP("quick run");
     uint64_t rng = 9;
-    int64_t np = 600000, len = 64;
+    int64_t np = 1100000, len = 64;  // > 3 chunks of 262144 rows: slots are reused
     float *u = malloc(sizeof(float) * (size_t)(np * len));
     for (int64_t j = 0; j < np * len; j++) u[j] = (float)t_rand_normal(&rng);
     srs_batch_t b;

@@ -71,9 +71,14 @@ TEST(score_matches_float64_reference) {
                         if (isnan(e)) num = INFINITY;
                     }
                 double rel = sqrt(num / den);
-                // float32 accumulation over d = 96 terms: far below 1e-5 (halves are
-                // exact in float, so the reference uses the stored values)
-                CHECK(rel < 1e-5, "kind %d heads %d bias %d: relative error %.3g", kind, (int)heads, with_bias, rel);
+                // CPU: float32 accumulation over d = 96 terms is far below 1e-5
+                // (halves are exact in float, the reference uses the stored values).
+                // CUDA: the head is rounded to the hidden states' half type for the
+                // tensor-core GEMM, a relative error of ~2^-9 (bf16) or ~2^-12 (f16).
+                double tol = 1e-5;
+                if (srs_ctx_device(ctx) == SRS_DEVICE_CUDA && kind != 0) tol = kind == 1 ? 4e-3 : 1e-2;
+                CHECK(rel < tol, "kind %d heads %d bias %d: relative error %.3g (tolerance %.0e)", kind, (int)heads,
+                      with_bias, rel, tol);
                 free(h32); free(h16); free(hv); free(w); free(out);
             }
 }
