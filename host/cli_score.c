@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "internal.h"
 #include "score.h"
+#include "srs_mpi.h"
 
 enum { OPT_HIDDEN = CLI_OPT_USER, OPT_HEAD, OPT_BIAS, OPT_ROWLEN, OPT_HEADIX, OPT_THEN };
 
@@ -94,90 +96,117 @@ int srs_cmd_score(int argc, char **argv) {
     if (!so.hidden || !so.head) return cli_usage_error("score", "need --hidden and --head");
     if (!a.output && !so.then) return cli_usage_error("score", "need -o REWARDS and/or --then-threshold OUT");
     if (so.then && !so.row_len) return cli_usage_error("score", "--then-threshold needs --row-len");
-    srs_ctx_t *ctx;
-    if ((rc = cli_make_ctx(&a, &ctx))) return rc;
-    if (so.then && srs_threshold_opts_check(ctx, &a.to) != SRS_OK) {
+    if ((rc = srs_mpi_start("score"))) return rc;
+    // From here every rank reaches every srs_mpi_* call: a local failure
+    // travels in rc to the next agreement (see cli_threshold.c). Under MPI
+    // rank r scores a contiguous share of the output rows (prompts with
+    // --row-len, else samples), reading only those rows of the hidden states.
+    srs_ctx_t *ctx = NULL;
+    rc = cli_make_ctx(&a, &ctx);
+    if (rc == 0 && so.then && srs_threshold_opts_check(ctx, &a.to) != SRS_OK)
         rc = cli_usage_error("score", "%s", srs_ctx_last_error(ctx));
+    if ((rc = srs_mpi_agree(rc))) {
         srs_ctx_free(ctx);
-        return rc;
+        return srs_mpi_stop(rc);
     }
     srs_npy_mat_t H = {0}, W = {0}, Bm = {0};
     float *w = NULL, *bias = NULL, *r = NULL;
     double *rd = NULL, *m = NULL, *be = NULL;
     srs_data_t *d = NULL;
-    srs_writer_t *wr = NULL;
-    rc = EXIT_RUNTIME;
-    if (srs_npy_load_matrix(ctx, so.hidden, &H) != SRS_OK || srs_npy_load_matrix(ctx, so.head, &W) != SRS_OK ||
+    srs_mpi_out_t *wo = NULL, *wt = NULL;
+    int64_t n_total = 0, heads = 0, dim = 0;
+    if (srs_npy_load_matrix_rows(ctx, so.hidden, 0, 0, &n_total, &H) != SRS_OK ||
+        srs_npy_load_matrix(ctx, so.head, &W) != SRS_OK ||
         (so.bias && srs_npy_load_matrix(ctx, so.bias, &Bm) != SRS_OK)) {
         cli_msg("%s", srs_ctx_last_error(ctx));
-        goto done;
+        rc = EXIT_RUNTIME;
     }
-    int64_t n = H.rows, dim = H.cols, heads = W.cols;
-    if (W.rows != dim) {
-        cli_msg("%s: head has %lld rows, hidden states have d = %lld", so.head, (long long)W.rows, (long long)dim);
-        goto done;
+    if (rc == 0) {
+        dim = H.cols;
+        heads = W.cols;
+        if (W.rows != dim) {
+            cli_msg("%s: head has %lld rows, hidden states have d = %lld", so.head, (long long)W.rows, (long long)dim);
+            rc = EXIT_RUNTIME;
+        } else if (so.bias && Bm.rows * Bm.cols != heads) {
+            cli_msg("%s: bias has %lld values, the head has %lld outputs", so.bias, (long long)(Bm.rows * Bm.cols),
+                    (long long)heads);
+            rc = EXIT_RUNTIME;
+        } else if (so.head_ix >= heads) {
+            rc = cli_usage_error("score", "--head-index %lld: the head has %lld outputs", so.head_ix, (long long)heads);
+        } else if (so.row_len && n_total % so.row_len) {
+            rc = cli_usage_error("score", "--row-len %lld does not divide the %lld samples", so.row_len,
+                                 (long long)n_total);
+        }
     }
-    if (so.bias && Bm.rows * Bm.cols != heads) {
-        cli_msg("%s: bias has %lld values, the head has %lld outputs", so.bias, (long long)(Bm.rows * Bm.cols),
-                (long long)heads);
-        goto done;
-    }
-    if (so.head_ix >= heads) {
-        rc = cli_usage_error("score", "--head-index %lld: the head has %lld outputs", so.head_ix, (long long)heads);
-        goto done;
-    }
-    if (so.row_len && n % so.row_len) {
-        rc = cli_usage_error("score", "--row-len %lld does not divide the %lld samples", so.row_len, (long long)n);
-        goto done;
-    }
-    if (!(w = as_float(&W)) || (so.bias && !(bias = as_float(&Bm))) ||
-        !(r = malloc(sizeof(float) * (size_t)(n * heads)))) {
-        cli_msg("out of memory");
-        goto done;
-    }
-    if (srs_score(ctx, H.data, H.kind, n, dim, w, heads, bias, r) != SRS_OK) {
+    if ((rc = srs_mpi_agree(rc))) goto done;
+
+    // this rank's rows: prompts of row_len samples, or samples of `heads` values
+    int64_t unit = so.row_len ? so.row_len : 1, lo, hi;
+    srs_mpi_shard(n_total / unit, &lo, &hi);
+    free(H.data);
+    if (srs_npy_load_matrix_rows(ctx, so.hidden, lo * unit, hi * unit, NULL, &H) != SRS_OK) {
         cli_msg("%s", srs_ctx_last_error(ctx));
-        goto done;
+        rc = EXIT_RUNTIME;
     }
-    // rewards as a data set: prompts x row_len of head K, or samples x heads
-    int64_t cols = so.row_len ? so.row_len : heads, rows = so.row_len ? n / so.row_len : n;
-    if (!(rd = malloc(sizeof(double) * (size_t)(rows * cols)))) {
+    int64_t n = H.rows, cols = so.row_len ? so.row_len : heads, rows = hi - lo;
+    if (rc == 0 && (!(w = as_float(&W)) || (so.bias && !(bias = as_float(&Bm))) ||
+                    !(r = malloc(sizeof(float) * (size_t)(n * heads + 1))) ||
+                    !(rd = malloc(sizeof(double) * (size_t)(rows * cols + 1))))) {
         cli_msg("out of memory");
-        goto done;
+        rc = EXIT_RUNTIME;
     }
-    for (int64_t i = 0; i < rows * cols; i++) rd[i] = so.row_len ? r[i * heads + so.head_ix] : r[i];
-    if (srs_data_from_arrays(ctx, rows, NULL, cols, rd, NULL, NULL, NULL, &d) != SRS_OK ||
-        (a.output && srs_data_write(ctx, a.output, d, a.out_fmt, SRS_F32) != SRS_OK)) {
+    if (rc == 0 && srs_score(ctx, H.data, H.kind, n, dim, w, heads, bias, r) != SRS_OK) {
         cli_msg("%s", srs_ctx_last_error(ctx));
-        goto done;
+        rc = EXIT_RUNTIME;
+    }
+    // rewards as a data set: prompts x row_len of head K, or samples x heads;
+    // rows numbered globally (ids and messages name the file's rows)
+    if (rc == 0) {
+        for (int64_t i = 0; i < rows * cols; i++) rd[i] = so.row_len ? r[i * heads + so.head_ix] : r[i];
+        if (srs_data_from_arrays(ctx, rows, NULL, cols, rd, NULL, NULL, NULL, &d) != SRS_OK) {
+            cli_msg("%s", srs_ctx_last_error(ctx));
+            rc = EXIT_RUNTIME;
+        } else {
+            d->batch.first_index = lo;
+        }
+    }
+    if (rc == 0 && so.then) {
+        if (!(m = malloc(sizeof(double) * (size_t)(rows + 1))) || !(be = malloc(sizeof(double) * (size_t)(rows + 1)))) {
+            cli_msg("out of memory");
+            rc = EXIT_RUNTIME;
+        } else if (rows > 0 && srs_thresholds(ctx, srs_data_batch(d), &a.to, m, be) != SRS_OK) {
+            cli_report_row_error(ctx, d);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    if ((rc = srs_mpi_agree(rc))) goto done;
+
+    // one file each, rows in input order (merged across ranks)
+    if (a.output) {
+        if (!(rc = srs_mpi_out_open(ctx, a.output, a.out_fmt, SRS_OUT_REWARDS, d, &wo))) {
+            int local = 0;
+            if (srs_mpi_out_put(wo, 0, rows, NULL, NULL, rd) != SRS_OK) {
+                cli_msg("%s", srs_ctx_last_error(ctx));
+                local = EXIT_RUNTIME;
+            }
+            rc = srs_mpi_out_finish(wo, local);
+        }
+        if (rc) goto done;
     }
     if (so.then) {
-        if (!(m = malloc(sizeof(double) * (size_t)rows)) || !(be = malloc(sizeof(double) * (size_t)rows))) {
-            cli_msg("out of memory");
-            goto done;
-        }
-        if (srs_thresholds(ctx, srs_data_batch(d), &a.to, m, be) != SRS_OK) {
-            cli_report_row_error(ctx, d);
-            goto done;
-        }
-        if (srs_writer_open(ctx, so.then, SRS_FMT_AUTO, SRS_OUT_THRESHOLDS, d, &wr) != SRS_OK ||
-            srs_writer_put(wr, 0, rows, m, be, NULL) != SRS_OK) {
-            cli_msg("%s", srs_ctx_last_error(ctx));
-            goto done;
-        }
-        srs_status_t st = srs_writer_commit(wr);
-        wr = NULL;
-        if (st != SRS_OK) {
-            cli_msg("%s", srs_ctx_last_error(ctx));
-            goto done;
+        if (!(rc = srs_mpi_out_open(ctx, so.then, SRS_FMT_AUTO, SRS_OUT_THRESHOLDS, d, &wt))) {
+            int local = 0;
+            if (srs_mpi_out_put(wt, 0, rows, m, be, NULL) != SRS_OK) {
+                cli_msg("%s", srs_ctx_last_error(ctx));
+                local = EXIT_RUNTIME;
+            }
+            rc = srs_mpi_out_finish(wt, local);
         }
     }
-    rc = 0;
 done:
-    srs_writer_abort(wr);
     srs_data_free(d);
     free(H.data); free(W.data); free(Bm.data);
     free(w); free(bias); free(r); free(rd); free(m); free(be);
     srs_ctx_free(ctx);
-    return rc;
+    return srs_mpi_stop(rc);
 }

@@ -369,6 +369,15 @@ char *srs_npy_companion(const char *path, const char *suffix) {
 // ml_dtypes arrays are saved as) into a malloc'd copy. A 1-D array of n is
 // returned as (n, 1). Free m->data with free().
 srs_status_t srs_npy_load_matrix(srs_ctx_t *ctx, const char *path, srs_npy_mat_t *m) {
+    return srs_npy_load_matrix_rows(ctx, path, 0, -1, NULL, m);
+}
+
+// Rows [r0, r1) only (r1 < 0: to the end; r0 = r1 = 0: none, to learn the
+// count): m->rows = r1 - r0, *total (may be NULL) the file's row count. The
+// file is memory-mapped, so only those rows' pages are read (an MPI rank's
+// share of a large file).
+srs_status_t srs_npy_load_matrix_rows(srs_ctx_t *ctx, const char *path, int64_t r0, int64_t r1, int64_t *total,
+                                      srs_npy_mat_t *m) {
     memset(m, 0, sizeof *m);
     srs_file_t f;
     srs_status_t st = srs_file_load(ctx, path, &f);
@@ -395,24 +404,33 @@ srs_status_t srs_npy_load_matrix(srs_ctx_t *ctx, const char *path, srs_npy_mat_t
         st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: expected a non-empty C-order 1-D or 2-D array", path);
         goto out;
     }
-    m->rows = h.dim[0];
+    int64_t all_rows = h.dim[0];
     m->cols = h.ndim == 2 ? h.dim[1] : 1;
+    if (total) *total = all_rows;
     size_t item = m->kind == SRS_NPY_F64 ? 8 : m->kind == SRS_NPY_F32 ? 4 : 2;
-    if (m->rows > (int64_t)(SIZE_MAX / item) / m->cols) {
+    if (all_rows > (int64_t)(SIZE_MAX / item) / m->cols) {
         st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: array too large", path);
         goto out;
     }
-    size_t need = (size_t)m->rows * (size_t)m->cols * item;
+    size_t need = (size_t)all_rows * (size_t)m->cols * item;
     if (f.len - h.data_off < need) {
         st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: truncated: header promises %zu bytes of data, file has %zu", path,
                       need, f.len - h.data_off);
         goto out;
     }
-    if (!(m->data = malloc(need ? need : 1))) {
+    if (r1 < 0) r1 = all_rows;
+    if (r0 < 0 || r0 > r1 || r1 > all_rows) {
+        st = srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: rows [%lld, %lld) outside the %lld rows", path, (long long)r0,
+                      (long long)r1, (long long)all_rows);
+        goto out;
+    }
+    m->rows = r1 - r0;
+    size_t row_bytes = (size_t)m->cols * item, want = (size_t)m->rows * row_bytes;
+    if (!(m->data = malloc(want ? want : 1))) {
         st = srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
         goto out;
     }
-    memcpy(m->data, f.data + h.data_off, need);
+    memcpy(m->data, f.data + h.data_off + (size_t)r0 * row_bytes, want);
 out:
     srs_file_release(&f);
     return st;

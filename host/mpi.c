@@ -342,7 +342,7 @@ int srs_mpi_out_open(srs_ctx_t *ctx, const char *path, srs_format_t fmt, srs_out
 #ifdef SRS_WITH_MPI
     const srs_batch_t *b = srs_data_batch(d);
     o->rows = srs_mpi_sum_i64(b->n_prompts);
-    if (o->fmt == SRS_FMT_NPY && kind == SRS_OUT_SHAPED) {
+    if (o->fmt == SRS_FMT_NPY && kind != SRS_OUT_THRESHOLDS) {  // shaped, rewards: per-sample columns
         // Every rank's rows must have the global first row's length.
         int64_t cols = 0;
         if (srs_equal_rows(ctx, b, &cols) != SRS_OK) {
@@ -517,7 +517,7 @@ int srs_mpi_out_finish(srs_mpi_out_t *o, int rc) {
     if (rc == 0 && npy && shaped && !thr_path) rc = EXIT_RUNTIME;
     // The companion first, the main file last, as the single-process writer.
     if (rc == 0 && thr_path) rc = merge(ctx, part[1], thr_path, o->rows, 2, &t[1]);
-    if (rc == 0) rc = merge(ctx, part[0], o->path, o->rows, npy ? (shaped ? o->cols : 2) : 0, &t[0]);
+    if (rc == 0) rc = merge(ctx, part[0], o->path, o->rows, npy ? (o->kind != SRS_OUT_THRESHOLDS ? o->cols : 2) : 0, &t[0]);
     if (g_rank == 0) {
         for (int k = 1; k >= 0 && rc == 0; k--)
             if ((t[k].tmp || t[k].to_stdout) && srs_tmp_commit(ctx, &t[k]) != SRS_OK) {

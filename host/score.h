@@ -21,6 +21,10 @@ typedef struct {
 // Loads a 1-D (as (n, 1)) or 2-D NPY of float32/float64/float16/bfloat16
 // (io_npy.c). m->data is malloc'd; free it with free().
 srs_status_t srs_npy_load_matrix(srs_ctx_t *ctx, const char *path, srs_npy_mat_t *m);
+// Rows [r0, r1) of it only (r1 < 0: to the end); *total (may be NULL) gets
+// the file's row count. Reads only those rows' bytes (memory-mapped file).
+srs_status_t srs_npy_load_matrix_rows(srs_ctx_t *ctx, const char *path, int64_t r0, int64_t r1, int64_t *total,
+                                      srs_npy_mat_t *m);
 
 // IEEE half and bfloat16 to float (exact).
 float srs_half_to_float(uint16_t h);

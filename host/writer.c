@@ -29,17 +29,19 @@ static srs_status_t write_headers(srs_writer_t *w) {
     const srs_batch_t *b = &w->d->batch;
     FILE *f = w->main.f;
     if (w->format == SRS_FMT_CSV) {
-        fputs_unlocked(w->kind == SRS_OUT_SHAPED ? "prompt_id,shaped,m_star,B_eff\n"
-                                                 : "prompt_id,m_star,B_eff\n", f);
+        fputs_unlocked(w->kind == SRS_OUT_SHAPED    ? "prompt_id,shaped,m_star,B_eff\n"
+                       : w->kind == SRS_OUT_REWARDS ? "prompt_id,reward\n"
+                                                    : "prompt_id,m_star,B_eff\n", f);
     } else if (w->format == SRS_FMT_NPY && !w->part) {
         char hdr[SRS_NPY_HEADER_MAX];
         size_t hl;
-        if (w->kind == SRS_OUT_SHAPED) {
+        if (w->kind != SRS_OUT_THRESHOLDS) {
             int64_t cols = 0;
             srs_status_t st = srs_equal_rows(w->ctx, b, &cols);
             if (st != SRS_OK) return st;
             hl = srs_npy_header(hdr, "<f8", b->n_prompts, cols);
             fwrite_unlocked(hdr, 1, hl, f);
+            if (w->kind == SRS_OUT_REWARDS) return SRS_OK;
             f = w->thr.f;
         }
         hl = srs_npy_header(hdr, "<f8", b->n_prompts, 2);
@@ -58,16 +60,16 @@ static srs_status_t writer_open(srs_ctx_t *ctx, const char *path, srs_format_t f
     *out = NULL;
     if (!path || !*path || !d)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_writer_open: path or data is NULL");
-    if (kind != SRS_OUT_THRESHOLDS && kind != SRS_OUT_SHAPED)
+    if (kind != SRS_OUT_THRESHOLDS && kind != SRS_OUT_SHAPED && kind != SRS_OUT_REWARDS)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown output kind %d", (int)kind);
     srs_format_t fmt = SRS_FMT_JSONL;
     srs_status_t st = srs_resolve_format(ctx, path, format, &fmt);
     if (st != SRS_OK) return st;
     int is_stdout = strcmp(path, "-") == 0;
-    if (fmt == SRS_FMT_NPY && kind == SRS_OUT_SHAPED) {
+    if (fmt == SRS_FMT_NPY && kind != SRS_OUT_THRESHOLDS) {
         int64_t cols = 0;  // check before creating any file
         if ((st = srs_equal_rows(ctx, &d->batch, &cols)) != SRS_OK) return st;
-        if (is_stdout)
+        if (is_stdout && kind == SRS_OUT_SHAPED)
             return srs_fail(ctx, SRS_ERR_INVALID_ARG,
                             "shaped NPY output writes a companion <stem>.thresholds.npy; give a file "
                             "name, not -");
@@ -114,6 +116,15 @@ static void put_jsonl(const srs_writer_t *w, FILE *f, int64_t i, double m, doubl
                       int64_t n) {
     fputs_unlocked("{\"prompt_id\": ", f);
     srs_put_id(f, w->d, i, 1);
+    if (w->kind == SRS_OUT_REWARDS) {
+        fputs_unlocked(", \"rewards\": [", f);
+        for (int64_t j = 0; j < n; j++) {
+            if (j) fputs_unlocked(", ", f);
+            srs_put_double(f, sh[j]);
+        }
+        fputs_unlocked("]}\n", f);
+        return;
+    }
     fputs_unlocked(", \"m_star\": ", f);
     srs_put_double(f, m);
     fputs_unlocked(", \"B_eff\": ", f);
@@ -131,6 +142,15 @@ static void put_jsonl(const srs_writer_t *w, FILE *f, int64_t i, double m, doubl
 
 static void put_csv(const srs_writer_t *w, FILE *f, int64_t i, double m, double be, const double *sh,
                     int64_t n) {
+    if (w->kind == SRS_OUT_REWARDS) {
+        for (int64_t j = 0; j < n; j++) {
+            srs_put_id(f, w->d, i, 0);
+            putc_unlocked(',', f);
+            srs_put_double(f, sh[j]);
+            putc_unlocked('\n', f);
+        }
+        return;
+    }
     char tail[96];  // ",m_star,B_eff\n", the same on every line of the row
     size_t t = 0;
     tail[t++] = ',';
@@ -153,7 +173,9 @@ static void put_csv(const srs_writer_t *w, FILE *f, int64_t i, double m, double 
 
 static void put_npy(srs_writer_t *w, double m, double be, const double *sh, int64_t n) {
     double mb[2] = {m, be};
-    if (sh) {
+    if (w->kind == SRS_OUT_REWARDS) {
+        fwrite_unlocked(sh, sizeof(double), (size_t)n, w->main.f);
+    } else if (sh) {
         fwrite_unlocked(sh, sizeof(double), (size_t)n, w->main.f);
         fwrite_unlocked(mb, sizeof(double), 2, w->thr.f);
     } else {
@@ -183,8 +205,9 @@ static void put_text(void *arg, FILE *f, int64_t r0, int64_t r1) {
         int64_t i = a->first_row + r, s, n;
         SRS_ROW(b, i, s, n);
         const double *row = a->shaped ? a->shaped + (s - base) : NULL;
-        if (a->w->format == SRS_FMT_JSONL) put_jsonl(a->w, f, i, a->m_star[r], a->b_eff[r], row, n);
-        else put_csv(a->w, f, i, a->m_star[r], a->b_eff[r], row, n);
+        double m = a->m_star ? a->m_star[r] : 0.0, be = a->b_eff ? a->b_eff[r] : 0.0;  // rewards: none
+        if (a->w->format == SRS_FMT_JSONL) put_jsonl(a->w, f, i, m, be, row, n);
+        else put_csv(a->w, f, i, m, be, row, n);
     }
 }
 
@@ -202,18 +225,19 @@ srs_status_t srs_writer_put(srs_writer_t *w, int64_t first_row, int64_t n_rows,
                         "[%lld, %lld)",
                         (long long)w->next_row, (long long)w->n_prompts, (long long)first_row,
                         (long long)(first_row + n_rows));
-    if (n_rows > 0 && (!m_star || !b_eff))
+    int rewards_out = w->kind == SRS_OUT_REWARDS;
+    if (n_rows > 0 && !rewards_out && (!m_star || !b_eff))
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_writer_put: m_star or b_eff is NULL");
     const srs_batch_t *b = &w->d->batch;
-    int shaped_out = w->kind == SRS_OUT_SHAPED;
+    int shaped_out = w->kind != SRS_OUT_THRESHOLDS;  // per-sample values: shaped or rewards
     if (shaped_out && !shaped && n_rows > 0)
-        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_writer_put: shaped is NULL");
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_writer_put: %s is NULL", rewards_out ? "rewards" : "shaped");
     if (w->format == SRS_FMT_NPY) {
         const double *sh = shaped;  // (samples of rows [first_row, first_row + n_rows),)
         for (int64_t r = 0; r < n_rows; r++) {
             int64_t s, n;
             SRS_ROW(b, first_row + r, s, n);
-            put_npy(w, m_star[r], b_eff[r], shaped_out ? sh : NULL, n);
+            put_npy(w, rewards_out ? 0.0 : m_star[r], rewards_out ? 0.0 : b_eff[r], shaped_out ? sh : NULL, n);
             if (shaped_out) sh += n;
         }
     } else {

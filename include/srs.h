@@ -280,6 +280,7 @@ SRS_API srs_status_t srs_data_write(srs_ctx_t *ctx, const char *path, const srs_
 typedef enum {
     SRS_OUT_THRESHOLDS = 0,   // per prompt: prompt_id, m_star, B_eff
     SRS_OUT_SHAPED,           // per prompt: prompt_id, m_star, B_eff, shaped[]
+    SRS_OUT_REWARDS,          // per prompt: prompt_id, rewards[] (an input file for srs threshold)
 } srs_out_kind_t;
 
 typedef struct srs_writer srs_writer_t;
@@ -287,14 +288,18 @@ typedef struct srs_writer srs_writer_t;
 // Opens a writer for the rows of `d` (ids, row lengths). path "-" writes
 // to stdout (buffered until commit). Output formats:
 //   JSONL  {"prompt_id", "m_star", "B_eff"[, "shaped": [..]]}
+//          rewards: {"prompt_id", "rewards": [..]}
 //   CSV    prompt_id,m_star,B_eff  |  prompt_id,shaped,m_star,B_eff (long)
+//          rewards: prompt_id,reward (long)
 //   NPY    thresholds: float64 [prompts, 2] (m_star, B_eff); shaped: float64
-//          [prompts, samples] (equal rows) + "<stem>.thresholds.npy"
+//          [prompts, samples] (equal rows) + "<stem>.thresholds.npy";
+//          rewards: float64 [prompts, samples] (equal rows)
 SRS_API srs_status_t srs_writer_open(srs_ctx_t *ctx, const char *path, srs_format_t format,
                                      srs_out_kind_t kind, const srs_data_t *d,
                                      srs_writer_t **out);
 // Appends rows [first_row, first_row + n_rows) in order. shaped holds the
-// samples of those rows contiguously (NULL for thresholds).
+// samples of those rows contiguously (NULL for thresholds; the rewards for
+// SRS_OUT_REWARDS, whose m_star and b_eff are unused and may be NULL).
 SRS_API srs_status_t srs_writer_put(srs_writer_t *w, int64_t first_row, int64_t n_rows,
                                     const double *m_star, const double *b_eff,
                                     const double *shaped);

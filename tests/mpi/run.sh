@@ -140,6 +140,38 @@ else
     bad "eval: single process failed: $(cat "$T/err")"
 fi
 
+# srs score: each rank scores its share of the prompts (reading only those
+# rows of the hidden states); rewards and thresholds byte-identical to one
+# process in every format, also with fewer prompts than ranks.
+/usr/bin/python3 - "$T" <<'PY'
+import sys, numpy as np
+t = sys.argv[1]
+rng = np.random.default_rng(5)
+np.save(t + '/hid.npy', rng.standard_normal((1001 * 4, 8)).astype(np.float32))
+np.save(t + '/hid3.npy', rng.standard_normal((3 * 4, 8)).astype(np.float32))
+np.save(t + '/head.npy', rng.standard_normal((8, 2)).astype(np.float32))
+PY
+for h in hid hid3; do
+    for ext in jsonl csv npy; do
+        SC=(score --hidden "$T/$h.npy" --head "$T/head.npy" --head-index 1 --row-len 4 -q --preset paper-cd --B 15)
+        if ! "$SRS" "${SC[@]}" -o "$T/sref.$ext" --then-threshold "$T/stref.$ext" 2>"$T/err"; then
+            bad "score $h -> $ext: single process failed: $(cat "$T/err")"; continue
+        fi
+        for n in 1 2 3 4; do
+            rm -f "$T/sout.$ext" "$T/stout.$ext"
+            if ! "${MR[@]}" "$n" "$SRS" "${SC[@]}" -o "$T/sout.$ext" --then-threshold "$T/stout.$ext" >"$T/log" 2>&1; then
+                bad "score $h -> $ext: $n ranks failed: $(grep 'srs:' "$T/log" | head -3)"; continue
+            fi
+            if cmp -s "$T/sref.$ext" "$T/sout.$ext" && cmp -s "$T/stref.$ext" "$T/stout.$ext"; then ok
+            else bad "score $h -> $ext: $n ranks: output differs"; fi
+        done
+    done
+done
+# without --row-len: one output row per sample (all heads)
+"$SRS" score --hidden "$T/hid.npy" --head "$T/head.npy" -q -o "$T/pref.jsonl" 2>"$T/err" || bad "score per sample: $(cat "$T/err")"
+"${MR[@]}" 3 "$SRS" score --hidden "$T/hid.npy" --head "$T/head.npy" -q -o "$T/pout.jsonl" >"$T/log" 2>&1
+if cmp -s "$T/pref.jsonl" "$T/pout.jsonl"; then ok; else bad "score per sample: 3 ranks differ"; fi
+
 # Standard output cannot be shared by several ranks: a clear usage error.
 "${MR[@]}" 2 "$SRS" threshold "$T/r.jsonl" -q >"$T/log" 2>&1
 if [[ $? -ne 0 ]] && grep -q "give -o FILE" "$T/log"; then ok; else bad "stdout with 2 ranks"; fi
