@@ -77,6 +77,17 @@ int t_quick(void);
 // A context on the backend under test ($SRS_TEST_DEVICE, default cpu).
 srs_ctx_t *t_ctx(void);
 
+// A CUDA context shared by the CUDA tests, or NULL with the reason in *why
+// (not compiled in, no device); and a CPU context to compare it with.
+srs_ctx_t *t_cuda_ctx(const char **why);
+srs_ctx_t *t_cpu_ctx(void);
+
+// Declares ctx as the CUDA context, or ends the case as skipped.
+#define SKIP_WITHOUT_CUDA(ctx)                                                        \
+    const char *why_;                                                                 \
+    srs_ctx_t *ctx = t_cuda_ctx(&why_);                                               \
+    if (!ctx) SKIP("no CUDA backend here (%s); the CUDA suite runs on a GPU machine", why_)
+
 // Small deterministic RNG for test inputs (splitmix64).
 uint64_t t_rand_u64(uint64_t *state);
 double t_rand_u01(uint64_t *state);

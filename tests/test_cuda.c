@@ -8,30 +8,6 @@
 #include "test.h"
 
 // A CUDA context, or NULL with the reason in why.
-static srs_ctx_t *cuda_ctx(const char **why) {
-    static srs_ctx_t *ctx;
-    static char msg[SRS_ERR_MAX];
-    if (!ctx && !msg[0]) {
-        if (srs_ctx_create(&ctx, SRS_DEVICE_CUDA, 0) != SRS_OK)
-            snprintf(msg, sizeof msg, "%s", srs_last_create_error());
-    }
-    *why = msg;
-    return ctx;
-}
-
-static srs_ctx_t *cpu_ctx(void) {
-    static srs_ctx_t *ctx;
-    if (!ctx && srs_ctx_create(&ctx, SRS_DEVICE_CPU, 0) != SRS_OK) {
-        fprintf(stderr, "cannot create a CPU context\n");
-        exit(2);
-    }
-    return ctx;
-}
-
-#define SKIP_WITHOUT_CUDA(ctx)                                                        \
-    const char *why_;                                                                 \
-    srs_ctx_t *ctx = cuda_ctx(&why_);                                                 \
-    if (!ctx) SKIP("no CUDA backend here (%s); the CUDA suite runs on a GPU machine", why_)
 
 // A random batch: n_rows rows with lengths drawn from lens (ragged), rewards
 // of several shapes, logw when weighted. Arrays malloc'd into the batch.
@@ -112,14 +88,14 @@ static int compare_backends(srs_ctx_t *gpu, const srs_batch_t *b, const srs_thre
         for (int64_t j = 0; j < ns; j++) { ((float *)s0)[j] = NAN; ((float *)s1)[j] = NAN; }
     srs_status_t st0, st1;
     if (so) {
-        st0 = srs_shape(cpu_ctx(), b, to, so, m0, e0, s0, sdt);
+        st0 = srs_shape(t_cpu_ctx(), b, to, so, m0, e0, s0, sdt);
         st1 = srs_shape(gpu, b, to, so, m1, e1, s1, sdt);
     } else {
-        st0 = srs_thresholds(cpu_ctx(), b, to, m0, e0);
+        st0 = srs_thresholds(t_cpu_ctx(), b, to, m0, e0);
         st1 = srs_thresholds(gpu, b, to, m1, e1);
     }
     int bad = 0;
-    CHECK(st0 == SRS_OK, "%s: cpu: %s", what, srs_ctx_last_error(cpu_ctx()));
+    CHECK(st0 == SRS_OK, "%s: cpu: %s", what, srs_ctx_last_error(t_cpu_ctx()));
     CHECK(st1 == SRS_OK, "%s: cuda: %s", what, srs_ctx_last_error(gpu));
     if (st0 != SRS_OK || st1 != SRS_OK) bad = 1;
     for (int64_t i = 0; i < np && !bad; i++) {
@@ -262,7 +238,7 @@ TEST(cuda_dense_and_chunk_offsets) {
     double *s0 = malloc(8 * (size_t)(np * len)), *s1 = malloc(8 * (size_t)(np * len));
     poison(m1, np);
     poison(s1, np * len);
-    CHECK(srs_shape(cpu_ctx(), &c, &o, &so, m0, NULL, s0, SRS_F64) == SRS_OK, "cpu");
+    CHECK(srs_shape(t_cpu_ctx(), &c, &o, &so, m0, NULL, s0, SRS_F64) == SRS_OK, "cpu");
     CHECK(srs_shape(gpu, &c, &o, &so, m1, NULL, s1, SRS_F64) == SRS_OK, "cuda: %s", srs_ctx_last_error(gpu));
     for (int64_t i = 0; i < c.n_prompts; i++) NEAR(m0[i], m1[i], 1e-9);
     for (int64_t j = 0; j < off[c.n_prompts] - off[0]; j++) NEAR(s0[j], s1[j], 1e-9);
@@ -283,9 +259,9 @@ TEST(cuda_bad_rows_reported_like_cpu) {
         r.u64[r.off[4990]] = NAN;  // a later bad row must not win
         srs_threshold_opts_t o = srs_threshold_opts_default();
         double *m = malloc(8 * 5000);
-        srs_status_t s0 = srs_thresholds(cpu_ctx(), &r.b, &o, m, NULL);
+        srs_status_t s0 = srs_thresholds(t_cpu_ctx(), &r.b, &o, m, NULL);
         char e0[SRS_ERR_MAX];
-        snprintf(e0, sizeof e0, "%s", srs_ctx_last_error(cpu_ctx()));
+        snprintf(e0, sizeof e0, "%s", srs_ctx_last_error(t_cpu_ctx()));
         srs_status_t s1 = srs_thresholds(gpu, &r.b, &o, m, NULL);
         CHECK(s0 == SRS_ERR_BAD_INPUT && s1 == SRS_ERR_BAD_INPUT, "status %d %d", s0, s1);
         CHECK(srs_ctx_error_row(gpu) == row, "row %lld, want %lld", (long long)srs_ctx_error_row(gpu), (long long)row);
@@ -324,7 +300,7 @@ TEST(cuda_streams_many_chunks_in_order) {
     o.solver = SRS_SOLVER_DINKELBACH;
     double *m0 = malloc(8 * (size_t)np), *m1 = malloc(8 * (size_t)np);
     poison(m1, np);
-    CHECK(srs_thresholds(cpu_ctx(), &b, &o, m0, NULL) == SRS_OK, "cpu");
+    CHECK(srs_thresholds(t_cpu_ctx(), &b, &o, m0, NULL) == SRS_OK, "cpu");
     CHECK(srs_thresholds(gpu, &b, &o, m1, NULL) == SRS_OK, "cuda: %s", srs_ctx_last_error(gpu));
     int64_t worst = -1;
     for (int64_t i = 0; i < np; i++)

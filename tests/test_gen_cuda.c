@@ -15,30 +15,6 @@
 #include "../kernels/gen.cuh"
 #endif
 
-static srs_ctx_t *gen_cuda_ctx(const char **why) {
-    static srs_ctx_t *ctx;
-    static char msg[SRS_ERR_MAX];
-    if (!ctx && !msg[0]) {
-        if (srs_ctx_create(&ctx, SRS_DEVICE_CUDA, 0) != SRS_OK)
-            snprintf(msg, sizeof msg, "%s", srs_last_create_error());
-    }
-    *why = msg;
-    return ctx;
-}
-
-static srs_ctx_t *gen_cpu_ctx(void) {
-    static srs_ctx_t *ctx;
-    if (!ctx && srs_ctx_create(&ctx, SRS_DEVICE_CPU, 0) != SRS_OK) {
-        fprintf(stderr, "cannot create a CPU context\n");
-        exit(2);
-    }
-    return ctx;
-}
-
-#define GEN_SKIP_WITHOUT_CUDA(ctx)                                                    \
-    const char *why_;                                                                 \
-    srs_ctx_t *ctx = gen_cuda_ctx(&why_);                                             \
-    if (!ctx) SKIP("no CUDA backend here (%s); the CUDA suite runs on a GPU machine", why_)
 
 // Compares n values of a (GPU) with b (CPU); counts bit-identical ones into
 // *same. Returns 1 (after one failed check) on the first value out of tolerance.
@@ -54,7 +30,7 @@ static int gen_compare(const double *a, const double *b, int64_t n, const char *
 }
 
 TEST(cuda_gen_matches_cpu_all_scenarios) {
-    GEN_SKIP_WITHOUT_CUDA(gpu);
+    SKIP_WITHOUT_CUDA(gpu);
     int64_t total = 0, same = 0;
     for (int sc = 0; sc < SRS_SCEN_COUNT_; sc++)
         for (int ragged = 0; ragged < 2; ragged++)
@@ -70,9 +46,9 @@ TEST(cuda_gen_matches_cpu_all_scenarios) {
                 snprintf(what, sizeof what, "scenario=%s ragged=%d logw=%d", srs_scenario_name(o.scenario), ragged,
                          logw);
                 srs_data_t *dc = NULL, *dg = NULL;
-                srs_status_t s0 = srs_gen(gen_cpu_ctx(), &o, &dc);
+                srs_status_t s0 = srs_gen(t_cpu_ctx(), &o, &dc);
                 srs_status_t s1 = srs_gen(gpu, &o, &dg);
-                CHECK(s0 == SRS_OK, "%s: cpu: %s", what, srs_ctx_last_error(gen_cpu_ctx()));
+                CHECK(s0 == SRS_OK, "%s: cpu: %s", what, srs_ctx_last_error(t_cpu_ctx()));
                 CHECK(s1 == SRS_OK, "%s: cuda: %s", what, srs_ctx_last_error(gpu));
                 if (s0 == SRS_OK && s1 == SRS_OK) {
                     const srs_batch_t *a = srs_data_batch(dg), *b = srs_data_batch(dc);
@@ -98,7 +74,7 @@ TEST(cuda_gen_matches_cpu_all_scenarios) {
 }
 
 TEST(cuda_gen_chunks_cut_rows) {
-    GEN_SKIP_WITHOUT_CUDA(gpu);
+    SKIP_WITHOUT_CUDA(gpu);
 #ifdef SRS_WITH_CUDA
     // chunk boundaries anywhere: inside long ragged rows, one sample per
     // chunk, equal rows; the result must not depend on the chunking
@@ -111,7 +87,7 @@ TEST(cuda_gen_chunks_cut_rows) {
         o.n_samples = 300;
         o.seed = 99;
         srs_data_t *dc = NULL;
-        CHECK(srs_gen(gen_cpu_ctx(), &o, &dc) == SRS_OK, "cpu: %s", srs_ctx_last_error(gen_cpu_ctx()));
+        CHECK(srs_gen(t_cpu_ctx(), &o, &dc) == SRS_OK, "cpu: %s", srs_ctx_last_error(t_cpu_ctx()));
         BAIL_IF_FAILED();
         const srs_batch_t *b = srs_data_batch(dc);
         int64_t ns = srs_batch_n_samples(b);

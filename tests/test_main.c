@@ -167,6 +167,24 @@ srs_ctx_t *t_ctx(void) {
     return ctx;
 }
 
+srs_ctx_t *t_cuda_ctx(const char **why) {
+    static srs_ctx_t *ctx;
+    static char msg[1024];
+    if (!ctx && !msg[0] && srs_ctx_create(&ctx, SRS_DEVICE_CUDA, 0) != SRS_OK)
+        snprintf(msg, sizeof msg, "%s", srs_last_create_error());
+    *why = msg;
+    return ctx;
+}
+
+srs_ctx_t *t_cpu_ctx(void) {
+    static srs_ctx_t *ctx;
+    if (!ctx && srs_ctx_create(&ctx, SRS_DEVICE_CPU, 0) != SRS_OK) {
+        fprintf(stderr, "cannot create a CPU context\n");
+        exit(2);
+    }
+    return ctx;
+}
+
 uint64_t t_rand_u64(uint64_t *s) {
     uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
     z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
