@@ -232,8 +232,20 @@ typedef struct {
 } row_view_t;
 
 // proxy, gold, ess, win_tie, win, win_tie_raw, win_raw of q into m[8] (kl untouched).
+// The two metrics against the raw design (rv->rle/rlt: its CDF at this beta).
+static void q_metrics_vs_raw(const row_view_t *rv, const double *q, double *m) {
+    double wtr = 0, wr = 0;
+    for (int64_t j = 0; j < rv->n; j++) {
+        wtr += q[j] * rv->rle[j];
+        wr += q[j] * rv->rlt[j];
+    }
+    m[SRS_MET_WIN_TIE_RAW] = wtr;
+    m[SRS_MET_WIN_RAW] = wr;
+}
+
+// The metrics of q that do not involve the raw design (KL is the caller's).
 static void q_metrics(const row_view_t *rv, const double *q, double *m) {
-    double eu = 0, eg = 0, q2 = 0, wt = 0, w = 0, wtr = 0, wr = 0;
+    double eu = 0, eg = 0, q2 = 0, wt = 0, w = 0;
     const double *g = rv->has_gold ? rv->g : rv->d;
     for (int64_t j = 0; j < rv->n; j++) {
         double x = q[j];
@@ -242,16 +254,12 @@ static void q_metrics(const row_view_t *rv, const double *q, double *m) {
         q2 += x * x;
         wt += x * rv->cle[j];
         w += x * rv->clt[j];
-        wtr += x * rv->rle[j];
-        wr += x * rv->rlt[j];
     }
     m[SRS_MET_PROXY] = rv->ref + eu;
     m[SRS_MET_GOLD] = rv->has_gold ? eg : 0.0;
     m[SRS_MET_ESS] = 1.0 / q2;
     m[SRS_MET_WIN_TIE] = wt;
     m[SRS_MET_WIN] = w;
-    m[SRS_MET_WIN_TIE_RAW] = wtr;
-    m[SRS_MET_WIN_RAW] = wr;
 }
 
 // The follower's law q ∝ pn exp(s/beta) into q; returns KL(q||pn).
@@ -404,12 +412,12 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
                     sa[j] = srs_shape_value(arm->design, d[j], &st, o->to.B, arm->alpha, clip);
         } else {
             double *qa = s->qbon + (int64_t)a * n;
-            if (arm->kind == SRS_ARM_BASE) {
-                memcpy(qa, pn, (size_t)n * sizeof(double));
-                fm[SRS_MET_KL] = 0;
-            } else {
-                fm[SRS_MET_KL] = bon_law(s->ordu, d, pn, n, arm->n, qa);
-            }
+            double kl = 0;
+            if (arm->kind == SRS_ARM_BASE) memcpy(qa, pn, (size_t)n * sizeof(double));
+            else kl = bon_law(s->ordu, d, pn, n, arm->n, qa);
+            // q does not depend on beta: all but the two metrics against raw, once
+            q_metrics(&rv, qa, fm);
+            fm[SRS_MET_KL] = kl;
         }
     }
 
@@ -430,12 +438,13 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
             const srs_eval_arm_t *arm = &o->arms[a];
             double *m = v + 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
             if (arm->kind != SRS_ARM_DESIGN) {
-                q_metrics(&rv, s->qbon + (int64_t)a * n, m);
-                m[SRS_MET_KL] = s->fixmet[a * SRS_MET_COUNT_ + SRS_MET_KL];
+                memcpy(m, s->fixmet + a * SRS_MET_COUNT_, SRS_MET_COUNT_ * sizeof(double));
+                q_metrics_vs_raw(&rv, s->qbon + (int64_t)a * n, m);
                 continue;
             }
             if (arm->design == SRS_DESIGN_RAW) {
                 q_metrics(&rv, s->qraw, m);
+                q_metrics_vs_raw(&rv, s->qraw, m);
                 m[SRS_MET_KL] = kl_raw;
                 continue;
             }
@@ -447,6 +456,7 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
             }
             m[SRS_MET_KL] = follow(sa, pn, n, beta, s->q);
             q_metrics(&rv, s->q, m);
+            q_metrics_vs_raw(&rv, s->q, m);
         }
     }
     return 0;
