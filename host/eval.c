@@ -36,12 +36,11 @@ static inline int omp_get_num_threads(void) { return 1; }
 #endif
 #include "internal.h"
 #include "srs_math.h"
+#include "srs_eval_math.h"
 
-#define EVAL_STREAM 0xB0075u  // Philox stream id of the bootstrap weights
 #define BLOCK 32              // prompts per GEMM block
 #define KT 8                  // GEMM column tile (doubles)
 #define RT 8                  // GEMM replicate tile
-#define POIS_MAX 16           // Poisson(1) inversion table length
 #define SMALL_SORT 48         // insertion sort up to this length
 
 // ----------------------------------------------------------------------------
@@ -111,27 +110,6 @@ srs_status_t srs_eval_opts_check(srs_ctx_t *ctx, const srs_eval_opts_t *o) {
         return srs_fail(ctx, SRS_ERR_INVALID_ARG,
                         "replicates x designs x betas too large (%.3g GB of sums per thread)", bytes / 1e9);
     return SRS_OK;
-}
-
-// ----------------------------------------------------------------------------
-// Poisson(1) by inversion of one 32-bit uniform: w = #{k : x >= T_k} with
-// T_k = 2^32 P(X <= k). The law is exact to 2^-32 per value; the tail beyond
-// P < 2^-32 (w >= 13) is cut.
-
-static void poisson_table(uint64_t *T) {
-    double pk = exp(-1.0), cdf = 0;
-    for (int k = 0; k < POIS_MAX; k++) {
-        cdf += pk;
-        pk /= (double)(k + 1);
-        double t = ldexp(cdf, 32);
-        T[k] = t >= 4294967296.0 ? (uint64_t)1 << 32 : (uint64_t)t;  // unreachable threshold
-    }
-}
-
-static inline double poisson1(uint32_t x, const uint64_t *T) {
-    int w = 0;
-    for (int k = 0; k < POIS_MAX; k++) w += (uint64_t)x >= T[k];
-    return (double)w;
 }
 
 // ----------------------------------------------------------------------------
@@ -313,7 +291,7 @@ typedef struct {
     int64_t K, Kp;   // columns, padded to KT
     int R, Rp;       // replicates, padded to RT
     int need_m, need_bon, need_std;
-    uint64_t T[POIS_MAX];
+    uint64_t T[SRS_POIS_MAX];
 } ev_job_t;
 
 // S (Rp+1, Kp) += [W; 1] (Rp+1, nb) x V (nb, Kp): the bootstrap sums of a block.
@@ -347,8 +325,8 @@ static void block_gemm(double *restrict S, const double *restrict W, const doubl
 // Bootstrap weights of global prompt gi for every replicate into column c of W.
 static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi) {
     for (int r = 0; r < jb->R; r += 4) {
-        srs_u32x4_t x = srs_philox_block(jb->o->seed, gi, (uint32_t)(r / 4), EVAL_STREAM);
-        for (int k = 0; k < 4 && r + k < jb->R; k++) W[(r + k) * BLOCK + c] = poisson1(x.v[k], jb->T);
+        srs_u32x4_t x = srs_philox_block(jb->o->seed, gi, (uint32_t)(r / 4), SRS_EVAL_STREAM);
+        for (int k = 0; k < 4 && r + k < jb->R; k++) W[(r + k) * BLOCK + c] = srs_poisson1(x.v[k], jb->T);
     }
 }
 
@@ -488,7 +466,7 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
     jb.Kp = (jb.K + KT - 1) / KT * KT;
     jb.R = o->replicates;
     jb.Rp = (jb.R + RT - 1) / RT * RT;
-    poisson_table(jb.T);
+    srs_poisson_table(jb.T);
     for (int a = 0; a < o->n_arms; a++) {
         const srs_eval_arm_t *arm = &o->arms[a];
         if (arm->kind == SRS_ARM_BEST_OF_N) jb.need_bon = 1;
