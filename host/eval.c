@@ -38,10 +38,13 @@ static inline int omp_get_num_threads(void) { return 1; }
 #include "srs_math.h"
 #include "srs_eval_math.h"
 
+// a * b + c as one FMA in the hot loops (deterministic for a given build)
+#pragma GCC optimize("fp-contract=fast")
+
 #define BLOCK 32              // prompts per GEMM block
 #define KT 8                  // GEMM column tile (doubles)
 #define RT 8                  // GEMM replicate tile
-#define SMALL_SORT 48         // insertion sort up to this length
+#define RANK_SORT_MAX 64      // sort by counting ranks up to this length
 
 // ----------------------------------------------------------------------------
 // options
@@ -113,6 +116,28 @@ srs_status_t srs_eval_opts_check(srs_ctx_t *ctx, const srs_eval_opts_t *o) {
 }
 
 // ----------------------------------------------------------------------------
+// lanes: arms evaluated side by side
+//
+// The arms that are reward designs are evaluated LN at a time, one arm per
+// SIMD lane: their shaped rewards sit sample-major (sample j of lane l at
+// j*LN + l) and one pass over the samples advances every lane's sums, with
+// srs_exp evaluated on a whole vector of arms per sample and no horizontal
+// reduction. The base and best-of-n arms (laws that do not depend on beta)
+// are stored the same way for their per-beta sums against the raw design.
+
+#define LN 8
+
+// The bootstrap sums only need each distinct per-prompt value once: the
+// metrics of the base and best-of-n arms other than the two against raw are
+// the same under every beta, so their columns for beta 1, 2, ... are copies
+// of beta 0's. The GEMM runs over the distinct columns (ucol) and the sums
+// are expanded to the accumulator's layout (kmap) when a thread's partials
+// are added in.
+static int metric_depends_on_beta(srs_metric_t m) {
+    return m == SRS_MET_WIN_TIE_RAW || m == SRS_MET_WIN_RAW;
+}
+
+// ----------------------------------------------------------------------------
 // per-thread scratch
 
 typedef struct {
@@ -123,22 +148,28 @@ typedef struct {
     int *ord, *ordu;           // (L,) samples by key / by d, ascending
     double *cle, *clt;         // (L,) P_p(key <= key_i), P_p(key < key_i)
     double *rle, *rlt;         // (L,) the same under q_raw (per beta)
-    double *q, *qraw, *s;      // (L,)
-    double *sfix;              // (n_arms, L) beta-independent shaped rewards
-    double *qbon;              // (n_arms, L) best-of-n laws (rows of bon arms)
+    double *qraw, *tmp, *tmp2; // (L,)
+    double *SD;                // (ngd, L, LN) shaped rewards of the design lanes
+    double *QF;                // (ngf, L, LN) laws of the base / best-of-n lanes
     double *fixmet;            // (n_arms, 8) beta-independent metrics (base, best-of-n)
-    double *V;                 // (BLOCK, Kp) per-prompt metric values of the block
-    double *W;                 // (Rp, BLOCK) Poisson weights of the block
-    double *S;                 // (Rp + 1, Kp) sums; row Rp: weight 1
+    double *v;                 // (K,) the current prompt's values
+    double *V;                 // (BLOCK, Up) per-prompt distinct values of the block
+    double *W;                 // (BLOCK, Rp) Poisson weights of the block
+    double *S;                 // (Rp + 1, Up) sums; row Rp: weight 1
+    uint32_t *x;               // Philox words of a prompt, then their Poisson counts
+    int *gst;                  // (L+1,) tie groups of d: starts in ordu
+    double *gpg;               // (L,) and base masses
 } ev_scratch_t;
 
 static void ev_free(ev_scratch_t *s) {
     void *ptrs[] = {s->d, s->p, s->td, s->tp, s->pn, s->g, s->key, s->ord, s->ordu, s->cle, s->clt,
-                    s->rle, s->rlt, s->q, s->qraw, s->s, s->sfix, s->qbon, s->fixmet, s->V, s->W, s->S};
+                    s->rle, s->rlt, s->qraw, s->tmp, s->tmp2, s->SD, s->QF, s->fixmet, s->v, s->V,
+                    s->W, s->S, s->x, s->gst, s->gpg};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) free(ptrs[i]);
 }
 
-static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int64_t Kp, int Rp) {
+static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int ngd, int ngf, int64_t K,
+                   int64_t Up, int Rp) {
     memset(s, 0, sizeof s[0]);
     size_t n = (size_t)(L > 0 ? L : 1), db = sizeof(double);
     s->d = malloc(n * db); s->td = malloc(n * db);
@@ -148,16 +179,20 @@ static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int64_t
     s->ord = malloc(n * sizeof(int)); s->ordu = malloc(n * sizeof(int));
     s->cle = malloc(n * db); s->clt = malloc(n * db);
     s->rle = malloc(n * db); s->rlt = malloc(n * db);
-    s->q = malloc(n * db); s->qraw = malloc(n * db); s->s = malloc(n * db);
-    s->sfix = malloc((size_t)n_arms * n * db);
-    s->qbon = malloc((size_t)n_arms * n * db);
+    s->qraw = malloc(n * db); s->tmp = malloc(n * db); s->tmp2 = malloc(n * db);
+    s->SD = malloc((size_t)(ngd > 0 ? ngd : 1) * n * LN * db);
+    s->QF = malloc((size_t)(ngf > 0 ? ngf : 1) * n * LN * db);
     s->fixmet = malloc((size_t)n_arms * SRS_MET_COUNT_ * db);
-    s->V = calloc((size_t)BLOCK * (size_t)Kp, db);
+    s->v = malloc((size_t)K * db);
+    s->V = calloc((size_t)BLOCK * (size_t)Up, db);
     s->W = calloc((size_t)Rp * BLOCK, db);
-    s->S = calloc((size_t)(Rp + 1) * (size_t)Kp, db);
+    s->S = calloc((size_t)(Rp + 1) * (size_t)Up, db);
+    s->x = malloc((size_t)(Rp + 4) * (sizeof(uint32_t) + db));
+    s->gst = malloc((n + 1) * sizeof(int));
+    s->gpg = malloc(n * db);
     return s->d && s->td && (!weighted || (s->p && s->tp)) && s->pn && s->g && s->key && s->ord &&
-           s->ordu && s->cle && s->clt && s->rle && s->rlt && s->q && s->qraw && s->s && s->sfix &&
-           s->qbon && s->fixmet && s->V && s->W && s->S;
+           s->ordu && s->cle && s->clt && s->rle && s->rlt && s->qraw && s->tmp && s->tmp2 && s->SD &&
+           s->QF && s->fixmet && s->v && s->V && s->W && s->S && s->x && s->gst && s->gpg;
 }
 
 // ----------------------------------------------------------------------------
@@ -170,18 +205,20 @@ static int cmp_key(const void *a, const void *b, void *ctx) {
 }
 
 static void sort_idx(int *ord, const double *key, int64_t n) {
-    for (int64_t j = 0; j < n; j++) ord[j] = (int)j;
-    if (n > SMALL_SORT) {
-        qsort_r(ord, (size_t)n, sizeof(int), cmp_key, (void *)key);
+    if (n <= RANK_SORT_MAX) {
+        // rank of i = #{j : key_j < key_i, or equal with j < i}: a stable
+        // ascending order from compares that vectorise (no mispredicted branches)
+        for (int64_t i = 0; i < n; i++) {
+            const double ki = key[i];
+            int rk = 0;
+#pragma omp simd reduction(+:rk)
+            for (int64_t j = 0; j < n; j++) rk += (key[j] < ki) | ((key[j] == ki) & (j < i));
+            ord[rk] = (int)i;
+        }
         return;
     }
-    for (int64_t j = 1; j < n; j++) {
-        int x = ord[j];
-        double kx = key[x];
-        int64_t i = j - 1;
-        while (i >= 0 && key[ord[i]] > kx) { ord[i + 1] = ord[i]; i--; }
-        ord[i + 1] = x;
-    }
+    for (int64_t j = 0; j < n; j++) ord[j] = (int)j;
+    qsort_r(ord, (size_t)n, sizeof(int), cmp_key, (void *)key);
 }
 
 // For weights w (normalised) and samples sorted by key (ord), the CDF of the
@@ -192,7 +229,7 @@ static void cdf_at(const int *ord, const double *key, const double *w, int64_t n
         int64_t b = a;
         double mass = 0, k = key[ord[a]];
         while (b < n && key[ord[b]] == k) mass += w[ord[b++]];
-        double lo = cum, hi = fmin(cum + mass, 1.0);
+        double lo = cum, hi = srs_min(cum + mass, 1.0);
         for (int64_t j = a; j < b; j++) { lt[ord[j]] = lo; le[ord[j]] = hi; }
         cum += mass;
         a = b;
@@ -209,77 +246,64 @@ typedef struct {
     int has_gold;
 } row_view_t;
 
-// proxy, gold, ess, win_tie, win, win_tie_raw, win_raw of q into m[8] (kl untouched).
-// The two metrics against the raw design (rv->rle/rlt: its CDF at this beta).
-static void q_metrics_vs_raw(const row_view_t *rv, const double *q, double *m) {
-    double wtr = 0, wr = 0;
-    for (int64_t j = 0; j < rv->n; j++) {
-        wtr += q[j] * rv->rle[j];
-        wr += q[j] * rv->rlt[j];
-    }
-    m[SRS_MET_WIN_TIE_RAW] = wtr;
-    m[SRS_MET_WIN_RAW] = wr;
+// Logistic function, branch-free on srs_exp (vectorises).
+static inline double sigmoid_v(double x) {
+    double e = srs_exp(-fabs(x));
+    double r = 1.0 / (1.0 + e);
+    return x >= 0 ? r : e * r;
 }
 
-// The metrics of q that do not involve the raw design (KL is the caller's).
-static void q_metrics(const row_view_t *rv, const double *q, double *m) {
-    double eu = 0, eg = 0, q2 = 0, wt = 0, w = 0;
-    const double *g = rv->has_gold ? rv->g : rv->d;
-    for (int64_t j = 0; j < rv->n; j++) {
-        double x = q[j];
-        eu += x * rv->d[j];
-        eg += x * g[j];
-        q2 += x * x;
-        wt += x * rv->cle[j];
-        w += x * rv->clt[j];
-    }
-    m[SRS_MET_PROXY] = rv->ref + eu;
-    m[SRS_MET_GOLD] = rv->has_gold ? eg : 0.0;
-    m[SRS_MET_ESS] = 1.0 / q2;
-    m[SRS_MET_WIN_TIE] = wt;
-    m[SRS_MET_WIN] = w;
-}
+#define BON_POW_MAX 64  // best-of-n up to this n by exact powers (fixed_lanes), beyond by exp/log
 
-// The follower's law q ∝ pn exp(s/beta) into q; returns KL(q||pn).
-static double follow(const double *s, const double *pn, int64_t n, double beta, double *q) {
-    double smax = -INFINITY;
-    for (int64_t j = 0; j < n; j++) smax = s[j] > smax ? s[j] : smax;
-    // psum (= 1 up to rounding) makes a constant s give z == psum and KL = 0 exactly
-    double ib = 1.0 / beta, z = 0, et = 0, psum = 0;
-    for (int64_t j = 0; j < n; j++) {
-        double t = (s[j] - smax) * ib;
-        double e = pn[j] * exp(t);
-        q[j] = e;
-        z += e;
-        et += e * t;
-        psum += pn[j];
-    }
-    double iz = 1.0 / z;
-    for (int64_t j = 0; j < n; j++) q[j] *= iz;
-    double kl = et * iz - log(z / psum);
-    return kl > 0 ? kl : 0.0;  // rounding can leave -1e-17 for q = p
-}
-
-// Best-of-n law into q (samples ordu sorted by d); returns its KL(q||pn).
+// Best-of-n law into q (samples ordu sorted by d) for large n; returns its
+// KL(q||pn). r, P: (n,) scratch. A tie group G of u with mass fg and F_lt below
+// it holds the maximum of n draws with probability P_G = fle^n - flt^n,
+// fle = flt + fg, written fle^n (1 - (1 - fg/fle)^n) so that it does not cancel;
+// KL = sum_G P_G log(P_G / fg).
 static double bon_law(const int *ordu, const double *d, const double *pn, int64_t n, int64_t draws,
-                      double *q) {
-    double cum = 0, kl = 0, tot = 0;
+                      double *q, double *r, double *P) {
+    double cum = 0, tot = 0;
     for (int64_t j = 0; j < n; j++) tot += pn[j];
     double dn = (double)draws;
+    int64_t ng = 0;
     for (int64_t a = 0; a < n;) {
         int64_t b = a;
         double pg = 0, k = d[ordu[a]];
         while (b < n && d[ordu[b]] == k) pg += pn[ordu[b++]];
-        double flt = cum / tot, fg = pg / tot, fle = flt + fg;
-        // fle^n - flt^n = fle^n (1 - (1 - fg/fle)^n), without cancellation
-        double P = 0;
-        if (fg > 0) P = exp(dn * log(fmin(fle, 1.0))) * -expm1(dn * log1p(-fmin(fg / fle, 1.0)));
-        for (int64_t j = a; j < b; j++) q[ordu[j]] = fg > 0 ? P * pn[ordu[j]] / pg : 0.0;
-        if (P > 0) kl += P * log(P / fg);
+        double flt = cum / tot, fg = pg / tot, fle = srs_min(flt + fg, 1.0);
+        double Pg = 0, rg = 0;  // P_G and P_G / fg
+        if (fg > 0) {
+            rg = exp(dn * log(fle)) * -expm1(dn * log1p(-srs_min(fg / fle, 1.0))) / fg;
+            Pg = fg * rg;
+        }
+        double c = fg > 0 ? Pg / pg : 0.0;
+        for (int64_t j = a; j < b; j++) q[ordu[j]] = c * pn[ordu[j]];
+        P[ng] = Pg;
+        r[ng] = Pg > 0 ? rg : 1.0;
+        ng++;
         cum += pg;
         a = b;
     }
+    double kl = 0;
+#pragma omp simd reduction(+:kl)
+    for (int64_t t = 0; t < ng; t++) kl += P[t] * srs_log(r[t]);
     return kl > 0 ? kl : 0.0;
+}
+
+// Tie groups of d in ascending order (ordu): group t is ordu[gst[t] ..
+// gst[t+1]) with base mass gpg[t]. Returns the number of groups.
+static int64_t tie_groups(const int *ordu, const double *d, const double *pn, int64_t n, int *gst, double *gpg) {
+    int64_t ng = 0;
+    for (int64_t a = 0; a < n;) {
+        int64_t b = a;
+        double pg = 0, k = d[ordu[a]];
+        while (b < n && d[ordu[b]] == k) pg += pn[ordu[b++]];
+        gst[ng] = (int)a;
+        gpg[ng++] = pg;
+        a = b;
+    }
+    gst[ng] = (int)n;
+    return ng;
 }
 
 // ----------------------------------------------------------------------------
@@ -288,13 +312,21 @@ static double bon_law(const int *ordu, const double *d, const double *pn, int64_
 typedef struct {
     const srs_batch_t *b;
     const srs_eval_opts_t *o;
-    int64_t K, Kp;   // columns, padded to KT
-    int R, Rp;       // replicates, padded to RT
+    int64_t K;           // accumulator columns
+    int64_t U, Up;       // distinct columns, padded to KT
+    int64_t *ucol;       // (U,) accumulator column of distinct column u
+    int64_t *kmap;       // (K,) distinct column of accumulator column k
+    int R, Rp;           // replicates, padded to RT
     int need_m, need_bon, need_std;
+    int ngd, ngf;        // lane groups of design arms / of base and best-of-n arms
+    int *dlane;          // (ngd * LN) arm of each design lane, -1: padding
+    int *flane;          // (ngf * LN) arm of each base / best-of-n lane, -1: padding
     uint64_t T[SRS_POIS_MAX];
+    uint32_t T32[SRS_POIS_MAX];  // the thresholds below 2^32 (the others are never reached)
+    int nT;
 } ev_job_t;
 
-// S (Rp+1, Kp) += [W; 1] (Rp+1, nb) x V (nb, Kp): the bootstrap sums of a block.
+// S (Rp+1, Up) += [W; 1] (Rp+1, nb) x V (nb, Up): the bootstrap sums of a block.
 // A register-tiled micro-kernel: RT replicate rows x one KT-wide vector of
 // columns stay in registers while the block's prompts stream past, so each
 // value of V is loaded once per RT replicates (gcc vector extension: AVX-512
@@ -302,39 +334,178 @@ typedef struct {
 typedef double vkt_t __attribute__((vector_size(KT * sizeof(double))));
 
 static void block_gemm(double *restrict S, const double *restrict W, const double *restrict V, int nb,
-                       int Rp, int64_t Kp) {
+                       int Rp, int64_t Up) {
     for (int r0 = 0; r0 < Rp; r0 += RT) {
-        for (int64_t k0 = 0; k0 < Kp; k0 += KT) {
+        for (int64_t k0 = 0; k0 < Up; k0 += KT) {
             vkt_t acc[RT];
-            for (int r = 0; r < RT; r++) memcpy(&acc[r], S + (int64_t)(r0 + r) * Kp + k0, sizeof(vkt_t));
+            for (int r = 0; r < RT; r++) memcpy(&acc[r], S + (int64_t)(r0 + r) * Up + k0, sizeof(vkt_t));
             for (int c = 0; c < nb; c++) {
                 vkt_t v;
-                memcpy(&v, V + (int64_t)c * Kp + k0, sizeof v);
-                for (int r = 0; r < RT; r++) acc[r] += W[(r0 + r) * BLOCK + c] * v;
+                memcpy(&v, V + (int64_t)c * Up + k0, sizeof v);
+                const double *w = W + (int64_t)c * Rp + r0;
+                for (int r = 0; r < RT; r++) acc[r] += w[r] * v;
             }
-            for (int r = 0; r < RT; r++) memcpy(S + (int64_t)(r0 + r) * Kp + k0, &acc[r], sizeof(vkt_t));
+            for (int r = 0; r < RT; r++) memcpy(S + (int64_t)(r0 + r) * Up + k0, &acc[r], sizeof(vkt_t));
         }
     }
-    double *pt = S + (int64_t)Rp * Kp;
+    double *pt = S + (int64_t)Rp * Up;
     for (int c = 0; c < nb; c++) {
-        const double *v = V + (int64_t)c * Kp;
-        for (int64_t k = 0; k < Kp; k++) pt[k] += v[k];
+        const double *v = V + (int64_t)c * Up;
+        for (int64_t k = 0; k < Up; k++) pt[k] += v[k];
     }
 }
 
-// Bootstrap weights of global prompt gi for every replicate into column c of W.
-static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi) {
-    for (int r = 0; r < jb->R; r += 4) {
-        srs_u32x4_t x = srs_philox_block(jb->o->seed, gi, (uint32_t)(r / 4), SRS_EVAL_STREAM);
-        for (int k = 0; k < 4 && r + k < jb->R; k++) W[(r + k) * BLOCK + c] = srs_poisson1(x.v[k], jb->T);
+// Bootstrap weights of global prompt gi for every replicate into row c of W
+// (replicates past R stay 0). The Philox blocks of a prompt are independent,
+// so both loops run across blocks in SIMD lanes (32x32->64-bit products are
+// one AVX-512 instruction); the words are then turned into Poisson(1) counts
+// with 32-bit compares against the finite thresholds of the table.
+static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi, uint32_t *x) {
+    double *w = W + (int64_t)c * jb->Rp;
+    const uint64_t seed = jb->o->seed;
+    const int nblk = (jb->R + 3) / 4;
+#pragma omp simd
+    for (int k = 0; k < nblk; k++) {
+        srs_u32x4_t y = srs_philox_block(seed, gi, (uint32_t)k, SRS_EVAL_STREAM);
+        x[k] = y.v[0];
+        x[nblk + k] = y.v[1];
+        x[2 * nblk + k] = y.v[2];
+        x[3 * nblk + k] = y.v[3];
+    }
+    const int nt = jb->nT, nx = 4 * nblk;
+    double *cnt = (double *)(x + nx);  // (nx,) after the words (8-byte aligned: nx is a multiple of 4)
+#pragma omp simd
+    for (int i = 0; i < nx; i++) {
+        uint32_t xv = x[i];
+        int k = 0;
+        for (int t = 0; t < nt; t++) k += xv >= jb->T32[t];
+        cnt[i] = (double)k;
+    }
+    for (int r = 0; r < jb->R; r++) w[r] = cnt[(r & 3) * nblk + (r >> 2)];
+}
+
+// The base and best-of-n lanes of lane group g, one arm per lane (the base
+// is best-of-1): their laws into the group's block of QF, sample-major, and
+// every metric that does not depend on beta into fixmet. Per tie group of u,
+// with F_lt below it and mass fg, the maximum of n draws lies in the group with
+// P = fle^n - flt^n = fg fle^(n-1) G_n(flt/fle), fle = flt + fg, G_n(x) =
+// 1 + x + ... + x^(n-1) (positive terms: no cancellation), shared in
+// proportion to p within the group; KL = sum P log(P/fg). Powers by binary
+// expansion of each lane's n, so lanes with different n run together; n
+// beyond BON_POW_MAX goes through bon_law's exp/log form instead.
+static void fixed_lanes(const ev_job_t *jb, ev_scratch_t *s, int g, const row_view_t *rv, int64_t ngr) {
+    const int64_t n = rv->n;
+    const double *pn = rv->pn;
+    const int *ordu = s->ordu;
+    double *Qg = s->QF + (int64_t)g * n * LN;
+    int64_t dr[LN];
+    int bits = 1;
+    for (int l = 0; l < LN; l++) {
+        int a = jb->flane[g * LN + l];
+        int64_t k = a >= 0 && jb->o->arms[a].kind == SRS_ARM_BEST_OF_N ? jb->o->arms[a].n : 1;
+        dr[l] = k <= BON_POW_MAX ? k : 1;  // the others are redone below
+        while (bits < 62 && (dr[l] >> bits) != 0) bits++;
+    }
+    double tot = 0;
+    for (int64_t j = 0; j < n; j++) tot += pn[j];
+    double kl[LN] = {0};
+    double cum = 0;
+    for (int64_t t = 0; t < ngr; t++) {
+        const double pg = s->gpg[t], flt = cum / tot, fg = pg / tot;
+        const double fle = srs_min(flt + fg, 1.0), x = fle > 0 ? srs_min(flt / fle, 1.0) : 0.0;
+        // r = fle^(n-1) G_n(x), both least significant bit first, lanes innermost
+        double pw[LN], xp[LN], G[LN], AX[LN], Gb[LN], Xb[LN], coef[LN];
+#pragma omp simd
+        for (int l = 0; l < LN; l++) {
+            pw[l] = 1.0; xp[l] = fle; G[l] = 0.0; AX[l] = 1.0; Gb[l] = 1.0; Xb[l] = x;
+        }
+        for (int b = 0; b < bits; b++) {
+#pragma omp simd
+            for (int l = 0; l < LN; l++) {
+                pw[l] = ((dr[l] - 1) >> b) & 1 ? pw[l] * xp[l] : pw[l];
+                xp[l] *= xp[l];
+                int on = (dr[l] >> b) & 1;
+                G[l] = on ? G[l] + AX[l] * Gb[l] : G[l];
+                AX[l] = on ? AX[l] * Xb[l] : AX[l];
+                Gb[l] *= 1.0 + Xb[l];
+                Xb[l] *= Xb[l];
+            }
+        }
+#pragma omp simd
+        for (int l = 0; l < LN; l++) {
+            double r = pw[l] * G[l], P = fg * r;
+            // unconditional arithmetic (P = 0 where r = 0 or pg = 0): a
+            // conditional division would keep gcc from vectorising
+            kl[l] += P * srs_log(r > 0 ? r : 1.0);
+            double c = P / (pg > 0 ? pg : 1.0);
+            coef[l] = dr[l] == 1 ? 1.0 : c;  // best-of-1: q = p exactly
+        }
+        for (int j = s->gst[t]; j < s->gst[t + 1]; j++) {
+            const double pj = pn[ordu[j]];
+            double *q = Qg + (int64_t)ordu[j] * LN;
+#pragma omp simd
+            for (int l = 0; l < LN; l++) q[l] = coef[l] * pj;
+        }
+        cum += pg;
+    }
+    // lanes past BON_POW_MAX draws: the scalar law
+    for (int l = 0; l < LN; l++) {
+        int a = jb->flane[g * LN + l];
+        if (a < 0 || jb->o->arms[a].kind != SRS_ARM_BEST_OF_N || jb->o->arms[a].n <= BON_POW_MAX) continue;
+        kl[l] = bon_law(ordu, rv->d, pn, n, jb->o->arms[a].n, s->qraw, s->tmp, s->tmp2);
+        for (int64_t j = 0; j < n; j++) Qg[j * LN + l] = s->qraw[j];
+    }
+    const double *gv = rv->has_gold ? rv->g : rv->d;
+    double eu[LN] = {0}, eg[LN] = {0}, q2[LN] = {0}, wt[LN] = {0}, w[LN] = {0};
+    for (int64_t j = 0; j < n; j++) {
+        const double dj = rv->d[j], gj = gv[j], a1 = rv->cle[j], a2 = rv->clt[j];
+        const double *q = Qg + j * LN;
+#pragma omp simd
+        for (int l = 0; l < LN; l++) {
+            eu[l] += q[l] * dj;
+            eg[l] += q[l] * gj;
+            q2[l] += q[l] * q[l];
+            wt[l] += q[l] * a1;
+            w[l] += q[l] * a2;
+        }
+    }
+    for (int l = 0; l < LN; l++) {
+        int a = jb->flane[g * LN + l];
+        if (a < 0) continue;
+        double *m = s->fixmet + a * SRS_MET_COUNT_;
+        m[SRS_MET_PROXY] = rv->ref + eu[l];
+        m[SRS_MET_GOLD] = rv->has_gold ? eg[l] : 0.0;
+        m[SRS_MET_KL] = kl[l] > 0 ? kl[l] : 0.0;
+        m[SRS_MET_ESS] = 1.0 / q2[l];
+        m[SRS_MET_WIN_TIE] = wt[l];
+        m[SRS_MET_WIN] = w[l];
     }
 }
 
-// Evaluates row i into the value vector v (K,). Returns 0 or a ROW_* code
-// (-1: non-finite gold).
-static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
+// Shaped rewards of design `a` for samples [0, n) of d into lane l of Sg
+// (sample-major, LN lanes); the logistic designs through the vectorised
+// sigmoid, the others through the shared formula.
+static void shape_lane(const srs_eval_arm_t *arm, const double *d, int64_t n, const srs_row_stats_t *st,
+                       double B, double clip, double *Sg, int l) {
+    if (arm->design == SRS_DESIGN_SOFT || arm->design == SRS_DESIGN_MEANSOFT) {
+        double c = arm->design == SRS_DESIGN_SOFT ? st->m_star : st->mean, al = arm->alpha, be = st->b_eff;
+#pragma omp simd
+        for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = be * sigmoid_v(al * (d[j] - c));
+    } else if (arm->design == SRS_DESIGN_HARD) {
+        double m = st->m_star, be = st->b_eff;
+        for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = d[j] >= m ? be : 0.0;
+    } else if (arm->design == SRS_DESIGN_RAW) {
+        for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = d[j];
+    } else {
+        for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = srs_shape_value(arm->design, d[j], st, B, arm->alpha, clip);
+    }
+}
+
+// Evaluates row i into s->v (K,). Returns 0 or a ROW_* code (-1: non-finite gold).
+static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i) {
     const srs_batch_t *b = jb->b;
     const srs_eval_opts_t *o = jb->o;
+    double *v = s->v;
     int64_t start, n;
     srs_batch_row(b, i, &start, &n);
     srs_cpu_row_t r;
@@ -344,6 +515,8 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
     const double *d = s->d;
     double *pn = s->pn;
     for (int64_t j = 0; j < n; j++) pn[j] = p ? p[j] / r.wsum : 1.0 / (double)n;
+    double psum = 0;
+    for (int64_t j = 0; j < n; j++) psum += pn[j];
     int has_gold = b->gold.data != NULL;
     if (has_gold) {
         double bad = 0;
@@ -356,6 +529,7 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
         if (bad != 0 || isnan(bad)) return -1;
     }
     const double *key = has_gold ? s->g : d;
+    const double *gv = has_gold ? s->g : d;   // what the gold sums run over (ignored without gold)
     sort_idx(s->ord, key, n);
     cdf_at(s->ord, key, pn, n, s->cle, s->clt);
     if (jb->need_bon) {
@@ -373,68 +547,140 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
         for (int64_t j = 0; j < n; j++) var += pn[j] * (d[j] - r.mean) * (d[j] - r.mean);
         st.std = sqrt(var);
     }
-    double clip = o->clip >= 0 ? o->clip : o->to.B;
+    const double clip = o->clip >= 0 ? o->clip : o->to.B;
     if (o->fixed_threshold && jb->need_m) {
         srs_preset_vals_t pv = srs_preset_eval(o->to.preset, o->to.B, o->to.beta, o->to.cap, r.dmin, r.dmax);
         st.m_star = srs_cpu_solve_row(&o->to, d, p, n, &r, pv.eps, s->td, s->tp);
     }
-    // beta-independent arms: shaped rewards, base and best-of-n laws
-    for (int a = 0; a < o->n_arms; a++) {
-        const srs_eval_arm_t *arm = &o->arms[a];
-        double *sa = s->sfix + (int64_t)a * n, *fm = s->fixmet + a * SRS_MET_COUNT_;
-        if (arm->kind == SRS_ARM_DESIGN) {
-            int per_beta = !o->fixed_threshold &&
-                           (arm->design == SRS_DESIGN_HARD || arm->design == SRS_DESIGN_SOFT);
-            if (!per_beta && arm->design != SRS_DESIGN_RAW)
-                for (int64_t j = 0; j < n; j++)
-                    sa[j] = srs_shape_value(arm->design, d[j], &st, o->to.B, arm->alpha, clip);
-        } else {
-            double *qa = s->qbon + (int64_t)a * n;
-            double kl = 0;
-            if (arm->kind == SRS_ARM_BASE) memcpy(qa, pn, (size_t)n * sizeof(double));
-            else kl = bon_law(s->ordu, d, pn, n, arm->n, qa);
-            // q does not depend on beta: all but the two metrics against raw, once
-            q_metrics(&rv, qa, fm);
-            fm[SRS_MET_KL] = kl;
+    const int per_beta_m = !o->fixed_threshold && jb->need_m;
+
+    // beta-independent design lanes (padding lanes: 0, a constant reward)
+    for (int g = 0; g < jb->ngd; g++) {
+        double *Sg = s->SD + (int64_t)g * n * LN;
+        for (int l = 0; l < LN; l++) {
+            int a = jb->dlane[g * LN + l];
+            const srs_eval_arm_t *arm = a >= 0 ? &o->arms[a] : NULL;
+            if (!arm) {
+                for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = 0.0;
+            } else if (!(per_beta_m && (arm->design == SRS_DESIGN_HARD || arm->design == SRS_DESIGN_SOFT))) {
+                shape_lane(arm, d, n, &st, o->to.B, clip, Sg, l);
+            }
         }
+    }
+    // base and best-of-n laws and their metrics but the two against raw, once
+    if (jb->ngf > 0) {
+        // tie groups of u for best-of-n; the base alone is one group of all samples
+        // (its law is p whatever the groups)
+        int64_t ngr = 1;
+        if (jb->need_bon) {
+            ngr = tie_groups(s->ordu, d, pn, n, s->gst, s->gpg);
+        } else {
+            for (int64_t j = 0; j < n; j++) s->ordu[j] = (int)j;
+            s->gst[0] = 0;
+            s->gst[1] = (int)n;
+            s->gpg[0] = psum;
+        }
+        for (int g = 0; g < jb->ngf; g++) fixed_lanes(jb, s, g, &rv, ngr);
     }
 
     v[0] = 1.0;
     v[1] = has_gold;
     for (int bi = 0; bi < o->n_betas; bi++) {
-        double beta = o->betas[bi];
-        if (!o->fixed_threshold && jb->need_m) {
+        const double beta = o->betas[bi], ib = 1.0 / beta;
+        if (per_beta_m) {
             srs_threshold_opts_t to = o->to;
             to.beta = beta;
             srs_preset_vals_t pv = srs_preset_eval(to.preset, to.B, beta, to.cap, r.dmin, r.dmax);
             st.m_star = srs_cpu_solve_row(&to, d, p, n, &r, pv.eps, s->td, s->tp);
             st.b_eff = pv.b_eff;
+            for (int g = 0; g < jb->ngd; g++)
+                for (int l = 0; l < LN; l++) {
+                    int a = jb->dlane[g * LN + l];
+                    if (a >= 0 && (o->arms[a].design == SRS_DESIGN_HARD || o->arms[a].design == SRS_DESIGN_SOFT))
+                        shape_lane(&o->arms[a], d, n, &st, o->to.B, clip, s->SD + (int64_t)g * n * LN, l);
+                }
         }
-        double kl_raw = follow(d, pn, n, beta, s->qraw);
-        cdf_at(s->ord, key, s->qraw, n, s->rle, s->rlt);
-        for (int a = 0; a < o->n_arms; a++) {
-            const srs_eval_arm_t *arm = &o->arms[a];
-            double *m = v + 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
-            if (arm->kind != SRS_ARM_DESIGN) {
+        // the raw design's law, for the win rates against it
+        {
+            double z = 0, *q = s->qraw, dmax = r.dmax;
+#pragma omp simd reduction(+:z)
+            for (int64_t j = 0; j < n; j++) {
+                double e = pn[j] * srs_exp((d[j] - dmax) * ib);
+                q[j] = e;
+                z += e;
+            }
+            double iz = 1.0 / z;
+            for (int64_t j = 0; j < n; j++) q[j] *= iz;
+            cdf_at(s->ord, key, q, n, s->rle, s->rlt);
+        }
+        // base and best-of-n lanes: the sums against raw
+        for (int g = 0; g < jb->ngf; g++) {
+            const double *Qg = s->QF + (int64_t)g * n * LN;
+            double wt[LN] = {0}, w[LN] = {0};
+            for (int64_t j = 0; j < n; j++) {
+                double a = s->rle[j], c = s->rlt[j];
+#pragma omp simd
+                for (int l = 0; l < LN; l++) {
+                    wt[l] += Qg[j * LN + l] * a;
+                    w[l] += Qg[j * LN + l] * c;
+                }
+            }
+            for (int l = 0; l < LN; l++) {
+                int a = jb->flane[g * LN + l];
+                if (a < 0) continue;
+                double *m = v + 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
                 memcpy(m, s->fixmet + a * SRS_MET_COUNT_, SRS_MET_COUNT_ * sizeof(double));
-                q_metrics_vs_raw(&rv, s->qbon + (int64_t)a * n, m);
-                continue;
+                m[SRS_MET_WIN_TIE_RAW] = wt[l];
+                m[SRS_MET_WIN_RAW] = w[l];
             }
-            if (arm->design == SRS_DESIGN_RAW) {
-                q_metrics(&rv, s->qraw, m);
-                q_metrics_vs_raw(&rv, s->qraw, m);
-                m[SRS_MET_KL] = kl_raw;
-                continue;
+        }
+        // design lanes: q ∝ pn exp((s - max s)/beta), every metric from unnormalised sums
+        for (int g = 0; g < jb->ngd; g++) {
+            const double *Sg = s->SD + (int64_t)g * n * LN;
+            double smax[LN];
+            for (int l = 0; l < LN; l++) smax[l] = -INFINITY;
+            for (int64_t j = 0; j < n; j++) {
+#pragma omp simd
+                for (int l = 0; l < LN; l++) smax[l] = srs_max(smax[l], Sg[j * LN + l]);
             }
-            const double *sa = s->sfix + (int64_t)a * n;
-            if (!o->fixed_threshold && (arm->design == SRS_DESIGN_HARD || arm->design == SRS_DESIGN_SOFT)) {
-                for (int64_t j = 0; j < n; j++)
-                    s->s[j] = srs_shape_value(arm->design, d[j], &st, o->to.B, arm->alpha, clip);
-                sa = s->s;
+            double z[LN] = {0}, et[LN] = {0}, e2[LN] = {0}, ed[LN] = {0}, eg[LN] = {0};
+            double wt[LN] = {0}, w[LN] = {0}, wtr[LN] = {0}, wr[LN] = {0};
+            for (int64_t j = 0; j < n; j++) {
+                const double pj = pn[j], dj = d[j], gj = gv[j];
+                const double a1 = s->cle[j], a2 = s->clt[j], a3 = s->rle[j], a4 = s->rlt[j];
+#pragma omp simd
+                for (int l = 0; l < LN; l++) {
+                    double t = (Sg[j * LN + l] - smax[l]) * ib;
+                    double e = pj * srs_exp(t);
+                    z[l] += e;
+                    et[l] += e * t;
+                    e2[l] += e * e;
+                    ed[l] += e * dj;
+                    eg[l] += e * gj;
+                    wt[l] += e * a1;
+                    w[l] += e * a2;
+                    wtr[l] += e * a3;
+                    wr[l] += e * a4;
+                }
             }
-            m[SRS_MET_KL] = follow(sa, pn, n, beta, s->q);
-            q_metrics(&rv, s->q, m);
-            q_metrics_vs_raw(&rv, s->q, m);
+            double lz[LN];
+#pragma omp simd
+            for (int l = 0; l < LN; l++) lz[l] = srs_log(z[l] / psum);
+            for (int l = 0; l < LN; l++) {
+                int a = jb->dlane[g * LN + l];
+                if (a < 0) continue;
+                double *m = v + 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
+                double iz = 1.0 / z[l];
+                double kl = et[l] * iz - lz[l];
+                m[SRS_MET_PROXY] = r.ref + ed[l] * iz;
+                m[SRS_MET_GOLD] = has_gold ? eg[l] * iz : 0.0;
+                m[SRS_MET_KL] = kl > 0 ? kl : 0.0;  // rounding can leave -1e-17 for q = p
+                m[SRS_MET_ESS] = z[l] * z[l] / e2[l];
+                m[SRS_MET_WIN_TIE] = wt[l] * iz;
+                m[SRS_MET_WIN] = w[l] * iz;
+                m[SRS_MET_WIN_TIE_RAW] = wtr[l] * iz;
+                m[SRS_MET_WIN_RAW] = wr[l] * iz;
+            }
         }
     }
     return 0;
@@ -456,23 +702,75 @@ static srs_batch_t row_batch(const srs_batch_t *b, int64_t i) {
     return s;
 }
 
+static void ev_job_free(ev_job_t *jb) {
+    free(jb->ucol);
+    free(jb->kmap);
+    free(jb->dlane);
+    free(jb->flane);
+}
+
+// Lanes and distinct columns of the options. Returns 0 on success.
+static int ev_job_init(ev_job_t *jb, const srs_batch_t *b, const srs_eval_opts_t *o) {
+    memset(jb, 0, sizeof *jb);
+    jb->b = b;
+    jb->o = o;
+    jb->K = n_cols(o);
+    jb->R = o->replicates;
+    jb->Rp = (jb->R + RT - 1) / RT * RT;
+    srs_poisson_table(jb->T);
+    for (int t = 0; t < SRS_POIS_MAX; t++)
+        if (jb->T[t] < ((uint64_t)1 << 32)) jb->T32[jb->nT++] = (uint32_t)jb->T[t];
+    int nd = 0, nf = 0;
+    for (int a = 0; a < o->n_arms; a++) {
+        const srs_eval_arm_t *arm = &o->arms[a];
+        if (arm->kind == SRS_ARM_DESIGN) nd++;
+        else nf++;
+        if (arm->kind == SRS_ARM_BEST_OF_N) jb->need_bon = 1;
+        if (arm->kind == SRS_ARM_DESIGN && (arm->design == SRS_DESIGN_HARD || arm->design == SRS_DESIGN_SOFT))
+            jb->need_m = 1;
+        if (arm->kind == SRS_ARM_DESIGN && arm->design == SRS_DESIGN_MEANSTD) jb->need_std = 1;
+    }
+    jb->ngd = (nd + LN - 1) / LN;
+    jb->ngf = (nf + LN - 1) / LN;
+    jb->dlane = malloc(sizeof(int) * (size_t)(jb->ngd * LN + 1));
+    jb->flane = malloc(sizeof(int) * (size_t)(jb->ngf * LN + 1));
+    jb->ucol = malloc(sizeof(int64_t) * (size_t)jb->K);
+    jb->kmap = malloc(sizeof(int64_t) * (size_t)jb->K);
+    if (!jb->dlane || !jb->flane || !jb->ucol || !jb->kmap) return 1;
+    for (int k = 0; k < jb->ngd * LN; k++) jb->dlane[k] = -1;
+    for (int k = 0; k < jb->ngf * LN; k++) jb->flane[k] = -1;
+    nd = nf = 0;
+    for (int a = 0; a < o->n_arms; a++) {
+        if (o->arms[a].kind == SRS_ARM_DESIGN) jb->dlane[nd++] = a;
+        else jb->flane[nf++] = a;
+    }
+    int64_t U = 0;
+    for (int64_t k = 0; k < jb->K; k++) {
+        int64_t src = k;
+        if (k >= 2) {
+            int64_t c = (k - 2) / SRS_MET_COUNT_, bi = c / o->n_arms, a = c % o->n_arms;
+            srs_metric_t m = (srs_metric_t)((k - 2) % SRS_MET_COUNT_);
+            if (bi > 0 && o->arms[a].kind != SRS_ARM_DESIGN && !metric_depends_on_beta(m))
+                src = 2 + a * SRS_MET_COUNT_ + m;  // beta 0's column of the same arm
+        }
+        if (src == k) {
+            jb->kmap[k] = U;
+            jb->ucol[U++] = k;
+        } else {
+            jb->kmap[k] = jb->kmap[src];
+        }
+    }
+    jb->U = U;
+    jb->Up = (U + KT - 1) / KT * KT;
+    return 0;
+}
+
 static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, const srs_eval_opts_t *o,
                                         double *acc) {
     ev_job_t jb;
-    memset(&jb, 0, sizeof jb);
-    jb.b = b;
-    jb.o = o;
-    jb.K = n_cols(o);
-    jb.Kp = (jb.K + KT - 1) / KT * KT;
-    jb.R = o->replicates;
-    jb.Rp = (jb.R + RT - 1) / RT * RT;
-    srs_poisson_table(jb.T);
-    for (int a = 0; a < o->n_arms; a++) {
-        const srs_eval_arm_t *arm = &o->arms[a];
-        if (arm->kind == SRS_ARM_BEST_OF_N) jb.need_bon = 1;
-        if (arm->kind == SRS_ARM_DESIGN && (arm->design == SRS_DESIGN_HARD || arm->design == SRS_DESIGN_SOFT))
-            jb.need_m = 1;
-        if (arm->kind == SRS_ARM_DESIGN && arm->design == SRS_DESIGN_MEANSTD) jb.need_std = 1;
+    if (ev_job_init(&jb, b, o)) {
+        ev_job_free(&jb);
+        return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory for evaluation tables");
     }
     int64_t max_len = b->row_len;
     if (b->offsets) {
@@ -480,7 +778,10 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
         for (int64_t i = 0; i < b->n_prompts; i++)
             if (b->offsets[i + 1] - b->offsets[i] > max_len) max_len = b->offsets[i + 1] - b->offsets[i];
     }
-    if (max_len > 0x7fffffff) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "rows longer than 2^31 samples");
+    if (max_len > 0x7fffffff) {
+        ev_job_free(&jb);
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "rows longer than 2^31 samples");
+    }
     const int64_t n_blocks = (b->n_prompts + BLOCK - 1) / BLOCK;
     int64_t bad_row = INT64_MAX;
     int bad_kind = 0, nomem = 0;
@@ -488,7 +789,7 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
 #pragma omp parallel num_threads(ctx->n_threads)
     {
         ev_scratch_t s;
-        int ok = ev_init(&s, max_len, b->logw.data != NULL, o->n_arms, jb.Kp, jb.Rp);
+        int ok = ev_init(&s, max_len, b->logw.data != NULL, o->n_arms, jb.ngd, jb.ngf, jb.K, jb.Up, jb.Rp);
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
@@ -502,17 +803,18 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
             int64_t i0 = blk * BLOCK, nb = b->n_prompts - i0 < BLOCK ? b->n_prompts - i0 : BLOCK;
             int failed = 0;
             for (int64_t c = 0; c < nb; c++) {
-                double *v = s.V + c * jb.Kp;
-                int rc = eval_row(&jb, &s, i0 + c, v);
+                int rc = eval_row(&jb, &s, i0 + c);
                 if (rc) {
 #pragma omp critical(srs_eval_bad_row)
                     if (i0 + c < bad_row) { bad_row = i0 + c; bad_kind = rc; }
                     failed = 1;
                     break;
                 }
-                fill_weights(&jb, s.W, (int)c, (uint64_t)(b->first_index + i0 + c));
+                double *vc = s.V + c * jb.Up;
+                for (int64_t u = 0; u < jb.U; u++) vc[u] = s.v[jb.ucol[u]];
+                fill_weights(&jb, s.W, (int)c, (uint64_t)(b->first_index + i0 + c), s.x);
             }
-            if (!failed) block_gemm(s.S, s.W, s.V, (int)nb, jb.Rp, jb.Kp);
+            if (!failed) block_gemm(s.S, s.W, s.V, (int)nb, jb.Rp, jb.Up);
         }
         const int n_team = omp_get_num_threads();
 #pragma omp for ordered schedule(static, 1)
@@ -520,14 +822,15 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
 #pragma omp ordered
             if (ok) {
                 for (int r = 0; r <= jb.R; r++) {
-                    const double *src = s.S + (int64_t)(r == jb.R ? jb.Rp : r) * jb.Kp;
+                    const double *src = s.S + (int64_t)(r == jb.R ? jb.Rp : r) * jb.Up;
                     double *dst = acc + (int64_t)r * jb.K;
-                    for (int64_t k = 0; k < jb.K; k++) dst[k] += src[k];
+                    for (int64_t k = 0; k < jb.K; k++) dst[k] += src[jb.kmap[k]];
                 }
             }
         }
         ev_free(&s);
     }
+    ev_job_free(&jb);
     if (nomem) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory for evaluation buffers");
     if (bad_row == INT64_MAX) return SRS_OK;
     int64_t g = b->first_index + bad_row;

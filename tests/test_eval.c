@@ -222,6 +222,83 @@ TEST(eval_best_of_n_brute_force) {
     CHECK(cases == 160, "%d cases", cases);
 }
 
+// Base and best-of-n arms in several SIMD lane groups (more than eight such
+// arms), n from 1 to 1000 (the exact-power and the exp/log forms), ragged rows
+// with ties and weights, against the law written directly in long double:
+// q_i = p_i / p_G (F_le^n - F_lt^n) for sample i in tie group G. And the base
+// alone, without any best-of-n arm.
+static void bon_direct(const double *u, const double *p, int n, long draws, double *q) {
+    for (int i = 0; i < n; i++) {
+        long double flt = 0, fg = 0;
+        for (int j = 0; j < n; j++) {
+            if (u[j] < u[i]) flt += p[j];
+            if (u[j] == u[i]) fg += p[j];
+        }
+        long double P = powl(flt + fg, (long double)draws) - powl(flt, (long double)draws);
+        q[i] = (double)(P * p[i] / fg);
+    }
+}
+
+TEST(eval_base_and_best_of_n_lanes) {
+    static const long draws[] = {1, 2, 3, 5, 7, 16, 64, 65, 100, 1000};
+    enum { NA = 11 };
+    uint64_t rng = 29;
+    for (int trial = 0; trial < 24; trial++) {
+        int n = 1 + (int)(t_rand_u01(&rng) * 40);
+        double u[48], g[48], lw[48], p[48], z = 0;
+        for (int i = 0; i < n; i++) {
+            u[i] = trial % 3 ? floor(t_rand_u01(&rng) * 5) : t_rand_normal(&rng);  // ties in 2 of 3
+            g[i] = t_rand_normal(&rng);
+            lw[i] = trial % 2 ? t_rand_normal(&rng) : 0;
+        }
+        double lmax = lw[0];
+        for (int i = 1; i < n; i++) lmax = fmax(lmax, lw[i]);
+        for (int i = 0; i < n; i++) z += (p[i] = exp(lw[i] - lmax));
+        for (int i = 0; i < n; i++) p[i] /= z;
+        int64_t off[2] = {0, n};
+        srs_batch_t b;
+        memset(&b, 0, sizeof b);
+        b.n_prompts = 1;
+        b.offsets = off;
+        b.reward = (srs_vec_t){u, SRS_F64};
+        b.gold = (srs_vec_t){g, SRS_F64};
+        if (trial % 2) b.logw = (srs_vec_t){lw, SRS_F64};
+        srs_eval_arm_t arms[NA];
+        arms[0] = arm_kind(SRS_ARM_BASE, 0);
+        for (int k = 1; k < NA; k++) arms[k] = arm_kind(SRS_ARM_BEST_OF_N, draws[k - 1]);
+        double beta = 0.5;
+        srs_eval_opts_t o = srs_eval_opts_default();
+        o.arms = arms;
+        o.n_arms = trial % 4 == 3 ? 1 : NA;  // every fourth trial: the base alone
+        o.betas = &beta;
+        o.n_betas = 1;
+        o.replicates = 4;
+        srs_eval_result_t r;
+        if (!run_eval(&b, &o, &r)) return;
+        for (int k = 0; k < o.n_arms; k++) {
+            double q[48], eu = 0, eg = 0, kl = 0, q2 = 0, wt = 0;
+            if (k == 0) memcpy(q, p, sizeof(double) * (size_t)n);
+            else bon_direct(u, p, n, draws[k - 1], q);
+            for (int i = 0; i < n; i++) {
+                eu += q[i] * u[i];
+                eg += q[i] * g[i];
+                q2 += q[i] * q[i];
+                if (q[i] > 0) kl += q[i] * log(q[i] / p[i]);
+                for (int j = 0; j < n; j++) wt += q[i] * p[j] * (g[i] >= g[j]);
+            }
+            double tol = k == 0 ? 1e-14 : 1e-11;
+            NEAR(cell(&r, 0, k, SRS_MET_PROXY), eu, tol * fmax(1, fabs(eu)));
+            NEAR(cell(&r, 0, k, SRS_MET_GOLD), eg, tol * fmax(1, fabs(eg)));
+            NEAR(cell(&r, 0, k, SRS_MET_KL), kl, tol * fmax(1, kl));
+            NEAR(cell(&r, 0, k, SRS_MET_ESS), 1 / q2, 1e-9 / q2);
+            NEAR(cell(&r, 0, k, SRS_MET_WIN_TIE), wt, tol);
+            if (k == 0) CHECK(cell(&r, 0, k, SRS_MET_KL) == 0, "base KL %g", cell(&r, 0, k, SRS_MET_KL));
+        }
+        srs_eval_result_free(&r);
+        BAIL_IF_FAILED();
+    }
+}
+
 // ----------------------------------------------------------------------------
 // bootstrap: coverage of a known mean, invariance to chunking and threads
 
