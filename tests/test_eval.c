@@ -2,11 +2,13 @@
 // best-of-n against brute-force enumeration, bootstrap coverage, chunk and
 // thread invariance, config files, the command line, and an independent NumPy
 // computation on the shared GSM8K data.
+#include <float.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "config.h"
 #include "internal.h"
+#include "srs_math.h"
 #include "test.h"
 
 #define ARGV(...) ((const char *const[]){__VA_ARGS__, NULL})
@@ -37,6 +39,41 @@ static int run_eval(const srs_batch_t *b, const srs_eval_opts_t *o, srs_eval_res
 
 static double cell(const srs_eval_result_t *r, int bi, int ai, srs_metric_t m) {
     return srs_eval_cell(r, bi, ai, m)->mean;
+}
+
+// ----------------------------------------------------------------------------
+// the vectorisable exp and log of srs_math.h against libm
+
+static double ulps(double a, double b) {
+    if (a == b) return 0;
+    double u = nextafter(fabs(b), INFINITY) - fabs(b);
+    return fabs(a - b) / u;
+}
+
+TEST(exp_log_match_libm) {
+    uint64_t rng = 5;
+    double we = 0, wl = 0, ws = 0;
+    const int N = t_quick() ? 200000 : 2000000;
+    for (int i = 0; i < N; i++) {
+        double x = -745 + 1454 * t_rand_u01(&rng);             // the whole finite range of exp
+        double y = exp(-744 + 1453 * t_rand_u01(&rng)) * (1 + t_rand_u01(&rng));
+        double e = exp(x);
+        if (e >= DBL_MIN) we = fmax(we, ulps(srs_exp(x), e));
+        else ws = fmax(ws, fabs(srs_exp(x) - e) / 4.9406564584124654e-324);  // subnormal results
+        wl = fmax(wl, ulps(srs_log(y), log(y)));
+    }
+    CHECK(we <= 1, "exp: %.3g ulp", we);
+    CHECK(ws <= 1, "exp, subnormal results: %.3g units of the least subnormal", ws);
+    CHECK(wl <= 2, "log: %.3g ulp", wl);
+    const double xs[] = {0, -0.0, 1, -1, 1e-300, 709.78, -745.13, -744.44};
+    for (size_t i = 0; i < sizeof xs / sizeof xs[0]; i++)
+        CHECK(ulps(srs_exp(xs[i]), exp(xs[i])) <= 1, "exp(%g) = %.17g, libm %.17g", xs[i], srs_exp(xs[i]), exp(xs[i]));
+    CHECK(srs_exp(-746) == 0 && srs_exp(-1e300) == 0 && srs_exp(-INFINITY) == 0, "exp underflow");
+    CHECK(isinf(srs_exp(710)) && isinf(srs_exp(1e300)) && isinf(srs_exp(INFINITY)), "exp overflow");
+    const double ys[] = {1, 2, 0.5, 4.9406564584124654e-324, 1e-310, DBL_MIN, DBL_MAX, 1 + 1e-15, 1 - 1e-16};
+    for (size_t i = 0; i < sizeof ys / sizeof ys[0]; i++)
+        CHECK(ulps(srs_log(ys[i]), log(ys[i])) <= 2, "log(%g) = %.17g, libm %.17g", ys[i], srs_log(ys[i]), log(ys[i]));
+    CHECK(srs_log(1) == 0, "log 1 = %g", srs_log(1));
 }
 
 // ----------------------------------------------------------------------------
