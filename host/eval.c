@@ -43,7 +43,8 @@ static inline int omp_get_num_threads(void) { return 1; }
 
 #define BLOCK 32              // prompts per GEMM block
 #define KT 8                  // GEMM column tile (doubles)
-#define RT 8                  // GEMM replicate tile
+#define RT 8                  // GEMM replicate tile (a multiple of 4: see fill_weights)
+_Static_assert(RT % 4 == 0, "the replicate padding must hold whole Philox blocks");
 #define RANK_SORT_MAX 64      // sort by counting ranks up to this length
 
 // ----------------------------------------------------------------------------
@@ -130,9 +131,9 @@ srs_status_t srs_eval_opts_check(srs_ctx_t *ctx, const srs_eval_opts_t *o) {
 // The bootstrap sums only need each distinct per-prompt value once: the
 // metrics of the base and best-of-n arms other than the two against raw are
 // the same under every beta, so their columns for beta 1, 2, ... are copies
-// of beta 0's. The GEMM runs over the distinct columns (ucol) and the sums
-// are expanded to the accumulator's layout (kmap) when a thread's partials
-// are added in.
+// of beta 0's. Rows write, and the GEMM runs over, the distinct columns only
+// (kmap: accumulator column -> distinct column, ev_job_init); a thread's sums
+// are expanded to the accumulator's layout when they are added in.
 static int metric_depends_on_beta(srs_metric_t m) {
     return m == SRS_MET_WIN_TIE_RAW || m == SRS_MET_WIN_RAW;
 }
@@ -152,23 +153,23 @@ typedef struct {
     double *SD;                // (ngd, L, LN) shaped rewards of the design lanes
     double *QF;                // (ngf, L, LN) laws of the base / best-of-n lanes
     double *fixmet;            // (n_arms, 8) beta-independent metrics (base, best-of-n)
-    double *v;                 // (K,) the current prompt's values
     double *V;                 // (BLOCK, Up) per-prompt distinct values of the block
     double *W;                 // (BLOCK, Rp) Poisson weights of the block
     double *S;                 // (Rp + 1, Up) sums; row Rp: weight 1
     uint32_t *x;               // Philox words of a prompt, then their Poisson counts
     int *gst;                  // (L+1,) tie groups of d: starts in ordu
     double *gpg;               // (L,) and base masses
+    double *mb, *bb;           // (n_betas,) m* and B_eff of the row under each beta
 } ev_scratch_t;
 
 static void ev_free(ev_scratch_t *s) {
     void *ptrs[] = {s->d, s->p, s->td, s->tp, s->pn, s->g, s->key, s->ord, s->ordu, s->cle, s->clt,
-                    s->rle, s->rlt, s->qraw, s->tmp, s->tmp2, s->SD, s->QF, s->fixmet, s->v, s->V,
-                    s->W, s->S, s->x, s->gst, s->gpg};
+                    s->rle, s->rlt, s->qraw, s->tmp, s->tmp2, s->SD, s->QF, s->fixmet, s->V,
+                    s->W, s->S, s->x, s->gst, s->gpg, s->mb, s->bb};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) free(ptrs[i]);
 }
 
-static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int ngd, int ngf, int64_t K,
+static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int n_betas, int ngd, int ngf,
                    int64_t Up, int Rp) {
     memset(s, 0, sizeof s[0]);
     size_t n = (size_t)(L > 0 ? L : 1), db = sizeof(double);
@@ -183,16 +184,17 @@ static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int ngd
     s->SD = malloc((size_t)(ngd > 0 ? ngd : 1) * n * LN * db);
     s->QF = malloc((size_t)(ngf > 0 ? ngf : 1) * n * LN * db);
     s->fixmet = malloc((size_t)n_arms * SRS_MET_COUNT_ * db);
-    s->v = malloc((size_t)K * db);
     s->V = calloc((size_t)BLOCK * (size_t)Up, db);
     s->W = calloc((size_t)Rp * BLOCK, db);
     s->S = calloc((size_t)(Rp + 1) * (size_t)Up, db);
     s->x = malloc((size_t)(Rp + 4) * (sizeof(uint32_t) + db));
     s->gst = malloc((n + 1) * sizeof(int));
     s->gpg = malloc(n * db);
+    s->mb = malloc((size_t)(n_betas + LN) * db);
+    s->bb = malloc((size_t)(n_betas + LN) * db);
     return s->d && s->td && (!weighted || (s->p && s->tp)) && s->pn && s->g && s->key && s->ord &&
            s->ordu && s->cle && s->clt && s->rle && s->rlt && s->qraw && s->tmp && s->tmp2 && s->SD &&
-           s->QF && s->fixmet && s->v && s->V && s->W && s->S && s->x && s->gst && s->gpg;
+           s->QF && s->fixmet && s->V && s->W && s->S && s->x && s->gst && s->gpg && s->mb && s->bb;
 }
 
 // ----------------------------------------------------------------------------
@@ -314,7 +316,6 @@ typedef struct {
     const srs_eval_opts_t *o;
     int64_t K;           // accumulator columns
     int64_t U, Up;       // distinct columns, padded to KT
-    int64_t *ucol;       // (U,) accumulator column of distinct column u
     int64_t *kmap;       // (K,) distinct column of accumulator column k
     int R, Rp;           // replicates, padded to RT
     int need_m, need_bon, need_std;
@@ -324,6 +325,7 @@ typedef struct {
     uint64_t T[SRS_POIS_MAX];
     uint32_t T32[SRS_POIS_MAX];  // the thresholds below 2^32 (the others are never reached)
     int nT;
+    int nblk;            // Philox blocks per prompt: ceil(R / 4)
 } ev_job_t;
 
 // S (Rp+1, Up) += [W; 1] (Rp+1, nb) x V (nb, Up): the bootstrap sums of a block.
@@ -355,15 +357,19 @@ static void block_gemm(double *restrict S, const double *restrict W, const doubl
     }
 }
 
-// Bootstrap weights of global prompt gi for every replicate into row c of W
-// (replicates past R stay 0). The Philox blocks of a prompt are independent,
-// so both loops run across blocks in SIMD lanes (32x32->64-bit products are
-// one AVX-512 instruction); the words are then turned into Poisson(1) counts
-// with 32-bit compares against the finite thresholds of the table.
+// Bootstrap weights of global prompt gi into row c of W. The Philox blocks of
+// a prompt are independent, so the loops run across blocks in SIMD lanes
+// (32x32->64-bit products are one AVX-512 instruction), and each word becomes
+// a Poisson(1) count by 32-bit compares against the table's finite
+// thresholds. Replicate r = 4k + q (word q of block k) sits at position
+// q*nblk + k of the row, and so of S: ev_rep_pos maps it back when sums are
+// merged. Positions of replicates >= R get weight 0.
+static inline int64_t ev_rep_pos(int r, int nblk) { return (int64_t)(r & 3) * nblk + (r >> 2); }
+
 static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi, uint32_t *x) {
     double *w = W + (int64_t)c * jb->Rp;
     const uint64_t seed = jb->o->seed;
-    const int nblk = (jb->R + 3) / 4;
+    const int nblk = jb->nblk;
 #pragma omp simd
     for (int k = 0; k < nblk; k++) {
         srs_u32x4_t y = srs_philox_block(seed, gi, (uint32_t)k, SRS_EVAL_STREAM);
@@ -372,16 +378,14 @@ static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi, uint
         x[2 * nblk + k] = y.v[2];
         x[3 * nblk + k] = y.v[3];
     }
-    const int nt = jb->nT, nx = 4 * nblk;
-    double *cnt = (double *)(x + nx);  // (nx,) after the words (8-byte aligned: nx is a multiple of 4)
+    const int nt = jb->nT;
 #pragma omp simd
-    for (int i = 0; i < nx; i++) {
-        uint32_t xv = x[i];
-        int k = 0;
+    for (int i = 0; i < 4 * nblk; i++) {
+        uint32_t xv = x[i], k = 0;
         for (int t = 0; t < nt; t++) k += xv >= jb->T32[t];
-        cnt[i] = (double)k;
+        w[i] = (double)(int32_t)k;
     }
-    for (int r = 0; r < jb->R; r++) w[r] = cnt[(r & 3) * nblk + (r >> 2)];
+    for (int r = jb->R; r < 4 * nblk; r++) w[ev_rep_pos(r, nblk)] = 0.0;
 }
 
 // The base and best-of-n lanes of lane group g, one arm per lane (the base
@@ -486,11 +490,12 @@ static void fixed_lanes(const ev_job_t *jb, ev_scratch_t *s, int g, const row_vi
 // (sample-major, LN lanes); the logistic designs through the vectorised
 // sigmoid, the others through the shared formula.
 static void shape_lane(const srs_eval_arm_t *arm, const double *d, int64_t n, const srs_row_stats_t *st,
-                       double B, double clip, double *Sg, int l) {
+                       double B, double clip, double *Sg, int l, double *tmp) {
     if (arm->design == SRS_DESIGN_SOFT || arm->design == SRS_DESIGN_MEANSOFT) {
         double c = arm->design == SRS_DESIGN_SOFT ? st->m_star : st->mean, al = arm->alpha, be = st->b_eff;
 #pragma omp simd
-        for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = be * sigmoid_v(al * (d[j] - c));
+        for (int64_t j = 0; j < n; j++) tmp[j] = be * sigmoid_v(al * (d[j] - c));  // contiguous: vectorises
+        for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = tmp[j];
     } else if (arm->design == SRS_DESIGN_HARD) {
         double m = st->m_star, be = st->b_eff;
         for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = d[j] >= m ? be : 0.0;
@@ -501,11 +506,60 @@ static void shape_lane(const srs_eval_arm_t *arm, const double *d, int64_t n, co
     }
 }
 
-// Evaluates row i into s->v (K,). Returns 0 or a ROW_* code (-1: non-finite gold).
-static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i) {
+// m* and B_eff under every beta of the sweep, exact, for a short row: with the
+// samples in descending order of d (asc reversed), m* is the largest value of
+// a top-k set, k = 0..n (DESIGN.md's sort-based exact solver). Betas run in
+// lanes; the largest ratio is tracked by cross-multiplication (denominators
+// are >= 0) and divided out once. Weights p (unnormalised) or 1.
+static void exact_all_betas(const srs_eval_opts_t *o, const double *d, const double *p, int64_t n,
+                            const int *asc, const srs_cpu_row_t *r, double *mb, double *bb) {
+    double T = 0, Pt = 0;
+    for (int64_t k = n - 1; k >= 0; k--) {
+        double w = p ? p[asc[k]] : 1.0;
+        T += w * d[asc[k]];
+        Pt += w;
+    }
+    for (int b0 = 0; b0 < o->n_betas; b0 += LN) {
+        const int nl = o->n_betas - b0 < LN ? o->n_betas - b0 : LN;
+        double lg[LN], eps[LN], bn[LN], bd[LN];
+        for (int l = 0; l < LN; l++) {
+            srs_preset_vals_t pv = srs_preset_bounds(o->to.preset, o->to.B, o->betas[b0 + (l < nl ? l : 0)],
+                                                     o->to.cap, r->dmin, r->dmax);
+            lg[l] = pv.lg;
+            if (l < nl) bb[b0 + l] = pv.b_eff;
+        }
+#pragma omp simd
+        for (int l = 0; l < LN; l++) {
+            eps[l] = srs_exp(-lg[l]);
+            bn[l] = T;   // k = n: every sample active
+            bd[l] = Pt;
+        }
+        double S = 0, P = 0;
+        for (int64_t k = 0; k < n; k++) {  // the top-k set, k = 0..n-1
+#pragma omp simd
+            for (int l = 0; l < LN; l++) {
+                double num = S + eps[l] * (T - S), den = P + eps[l] * (Pt - P);
+                int better = num * bd[l] > bn[l] * den;
+                bn[l] = better ? num : bn[l];
+                bd[l] = better ? den : bd[l];
+            }
+            int64_t i = asc[n - 1 - k];
+            double w = p ? p[i] : 1.0;
+            S += w * d[i];
+            P += w;
+        }
+        for (int l = 0; l < nl; l++) {
+            double m = r->dmax == r->dmin ? r->dmin : bn[l] / bd[l];
+            mb[b0 + l] = srs_min(srs_max(m, r->dmin), r->dmax);
+        }
+    }
+}
+
+// Evaluates row i into v, its row of the block's distinct values (Up,).
+// Returns 0 or a ROW_* code (-1: non-finite gold).
+static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
     const srs_batch_t *b = jb->b;
     const srs_eval_opts_t *o = jb->o;
-    double *v = s->v;
     int64_t start, n;
     srs_batch_row(b, i, &start, &n);
     srs_cpu_row_t r;
@@ -563,7 +617,7 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i) {
             if (!arm) {
                 for (int64_t j = 0; j < n; j++) Sg[j * LN + l] = 0.0;
             } else if (!(per_beta_m && (arm->design == SRS_DESIGN_HARD || arm->design == SRS_DESIGN_SOFT))) {
-                shape_lane(arm, d, n, &st, o->to.B, clip, Sg, l);
+                shape_lane(arm, d, n, &st, o->to.B, clip, Sg, l, s->tmp);
             }
         }
     }
@@ -583,21 +637,37 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i) {
         for (int g = 0; g < jb->ngf; g++) fixed_lanes(jb, s, g, &rv, ngr);
     }
 
-    v[0] = 1.0;
-    v[1] = has_gold;
+    v[jb->kmap[0]] = 1.0;
+    v[jb->kmap[1]] = has_gold;
+    // thresholds of every beta at once for short rows and the exact solver
+    const int all_betas = per_beta_m && o->to.solver == SRS_SOLVER_EXACT && n <= RANK_SORT_MAX;
+    if (all_betas) {
+        const int *asc = s->ordu;
+        if (!jb->need_bon) {  // ordu holds no order of d: sort now (ord is by gold when there is gold)
+            if (has_gold) sort_idx(s->ordu, d, n);
+            else asc = s->ord;
+        }
+        exact_all_betas(o, d, p, n, asc, &r, s->mb, s->bb);
+    }
+
     for (int bi = 0; bi < o->n_betas; bi++) {
         const double beta = o->betas[bi], ib = 1.0 / beta;
         if (per_beta_m) {
-            srs_threshold_opts_t to = o->to;
-            to.beta = beta;
-            srs_preset_vals_t pv = srs_preset_eval(to.preset, to.B, beta, to.cap, r.dmin, r.dmax);
-            st.m_star = srs_cpu_solve_row(&to, d, p, n, &r, pv.eps, s->td, s->tp);
-            st.b_eff = pv.b_eff;
+            if (all_betas) {
+                st.m_star = s->mb[bi];
+                st.b_eff = s->bb[bi];
+            } else {
+                srs_threshold_opts_t to = o->to;
+                to.beta = beta;
+                srs_preset_vals_t pv = srs_preset_eval(to.preset, to.B, beta, to.cap, r.dmin, r.dmax);
+                st.m_star = srs_cpu_solve_row(&to, d, p, n, &r, pv.eps, s->td, s->tp);
+                st.b_eff = pv.b_eff;
+            }
             for (int g = 0; g < jb->ngd; g++)
                 for (int l = 0; l < LN; l++) {
                     int a = jb->dlane[g * LN + l];
                     if (a >= 0 && (o->arms[a].design == SRS_DESIGN_HARD || o->arms[a].design == SRS_DESIGN_SOFT))
-                        shape_lane(&o->arms[a], d, n, &st, o->to.B, clip, s->SD + (int64_t)g * n * LN, l);
+                        shape_lane(&o->arms[a], d, n, &st, o->to.B, clip, s->SD + (int64_t)g * n * LN, l, s->tmp);
                 }
         }
         // the raw design's law, for the win rates against it
@@ -628,10 +698,12 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i) {
             for (int l = 0; l < LN; l++) {
                 int a = jb->flane[g * LN + l];
                 if (a < 0) continue;
-                double *m = v + 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
-                memcpy(m, s->fixmet + a * SRS_MET_COUNT_, SRS_MET_COUNT_ * sizeof(double));
-                m[SRS_MET_WIN_TIE_RAW] = wt[l];
-                m[SRS_MET_WIN_RAW] = w[l];
+                // distinct columns only (ev_job_init): beta 0 gets all eight
+                // metrics, later betas the two against raw
+                int64_t col = 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
+                if (bi == 0) memcpy(v + jb->kmap[col], s->fixmet + a * SRS_MET_COUNT_, SRS_MET_COUNT_ * sizeof(double));
+                v[jb->kmap[col + SRS_MET_WIN_TIE_RAW]] = wt[l];
+                v[jb->kmap[col + SRS_MET_WIN_RAW]] = w[l];
             }
         }
         // design lanes: q ∝ pn exp((s - max s)/beta), every metric from unnormalised sums
@@ -669,7 +741,7 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i) {
             for (int l = 0; l < LN; l++) {
                 int a = jb->dlane[g * LN + l];
                 if (a < 0) continue;
-                double *m = v + 2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_;
+                double *m = v + jb->kmap[2 + ((int64_t)bi * o->n_arms + a) * SRS_MET_COUNT_];  // 8 distinct columns
                 double iz = 1.0 / z[l];
                 double kl = et[l] * iz - lz[l];
                 m[SRS_MET_PROXY] = r.ref + ed[l] * iz;
@@ -703,7 +775,6 @@ static srs_batch_t row_batch(const srs_batch_t *b, int64_t i) {
 }
 
 static void ev_job_free(ev_job_t *jb) {
-    free(jb->ucol);
     free(jb->kmap);
     free(jb->dlane);
     free(jb->flane);
@@ -716,7 +787,8 @@ static int ev_job_init(ev_job_t *jb, const srs_batch_t *b, const srs_eval_opts_t
     jb->o = o;
     jb->K = n_cols(o);
     jb->R = o->replicates;
-    jb->Rp = (jb->R + RT - 1) / RT * RT;
+    jb->Rp = (jb->R + RT - 1) / RT * RT;  // >= 4 nblk: RT is a multiple of 4
+    jb->nblk = (jb->R + 3) / 4;
     srs_poisson_table(jb->T);
     for (int t = 0; t < SRS_POIS_MAX; t++)
         if (jb->T[t] < ((uint64_t)1 << 32)) jb->T32[jb->nT++] = (uint32_t)jb->T[t];
@@ -734,9 +806,8 @@ static int ev_job_init(ev_job_t *jb, const srs_batch_t *b, const srs_eval_opts_t
     jb->ngf = (nf + LN - 1) / LN;
     jb->dlane = malloc(sizeof(int) * (size_t)(jb->ngd * LN + 1));
     jb->flane = malloc(sizeof(int) * (size_t)(jb->ngf * LN + 1));
-    jb->ucol = malloc(sizeof(int64_t) * (size_t)jb->K);
     jb->kmap = malloc(sizeof(int64_t) * (size_t)jb->K);
-    if (!jb->dlane || !jb->flane || !jb->ucol || !jb->kmap) return 1;
+    if (!jb->dlane || !jb->flane || !jb->kmap) return 1;
     for (int k = 0; k < jb->ngd * LN; k++) jb->dlane[k] = -1;
     for (int k = 0; k < jb->ngf * LN; k++) jb->flane[k] = -1;
     nd = nf = 0;
@@ -753,12 +824,7 @@ static int ev_job_init(ev_job_t *jb, const srs_batch_t *b, const srs_eval_opts_t
             if (bi > 0 && o->arms[a].kind != SRS_ARM_DESIGN && !metric_depends_on_beta(m))
                 src = 2 + a * SRS_MET_COUNT_ + m;  // beta 0's column of the same arm
         }
-        if (src == k) {
-            jb->kmap[k] = U;
-            jb->ucol[U++] = k;
-        } else {
-            jb->kmap[k] = jb->kmap[src];
-        }
+        jb->kmap[k] = src == k ? U++ : jb->kmap[src];
     }
     jb->U = U;
     jb->Up = (U + KT - 1) / KT * KT;
@@ -789,7 +855,7 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
 #pragma omp parallel num_threads(ctx->n_threads)
     {
         ev_scratch_t s;
-        int ok = ev_init(&s, max_len, b->logw.data != NULL, o->n_arms, jb.ngd, jb.ngf, jb.K, jb.Up, jb.Rp);
+        int ok = ev_init(&s, max_len, b->logw.data != NULL, o->n_arms, o->n_betas, jb.ngd, jb.ngf, jb.Up, jb.Rp);
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
@@ -803,15 +869,13 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
             int64_t i0 = blk * BLOCK, nb = b->n_prompts - i0 < BLOCK ? b->n_prompts - i0 : BLOCK;
             int failed = 0;
             for (int64_t c = 0; c < nb; c++) {
-                int rc = eval_row(&jb, &s, i0 + c);
+                int rc = eval_row(&jb, &s, i0 + c, s.V + c * jb.Up);
                 if (rc) {
 #pragma omp critical(srs_eval_bad_row)
                     if (i0 + c < bad_row) { bad_row = i0 + c; bad_kind = rc; }
                     failed = 1;
                     break;
                 }
-                double *vc = s.V + c * jb.Up;
-                for (int64_t u = 0; u < jb.U; u++) vc[u] = s.v[jb.ucol[u]];
                 fill_weights(&jb, s.W, (int)c, (uint64_t)(b->first_index + i0 + c), s.x);
             }
             if (!failed) block_gemm(s.S, s.W, s.V, (int)nb, jb.Rp, jb.Up);
@@ -822,7 +886,7 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
 #pragma omp ordered
             if (ok) {
                 for (int r = 0; r <= jb.R; r++) {
-                    const double *src = s.S + (int64_t)(r == jb.R ? jb.Rp : r) * jb.Up;
+                    const double *src = s.S + (r == jb.R ? jb.Rp : ev_rep_pos(r, jb.nblk)) * jb.Up;
                     double *dst = acc + (int64_t)r * jb.K;
                     for (int64_t k = 0; k < jb.K; k++) dst[k] += src[jb.kmap[k]];
                 }
