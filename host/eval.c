@@ -41,8 +41,10 @@ static inline int omp_get_num_threads(void) { return 1; }
 // a * b + c as one FMA in the hot loops (deterministic for a given build)
 #pragma GCC optimize("fp-contract=fast")
 
-#define BLOCK 32              // prompts per GEMM block
-#define KT 8                  // GEMM column tile (doubles)
+#define BLOCK 64              // prompts per GEMM block
+#define VW 8                  // GEMM vector width (doubles)
+#define NV 2                  // GEMM vectors per column tile
+#define KT (VW * NV)          // GEMM column tile (doubles)
 #define RT 8                  // GEMM replicate tile (a multiple of 4: see fill_weights)
 _Static_assert(RT % 4 == 0, "the replicate padding must hold whole Philox blocks");
 #define RANK_SORT_MAX 64      // sort by counting ranks up to this length
@@ -329,25 +331,32 @@ typedef struct {
 } ev_job_t;
 
 // S (Rp+1, Up) += [W; 1] (Rp+1, nb) x V (nb, Up): the bootstrap sums of a block.
-// A register-tiled micro-kernel: RT replicate rows x one KT-wide vector of
-// columns stay in registers while the block's prompts stream past, so each
-// value of V is loaded once per RT replicates (gcc vector extension: AVX-512
-// as one register, AVX2 as two).
-typedef double vkt_t __attribute__((vector_size(KT * sizeof(double))));
+// A register-tiled micro-kernel: RT replicate rows x NV vectors of VW columns
+// (KT = NV VW) stay in registers while the block's prompts stream past; per
+// prompt NV loads of V and RT broadcasts of W feed RT x NV FMAs (gcc vector
+// extension: one AVX-512 register per vector, two AVX2 ones).
+typedef double vkt_t __attribute__((vector_size(VW * sizeof(double))));
 
 static void block_gemm(double *restrict S, const double *restrict W, const double *restrict V, int nb,
                        int Rp, int64_t Up) {
     for (int r0 = 0; r0 < Rp; r0 += RT) {
         for (int64_t k0 = 0; k0 < Up; k0 += KT) {
-            vkt_t acc[RT];
-            for (int r = 0; r < RT; r++) memcpy(&acc[r], S + (int64_t)(r0 + r) * Up + k0, sizeof(vkt_t));
+            vkt_t acc[RT][NV];
+            for (int r = 0; r < RT; r++)
+                for (int q = 0; q < NV; q++)
+                    memcpy(&acc[r][q], S + (int64_t)(r0 + r) * Up + k0 + q * VW, sizeof(vkt_t));
             for (int c = 0; c < nb; c++) {
-                vkt_t v;
-                memcpy(&v, V + (int64_t)c * Up + k0, sizeof v);
+                vkt_t v[NV];
+                for (int q = 0; q < NV; q++) memcpy(&v[q], V + (int64_t)c * Up + k0 + q * VW, sizeof(vkt_t));
                 const double *w = W + (int64_t)c * Rp + r0;
-                for (int r = 0; r < RT; r++) acc[r] += w[r] * v;
+                for (int r = 0; r < RT; r++) {
+                    double wr = w[r];
+                    for (int q = 0; q < NV; q++) acc[r][q] += wr * v[q];
+                }
             }
-            for (int r = 0; r < RT; r++) memcpy(S + (int64_t)(r0 + r) * Up + k0, &acc[r], sizeof(vkt_t));
+            for (int r = 0; r < RT; r++)
+                for (int q = 0; q < NV; q++)
+                    memcpy(S + (int64_t)(r0 + r) * Up + k0 + q * VW, &acc[r][q], sizeof(vkt_t));
         }
     }
     double *pt = S + (int64_t)Rp * Up;
