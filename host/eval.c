@@ -325,8 +325,7 @@ typedef struct {
     int *dlane;          // (ngd * LN) arm of each design lane, -1: padding
     int *flane;          // (ngf * LN) arm of each base / best-of-n lane, -1: padding
     uint64_t T[SRS_POIS_MAX];
-    uint32_t T32[SRS_POIS_MAX];  // the thresholds below 2^32 (the others are never reached)
-    int nT;
+    uint32_t T32[SRS_POIS_MAX];  // the table as 32-bit thresholds (every entry is below 2^32)
     int nblk;            // Philox blocks per prompt: ceil(R / 4)
 } ev_job_t;
 
@@ -369,10 +368,10 @@ static void block_gemm(double *restrict S, const double *restrict W, const doubl
 // Bootstrap weights of global prompt gi into row c of W. The Philox blocks of
 // a prompt are independent, so the loops run across blocks in SIMD lanes
 // (32x32->64-bit products are one AVX-512 instruction), and each word becomes
-// a Poisson(1) count by 32-bit compares against the table's finite
-// thresholds. Replicate r = 4k + q (word q of block k) sits at position
-// q*nblk + k of the row, and so of S: ev_rep_pos maps it back when sums are
-// merged. Positions of replicates >= R get weight 0.
+// a Poisson(1) count by 32-bit compares against the table. Replicate r =
+// 4k + q (word q of block k) sits at position q*nblk + k of the row, and so
+// of S: ev_rep_pos maps it back when sums are merged. Positions of
+// replicates >= R get weight 0.
 static inline int64_t ev_rep_pos(int r, int nblk) { return (int64_t)(r & 3) * nblk + (r >> 2); }
 
 static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi, uint32_t *x) {
@@ -387,11 +386,10 @@ static void fill_weights(const ev_job_t *jb, double *W, int c, uint64_t gi, uint
         x[2 * nblk + k] = y.v[2];
         x[3 * nblk + k] = y.v[3];
     }
-    const int nt = jb->nT;
 #pragma omp simd
     for (int i = 0; i < 4 * nblk; i++) {
         uint32_t xv = x[i], k = 0;
-        for (int t = 0; t < nt; t++) k += xv >= jb->T32[t];
+        for (int t = 0; t < SRS_POIS_MAX; t++) k += xv >= jb->T32[t];  // a constant count: unrolled
         w[i] = (double)(int32_t)k;
     }
     for (int r = jb->R; r < 4 * nblk; r++) w[ev_rep_pos(r, nblk)] = 0.0;
@@ -799,8 +797,10 @@ static int ev_job_init(ev_job_t *jb, const srs_batch_t *b, const srs_eval_opts_t
     jb->Rp = (jb->R + RT - 1) / RT * RT;  // >= 4 nblk: RT is a multiple of 4
     jb->nblk = (jb->R + 3) / 4;
     srs_poisson_table(jb->T);
-    for (int t = 0; t < SRS_POIS_MAX; t++)
-        if (jb->T[t] < ((uint64_t)1 << 32)) jb->T32[jb->nT++] = (uint32_t)jb->T[t];
+    for (int t = 0; t < SRS_POIS_MAX; t++) {
+        if (jb->T[t] >= ((uint64_t)1 << 32)) return 1;  // the Poisson(1) table has none: cannot happen
+        jb->T32[t] = (uint32_t)jb->T[t];
+    }
     int nd = 0, nf = 0;
     for (int a = 0; a < o->n_arms; a++) {
         const srs_eval_arm_t *arm = &o->arms[a];
