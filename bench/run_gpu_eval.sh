@@ -93,8 +93,15 @@ for name, s in [("srs, GPU time (metric kernels + bootstrap GEMM, $chunks chunks
                 ("srs eval accumulation from the mapped file (staging, copies, kernels, GEMM)", e2e),
                 ("PyTorch peer (device-resident data)", tt)]:
     L.append(f"| {name} | {s:.4f} | {P * cells / s:.3g} | {gbs(s):.1f} | {pct(s):.1f} | {tt / s:.1f}× |")
+K = 2 + cells * 8
+flops = 2.0 * (R + 1) * K * P       # the bootstrap sums alone: S (R+1, K) += W V, one multiply-add each
+t_bound = rows_bytes * 1e-9 / copy  # one read of the rows at the copy bandwidth
 L += ["", f"Target: ≥ 50% of the copy-bandwidth bound for one read of the rows (srs GPU time) — "
       f"{'met' if pct(gpu) >= 50 else 'not met'} ({pct(gpu):.1f}%).", "",
+      f"Napkin math: the bootstrap alone is 2 (R+1) K = {2 * (R + 1) * K} FP64 operations a prompt "
+      f"({flops / 1e9:.0f} GFLOP here, K = {K}) against {2 * N * 8} bytes of rows; srs's GPU time is "
+      f"{flops / gpu * 1e-12:.1f} TFLOP/s of it, and reading the rows once at the copy bandwidth "
+      f"({t_bound * 1e3:.3f} ms) would need {flops / t_bound * 1e-12:.0f} TFLOP/s of FP64.", "",
       f"Point estimates, sum of all 480 means: srs {ssum:.9f}, PyTorch {tsum:.9f} "
       f"(relative difference {abs(ssum - tsum) / max(abs(ssum), 1e-300):.2g}; the bootstrap streams differ, the means do not).",
       "", "## Raw", "", "\`\`\`"] + [json.dumps(r) for r in T.values()] + [

@@ -455,19 +455,20 @@ TEST(cuda_eval_bad_rows_reported_like_cpu) {
     int na = all_arms(arms);
     double beta = 1;
     srs_eval_opts_t o = opts_with(arms, na, &beta, 1);
+    const int64_t np = t_quick() ? 400 : 1200;
     for (int kind = 0; kind < 5; kind++) {
         ebatch_t e;
-        ebatch_make(&e, 1200, &sp, 61 + (uint64_t)kind);
+        ebatch_make(&e, np, &sp, 61 + (uint64_t)kind);
         e.b.first_index = 40;
-        int64_t row = 500 + 113 * kind, s = e.off[row], n = e.off[row + 1] - s;
+        int64_t row = np / 3 + 37 * kind, s = e.off[row], n = e.off[row + 1] - s;
         const char *what[] = {"NaN reward", "infinite reward", "NaN logw", "NaN gold", "gold and reward"};
         if (kind == 0) e.u[s + n / 2] = NAN;
         else if (kind == 1) e.u[s + n - 1] = INFINITY;
         else if (kind == 2) e.lw[s] = NAN;
         else if (kind == 3) e.g[s + n - 1] = NAN;
         else { e.g[s] = INFINITY; e.u[s + n - 1] = NAN; }  // one row, both: the reward is reported
-        e.u[e.off[1100]] = NAN;                               // a later bad row must not win
-        e.g[e.off[1150]] = NAN;
+        e.u[e.off[np - 100]] = NAN;                           // a later bad row must not win
+        e.g[e.off[np - 50]] = NAN;
         same_error(gpu, &e.b, &o, 40 + row, what[kind]);
         // the same with the bad row in a later chunk
         set_env("SRS_CUDA_EVAL_CHUNK_ROWS", "64");
