@@ -251,12 +251,17 @@ TEST(cuda_eval_kernel_code_emulated_matches_cpu) {
         ebatch_t e;
         ebatch_make(&e, t_quick() ? nps[k] / 3 + 2 : nps[k], &specs[k], 100 + (uint64_t)k);
         e.b.first_index = 1000 * k;
-        for (int v = 0; v < 4; v++) {  // solver x preset x fixed threshold
+        for (int v = 0; v < 5; v++) {  // solver x preset x fixed threshold; B 400: gamma overflows
             srs_eval_opts_t o = opts_with(arms, na, betas, 3);
             o.to.solver = (srs_solver_t)(v % 3);
             o.to.preset = (srs_preset_t)((v + k) % 3);
             o.fixed_threshold = v == 3;
             o.to.beta = 0.7;
+            if (v == 4) {
+                o.to.preset = SRS_PRESET_EXACT;
+                o.to.B = 400;
+                o.clip = 0.7;
+            }
             size_t len = srs_eval_acc_len(&o);
             double *ref = calloc(len, sizeof(double)), *got = calloc(len, sizeof(double));
             CHECK(srs_eval_accumulate(t_cpu_ctx(), &e.b, &o, ref) == SRS_OK, "cpu: %s",
