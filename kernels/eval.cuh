@@ -112,13 +112,15 @@ int srs_ev_launch(const srs_ev_args_t *a, srs_ev_tier_t tier, const int64_t *row
 int srs_ev_weights(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
                    const uint64_t T[SRS_POIS_MAX], cudaStream_t s);
 
-// The kernels' per-row code run on the CPU, one row after another with a
-// one-thread group: the same arithmetic and order of phases as on the GPU
-// (not the parallel reductions), for tests where no GPU is present. a's
-// pointers are host pointers; scratch holds the longest row (len x a->bps
-// bytes); a->scratch and a->scratch_at are unused. Returns 0, or 1 with
-// srs_cuda_last_error set. Needs no device.
-int srs_ev_emulate(const srs_ev_args_t *a, int64_t n_rows, void *scratch);
+// The kernels' per-row code run on the CPU, one row after another, for tests
+// where no GPU is present: group 1 is a one-thread group (the arithmetic and
+// order of phases), group 5 or 32 runs each row on that many host threads
+// sharing the scratch, with barriers and rank-ordered reductions and scans
+// (the parallel decomposition: strided loops, runs of the prefix sums, sorting
+// steps, the syncs between phases). a's pointers are host pointers; scratch
+// holds the longest row (len x a->bps bytes); a->scratch and a->scratch_at are
+// unused. Returns 0, or 1 with srs_cuda_last_error set. Needs no device.
+int srs_ev_emulate(const srs_ev_args_t *a, int64_t n_rows, void *scratch, int group);
 
 #ifdef __cplusplus
 }

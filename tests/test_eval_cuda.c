@@ -161,9 +161,10 @@ static int acc_compare(const double *ref, const double *got, const srs_eval_opts
 // ----------------------------------------------------------------------------
 // the kernels' per-row code on the CPU (no device needed)
 
-// V (np, K) by srs_ev_emulate, then acc += [W; 1] V with the bootstrap's
-// weights (srs_eval_math.h): the CUDA backend's arithmetic minus the device.
-static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc) {
+// V (np, K) by srs_ev_emulate with a group of `group` threads, then acc +=
+// [W; 1] V with the bootstrap's weights (srs_eval_math.h): the CUDA backend's
+// arithmetic minus the device.
+static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc, int group) {
     const int64_t np = b->n_prompts, K = 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
     srs_ev_args_t a;
     memset(&a, 0, sizeof a);
@@ -205,7 +206,7 @@ static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *a
     unsigned long long bad = ~0ull;
     a.V = V;
     a.bad = &bad;
-    int rc = srs_ev_emulate(&a, np, scratch);
+    int rc = srs_ev_emulate(&a, np, scratch, group);
     CHECK(rc == 0, "emulation: %s", srs_cuda_last_error());
     CHECK(bad == ~0ull, "emulation flagged row %llu (kind %llu)", bad >> 3, bad & 7);
     if (rc == 0 && bad == ~0ull) {
@@ -232,7 +233,9 @@ static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *a
 }
 
 TEST(cuda_eval_kernel_code_emulated_matches_cpu) {
-    // no device needed: the per-row code of kernels/eval.cu against host/eval.c
+    // no device needed: the per-row code of kernels/eval.cu against host/eval.c,
+    // sequentially on every variant, and on groups of 5 and 32 host threads
+    // (the parallel decomposition) on the first rows of two variants
     static const int64_t lens[] = {1, 2, 3, 7, 16, 33, 200};
     static const int64_t dense16[] = {16};
     static const int64_t longl[] = {1500, 3000};
@@ -269,7 +272,19 @@ TEST(cuda_eval_kernel_code_emulated_matches_cpu) {
             char what[160];
             snprintf(what, sizeof what, "emulated: batch %d, solver %s, preset %s, fixed %d", k,
                      srs_solver_name(o.to.solver), srs_preset_name(o.to.preset), o.fixed_threshold);
-            if (emulate_acc(&e.b, &o, got)) acc_compare(ref, got, &o, 1e-9, what);
+            if (emulate_acc(&e.b, &o, got, 1)) acc_compare(ref, got, &o, 1e-9, what);
+            if (v == 1 || v == 4) {  // threads: the first rows only (a barrier per phase is slow)
+                srs_batch_t head = e.b;
+                const int64_t nh = t_quick() ? 10 : 40;
+                head.n_prompts = e.b.n_prompts < nh ? e.b.n_prompts : nh;
+                const int group = v == 1 ? 5 : 32;
+                memset(ref, 0, len * sizeof(double));
+                memset(got, 0, len * sizeof(double));
+                CHECK(srs_eval_accumulate(t_cpu_ctx(), &head, &o, ref) == SRS_OK, "cpu");
+                snprintf(what, sizeof what, "emulated on %d threads: batch %d, solver %s, preset %s", group, k,
+                         srs_solver_name(o.to.solver), srs_preset_name(o.to.preset));
+                if (emulate_acc(&head, &o, got, group)) acc_compare(ref, got, &o, 1e-9, what);
+            }
             free(ref);
             free(got);
             if (t_failed_now()) break;
