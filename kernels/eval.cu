@@ -532,20 +532,24 @@ static __global__ void __launch_bounds__(EV_BLOCK) ev_global_kernel(srs_ev_args_
 // Poisson weights: one thread per (row, group of four replicates).
 typedef struct { uint64_t t[SRS_POIS_MAX]; } ev_table_t;
 
+// Work item x: row i = x / nq, replicates 4q .. 4q+3 (q = x % nq), nq = ceil(R / 4).
+EV_HD __forceinline__ void ev_weights_at(double *W, int64_t x, int64_t nq, int R, uint64_t seed,
+                                         int64_t first_global, const uint64_t *T) {
+    const int64_t i = x / nq;
+    const int q = (int)(x - i * nq);
+    const srs_u32x4_t u = srs_philox_block(seed, (uint64_t)(first_global + i), (uint32_t)q, SRS_EVAL_STREAM);
+    double *w = W + i * (R + 1);
+    for (int k = 0; k < 4; k++)
+        if (4 * q + k < R) w[4 * q + k] = srs_poisson1(u.v[k], T);
+    if (q == 0) w[R] = 1.0;
+}
+
 static __global__ void ev_weights_kernel(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
                                          ev_table_t T) {
     const int64_t nq = (R + 3) / 4, total = n_rows * nq;
     for (int64_t x = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; x < total;
-         x += (int64_t)gridDim.x * blockDim.x) {
-        const int64_t i = x / nq;
-        const int q = (int)(x - i * nq);
-        const srs_u32x4_t u = srs_philox_block(seed, (uint64_t)(first_global + i), (uint32_t)q, SRS_EVAL_STREAM);
-        double *w = W + i * (R + 1);
-#pragma unroll
-        for (int k = 0; k < 4; k++)
-            if (4 * q + k < R) w[4 * q + k] = srs_poisson1(u.v[k], T.t);
-        if (q == 0) w[R] = 1.0;
-    }
+         x += (int64_t)gridDim.x * blockDim.x)
+        ev_weights_at(W, x, nq, R, seed, first_global, T.t);
 }
 
 // ----------------------------------------------------------------------------
@@ -783,4 +787,10 @@ extern "C" int srs_ev_emulate(const srs_ev_args_t *a, int64_t n_rows, void *scra
         return srs_cuda_fail_msg(__FILE__, __LINE__, "emulated group size must be 1, 5 or 32");
     }
     return 0;
+}
+
+extern "C" void srs_ev_weights_emulate(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
+                                       const uint64_t T[SRS_POIS_MAX]) {
+    const int64_t nq = (R + 3) / 4;
+    for (int64_t x = 0; x < n_rows * nq; x++) ev_weights_at(W, x, nq, R, seed, first_global, T);
 }

@@ -121,6 +121,9 @@ int srs_ev_weights(double *W, int64_t n_rows, int R, uint64_t seed, int64_t firs
 // holds the longest row (len x a->bps bytes); a->scratch and a->scratch_at are
 // unused. Returns 0, or 1 with srs_cuda_last_error set. Needs no device.
 int srs_ev_emulate(const srs_ev_args_t *a, int64_t n_rows, void *scratch, int group);
+// srs_ev_weights' per-thread code run on the CPU into host W (n_rows, R+1).
+void srs_ev_weights_emulate(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
+                            const uint64_t T[SRS_POIS_MAX]);
 
 #ifdef __cplusplus
 }

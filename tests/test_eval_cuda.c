@@ -161,9 +161,9 @@ static int acc_compare(const double *ref, const double *got, const srs_eval_opts
 // ----------------------------------------------------------------------------
 // the kernels' per-row code on the CPU (no device needed)
 
-// V (np, K) by srs_ev_emulate with a group of `group` threads, then acc +=
-// [W; 1] V with the bootstrap's weights (srs_eval_math.h): the CUDA backend's
-// arithmetic minus the device.
+// V (np, K) by srs_ev_emulate with a group of `group` threads and W (np, R+1)
+// by srs_ev_weights_emulate, then acc += W^T V: the CUDA backend's arithmetic
+// minus the device (the weights checked against srs_eval_math.h's definition).
 static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc, int group) {
     const int64_t np = b->n_prompts, K = 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
     srs_ev_args_t a;
@@ -213,19 +213,25 @@ static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *a
         uint64_t T[SRS_POIS_MAX];
         srs_poisson_table(T);
         const int R = o->replicates;
-        double *w = malloc(sizeof(double) * (size_t)(R + 1));
+        double *W = malloc(sizeof(double) * (size_t)(np * (R + 1)));
+        srs_ev_weights_emulate(W, np, R, o->seed, b->first_index, T);
+        int wrong = 0;
         for (int64_t i = 0; i < np; i++) {
-            for (int r = 0; r < R; r += 4) {
+            const double *w = W + i * (R + 1);
+            for (int r = 0; r < R && wrong < 3; r++) {  // the definition: word r % 4 of block r / 4
                 srs_u32x4_t x = srs_philox_block(o->seed, (uint64_t)(b->first_index + i), (uint32_t)(r / 4),
                                                  SRS_EVAL_STREAM);
-                for (int k = 0; k < 4 && r + k < R; k++) w[r + k] = srs_poisson1(x.v[k], T);
+                if (w[r] != srs_poisson1(x.v[r % 4], T)) {
+                    CHECK(0, "weight of row %lld replicate %d: %g", (long long)i, r, w[r]);
+                    wrong++;
+                }
             }
-            w[R] = 1.0;
+            CHECK(w[R] == 1.0, "row %lld: point weight %g", (long long)i, w[R]);
             for (int r = 0; r <= R; r++)
                 if (w[r] != 0)
                     for (int64_t k = 0; k < K; k++) acc[(int64_t)r * K + k] += w[r] * V[i * K + k];
         }
-        free(w);
+        free(W);
     }
     free(V);
     free(scratch);
