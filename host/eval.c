@@ -557,7 +557,7 @@ const srs_eval_backend_t srs_eval_cpu_backend = {"cpu", cpu_eval_accumulate};
 // public entry points
 
 // The evaluation backend of ctx: CUDA contexts run the CUDA evaluation
-// (host/cuda_eval.c), which matches this file's CPU accumulation.
+// (host/cuda_eval.c): the same sums as the CPU accumulation above.
 static const srs_eval_backend_t *eval_backend(const srs_ctx_t *ctx) {
 #ifdef SRS_WITH_CUDA
     if (ctx->be == &srs_cuda_backend) return &srs_eval_cuda_backend;
