@@ -26,7 +26,7 @@ def softmax_q(s, beta):
     e = np.exp(t)
     z = e.sum(axis=1, keepdims=True)
     q = e / z
-    kl = (q * t).sum(axis=1) - np.log(z[:, 0] / s.shape[1]) - np.log(s.shape[1])
+    kl = (q * t).sum(axis=1) - np.log(z[:, 0] / s.shape[1])
     return q, kl
 
 

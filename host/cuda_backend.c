@@ -86,6 +86,7 @@ static void slot_release(slot_t *s) {
 }
 
 void srs_cuda_free_state(srs_ctx_t *ctx) {
+    srs_cuda_eval_release(ctx);
     cuda_state_t *cs = ctx->be_state;
     if (!cs) return;
     for (int k = 0; k < NSLOT; k++) {

@@ -932,10 +932,12 @@ const srs_eval_backend_t srs_eval_cpu_backend = {"cpu", cpu_eval_accumulate};
 // ----------------------------------------------------------------------------
 // public entry points
 
-// The evaluation backend of ctx. CUDA contexts use the CPU entry until the
-// CUDA evaluation kernels exist (the table is where they slot in).
+// The evaluation backend of ctx: CUDA contexts run the CUDA evaluation
+// (host/cuda_eval.c): the same sums as the CPU accumulation above.
 static const srs_eval_backend_t *eval_backend(const srs_ctx_t *ctx) {
-    (void)ctx;
+#ifdef SRS_WITH_CUDA
+    if (ctx->be == &srs_cuda_backend) return &srs_eval_cuda_backend;
+#endif
     return &srs_eval_cpu_backend;
 }
 

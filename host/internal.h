@@ -38,6 +38,7 @@ struct srs_ctx {
     int n_threads;
     const srs_backend_t *be;
     void *be_state;           // the backend's own state (CUDA: streams, buffers), or NULL
+    void *ev_state;           // the CUDA evaluation's state (host/cuda_eval.c), or NULL
     int cuda_device;          // CUDA: the device this context runs on
     int64_t err_row;
     char err[SRS_ERR_MAX];
@@ -121,5 +122,17 @@ typedef struct {
 } srs_eval_backend_t;
 
 extern const srs_eval_backend_t srs_eval_cpu_backend;
+#ifdef SRS_WITH_CUDA
+// The CUDA evaluation (host/cuda_eval.c): per-prompt metrics by the kernels of
+// kernels/eval.cu, the bootstrap sums by cuBLAS, the same accumulator.
+extern const srs_eval_backend_t srs_eval_cuda_backend;
+// Releases the CUDA evaluation's state on ctx (ctx->ev_state); safe when none.
+// Called by srs_cuda_free_state.
+void srs_cuda_eval_release(srs_ctx_t *ctx);
+// Device time of the evaluation on ctx since its creation: the kernels and the
+// bootstrap GEMM of every chunk (CUDA events around them), in seconds, and the
+// number of chunks. 0 and 0 before any CUDA evaluation.
+void srs_cuda_eval_device_time(const srs_ctx_t *ctx, double *seconds, int64_t *chunks);
+#endif
 
 #endif // SRS_INTERNAL_H

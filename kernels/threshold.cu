@@ -31,10 +31,9 @@
 #include <stdint.h>
 #include "common.cuh"
 #include "threshold.cuh"
+#include "threshold_dev.cuh"
 #include "srs_math.h"
 
-#define BISECT_MAX_ITER 2000
-#define EXACT_WARM_PASSES 4
 #define BLOCK_REG 256    // threads of the register block tiers
 #define BLOCK_BIG 512    // threads of the shared-memory and global tiers
 
@@ -49,102 +48,6 @@ __device__ __forceinline__ double ld_as_double(const T *p, int64_t j) { return (
 __device__ __forceinline__ double ld_any(const void *p, int f32, int64_t j) {
     return f32 ? (double)__ldg((const float *)p + j) : __ldg((const double *)p + j);
 }
-
-// ----------------------------------------------------------------------------
-// groups: the lanes that share one row, and their reductions
-
-// WG consecutive lanes of a warp (WG = 8, 16, 32). Reductions are xor
-// butterflies restricted to the group's lanes: every lane ends with the same
-// bits, so the solver's branches agree across the group.
-template <int WG>
-struct LaneGroup {
-    static constexpr int size = WG;
-    int rank;
-    unsigned mask;
-    __device__ LaneGroup() {
-        int lane = threadIdx.x & 31;
-        rank = lane & (WG - 1);
-        mask = WG == 32 ? 0xffffffffu : (((1u << WG) - 1u) << (lane & ~(WG - 1)));
-    }
-    // s[0..NS) summed, mn[0..NM) minimised over the group, in place.
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce_impl(double *s, double *mn) const {
-#pragma unroll
-        for (int o = WG / 2; o > 0; o >>= 1) {
-#pragma unroll
-            for (int i = 0; i < NS; i++) s[i] += __shfl_xor_sync(mask, s[i], o);
-#pragma unroll
-            for (int i = 0; i < NM; i++) mn[i] = fmin(mn[i], __shfl_xor_sync(mask, mn[i], o));
-        }
-    }
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce(double (&s)[NS], double (&mn)[NM]) const { reduce_impl<NS, NM>(s, mn); }
-    template <int NS>
-    __device__ __forceinline__ void sum(double (&s)[NS]) const { reduce_impl<NS, 0>(s, nullptr); }
-    // The (key, val) pair of the smallest key over the group.
-    __device__ __forceinline__ void argmin(unsigned long long &key, double &val) const {
-#pragma unroll
-        for (int o = WG / 2; o > 0; o >>= 1) {
-            unsigned long long k2 = __shfl_xor_sync(mask, key, o);
-            double v2 = __shfl_xor_sync(mask, val, o);
-            if (k2 < key) { key = k2; val = v2; }
-        }
-    }
-};
-
-// A whole block of NT threads: warp butterflies, then every thread combines
-// the warps' partials in the same order from shared memory.
-template <int NT>
-struct BlockGroup {
-    static constexpr int size = NT;
-    static constexpr int NW = NT / 32;
-    int rank;
-    double *red;                 // (NW * 8,) shared
-    unsigned long long *kred;    // (NW,) shared
-    __device__ BlockGroup(double *r, unsigned long long *k) : rank(threadIdx.x), red(r), kred(k) {}
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce(double (&s)[NS], double (&mn)[NM]) const { reduce_impl<NS, NM>(s, mn); }
-    template <int NS>
-    __device__ __forceinline__ void sum(double (&s)[NS]) const { reduce_impl<NS, 0>(s, nullptr); }
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce_impl(double *s, double *mn) const {
-        static_assert(NS + NM <= 8, "at most 8 values per block reduction");
-        LaneGroup<32> w;
-        w.reduce_impl<NS, NM>(s, mn);
-        int warp = threadIdx.x >> 5;
-        if (w.rank == 0) {
-#pragma unroll
-            for (int i = 0; i < NS; i++) red[warp * 8 + i] = s[i];
-#pragma unroll
-            for (int i = 0; i < NM; i++) red[warp * 8 + NS + i] = mn[i];
-        }
-        __syncthreads();
-#pragma unroll
-        for (int i = 0; i < NS; i++) {
-            double t = 0;
-            for (int k = 0; k < NW; k++) t += red[k * 8 + i];
-            s[i] = t;
-        }
-#pragma unroll
-        for (int i = 0; i < NM; i++) {
-            double t = INFINITY;
-            for (int k = 0; k < NW; k++) t = fmin(t, red[k * 8 + NS + i]);
-            mn[i] = t;
-        }
-        __syncthreads();  // red is reused by the next reduction
-    }
-    __device__ __forceinline__ void argmin(unsigned long long &key, double &val) const {
-        LaneGroup<32> w;
-        w.argmin(key, val);
-        int warp = threadIdx.x >> 5;
-        if (w.rank == 0) { kred[warp] = key; red[warp * 8] = val; }
-        __syncthreads();
-        key = ~0ull;
-        for (int k = 0; k < NW; k++)
-            if (kred[k] < key) { key = kred[k]; val = red[k * 8]; }
-        __syncthreads();
-    }
-};
 
 // ----------------------------------------------------------------------------
 // rows: where the samples live while the solver iterates. Each exposes
@@ -252,108 +155,6 @@ struct GlobalRow {
     }
 };
 
-// ----------------------------------------------------------------------------
-// per-row passes (every lane of the group calls them; results are uniform)
-
-struct RowInfo {
-    double ref, dmin, dmax, umin, umax, wsum, mean;
-};
-
-// F(m)/gamma over the row.
-template <class Row, class Grp>
-__device__ __forceinline__ double f_scaled(const Row &row, const Grp &g, double m, double eps) {
-    double s[1] = {0};
-    row.each([&](int64_t, double d, double p) { s[0] += srs_fterm(d, p, m, eps); });
-    g.sum(s);
-    return s[0];
-}
-
-// Sums over A = {d >= m} (strict: d > m) and its complement, and min over A.
-template <bool STRICT, class Row, class Grp>
-__device__ __forceinline__ void active_sums(const Row &row, const Grp &g, double m, double &sh,
-                                            double &ph, double &sl, double &pl, double &mh) {
-    double s[4] = {0, 0, 0, 0}, mn[1] = {INFINITY};
-    row.each([&](int64_t, double d, double p) {
-        bool a = STRICT ? d > m : d >= m;
-        s[0] += a ? p * d : 0.0;
-        s[1] += a ? p : 0.0;
-        s[2] += a ? 0.0 : p * d;
-        s[3] += a ? 0.0 : p;
-        mn[0] = fmin(mn[0], a ? d : INFINITY);
-    });
-    g.reduce(s, mn);
-    sh = s[0]; ph = s[1]; sl = s[2]; pl = s[3]; mh = mn[0];
-}
-
-template <class Row, class Grp>
-__device__ double solve_bisect(const Row &row, const Grp &g, const RowInfo &r, double eps, double tol,
-                               int max_iter) {
-    double lo = r.dmin, hi = r.dmax;
-    double width = tol * fmax(1.0, hi - lo);
-    for (int it = 0; it < max_iter && hi - lo > width; it++) {
-        double mid = lo + 0.5 * (hi - lo);
-        if (mid <= lo || mid >= hi) break;  // floating-point resolution reached
-        double f = f_scaled(row, g, mid, eps);
-        if (f > 0) lo = mid;
-        else if (f < 0) hi = mid;
-        else return mid;
-    }
-    return lo + 0.5 * (hi - lo);
-}
-
-// Dinkelbach from m; returns 1 with the root in *out when the active set
-// became stable within max_iter passes, else 0 with the last iterate.
-template <class Row, class Grp>
-__device__ int dinkelbach(const Row &row, const Grp &g, const RowInfo &r, double eps, double m,
-                          int max_iter, double *out) {
-    for (int it = 0; it < max_iter; it++) {
-        double sh, ph, sl, pl, mh;
-        active_sums<false>(row, g, m, sh, ph, sl, pl, mh);
-        double next = srs_set_value(sh, ph, sl, pl, eps);
-        next = fmin(fmax(next, r.dmin), r.dmax);
-        if (mh >= next || next <= m) { *out = next; return 1; }
-        m = next;
-    }
-    *out = m;
-    return 0;
-}
-
-__device__ __forceinline__ uint32_t pivot_hash(uint32_t j, uint32_t round) {
-    uint32_t h = j * 0x9E3779B1u ^ (round + 1u) * 0x85EBCA77u;
-    h ^= h >> 15; h *= 0x2C1B3C6Du;
-    h ^= h >> 12; h *= 0x297A2D39u;
-    h ^= h >> 15;
-    return h;
-}
-
-// Partition search: samples d <= lo are inactive, d >= hi active, the rest
-// undecided; a random undecided sample is the pivot until none is left.
-template <class Row, class Grp>
-__device__ double exact_finish(const Row &row, const Grp &g, const RowInfo &r, double eps, double lo) {
-    double hi = INFINITY;
-    for (uint32_t round = 0;; round++) {
-        unsigned long long key = ~0ull;
-        double v = 0;
-        row.each([&](int64_t j, double d, double) {
-            if (d > lo && d < hi) {
-                unsigned long long k = ((unsigned long long)pivot_hash((uint32_t)j, round) << 32) |
-                                       (unsigned long long)(uint32_t)j;
-                if (k < key) { key = k; v = d; }
-            }
-        });
-        g.argmin(key, v);
-        if (key == ~0ull) break;  // nothing undecided
-        double f = f_scaled(row, g, v, eps);
-        if (f < 0) hi = v;        // root < v: every sample >= v is active
-        else lo = v;              // root >= v: samples <= v are inactive (ties at the root: either side)
-    }
-    double sh, ph, sl, pl, mh;
-    active_sums<true>(row, g, lo, sh, ph, sl, pl, mh);
-    if (ph <= 0 && eps <= 0) return r.dmax;  // gamma = inf and nothing active: the limit is max
-    double m = srs_set_value(sh, ph, sl, pl, eps);
-    return fmin(fmax(m, r.dmin), r.dmax);
-}
-
 __device__ __forceinline__ double unshift(const RowInfo &r, double m) {
     if (m >= r.dmax) return r.umax;
     if (m <= r.dmin) return r.umin;
@@ -414,19 +215,7 @@ __device__ void process_row(Row &row, const Grp &g, const srs_thr_args_t &a, int
     }
 
     srs_preset_vals_t pv = srs_preset_eval((srs_preset_t)a.preset, a.B, a.beta, a.cap, ri.dmin, ri.dmax);
-    double m;
-    if (ri.dmax == ri.dmin) {
-        m = ri.dmin;  // n = 1 or all equal: m* = u
-    } else if (a.solver == SRS_SOLVER_BISECT) {
-        m = solve_bisect(row, g, ri, pv.eps, a.tol, a.max_iter > 0 ? a.max_iter : BISECT_MAX_ITER);
-    } else if (a.solver == SRS_SOLVER_DINKELBACH) {
-        int it = a.max_iter > 0 ? a.max_iter : (int)(n < INT32_MAX - 2 ? n + 2 : INT32_MAX);
-        dinkelbach(row, g, ri, pv.eps, ri.mean, it, &m);
-    } else {
-        double mw;
-        if (dinkelbach(row, g, ri, pv.eps, ri.mean, EXACT_WARM_PASSES, &mw)) m = mw;
-        else m = exact_finish(row, g, ri, pv.eps, mw);
-    }
+    double m = srs_dev_solve(row, g, ri, pv.eps, a.solver, a.tol, a.max_iter, n);
     if (g.rank == 0) {
         if (a.m_star) a.m_star[r] = unshift(ri, m);
         if (a.b_eff) a.b_eff[r] = pv.b_eff;

@@ -1,0 +1,796 @@
+/*
+ * eval.cu — the evaluation's per-prompt metrics on the GPU: every reward
+ * design x beta of a row in one pass over it (host/eval.c is the CPU
+ * reference and the definition; host/cuda_eval.c runs the pipeline).
+ *
+ * What it computes, per row (d = u - u_0 shifted, p the unnormalised base
+ * weights exp(logw - max) or 1, pn = p / sum p, v the win key: gold when the
+ * data has it, else d), for every arm and beta, into V (rows, K):
+ *   q ∝ pn exp(s / beta)          design arms (s shaped from d; hard/soft use
+ *                                 m* solved per beta by threshold_dev.cuh's
+ *                                 solvers unless the threshold is fixed)
+ *   q = pn                        the base arm
+ *   q = best-of-n law             P(max in tie group G) = (F_lt + p_G)^n -
+ *                                 F_lt^n, shared in proportion to p within G
+ *   proxy Σ q u, gold Σ q g, KL(q||p) = Σ q t - log Σ pn e^t (t = (s - max s)
+ *   / beta), ESS 1 / Σ q², win_tie Σ_i q_i P_p(v <= v_i), win Σ_i q_i
+ *   P_p(v < v_i), and the same two against the raw design's q at that beta.
+ *
+ * Per row, in the row's scratch (shared memory, or global memory for rows
+ * too long for it):
+ *   1. load and validate (as cpu.c's loader), gold;
+ *   2. sort the samples by v (bitonic network over (key, index) pairs; any
+ *      length), find each sorted position's tie group by binary search, and
+ *      the base CDF of v at every sample by a prefix sum in sorted order;
+ *      best-of-n: the same by d (a second sort only when v is gold), then the
+ *      laws of the best-of-n arms, kept per sample (they do not depend on beta);
+ *   3. per beta: m* when needed; the raw law's CDF of v (prefix sum of its
+ *      weights in v order); one pass per design arm with nine sums (its
+ *      normaliser, KL, proxy, gold, Σ e², and the four win sums); two sums per
+ *      base and best-of-n arm (their beta-free metrics were written once).
+ * Exponentials are taken once per sample, arm and beta: every design is
+ * non-decreasing in u, so max s = s(max d) needs no pass of its own. The
+ * follower's weights are scaled by 2^300 (exact, a power of two) so that Σ e²
+ * cannot underflow where the CPU's normalised Σ q² does not.
+ *
+ * The group of a row is a warp (rows up to 256 samples) or a 256-thread block;
+ * reductions leave identical bits in every thread (threshold_dev.cuh), so
+ * control flow is uniform, and g.sync() orders the scratch between phases.
+ */
+#include <math.h>
+#include <stdint.h>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+#include "common.cuh"
+#include "eval.cuh"
+#include "threshold_dev.cuh"
+#include "srs_math.h"
+#include "srs_eval_math.h"
+
+#define EV_BLOCK 256                    // threads of the block and global tiers
+#define EV_RED 10                       // values one block reduction holds
+#define EV_WARPS_MAX 8                  // warps (rows) per block of the warp tiers
+#define EV_WARP_SMEM_TARGET (64 * 1024) // shared memory per block the warp tiers aim for
+#define EV_SCALE 0x1p300                // follower weights' scale (exact: a power of two)
+
+// The per-row code is __host__ __device__: on the GPU its group is a warp or a
+// block; srs_ev_emulate runs it on the CPU with a one-thread group (tests).
+#define EV_HD __host__ __device__
+
+// ----------------------------------------------------------------------------
+// the row's scratch: n samples of each array
+
+struct EvRegion {
+    double *d;       // (n,) shifted rewards
+    double *p;       // (n,) unnormalised base weights (logw only), else NULL
+    double *g;       // (n,) gold (gold only), else NULL
+    double *key;     // (n,) sort keys, then prefix sums in sorted order
+    double *cle;     // (n,) P_p(v <= v_j)
+    double *clt;     // (n,) P_p(v < v_j)
+    double *rle;     // (n,) P_qraw(v <= v_j) at the current beta; before the beta
+                     //      loop: best-of-n F_lt = P_p(d < d_j)
+    double *rlt;     // (n,) P_qraw(v < v_j); before: best-of-n tie-group mass p_G
+    double *qb;      // (n_bon, n) best-of-n laws
+    int *sidx;       // (n,) sample at each sorted position
+    int *gfirst;     // (n,) first sorted position of the position's tie group
+    int *glast;      // (n,) last sorted position of it
+};
+
+// Lays out the arrays of n samples from base (8-byte aligned); the region
+// takes at most n x a.bps bytes.
+EV_HD __forceinline__ EvRegion ev_region(void *base, int n, const srs_ev_args_t &a) {
+    EvRegion R;
+    double *x = (double *)base;
+    R.d = x; x += n;
+    R.p = nullptr;
+    if (a.logw) { R.p = x; x += n; }
+    R.g = nullptr;
+    if (a.gold) { R.g = x; x += n; }
+    R.key = x; x += n;
+    R.cle = x; x += n;
+    R.clt = x; x += n;
+    R.rle = x; x += n;
+    R.rlt = x; x += n;
+    R.qb = x; x += (int64_t)a.n_bon * n;
+    int *k = (int *)x;
+    R.sidx = k; k += n;
+    R.gfirst = k; k += n;
+    R.glast = k;
+    return R;
+}
+
+// The row as the solvers see it (threshold_dev.cuh): samples j = rank + k stride.
+struct EvRow {
+    const double *d, *p;
+    int n, rank, stride;
+    template <class F>
+    EV_HD __forceinline__ void each(F f) const {
+        for (int j = rank; j < n; j += stride) f((int64_t)j, d[j], p ? p[j] : 1.0);
+    }
+};
+
+EV_HD __forceinline__ double ev_ld(const void *x, int f32, int64_t j) {
+#ifdef __CUDA_ARCH__
+    return f32 ? (double)__ldg((const float *)x + j) : __ldg((const double *)x + j);
+#else
+    return f32 ? (double)((const float *)x)[j] : ((const double *)x)[j];
+#endif
+}
+
+EV_HD __forceinline__ void ev_mark_bad(const srs_ev_args_t &a, int64_t row, int kind) {
+    const unsigned long long w = ((unsigned long long)row << 3) | (unsigned long long)kind;
+#ifdef __CUDA_ARCH__
+    atomicMin(a.bad, w);
+#else
+    if (w < *a.bad) *a.bad = w;
+#endif
+}
+
+// ----------------------------------------------------------------------------
+// sorting, tie groups, prefix sums and CDFs over a row
+
+EV_HD __forceinline__ void ev_cmpswap(double *key, int *idx, int i, int l) {
+    double ki = key[i], kl = key[l];
+    int ii = idx[i], il = idx[l];
+    if (kl < ki || (kl == ki && il < ii)) {
+        key[i] = kl; key[l] = ki;
+        idx[i] = il; idx[l] = ii;
+    }
+}
+
+// Sorts the pairs (key[j], idx[j]), j < n, ascending by (key, idx): a bitonic
+// network in its all-ascending form (each merge starts by comparing i with its
+// mirror), so positions >= n act as +inf and are never touched: any n works.
+template <class Grp>
+EV_HD void ev_sort(const Grp &g, double *key, int *idx, int n) {
+    int N = 1, lg = 0;
+    while (N < n) { N <<= 1; lg++; }
+    const int half_n = N >> 1;
+    for (int lk = 1; lk <= lg; lk++) {
+        const int k = 1 << lk, lh = lk - 1;
+        for (int t = g.rank; t < half_n; t += Grp::size) {
+            int blk = t >> lh, o = t & ((k >> 1) - 1);
+            int i = blk * k + o, l = blk * k + k - 1 - o;
+            if (l < n) ev_cmpswap(key, idx, i, l);
+        }
+        g.sync();
+        for (int lj = lk - 2; lj >= 0; lj--) {
+            const int j = 1 << lj;
+            for (int t = g.rank; t < half_n; t += Grp::size) {
+                int i = ((t >> lj) << (lj + 1)) | (t & (j - 1)), l = i + j;
+                if (l < n) ev_cmpswap(key, idx, i, l);
+            }
+            g.sync();
+        }
+    }
+}
+
+// The tie group [gfirst[k], glast[k]] of every sorted position k (binary
+// searches on the sorted keys).
+template <class Grp>
+EV_HD void ev_bounds(const Grp &g, const double *key, int *gfirst, int *glast, int n) {
+    for (int k = g.rank; k < n; k += Grp::size) {
+        const double x = key[k];
+        int lo = 0, hi = k;  // first position with key >= x
+        while (lo < hi) {
+            int mid = (lo + hi) >> 1;
+            if (key[mid] < x) lo = mid + 1;
+            else hi = mid;
+        }
+        gfirst[k] = lo;
+        lo = k;
+        hi = n - 1;  // last position with key <= x
+        while (lo < hi) {
+            int mid = (lo + hi + 1) >> 1;
+            if (key[mid] > x) hi = mid - 1;
+            else lo = mid;
+        }
+        glast[k] = lo;
+    }
+    g.sync();
+}
+
+// P[k] = sum of w(k') over sorted positions k' <= k; returns the total (the
+// same bits in every thread). Each thread sums a contiguous run of positions.
+template <class Grp, class W>
+EV_HD double ev_prefix(const Grp &g, double *P, int n, W w) {
+    const int per = (n + Grp::size - 1) / Grp::size;
+    const int k0 = g.rank * per, k1 = k0 + per < n ? k0 + per : n;
+    double run = 0;
+    for (int k = k0; k < k1; k++) {
+        run += w(k);
+        P[k] = run;
+    }
+    double total;
+    const double off = g.exscan(run, &total);
+    for (int k = k0; k < k1; k++) P[k] += off;
+    g.sync();
+    return total;
+}
+
+// From prefix sums P of a law in sorted order: at sample j = idx[k],
+// le[j] = min(P(end of j's group) sc, 1), lt[j] = P(before j's group) sc.
+template <class Grp>
+EV_HD void ev_cdf(const Grp &g, const double *P, const int *idx, const int *gfirst, const int *glast,
+                       int n, double sc, double *le, double *lt) {
+    for (int k = g.rank; k < n; k += Grp::size) {
+        const int j = idx[k], f = gfirst[k];
+        le[j] = fmin(P[glast[k]] * sc, 1.0);
+        lt[j] = f > 0 ? P[f - 1] * sc : 0.0;
+    }
+    g.sync();
+}
+
+// Best-of-n inputs from prefix sums P of pn in d order (idx, tie groups of
+// d): flt[j] = P_p(d < d_j) (/ tot, as the CPU's cum / tot) and pg[j] the
+// mass of j's tie group (summed by the group's first position: no
+// cancellation for small groups).
+template <class Grp, class PN>
+EV_HD void ev_bon_inputs(const Grp &g, const double *P, const int *idx, const int *gfirst, const int *glast,
+                              int n, double tot, PN pn, double *flt, double *pg) {
+    for (int k = g.rank; k < n; k += Grp::size) {
+        const int j = idx[k], f = gfirst[k];
+        flt[j] = (f > 0 ? P[f - 1] : 0.0) / tot;
+        if (k == f) {
+            double m = 0;
+            for (int k2 = f; k2 <= glast[k]; k2++) m += pn(idx[k2]);
+            for (int k2 = f; k2 <= glast[k]; k2++) pg[idx[k2]] = m;
+        }
+    }
+    g.sync();
+}
+
+// ----------------------------------------------------------------------------
+// one row
+
+EV_HD __forceinline__ double *ev_cell(const srs_ev_args_t &a, double *Vr, int bi, int ai) {
+    return Vr + 2 + ((int64_t)bi * a.n_arms + ai) * SRS_MET_COUNT_;
+}
+
+template <class Grp>
+EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64_t r, int64_t start, int n) {
+    const int S = Grp::size, rk = g.rank;
+    if (n <= 0) {
+        if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_EMPTY);
+        return;
+    }
+    const int weighted = a.logw != nullptr, has_gold = a.gold != nullptr;
+
+    // 1. load: d = u - u_0, validated (as cpu.c's load_row), raw logw into p
+    RowInfo ri;
+    ri.ref = ev_ld(a.reward, a.reward_f32, start);
+    double s3[3] = {0, 0, 0};                          // sum d, bad reward, bad logw
+    double mn[5] = {0, 0, ri.ref, -ri.ref, INFINITY};  // min d, -max d, min u, -max u, -max logw
+    for (int j = rk; j < n; j += S) {
+        const double x = ev_ld(a.reward, a.reward_f32, start + j), dj = x - ri.ref;
+        R.d[j] = dj;
+        mn[0] = fmin(mn[0], dj);
+        mn[1] = fmin(mn[1], -dj);
+        mn[2] = fmin(mn[2], x);
+        mn[3] = fmin(mn[3], -x);
+        s3[0] += dj;
+        s3[1] += x - x;  // 0 for finite x, NaN for NaN or inf
+        if (weighted) {
+            const double l = ev_ld(a.logw, a.logw_f32, start + j);
+            R.p[j] = l;
+            s3[2] += l - l;
+            mn[4] = fmin(mn[4], -l);
+        }
+    }
+    g.reduce(s3, mn);
+    ri.dmin = mn[0]; ri.dmax = -mn[1]; ri.umin = mn[2]; ri.umax = -mn[3];
+    if (!(s3[1] == 0) || !isfinite(ri.ref) || !isfinite(ri.dmax - ri.dmin)) {
+        if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_REWARD);
+        return;
+    }
+    if (weighted) {
+        if (!(s3[2] == 0)) {
+            if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_LOGW);
+            return;
+        }
+        const double lmax = -mn[4];
+        double w2[2] = {0, 0};
+        for (int j = rk; j < n; j += S) {
+            const double pj = exp(R.p[j] - lmax);
+            R.p[j] = pj;
+            w2[0] += pj;
+            w2[1] += pj * R.d[j];
+        }
+        g.sum(w2);
+        ri.wsum = w2[0];
+        ri.mean = w2[1] / w2[0];
+    } else {
+        ri.wsum = (double)n;
+        ri.mean = s3[0] / (double)n;
+    }
+    if (has_gold) {
+        double bg[1] = {0};
+        for (int j = rk; j < n; j += S) {
+            const double x = ev_ld(a.gold, a.gold_f32, start + j);
+            R.g[j] = x;
+            bg[0] += x - x;
+        }
+        g.sum(bg);
+        if (!(bg[0] == 0)) {
+            if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_GOLD);
+            return;
+        }
+    }
+    g.sync();
+
+    // normalised base weights as host/eval.c forms them
+    const double invn = 1.0 / (double)n, wsum = ri.wsum;
+    const double *P_ = R.p;
+    auto pnf = [=](int j) { return weighted ? P_[j] / wsum : invn; };
+    // psum: Σ pn scaled, summed exactly as the design passes sum e (so a
+    // constant design has z == psum and KL exactly 0); the weighted variance
+    double ps[2] = {0, 0};
+    for (int j = rk; j < n; j += S) {
+        const double q = pnf(j), e = R.d[j] - ri.mean;
+        ps[0] += q * EV_SCALE;
+        ps[1] += q * e * e;
+    }
+    g.sum(ps);
+    const double psum_s = ps[0], tot = ps[0] / EV_SCALE;
+
+    // the designs' row statistics, and m* once when the threshold is fixed
+    srs_preset_vals_t pv0 = srs_preset_bounds((srs_preset_t)a.preset, a.B, a.fixed ? a.fixed_beta : a.betas[0],
+                                              a.cap, ri.dmin, ri.dmax);
+    srs_row_stats_t st = {ri.dmin, ri.dmax, ri.mean, a.need_std ? sqrt(ps[1]) : 0.0, 0.0, pv0.b_eff};
+    EvRow row = {R.d, weighted ? R.p : nullptr, n, rk, S};
+    if (a.fixed && a.need_m) {
+        srs_preset_vals_t pv = srs_preset_eval((srs_preset_t)a.preset, a.B, a.fixed_beta, a.cap, ri.dmin, ri.dmax);
+        st.m_star = srs_dev_solve(row, g, ri, pv.eps, a.solver, a.tol, a.max_iter, n);
+    }
+
+    // 2. orders and CDFs (beta-independent)
+    if (a.n_bon > 0 && has_gold) {  // best-of-n is by d: its own order
+        for (int j = rk; j < n; j += S) { R.key[j] = R.d[j]; R.sidx[j] = j; }
+        g.sync();
+        ev_sort(g, R.key, R.sidx, n);
+        ev_bounds(g, R.key, R.gfirst, R.glast, n);
+        ev_prefix(g, R.key, n, [&](int k) { return pnf(R.sidx[k]); });
+        ev_bon_inputs(g, R.key, R.sidx, R.gfirst, R.glast, n, tot, pnf, R.rle, R.rlt);
+    }
+    {
+        const double *v = has_gold ? R.g : R.d;
+        for (int j = rk; j < n; j += S) { R.key[j] = v[j]; R.sidx[j] = j; }
+        g.sync();
+    }
+    ev_sort(g, R.key, R.sidx, n);
+    ev_bounds(g, R.key, R.gfirst, R.glast, n);
+    ev_prefix(g, R.key, n, [&](int k) { return pnf(R.sidx[k]); });
+    ev_cdf(g, R.key, R.sidx, R.gfirst, R.glast, n, 1.0, R.cle, R.clt);
+    if (a.n_bon > 0 && !has_gold)  // the win key is d: the same order
+        ev_bon_inputs(g, R.key, R.sidx, R.gfirst, R.glast, n, tot, pnf, R.rle, R.rlt);
+
+    // beta-free metrics of the base and best-of-n arms (all but the two
+    // against raw), written into every beta's cell; best-of-n laws kept
+    double *Vr = a.V + r * a.K;
+    if (rk == 0) {
+        Vr[0] = 1.0;
+        Vr[1] = has_gold ? 1.0 : 0.0;
+    }
+    for (int ai = 0, b = 0; ai < a.n_arms; ai++) {
+        const srs_arm_kind_t kind = a.arms[ai].kind;
+        if (kind == SRS_ARM_DESIGN) continue;
+        double s6[6] = {0, 0, 0, 0, 0, 0};  // q d, q g, q², q cle, q clt, KL terms
+        double *qb = R.qb + (int64_t)b * n;
+        const double dn = (double)a.arms[ai].n;
+        for (int j = rk; j < n; j += S) {
+            const double pnj = pnf(j);
+            double q = pnj;
+            if (kind == SRS_ARM_BEST_OF_N) {
+                // the tie group's P(max in G), shared in proportion to p (host/eval.c's bon_law)
+                const double pgj = R.rlt[j], fg = pgj / tot, flt = R.rle[j], fle = flt + fg;
+                double P = 0;
+                if (fg > 0) P = exp(dn * log(fmin(fle, 1.0))) * -expm1(dn * log1p(-fmin(fg / fle, 1.0)));
+                q = fg > 0 ? P * pnj / pgj : 0.0;
+                if (P > 0) s6[5] += pnj / pgj * (P * log(P / fg));  // the group's term, split by p
+                qb[j] = q;
+            }
+            s6[0] += q * R.d[j];
+            s6[1] += q * (has_gold ? R.g[j] : R.d[j]);
+            s6[2] += q * q;
+            s6[3] += q * R.cle[j];
+            s6[4] += q * R.clt[j];
+        }
+        g.sum(s6);
+        if (rk == 0)
+            for (int bi = 0; bi < a.n_betas; bi++) {
+                double *m = ev_cell(a, Vr, bi, ai);
+                m[SRS_MET_PROXY] = ri.ref + s6[0];
+                m[SRS_MET_GOLD] = has_gold ? s6[1] : 0.0;
+                m[SRS_MET_KL] = kind == SRS_ARM_BEST_OF_N && s6[5] > 0 ? s6[5] : 0.0;
+                m[SRS_MET_ESS] = 1.0 / s6[2];
+                m[SRS_MET_WIN_TIE] = s6[3];
+                m[SRS_MET_WIN] = s6[4];
+            }
+        if (kind == SRS_ARM_BEST_OF_N) b++;
+    }
+    g.sync();  // qb complete, rle/rlt free for the beta loop
+
+    // 3. every beta
+    for (int bi = 0; bi < a.n_betas; bi++) {
+        const double beta = a.betas[bi], ib = 1.0 / beta;
+        if (a.need_m && !a.fixed) {
+            srs_preset_vals_t pv = srs_preset_eval((srs_preset_t)a.preset, a.B, beta, a.cap, ri.dmin, ri.dmax);
+            st.m_star = srs_dev_solve(row, g, ri, pv.eps, a.solver, a.tol, a.max_iter, n);
+            st.b_eff = pv.b_eff;
+        }
+        // the raw design's law (s = d, max s = max d) and its CDF of v
+        const double zr = ev_prefix(g, R.key, n, [&](int k) {
+            const int j = R.sidx[k];
+            return pnf(j) * EV_SCALE * exp((R.d[j] - ri.dmax) * ib);
+        });
+        ev_cdf(g, R.key, R.sidx, R.gfirst, R.glast, n, 1.0 / zr, R.rle, R.rlt);
+
+        for (int ai = 0, b = 0; ai < a.n_arms; ai++) {
+            const srs_eval_arm_t arm = a.arms[ai];
+            double *m = ev_cell(a, Vr, bi, ai);
+            if (arm.kind != SRS_ARM_DESIGN) {
+                const double *qb = R.qb + (int64_t)b * n;
+                double s2[2] = {0, 0};
+                for (int j = rk; j < n; j += S) {
+                    const double q = arm.kind == SRS_ARM_BASE ? pnf(j) : qb[j];
+                    s2[0] += q * R.rle[j];
+                    s2[1] += q * R.rlt[j];
+                }
+                g.sum(s2);
+                if (rk == 0) {
+                    m[SRS_MET_WIN_TIE_RAW] = s2[0];
+                    m[SRS_MET_WIN_RAW] = s2[1];
+                }
+                if (arm.kind == SRS_ARM_BEST_OF_N) b++;
+                continue;
+            }
+            // q ∝ pn exp(t), t = (s - max s) / beta; max s = s(max d) (every design is non-decreasing)
+            const srs_design_t design = arm.design;
+            const double alpha = arm.alpha;
+            const double smax = srs_shape_value(design, ri.dmax, &st, a.B, alpha, a.clip);
+            double s9[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};  // z, e t, e d, e g, e², e cle, e clt, e rle, e rlt
+            for (int j = rk; j < n; j += S) {
+                const double dj = R.d[j];
+                const double t = (srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib;
+                const double e = pnf(j) * EV_SCALE * exp(t);
+                s9[0] += e;
+                s9[1] += e * t;
+                s9[2] += e * dj;
+                s9[3] += e * (has_gold ? R.g[j] : dj);
+                s9[4] += e * e;
+                s9[5] += e * R.cle[j];
+                s9[6] += e * R.clt[j];
+                s9[7] += e * R.rle[j];
+                s9[8] += e * R.rlt[j];
+            }
+            g.sum(s9);
+            if (rk == 0) {
+                const double iz = 1.0 / s9[0];
+                const double kl = s9[1] * iz - log(s9[0] / psum_s);
+                m[SRS_MET_PROXY] = ri.ref + s9[2] * iz;
+                m[SRS_MET_GOLD] = has_gold ? s9[3] * iz : 0.0;
+                m[SRS_MET_KL] = kl > 0 ? kl : 0.0;  // rounding can leave -1e-17 for q = p
+                m[SRS_MET_ESS] = 1.0 / (s9[4] * iz * iz);
+                m[SRS_MET_WIN_TIE] = s9[5] * iz;
+                m[SRS_MET_WIN] = s9[6] * iz;
+                m[SRS_MET_WIN_TIE_RAW] = s9[7] * iz;
+                m[SRS_MET_WIN_RAW] = s9[8] * iz;
+            }
+        }
+        g.sync();  // rle/rlt and the prefix buffer are rewritten by the next beta
+    }
+}
+
+EV_HD __forceinline__ void ev_row_range(const srs_ev_args_t &a, int64_t r, int64_t *start, int64_t *n) {
+    if (a.offsets) { *start = a.offsets[r]; *n = a.offsets[r + 1] - *start; }
+    else { *start = r * a.row_len; *n = a.row_len; }
+}
+
+// ----------------------------------------------------------------------------
+// kernels
+
+// One warp per row; the block's warps each own region_bytes of dynamic shared memory.
+static __global__ void __launch_bounds__(EV_WARPS_MAX * 32)
+    ev_warp_kernel(srs_ev_args_t a, const int64_t *rows, int64_t n_rows, int64_t region_bytes) {
+    extern __shared__ double ev_smem[];
+    const int warp = threadIdx.x >> 5;
+    const int64_t w = (int64_t)blockIdx.x * (blockDim.x >> 5) + warp;
+    if (w >= n_rows) return;  // the whole warp leaves together
+    int64_t r = rows ? rows[w] : w, start, n;
+    ev_row_range(a, r, &start, &n);
+    LaneGroup<32> g;
+    EvRegion R = ev_region((char *)ev_smem + (int64_t)warp * region_bytes, (int)n, a);
+    ev_row(g, a, R, r, start, (int)n);
+}
+
+// One block per row, the row's scratch in dynamic shared memory.
+static __global__ void __launch_bounds__(EV_BLOCK) ev_block_kernel(srs_ev_args_t a, const int64_t *rows) {
+    extern __shared__ double ev_smem[];
+    __shared__ double red[EV_BLOCK / 32 * EV_RED];
+    __shared__ unsigned long long kred[EV_BLOCK / 32];
+    int64_t r = rows ? rows[blockIdx.x] : (int64_t)blockIdx.x, start, n;
+    ev_row_range(a, r, &start, &n);
+    BlockGroup<EV_BLOCK, EV_RED> g(red, kred);
+    EvRegion R = ev_region(ev_smem, (int)n, a);
+    ev_row(g, a, R, r, start, (int)n);
+}
+
+// One block per row, the row's scratch in global memory (any length).
+static __global__ void __launch_bounds__(EV_BLOCK) ev_global_kernel(srs_ev_args_t a, const int64_t *rows) {
+    __shared__ double red[EV_BLOCK / 32 * EV_RED];
+    __shared__ unsigned long long kred[EV_BLOCK / 32];
+    int64_t r = rows ? rows[blockIdx.x] : (int64_t)blockIdx.x, start, n;
+    ev_row_range(a, r, &start, &n);
+    const int64_t at = a.scratch_at ? a.scratch_at[blockIdx.x] : (int64_t)blockIdx.x * a.row_len;
+    BlockGroup<EV_BLOCK, EV_RED> g(red, kred);
+    EvRegion R = ev_region((char *)a.scratch + at * a.bps, (int)n, a);
+    ev_row(g, a, R, r, start, (int)n);
+}
+
+// Poisson weights: one thread per (row, group of four replicates).
+typedef struct { uint64_t t[SRS_POIS_MAX]; } ev_table_t;
+
+// Work item x: row i = x / nq, replicates 4q .. 4q+3 (q = x % nq), nq = ceil(R / 4).
+EV_HD __forceinline__ void ev_weights_at(double *W, int64_t x, int64_t nq, int R, uint64_t seed,
+                                         int64_t first_global, const uint64_t *T) {
+    const int64_t i = x / nq;
+    const int q = (int)(x - i * nq);
+    const srs_u32x4_t u = srs_philox_block(seed, (uint64_t)(first_global + i), (uint32_t)q, SRS_EVAL_STREAM);
+    double *w = W + i * (R + 1);
+    for (int k = 0; k < 4; k++)
+        if (4 * q + k < R) w[4 * q + k] = srs_poisson1(u.v[k], T);
+    if (q == 0) w[R] = 1.0;
+}
+
+static __global__ void ev_weights_kernel(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
+                                         ev_table_t T) {
+    const int64_t nq = (R + 3) / 4, total = n_rows * nq;
+    for (int64_t x = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; x < total;
+         x += (int64_t)gridDim.x * blockDim.x)
+        ev_weights_at(W, x, nq, R, seed, first_global, T.t);
+}
+
+// ----------------------------------------------------------------------------
+// launchers
+
+static size_t g_ev_optin = 48 * 1024;   // dynamic shared memory a block may use (device limit)
+static size_t g_ev_block_static = 0;    // the block kernel's static shared memory
+
+static int64_t ev_block_smem_max(void) {
+    return g_ev_optin > g_ev_block_static ? (int64_t)(g_ev_optin - g_ev_block_static) : 0;
+}
+
+extern "C" int srs_ev_init(void) {
+    int dev, optin = 0;
+    if (cudaCheck(cudaGetDevice(&dev))) return 1;
+    if (cudaCheck(cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev))) return 1;
+    struct cudaFuncAttributes fa;
+    if (cudaCheck(cudaFuncGetAttributes(&fa, ev_block_kernel))) return 1;
+    g_ev_optin = (size_t)optin;
+    g_ev_block_static = fa.sharedSizeBytes;
+    if (cudaCheck(cudaFuncSetAttribute(ev_warp_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, optin)) ||
+        cudaCheck(cudaFuncSetAttribute(ev_block_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       (int)ev_block_smem_max())))
+        return 1;
+    return 0;
+}
+
+extern "C" srs_ev_tier_t srs_ev_tier(int64_t len, int64_t bps) {
+    static const int64_t cap[] = {32, 64, 128, 256};
+    for (int t = 0; t < 4; t++)
+        if (len <= cap[t] && cap[t] * bps <= (int64_t)g_ev_optin) return (srs_ev_tier_t)t;
+    return len * bps <= ev_block_smem_max() ? SRS_EV_TIER_BLOCK : SRS_EV_TIER_GLOBAL;
+}
+
+extern "C" int srs_ev_launch(const srs_ev_args_t *a, srs_ev_tier_t tier, const int64_t *rows, int64_t n_rows,
+                             int64_t max_len, cudaStream_t s) {
+    if (n_rows <= 0) return 0;
+    if (n_rows > 0x7fffffffLL)
+        return srs_cuda_fail_msg(__FILE__, __LINE__, "too many rows in one evaluation launch (max 2^31-1)");
+    if (max_len > SRS_EV_MAX_LEN)
+        return srs_cuda_fail_msg(__FILE__, __LINE__, "row too long for the CUDA evaluation");
+    SrsNvtx range("eval kernel");
+    if (max_len < 1) max_len = 1;
+    switch (tier) {
+    case SRS_EV_TIER_W32:
+    case SRS_EV_TIER_W64:
+    case SRS_EV_TIER_W128:
+    case SRS_EV_TIER_W256: {
+        const int64_t region = max_len * a->bps;
+        int64_t wpb = EV_WARP_SMEM_TARGET / region;
+        if (wpb > EV_WARPS_MAX) wpb = EV_WARPS_MAX;
+        if (wpb < 1) wpb = 1;
+        const size_t smem = (size_t)(wpb * region);
+        if (smem > g_ev_optin)
+            return srs_cuda_fail_msg(__FILE__, __LINE__, "row too long for the warp tier of the evaluation");
+        const int64_t blocks = SRS_CEIL_DIV(n_rows, wpb);
+        ev_warp_kernel<<<(unsigned)blocks, (unsigned)(32 * wpb), smem, s>>>(*a, rows, n_rows, region);
+        break;
+    }
+    case SRS_EV_TIER_BLOCK: {
+        const int64_t smem = max_len * a->bps;
+        if (smem > ev_block_smem_max())
+            return srs_cuda_fail_msg(__FILE__, __LINE__, "row too long for the block tier of the evaluation");
+        ev_block_kernel<<<(unsigned)n_rows, EV_BLOCK, (size_t)smem, s>>>(*a, rows);
+        break;
+    }
+    case SRS_EV_TIER_GLOBAL:
+        if (!a->scratch) return srs_cuda_fail_msg(__FILE__, __LINE__, "the global tier needs scratch memory");
+        ev_global_kernel<<<(unsigned)n_rows, EV_BLOCK, 0, s>>>(*a, rows);
+        break;
+    default: return srs_cuda_fail_msg(__FILE__, __LINE__, "unknown evaluation tier");
+    }
+    return cudaCheckLaunch();
+}
+
+extern "C" int srs_ev_weights(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
+                              const uint64_t T[SRS_POIS_MAX], cudaStream_t s) {
+    if (n_rows <= 0) return 0;
+    SrsNvtx range("eval weights");
+    ev_table_t t;
+    for (int k = 0; k < SRS_POIS_MAX; k++) t.t[k] = T[k];
+    const int64_t total = n_rows * ((R + 3) / 4);
+    int64_t blocks = SRS_CEIL_DIV(total, (int64_t)256);
+    if (blocks > 65535 * 16) blocks = 65535 * 16;  // grid-stride beyond
+    ev_weights_kernel<<<(unsigned)blocks, 256, 0, s>>>(W, n_rows, R, seed, first_global, t);
+    return cudaCheckLaunch();
+}
+
+// ----------------------------------------------------------------------------
+// host emulation: the same per-row code on the CPU, with a one-thread group
+// (sequential) or a group of G host threads that share the row's scratch like
+// a warp or block shares shared memory: barriers for sync(), reductions and
+// scans through a shared array in rank order, as BlockGroup does.
+
+struct EvSeqGroup {
+    static constexpr int size = 1;
+    int rank = 0;
+    template <int NS, int NM>
+    EV_HD void reduce(double (&)[NS], double (&)[NM]) const {}
+    template <int NS>
+    EV_HD void sum(double (&)[NS]) const {}
+    EV_HD void argmin(unsigned long long &, double &) const {}
+    EV_HD void sync() const {}
+    EV_HD double exscan(double x, double *total) const {
+        *total = x;
+        return 0.0;
+    }
+};
+
+struct EvHostShared {
+    std::mutex m;
+    std::condition_variable cv;
+    int n = 0, count = 0, gen = 0;
+    std::vector<double> red;              // (threads, 16)
+    std::vector<unsigned long long> kred; // (threads,)
+    void wait() {
+        std::unique_lock<std::mutex> l(m);
+        const int g = gen;
+        if (++count == n) {
+            count = 0;
+            gen++;
+            cv.notify_all();
+        } else {
+            cv.wait(l, [&] { return gen != g; });
+        }
+    }
+};
+
+// Host-only in substance: the bodies are compiled for the host alone (the
+// per-row templates are __host__ __device__, so nvcc also instantiates them
+// for the device, where this group is never used).
+template <int G>
+struct EvThreadGroup {
+    static constexpr int size = G;
+    int rank;
+    EvHostShared *sh;
+    template <int NS, int NM>
+    EV_HD void reduce_impl(double *s, double *mn) const {
+        static_assert(NS + NM <= 16, "at most 16 values per reduction");
+#ifndef __CUDA_ARCH__
+        for (int i = 0; i < NS; i++) sh->red[rank * 16 + i] = s[i];
+        for (int i = 0; i < NM; i++) sh->red[rank * 16 + NS + i] = mn[i];
+        sh->wait();
+        for (int i = 0; i < NS; i++) {
+            double t = 0;
+            for (int k = 0; k < G; k++) t += sh->red[k * 16 + i];
+            s[i] = t;
+        }
+        for (int i = 0; i < NM; i++) {
+            double t = INFINITY;
+            for (int k = 0; k < G; k++) t = fmin(t, sh->red[k * 16 + NS + i]);
+            mn[i] = t;
+        }
+        sh->wait();
+#endif
+    }
+    template <int NS, int NM>
+    EV_HD void reduce(double (&s)[NS], double (&mn)[NM]) const { reduce_impl<NS, NM>(s, mn); }
+    template <int NS>
+    EV_HD void sum(double (&s)[NS]) const { reduce_impl<NS, 0>(s, nullptr); }
+    EV_HD void argmin(unsigned long long &key, double &val) const {
+#ifndef __CUDA_ARCH__
+        sh->kred[rank] = key;
+        sh->red[rank * 16] = val;
+        sh->wait();
+        key = ~0ull;
+        for (int k = 0; k < G; k++)
+            if (sh->kred[k] < key) { key = sh->kred[k]; val = sh->red[k * 16]; }
+        sh->wait();
+#endif
+    }
+    EV_HD void sync() const {
+#ifndef __CUDA_ARCH__
+        sh->wait();
+#endif
+    }
+    EV_HD double exscan(double x, double *total) const {
+        double off = 0, t = 0;
+#ifndef __CUDA_ARCH__
+        sh->red[rank * 16] = x;
+        sh->wait();
+        for (int k = 0; k < G; k++) {
+            if (k < rank) off += sh->red[k * 16];
+            t += sh->red[k * 16];
+        }
+        sh->wait();
+#endif
+        *total = t;
+        return off;
+    }
+};
+
+template <int G>
+static void ev_emulate_threads(const srs_ev_args_t &a, int64_t n_rows, void *scratch) {
+    EvHostShared sh;
+    sh.n = G;
+    sh.red.assign(16 * G, 0.0);
+    sh.kred.assign(G, 0);
+    std::vector<std::thread> th;
+    for (int t = 0; t < G; t++)
+        th.emplace_back([&, t] {
+            EvThreadGroup<G> g;
+            g.rank = t;
+            g.sh = &sh;
+            for (int64_t r = 0; r < n_rows; r++) {
+                int64_t start, n;
+                ev_row_range(a, r, &start, &n);
+                EvRegion R = ev_region(scratch, (int)n, a);
+                ev_row(g, a, R, r, start, (int)n);
+                sh.wait();  // the next row reuses the scratch
+            }
+        });
+    for (auto &x : th) x.join();
+}
+
+extern "C" int srs_ev_emulate(const srs_ev_args_t *a, int64_t n_rows, void *scratch, int group) {
+    for (int64_t r = 0; r < n_rows; r++) {
+        int64_t start, n;
+        ev_row_range(*a, r, &start, &n);
+        if (n > SRS_EV_MAX_LEN) return srs_cuda_fail_msg(__FILE__, __LINE__, "row too long for the emulation");
+    }
+    if (group == 1) {
+        EvSeqGroup g;
+        for (int64_t r = 0; r < n_rows; r++) {
+            int64_t start, n;
+            ev_row_range(*a, r, &start, &n);
+            EvRegion R = ev_region(scratch, (int)n, *a);
+            ev_row(g, *a, R, r, start, (int)n);
+        }
+    } else if (group == 5) {
+        ev_emulate_threads<5>(*a, n_rows, scratch);
+    } else if (group == 32) {
+        ev_emulate_threads<32>(*a, n_rows, scratch);
+    } else {
+        return srs_cuda_fail_msg(__FILE__, __LINE__, "emulated group size must be 1, 5 or 32");
+    }
+    return 0;
+}
+
+extern "C" void srs_ev_weights_emulate(double *W, int64_t n_rows, int R, uint64_t seed, int64_t first_global,
+                                       const uint64_t T[SRS_POIS_MAX]) {
+    const int64_t nq = (R + 3) / 4;
+    for (int64_t x = 0; x < n_rows * nq; x++) ev_weights_at(W, x, nq, R, seed, first_global, T);
+}
