@@ -24,6 +24,14 @@
  *               decide every undecided sample on one side of v. Expected O(n),
  *               O(n log n) worst case through a sort-based finish; the result
  *               is R(active set), no tolerance.
+ *
+ * Three paths: rows of at most LANE_MAX_N samples are solved LANES at a time,
+ * one row per SIMD lane; longer rows with uniform weights (dinkelbach, exact)
+ * are read once, straight from the input, against a bracket of the root
+ * estimated from a subsample, and the solvers run on the samples inside the
+ * bracket only (see "long rows with uniform weights"); other rows (weighted,
+ * bisection, a pass limit) are copied into the scratch buffer and solved
+ * there.
  */
 #include <float.h>
 #include <math.h>
@@ -62,6 +70,7 @@ typedef struct {
     double *p;    // (max_len,) unnormalised base weights, when the batch has logw
     double *td;   // (max_len,) exact solver: undecided samples
     double *tp;   // (max_len,) exact solver: their weights
+    void *mid;    // (max_len + 16,) floats or doubles: a long row's samples inside its bracket
     lanes_t *g;   // the group of short rows being filled
     double memo_lg, memo_eps;   // exp(-lg) of the last row: lg rarely changes between rows
 } scratch_t;
@@ -74,9 +83,10 @@ static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
     // the lane solvers' finish needs weights even for uniform rows
     s->tp = malloc((n > LANE_MAX_N ? n : LANE_MAX_N) * sizeof(double));
     if (weighted) s->p = malloc(n * sizeof(double));
+    s->mid = aligned_alloc(64, ((n + 16) * sizeof(double) + 63) / 64 * 64);
     s->g = aligned_alloc(64, (sizeof *s->g + 63) / 64 * 64);  // size: a multiple of the alignment
     s->memo_lg = NAN;
-    return s->d && s->td && s->tp && s->g && (!weighted || s->p);
+    return s->d && s->td && s->tp && s->g && s->mid && (!weighted || s->p);
 }
 
 static void scratch_free(scratch_t *s) {
@@ -85,6 +95,7 @@ static void scratch_free(scratch_t *s) {
     free(s->td);
     free(s->tp);
     free(s->g);
+    free(s->mid);
 }
 
 // The preset's constants for a row, with exp(-lg) memoised per thread.
@@ -447,6 +458,531 @@ static void shape_row(const job_t *jb, int64_t start, int64_t base, const double
 
 
 // ----------------------------------------------------------------------------
+// long rows with uniform weights: a bracket from a subsample, one fused pass
+//
+// The row is read once, straight from the input (float or double), by a pass
+// that also validates it and finds its range: against a bracket [t_lo, t_hi)
+// estimated from a subsample of SUB_N samples, it sums d = u - u_0 over the
+// row and over {u >= t_hi}, and copies the few samples inside the bracket to
+// a buffer. When the bracket holds the root (checked with the exact sums, the
+// row's own gamma), every sample outside it is decided: those above are
+// active, those below inactive; the solvers then run on the bracket's samples
+// alone, from their sums. The sum of the inactive samples is T - S_active:
+// its rounding error is a few ulps of n * range, and it enters m* divided by
+// at least eps * (inactive count) or multiplied by eps, i.e. a few ulps of the
+// range. A bracket that misses (about 1% of rows) costs one more pass over
+// the row from a bracket that cannot miss: [R(A(t)), t) below a t whose F is
+// negative, [R(A(t)), max u] above one whose F is positive.
+//
+// Same row, same result: the pass's sums run over 16 fixed lanes (sample j in
+// lane j mod 16) combined in a fixed order, for float and double input alike
+// and with or without AVX-512; a float input compares against the threshold
+// rounded up to float, which selects exactly the samples a double comparison
+// would, so float data give the same m* as the same values in double.
+
+#define SUB_N 64          // subsample size (rows longer than LANE_MAX_N >= SUB_N)
+#define BRACKET_Z 3.0     // bracket half-width in standard errors of the estimate
+#define BRACKET_TRIES 3   // passes before the row falls back to the general path
+#define PASS_LANES 16
+
+typedef struct {
+    double t_all;     // sum of d over the row
+    double s_hi;      // sum of d over u >= t_hi
+    int64_t c_hi;     // count of u >= t_hi
+    int64_t c_mid;    // count of t_lo <= u < t_hi: their u, in row order, in the mid buffer
+    double umin, umax;
+} bpass_t;
+
+// Smallest float >= t (as a double comparison would see it): for float x,
+// x >= f  <=>  (double)x >= t.
+static inline float ceil_to_float(double t) {
+    float f = (float)t;
+    if ((double)f < t) f = nextafterf(f, INFINITY);
+    return f;
+}
+
+// Fixed-order sum of the lanes.
+static inline double lanes_sum(const double *a) {
+    double s = 0;
+    for (int l = 0; l < PASS_LANES; l++) s += a[l];
+    return s;
+}
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+// One block of 16 samples: x (16 floats, lanes past the row hold u_0, masked
+// out of tm).
+#define BPASS_BLOCK_F32(x, tm)                                                       \
+    do {                                                                             \
+        mn = _mm512_min_ps(mn, x);                                                   \
+        mx = _mm512_max_ps(mx, x);                                                   \
+        __mmask16 mh_ = _mm512_mask_cmp_ps_mask(tm, x, vhi, _CMP_GE_OQ);              \
+        __mmask16 mm_ = _mm512_kandn(mh_, _mm512_mask_cmp_ps_mask(tm, x, vlo, _CMP_GE_OQ)); \
+        __m512d d0_ = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), vref); \
+        __m512d d1_ = _mm512_sub_pd(                                                 \
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), vref); \
+        t0 = _mm512_add_pd(t0, d0_);                                                 \
+        t1 = _mm512_add_pd(t1, d1_);                                                 \
+        s0 = _mm512_mask_add_pd(s0, (__mmask8)mh_, s0, d0_);                         \
+        s1 = _mm512_mask_add_pd(s1, (__mmask8)(mh_ >> 8), s1, d1_);                  \
+        cnt = _mm512_mask_sub_epi32(cnt, mh_, cnt, m1);                              \
+        _mm512_storeu_ps(mid + k, _mm512_maskz_compress_ps(mm_, x));                 \
+        k += __builtin_popcount((unsigned)mm_);                                      \
+    } while (0)
+
+// mid: (n + 16,) floats
+static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
+                      bpass_t *r) {
+    const __m512 vlo = _mm512_set1_ps(ceil_to_float(t_lo)), vhi = _mm512_set1_ps(ceil_to_float(t_hi));
+    const __m512d vref = _mm512_set1_pd(ref);
+    const __m512i m1 = _mm512_set1_epi32(-1);
+    __m512 mn = _mm512_set1_ps(src[0]), mx = mn;
+    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
+    __m512i cnt = _mm512_setzero_si512();
+    int64_t k = 0, j = 0;
+    for (; j + PASS_LANES <= n; j += PASS_LANES) {
+        __m512 x = _mm512_loadu_ps(src + j);
+        BPASS_BLOCK_F32(x, (__mmask16)0xFFFF);
+    }
+    if (j < n) {
+        __mmask16 tm = (__mmask16)((1u << (n - j)) - 1);
+        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(src[0]), tm, src + j);
+        BPASS_BLOCK_F32(x, tm);
+    }
+    double ta[PASS_LANES], sa[PASS_LANES];
+    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
+    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
+    r->t_all = lanes_sum(ta);
+    r->s_hi = lanes_sum(sa);
+    r->c_hi = _mm512_reduce_add_epi32(cnt);
+    r->c_mid = k;
+    r->umin = _mm512_reduce_min_ps(mn);
+    r->umax = _mm512_reduce_max_ps(mx);
+}
+
+// The same pass on doubles: lanes 0-7 and 8-15 of each block of 16 as two
+// vectors, so the sums run exactly as in bpass_f32.
+#define BPASS_BLOCK_F64(x0, x1, tm)                                                  \
+    do {                                                                             \
+        mn = _mm512_min_pd(_mm512_min_pd(mn, x0), x1);                               \
+        mx = _mm512_max_pd(_mm512_max_pd(mx, x0), x1);                               \
+        __mmask8 tm0_ = (__mmask8)(tm), tm1_ = (__mmask8)((tm) >> 8);                \
+        __mmask8 h0_ = _mm512_mask_cmp_pd_mask(tm0_, x0, vhi, _CMP_GE_OQ);           \
+        __mmask8 h1_ = _mm512_mask_cmp_pd_mask(tm1_, x1, vhi, _CMP_GE_OQ);           \
+        __mmask8 g0_ = _mm512_kandn(h0_, _mm512_mask_cmp_pd_mask(tm0_, x0, vlo, _CMP_GE_OQ)); \
+        __mmask8 g1_ = _mm512_kandn(h1_, _mm512_mask_cmp_pd_mask(tm1_, x1, vlo, _CMP_GE_OQ)); \
+        __m512d d0_ = _mm512_sub_pd(x0, vref), d1_ = _mm512_sub_pd(x1, vref);        \
+        t0 = _mm512_add_pd(t0, d0_);                                                 \
+        t1 = _mm512_add_pd(t1, d1_);                                                 \
+        s0 = _mm512_mask_add_pd(s0, h0_, s0, d0_);                                   \
+        s1 = _mm512_mask_add_pd(s1, h1_, s1, d1_);                                   \
+        c += __builtin_popcount((unsigned)h0_) + __builtin_popcount((unsigned)h1_);  \
+        _mm512_storeu_pd(mid + k, _mm512_maskz_compress_pd(g0_, x0));                \
+        k += __builtin_popcount((unsigned)g0_);                                      \
+        _mm512_storeu_pd(mid + k, _mm512_maskz_compress_pd(g1_, x1));                \
+        k += __builtin_popcount((unsigned)g1_);                                      \
+    } while (0)
+
+// mid: (n + 16,) doubles
+static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, double t_hi, double *mid,
+                      bpass_t *r) {
+    const __m512d vlo = _mm512_set1_pd(t_lo), vhi = _mm512_set1_pd(t_hi), vref = _mm512_set1_pd(ref);
+    __m512d mn = _mm512_set1_pd(src[0]), mx = mn;
+    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
+    int64_t k = 0, j = 0, c = 0;
+    for (; j + PASS_LANES <= n; j += PASS_LANES) {
+        __m512d x0 = _mm512_loadu_pd(src + j), x1 = _mm512_loadu_pd(src + j + 8);
+        BPASS_BLOCK_F64(x0, x1, 0xFFFFu);
+    }
+    if (j < n) {
+        unsigned tm = (1u << (n - j)) - 1;
+        __m512d fill = _mm512_set1_pd(src[0]);
+        __m512d x0 = _mm512_mask_loadu_pd(fill, (__mmask8)tm, src + j);
+        __m512d x1 = _mm512_mask_loadu_pd(fill, (__mmask8)(tm >> 8), src + j + 8);
+        BPASS_BLOCK_F64(x0, x1, tm);
+    }
+    double ta[PASS_LANES], sa[PASS_LANES];
+    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
+    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
+    r->t_all = lanes_sum(ta);
+    r->s_hi = lanes_sum(sa);
+    r->c_hi = c;
+    r->c_mid = k;
+    r->umin = _mm512_reduce_min_pd(mn);
+    r->umax = _mm512_reduce_max_pd(mx);
+}
+
+#else  // portable: the same lanes in plain C
+
+#define BPASS_PORTABLE(T)                                                            \
+    do {                                                                             \
+        double ta[PASS_LANES] = {0}, sa[PASS_LANES] = {0};                           \
+        double mn = (double)src[0], mx = mn;                                         \
+        int64_t c = 0, k = 0;                                                        \
+        for (int64_t j0 = 0; j0 < n; j0 += PASS_LANES) {                             \
+            for (int l = 0; l < PASS_LANES; l++) {                                   \
+                T x = j0 + l < n ? src[j0 + l] : src[0];                             \
+                double d = (double)x - ref;                                          \
+                mn = lo2(mn, (double)x);                                             \
+                mx = hi2(mx, (double)x);                                             \
+                ta[l] += d;                                                          \
+                if (j0 + l >= n) continue;                                           \
+                if (x >= hi) { sa[l] += d; c++; }                                    \
+                else if (x >= lo) mid[k++] = x;                                      \
+            }                                                                        \
+        }                                                                            \
+        r->t_all = lanes_sum(ta);                                                    \
+        r->s_hi = lanes_sum(sa);                                                     \
+        r->c_hi = c;                                                                 \
+        r->c_mid = k;                                                                \
+        r->umin = mn;                                                                \
+        r->umax = mx;                                                                \
+    } while (0)
+
+static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
+                      bpass_t *r) {
+    const float lo = ceil_to_float(t_lo), hi = ceil_to_float(t_hi);
+    BPASS_PORTABLE(float);
+}
+
+static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, double t_hi, double *mid,
+                      bpass_t *r) {
+    const double lo = t_lo, hi = t_hi;
+    BPASS_PORTABLE(double);
+}
+#endif
+
+// Sums over the bracket's samples dd (k,) with dd >= m, and the smallest of
+// them (INFINITY when none). Thirty-two fixed lanes (sample j in lane j mod
+// 32: four accumulators, so the adds do not wait on each other) combined in
+// a fixed order, so the same selection always gives the same sums.
+static inline double tree8(const double *a) {
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
+#if defined(__AVX512F__)
+#define MID_BLOCK(q, tm)                                                        \
+    do {                                                                        \
+        __m512d x_ = _mm512_maskz_loadu_pd(tm, dd + j);                         \
+        __mmask8 a_ = _mm512_mask_cmp_pd_mask(tm, x_, vm, _CMP_GE_OQ);          \
+        vs##q = _mm512_mask_add_pd(vs##q, a_, vs##q, x_);                       \
+        vc##q = _mm512_mask_add_pd(vc##q, a_, vc##q, one);                      \
+        vn##q = _mm512_mask_min_pd(vn##q, a_, vn##q, x_);                       \
+        j += 8;                                                                 \
+    } while (0)
+#define MID_TAIL_MASK (__mmask8)(k - j >= 8 ? 0xFF : (1u << (k - j)) - 1)
+#endif
+
+static inline void mid_sums(const double *dd, int64_t k, double m, double *s, double *c, double *mh) {
+    double sa[8], ca[8], ma[8];
+#if defined(__AVX512F__)
+    const __m512d vm = _mm512_set1_pd(m), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    __m512d vs0 = _mm512_setzero_pd(), vs1 = vs0, vs2 = vs0, vs3 = vs0;
+    __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0;
+    __m512d vn0 = inf, vn1 = inf, vn2 = inf, vn3 = inf;
+    int64_t j = 0;
+    while (j + 32 <= k) {
+        MID_BLOCK(0, 0xFF);
+        MID_BLOCK(1, 0xFF);
+        MID_BLOCK(2, 0xFF);
+        MID_BLOCK(3, 0xFF);
+    }
+    if (j < k) MID_BLOCK(0, MID_TAIL_MASK);
+    if (j < k) MID_BLOCK(1, MID_TAIL_MASK);
+    if (j < k) MID_BLOCK(2, MID_TAIL_MASK);
+    if (j < k) MID_BLOCK(3, MID_TAIL_MASK);
+    _mm512_storeu_pd(sa, _mm512_add_pd(_mm512_add_pd(vs0, vs1), _mm512_add_pd(vs2, vs3)));
+    _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
+    _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
+#else
+    double s4[32], c4[32], m4[32];
+    for (int l = 0; l < 32; l++) { s4[l] = c4[l] = 0; m4[l] = INFINITY; }
+    for (int64_t j = 0; j < k; j++) {
+        double x = dd[j];
+        int a = x >= m;
+        s4[j & 31] += a ? x : 0.0;
+        c4[j & 31] += a ? 1.0 : 0.0;
+        m4[j & 31] = lo2(m4[j & 31], a ? x : INFINITY);
+    }
+    for (int l = 0; l < 8; l++) {
+        sa[l] = (s4[l] + s4[l + 8]) + (s4[l + 16] + s4[l + 24]);
+        ca[l] = (c4[l] + c4[l + 8]) + (c4[l + 16] + c4[l + 24]);
+        ma[l] = lo2(lo2(m4[l], m4[l + 8]), lo2(m4[l + 16], m4[l + 24]));
+    }
+#endif
+    double mm = INFINITY;
+    for (int l = 0; l < 8; l++) mm = lo2(mm, ma[l]);
+    *s = tree8(sa);
+    *c = tree8(ca);
+    *mh = mm;
+}
+
+// Value of the active set with sum sa and count pa in a row of total T and n
+// samples (uniform weights). The empty set is the row's mean, or with gamma
+// infinite the limit max d; eps * (T - sa) is not formed for it, since with
+// tiny rewards (1e-300) it underflows.
+static inline double uni_value(double sa, double pa, double T, double n, double eps, double dmax) {
+    if (pa <= 0) return eps > 0 ? T / n : dmax;
+    return srs_set_value(sa, pa, T - sa, n - pa, eps);
+}
+
+// Brackets from subsamples, for LANES rows at once (one row per SIMD lane, as
+// the short rows; a lane never reads another, so a row's bracket depends on
+// the row alone). Per row: the root m_s of SUB_N evenly spaced samples
+// (Dinkelbach, uniform weights, the preset's gamma for the subsample's range),
+// and m_s plus and minus BRACKET_Z standard errors of m_s as an estimate of
+// the row's root: sd(F_s(m)/s) / |F'(m)/n|, with the finite-population
+// correction of sampling without replacement. In u coordinates. The estimate
+// only places the bracket; the pass checks it with the row's exact sums.
+typedef struct {
+    double lo, c, hi;
+} bracket_t;
+
+static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold_opts_t *o,
+                         scratch_t *s, bracket_t *br) {
+    double x[SUB_N * LANES] __attribute__((aligned(64)));   // (SUB_N, lanes)
+    double ref[LANES], mn[LANES], mx[LANES], sum[LANES], eps[LANES], m[LANES], fpc[LANES];
+    int done[LANES];
+    for (int l = 0; l < LANES; l++) {
+        int64_t start, n;
+        srs_batch_row(b, rows[l], &start, &n);
+        const int64_t stride = n / SUB_N;
+        const int64_t j0 = start + stride / 2;
+        ref[l] = vec_at(&b->reward, start);
+        if (b->reward.dtype == SRS_F32) {
+            const float *src = (const float *)b->reward.data + j0;
+            for (int i = 0; i < SUB_N; i++) x[i * LANES + l] = (double)src[i * stride] - ref[l];
+        } else {
+            const double *src = (const double *)b->reward.data + j0;
+            for (int i = 0; i < SUB_N; i++) x[i * LANES + l] = src[i * stride] - ref[l];
+        }
+        fpc[l] = 1.0 - (double)SUB_N / (double)n;
+        mn[l] = mx[l] = sum[l] = 0;
+    }
+    for (int i = 0; i < SUB_N; i++) {
+        const double *xi = x + i * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            mn[l] = lo2(mn[l], xi[l]);
+            mx[l] = hi2(mx[l], xi[l]);
+            sum[l] += xi[l];
+        }
+    }
+    for (int l = 0; l < LANES; l++) {
+        eps[l] = preset_row(o, mn[l], mx[l], s).eps;
+        m[l] = sum[l] / SUB_N;
+        done[l] = 0;
+    }
+    for (int it = 0; it < SUB_N + 2; it++) {
+        double sh[LANES], ph[LANES], mh[LANES];
+#if defined(__AVX512F__) && LANES == 8
+        {
+            // two accumulators: the adds of one pass do not all wait on each other
+            const __m512d vm = _mm512_loadu_pd(m), one = _mm512_set1_pd(1.0);
+            __m512d s0 = _mm512_setzero_pd(), s1 = s0, p0 = s0, p1 = s0;
+            __m512d n0 = _mm512_set1_pd(INFINITY), n1 = n0;
+            for (int i = 0; i < SUB_N; i += 2) {
+                __m512d x0 = _mm512_load_pd(x + i * LANES), x1 = _mm512_load_pd(x + (i + 1) * LANES);
+                __mmask8 a0 = _mm512_cmp_pd_mask(x0, vm, _CMP_GE_OQ), a1 = _mm512_cmp_pd_mask(x1, vm, _CMP_GE_OQ);
+                s0 = _mm512_mask_add_pd(s0, a0, s0, x0);
+                s1 = _mm512_mask_add_pd(s1, a1, s1, x1);
+                p0 = _mm512_mask_add_pd(p0, a0, p0, one);
+                p1 = _mm512_mask_add_pd(p1, a1, p1, one);
+                n0 = _mm512_mask_min_pd(n0, a0, n0, x0);
+                n1 = _mm512_mask_min_pd(n1, a1, n1, x1);
+            }
+            _mm512_storeu_pd(sh, _mm512_add_pd(s0, s1));
+            _mm512_storeu_pd(ph, _mm512_add_pd(p0, p1));
+            _mm512_storeu_pd(mh, _mm512_min_pd(n0, n1));
+        }
+#else
+        for (int l = 0; l < LANES; l++) { sh[l] = ph[l] = 0; mh[l] = INFINITY; }
+        for (int i = 0; i < SUB_N; i++) {
+            const double *xi = x + i * LANES;
+#pragma omp simd
+            for (int l = 0; l < LANES; l++) {
+                int a = xi[l] >= m[l];
+                sh[l] += a ? xi[l] : 0.0;
+                ph[l] += a ? 1.0 : 0.0;
+                double cand = a ? xi[l] : INFINITY;
+                mh[l] = cand < mh[l] ? cand : mh[l];
+            }
+        }
+#endif
+        int all = 1;
+        for (int l = 0; l < LANES; l++) {
+            if (done[l]) continue;
+            double next = uni_value(sh[l], ph[l], sum[l], SUB_N, eps[l], mx[l]);
+            if (!(mh[l] < next && next > m[l])) done[l] = 1;
+            m[l] = next;
+            all &= done[l];
+        }
+        if (all) break;
+    }
+    double f2[LANES] = {0}, ws[LANES] = {0};
+    for (int i = 0; i < SUB_N; i++) {
+        const double *xi = x + i * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            double w = xi[l] >= m[l] ? 1.0 : eps[l], f = w * (xi[l] - m[l]);
+            f2[l] += f * f;
+            ws[l] += w;
+        }
+    }
+    for (int l = 0; l < LANES; l++) {
+        double se = sqrt(f2[l] / SUB_N * fpc[l] / SUB_N) / (ws[l] / SUB_N);
+        double half = BRACKET_Z * se;
+        br[l].lo = ref[l] + (m[l] - half);
+        br[l].c = ref[l] + m[l];
+        br[l].hi = ref[l] + (m[l] + half);
+    }
+}
+
+static inline void bpass(const srs_vec_t *v, int64_t start, int64_t n, double ref, double t_lo,
+                         double t_hi, void *mid, bpass_t *r) {
+    if (v->dtype == SRS_F32) bpass_f32((const float *)v->data + start, n, ref, t_lo, t_hi, mid, r);
+    else bpass_f64((const double *)v->data + start, n, ref, t_lo, t_hi, mid, r);
+}
+
+// The bracket's samples as d = u - ref into dd (k,); returns their sum
+// (lanes as in mid_sums).
+static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double ref, double *dd) {
+    double sa[8] = {0};
+    if (v->dtype == SRS_F32) {
+        const float *x = mid;
+        for (int64_t j = 0; j < k; j++) dd[j] = (double)x[j] - ref;
+    } else {
+        const double *x = mid;
+        for (int64_t j = 0; j < k; j++) dd[j] = x[j] - ref;
+    }
+#if defined(__AVX512F__)
+    __m512d vs = _mm512_setzero_pd();
+    int64_t j = 0;
+    for (; j + 8 <= k; j += 8) vs = _mm512_add_pd(vs, _mm512_loadu_pd(dd + j));
+    if (j < k) vs = _mm512_add_pd(vs, _mm512_maskz_loadu_pd((__mmask8)((1u << (k - j)) - 1), dd + j));
+    _mm512_storeu_pd(sa, vs);
+#else
+    for (int64_t j = 0; j < k; j++) sa[j & 7] += dd[j];
+#endif
+    double t = 0;
+    for (int l = 0; l < 8; l++) t += sa[l];
+    return t;
+}
+
+// Solves the row given the decided active sums (sh, ph), the row total T and
+// the bracket's samples dd (k,), all >= t_lo (d coordinates) and all below
+// the decided active ones. Dinkelbach starts from R(A(c)) for the subsample's
+// estimate c inside the bracket (any set's value is at most the root; an
+// iterate below t_lo acts as t_lo, where F >= 0). Both solvers end on
+// R(active set) computed by mid_sums, so they agree to the bit when they find
+// the same set.
+static double bracket_finish(srs_solver_t solver, double *dd, int64_t k, double c, double sh, double ph,
+                             double T, double n, double eps, const row_t *r, double *td) {
+    double m = c;
+    int passes = solver == SRS_SOLVER_DINKELBACH ? (int)k + 3 : EXACT_WARM_PASSES + 1;
+    for (int it = 0; it < passes; it++) {
+        double sa, ca, mh;
+        mid_sums(dd, k, m, &sa, &ca, &mh);
+        double next = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
+        next = lo2(hi2(next, r->dmin), r->dmax);
+        // the set is final when no sample lies in [m, next); from c (not a
+        // set's value) only that test applies
+        if (mh >= next && next >= m) return next;
+        if (it > 0 && next <= m) return next;
+        m = next;
+    }
+    if (solver == SRS_SOLVER_DINKELBACH) return m;
+    // exact: samples below m are inactive, search the rest
+    int64_t u = 0;
+    double su = 0;
+    for (int64_t j = 0; j < k; j++) {
+        double x = dd[j];
+        int keep = x >= m;
+        su += keep ? x : 0.0;
+        td[u] = x;
+        u += keep;
+    }
+    double sl = T - sh - su, pl = n - ph - (double)u;
+    double me = srs_exact_search(td, NULL, u, sh, ph, sl, pl, eps, r->dmin, r->dmax);
+    double sa, ca, mh;
+    mid_sums(dd, k, me, &sa, &ca, &mh);
+    double v = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
+    return lo2(hi2(v, r->dmin), r->dmax);
+}
+
+enum { LONG_OK = 0, LONG_GENERAL };
+
+// The largest double t with t - ref <= m (as computed): the pass compares u
+// against t, the sums see t - ref, and a bound meant to lie at or below the
+// root must not be pushed above it by the rounding of ref + m.
+static inline double u_at_or_below(double ref, double m) {
+    double t = ref + m;
+    for (int i = 0; i < 4 && t - ref > m; i++) t = nextafter(t, -INFINITY);
+    return t;
+}
+
+// m* of a long uniform row [start, start+n) (shifted coordinates) and the
+// row's loader values (mean excepted), or LONG_GENERAL: the row is left to
+// the general path (bad values, sums out of range, a bracket that would not
+// close), which reports or solves it.
+static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v, int64_t start, int64_t n,
+                              const bracket_t *br, scratch_t *s, row_t *r, double *m_out,
+                              srs_preset_vals_t *pv) {
+    const double ref = vec_at(v, start);
+    double t_lo = br->lo, t_c = br->c, t_hi = br->hi;
+    bpass_t bp;
+    bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
+    if (!(isfinite(bp.t_all) && isfinite(bp.s_hi) && isfinite(bp.umax - bp.umin))) return LONG_GENERAL;
+    r->ref = ref;
+    r->umin = bp.umin;
+    r->umax = bp.umax;
+    r->dmin = bp.umin - ref;
+    r->dmax = bp.umax - ref;
+    r->wsum = (double)n;
+    r->mean = bp.t_all / (double)n;
+    *pv = preset_row(o, r->dmin, r->dmax, s);
+    if (r->dmax == r->dmin) {
+        *m_out = r->dmin;
+        return LONG_OK;
+    }
+    const double eps = pv->eps, T = bp.t_all, nn = (double)n;
+    int lo_is_value = 0;   // t_lo is at or below the value of a set (hence at or below the root)
+    for (int tries = 0; tries < BRACKET_TRIES; tries++) {
+        int64_t k = bp.c_mid;
+        double smid = mid_to_d(v, s->mid, k, ref, s->d);
+        double sh = bp.s_hi, ph = (double)bp.c_hi;
+        double lo_d = t_lo - ref, hi_d = t_hi - ref;
+        // F(t) >= 0 <=> R(A(t)) >= t: the values, not F, whose eps-terms
+        // can underflow to a false zero
+        double r_lo = uni_value(sh + smid, ph + (double)k, T, nn, eps, r->dmax);
+        double r_hi = uni_value(sh, ph, T, nn, eps, r->dmax);
+        if (r_lo >= lo_d && r_hi <= hi_d) {
+            *m_out = bracket_finish(o->solver, s->d, k, t_c - ref, sh, ph, T, nn, eps, r, s->td);
+            return LONG_OK;
+        }
+        if (lo_is_value && r_lo <= lo_d) {
+            // below a set's value F is >= 0, so this is rounding at the root:
+            // Dinkelbach's stop (the value did not rise)
+            *m_out = lo2(hi2(r_lo, r->dmin), r->dmax);
+            return LONG_OK;
+        }
+        // a bracket that cannot miss, from a set's value (at most the root)
+        if (!(r_lo >= lo_d)) {
+            t_hi = t_lo;
+            t_lo = u_at_or_below(ref, r_lo);
+        } else {
+            t_lo = u_at_or_below(ref, r_hi);
+            t_hi = r->umax;
+        }
+        t_c = t_lo;
+        lo_is_value = 1;
+        bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
+    }
+    return LONG_GENERAL;
+}
+
+// ----------------------------------------------------------------------------
 // short rows, eight at a time
 //
 // Rows of at most LANE_MAX_N samples are solved in groups of LANES rows, one
@@ -660,6 +1196,60 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
     g->nl = 0;
 }
 
+// Asks for row i's samples in cache: the bracket path's first reads of a row
+// are its subsample, one per cache line, which no hardware prefetcher sees
+// coming; issued a group ahead they overlap the current group's work.
+static inline void prefetch_row(const srs_batch_t *b, int64_t i) {
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    size_t elem = b->reward.dtype == SRS_F32 ? sizeof(float) : sizeof(double);
+    const char *p = (const char *)b->reward.data + (size_t)start * elem;
+    for (size_t off = 0; off < (size_t)n * elem; off += 64) __builtin_prefetch(p + off, 0, 1);
+}
+
+// One row by the general path: loaded into the scratch buffer, solved there.
+static int general_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base) {
+    const srs_batch_t *b = jb->b;
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    const double *p = b->logw.data ? s->p : NULL;
+    row_t r;
+    int rc = load_row(b, start, n, s->d, b->logw.data ? s->p : NULL, &r);
+    if (rc != ROW_OK) return rc;
+    srs_preset_vals_t pv = preset_row(jb->to, r.dmin, r.dmax, s);
+    double m = solve_row(jb, s->d, p, n, &r, pv.eps, s);
+    if (jb->m_star) jb->m_star[i] = unshift(&r, m);
+    if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
+    if (jb->so) shape_row(jb, start, base, s->d, p, 1, n, &r, m, pv);
+    return ROW_OK;
+}
+
+// One long uniform row by the bracket path (the general path when that
+// declines the row).
+static int long_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base, const bracket_t *br) {
+    const srs_batch_t *b = jb->b;
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    row_t r;
+    double m;
+    srs_preset_vals_t pv;
+    if (solve_long_uniform(jb->to, &b->reward, start, n, br, s, &r, &m, &pv) != LONG_OK)
+        return general_row(jb, s, i, base);
+    if (jb->m_star) jb->m_star[i] = unshift(&r, m);
+    if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
+    if (jb->so) {
+        // shaping needs the shifted row (and its mean) in s->d
+        load_row(b, start, n, s->d, NULL, &r);
+        shape_row(jb, start, base, s->d, NULL, 1, n, &r, m, pv);
+    }
+    return ROW_OK;
+}
+
+static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) {
+#pragma omp critical(srs_bad_row)
+    if (i < *bad_row) { *bad_row = i; *bad_kind = rc; }
+}
+
 // Rows are taken in chunks of ROW_CHUNK by the threads; within a chunk, short
 // rows fill lane groups and long rows are solved one at a time.
 #define ROW_CHUNK 64
@@ -676,6 +1266,8 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
         }
     }
     const int64_t base = b->offsets ? b->offsets[0] : 0;
+    // long uniform rows take the bracket path, unless a pass limit is set
+    const int long_fast = !weighted && jb->to->max_iter == 0 && jb->to->solver != SRS_SOLVER_BISECT;
     int64_t bad_row = INT64_MAX;
     int bad_kind = ROW_OK, nomem = 0;
 
@@ -693,29 +1285,40 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
         for (int64_t c = 0; c < n_chunks; c++) {
             if (!ok) continue;
             int64_t i1 = (c + 1) * ROW_CHUNK < b->n_prompts ? (c + 1) * ROW_CHUNK : b->n_prompts;
-            for (int64_t i = c * ROW_CHUNK; i < i1; i++) {
+            for (int64_t i = c * ROW_CHUNK; i < i1;) {
                 int64_t start, n;
                 srs_batch_row(b, i, &start, &n);
-                row_t r;
+                if (long_fast && n > LANE_MAX_N) {
+                    // a group of up to LANES long rows: brackets together, then each row
+                    int64_t rows[LANES];
+                    int g = 0;
+                    for (; g < LANES && i + g < i1; g++) {
+                        int64_t st, len;
+                        srs_batch_row(b, i + g, &st, &len);
+                        if (len <= LANE_MAX_N) break;
+                        rows[g] = i + g;
+                    }
+                    for (int l = g; l < LANES; l++) rows[l] = i;  // idle lanes
+                    bracket_t br[LANES];
+                    sub_brackets(b, rows, jb->to, &s, br);
+                    for (int l = 0; l < g; l++) {
+                        // the next group's rows, one per row of this one
+                        if (i + g + l < i1) prefetch_row(b, i + g + l);
+                        int rc = long_row(jb, &s, i + l, base, &br[l]);
+                        if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i + l, rc);
+                    }
+                    i += g;
+                    continue;
+                }
                 int rc;
                 if (n >= 1 && n <= LANE_MAX_N) {
                     rc = lane_load(s.g, s.g->nl, b, i);
                     if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base);
                 } else {
-                    rc = load_row(b, start, n, s.d, weighted ? s.p : NULL, &r);
-                    if (rc == ROW_OK) {
-                        const double *p = weighted ? s.p : NULL;
-                        srs_preset_vals_t pv = preset_row(jb->to, r.dmin, r.dmax, &s);
-                        double m = solve_row(jb, s.d, p, n, &r, pv.eps, &s);
-                        if (jb->m_star) jb->m_star[i] = unshift(&r, m);
-                        if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
-                        if (jb->so) shape_row(jb, start, base, s.d, p, 1, n, &r, m, pv);
-                    }
+                    rc = general_row(jb, &s, i, base);
                 }
-                if (rc != ROW_OK) {
-#pragma omp critical(srs_bad_row)
-                    if (i < bad_row) { bad_row = i; bad_kind = rc; }
-                }
+                if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i, rc);
+                i++;
             }
             if (s.g->nl) lanes_solve(jb, s.g, &s, base);
         }
