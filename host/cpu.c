@@ -743,22 +743,51 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
                          scratch_t *s, bracket_t *br) {
     double x[SUB_N * LANES] __attribute__((aligned(64)));   // (SUB_N, lanes)
     double ref[LANES], mn[LANES], mx[LANES], sum[LANES], eps[LANES], m[LANES], fpc[LANES];
-    int done[LANES];
+    const char *src[LANES];   // a lane's first subsample
+    int64_t stride[LANES];    // and their spacing, in bytes
+    const size_t elem = b->reward.dtype == SRS_F32 ? sizeof(float) : sizeof(double);
     for (int l = 0; l < LANES; l++) {
         int64_t start, n;
         srs_batch_row(b, rows[l], &start, &n);
-        const int64_t stride = n / SUB_N;
-        const int64_t j0 = start + stride / 2;
+        const int64_t st = n / SUB_N;
+        src[l] = (const char *)b->reward.data + (size_t)(start + st / 2) * elem;
+        stride[l] = st * (int64_t)elem;
         ref[l] = vec_at(&b->reward, start);
-        if (b->reward.dtype == SRS_F32) {
-            const float *src = (const float *)b->reward.data + j0;
-            for (int i = 0; i < SUB_N; i++) x[i * LANES + l] = (double)src[i * stride] - ref[l];
-        } else {
-            const double *src = (const double *)b->reward.data + j0;
-            for (int i = 0; i < SUB_N; i++) x[i * LANES + l] = src[i * stride] - ref[l];
-        }
         fpc[l] = 1.0 - (double)SUB_N / (double)n;
         mn[l] = mx[l] = sum[l] = 0;
+    }
+#if defined(__AVX512F__) && LANES == 8
+    {
+        // sample i of the eight rows as one vector: no scattered scalar stores
+        const __m512d vref = _mm512_loadu_pd(ref);
+        __m512d vmn = _mm512_setzero_pd(), vmx = vmn, vsum = vmn;
+#define SUB_AT(T, l) (*(const T *)(src[l] + i * stride[l]))
+        for (int i = 0; i < SUB_N; i++) {
+            __m512d xi;
+            if (b->reward.dtype == SRS_F32)
+                xi = _mm512_cvtps_pd(_mm256_setr_ps(SUB_AT(float, 0), SUB_AT(float, 1), SUB_AT(float, 2),
+                                                    SUB_AT(float, 3), SUB_AT(float, 4), SUB_AT(float, 5),
+                                                    SUB_AT(float, 6), SUB_AT(float, 7)));
+            else
+                xi = _mm512_setr_pd(SUB_AT(double, 0), SUB_AT(double, 1), SUB_AT(double, 2), SUB_AT(double, 3),
+                                    SUB_AT(double, 4), SUB_AT(double, 5), SUB_AT(double, 6), SUB_AT(double, 7));
+#undef SUB_AT
+            xi = _mm512_sub_pd(xi, vref);
+            _mm512_store_pd(x + i * LANES, xi);
+            vmn = _mm512_min_pd(vmn, xi);
+            vmx = _mm512_max_pd(vmx, xi);
+            vsum = _mm512_add_pd(vsum, xi);
+        }
+        _mm512_storeu_pd(mn, vmn);
+        _mm512_storeu_pd(mx, vmx);
+        _mm512_storeu_pd(sum, vsum);
+    }
+#else
+    for (int l = 0; l < LANES; l++) {
+        for (int i = 0; i < SUB_N; i++) {
+            const char *p = src[l] + i * stride[l];
+            x[i * LANES + l] = (elem == sizeof(float) ? (double)*(const float *)p : *(const double *)p) - ref[l];
+        }
     }
     for (int i = 0; i < SUB_N; i++) {
         const double *xi = x + i * LANES;
@@ -769,18 +798,23 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
             sum[l] += xi[l];
         }
     }
+#endif
     for (int l = 0; l < LANES; l++) {
         eps[l] = preset_row(o, mn[l], mx[l], s).eps;
         m[l] = sum[l] / SUB_N;
-        done[l] = 0;
     }
-    for (int it = 0; it < SUB_N + 2; it++) {
-        double sh[LANES], ph[LANES], mh[LANES];
 #if defined(__AVX512F__) && LANES == 8
-        {
+    {
+        const __m512d one = _mm512_set1_pd(1.0), veps = _mm512_loadu_pd(eps), vsum = _mm512_loadu_pd(sum);
+        const __m512d vn = _mm512_set1_pd(SUB_N), vzero = _mm512_setzero_pd();
+        // the empty set's value (uni_value); A(m) is never empty from the mean, kept for form
+        const __m512d vempty = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(veps, vzero, _CMP_GT_OQ),
+                                                    _mm512_loadu_pd(mx), _mm512_div_pd(vsum, vn));
+        __m512d vm = _mm512_loadu_pd(m);
+        __mmask8 live = 0xFF;
+        for (int it = 0; it < SUB_N + 2 && live; it++) {
             // two accumulators: the adds of one pass do not all wait on each other
-            const __m512d vm = _mm512_loadu_pd(m), one = _mm512_set1_pd(1.0);
-            __m512d s0 = _mm512_setzero_pd(), s1 = s0, p0 = s0, p1 = s0;
+            __m512d s0 = vzero, s1 = vzero, p0 = vzero, p1 = vzero;
             __m512d n0 = _mm512_set1_pd(INFINITY), n1 = n0;
             for (int i = 0; i < SUB_N; i += 2) {
                 __m512d x0 = _mm512_load_pd(x + i * LANES), x1 = _mm512_load_pd(x + (i + 1) * LANES);
@@ -792,11 +826,22 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
                 n0 = _mm512_mask_min_pd(n0, a0, n0, x0);
                 n1 = _mm512_mask_min_pd(n1, a1, n1, x1);
             }
-            _mm512_storeu_pd(sh, _mm512_add_pd(s0, s1));
-            _mm512_storeu_pd(ph, _mm512_add_pd(p0, p1));
-            _mm512_storeu_pd(mh, _mm512_min_pd(n0, n1));
+            __m512d sh = _mm512_add_pd(s0, s1), ph = _mm512_add_pd(p0, p1), mh = _mm512_min_pd(n0, n1);
+            __m512d num = _mm512_add_pd(sh, _mm512_mul_pd(veps, _mm512_sub_pd(vsum, sh)));
+            __m512d den = _mm512_add_pd(ph, _mm512_mul_pd(veps, _mm512_sub_pd(vn, ph)));
+            __m512d next = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(ph, vzero, _CMP_LE_OQ),
+                                                _mm512_div_pd(num, den), vempty);
+            // done unless some active sample lies below next and next rose
+            __mmask8 go = _mm512_cmp_pd_mask(mh, next, _CMP_LT_OQ) & _mm512_cmp_pd_mask(next, vm, _CMP_GT_OQ);
+            vm = _mm512_mask_mov_pd(vm, live, next);
+            live &= go;
         }
+        _mm512_storeu_pd(m, vm);
+    }
 #else
+    int done[LANES] = {0};
+    for (int it = 0; it < SUB_N + 2; it++) {
+        double sh[LANES], ph[LANES], mh[LANES];
         for (int l = 0; l < LANES; l++) { sh[l] = ph[l] = 0; mh[l] = INFINITY; }
         for (int i = 0; i < SUB_N; i++) {
             const double *xi = x + i * LANES;
@@ -809,7 +854,6 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
                 mh[l] = cand < mh[l] ? cand : mh[l];
             }
         }
-#endif
         int all = 1;
         for (int l = 0; l < LANES; l++) {
             if (done[l]) continue;
@@ -820,6 +864,7 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
         }
         if (all) break;
     }
+#endif
     double f2[LANES] = {0}, ws[LANES] = {0};
     for (int i = 0; i < SUB_N; i++) {
         const double *xi = x + i * LANES;
