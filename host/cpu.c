@@ -1042,18 +1042,24 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
 // zero weight adds nothing to any sum.
 
 // Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
+// The checks and the range run as vector reductions over the contiguous row,
+// then the copy into the lane: no chain of dependent adds through the row.
 #define LANE_LOAD_LOOP(T)                                                     \
     do {                                                                      \
         const T *src = (const T *)b->reward.data + start;                     \
-        ref = (double)src[0];                                                 \
-        umn = umx = ref;                                                      \
+        double mn_ = (double)src[0], mx_ = mn_, bad_ = 0;                     \
+        _Pragma("omp simd reduction(min:mn_) reduction(max:mx_) reduction(+:bad_)") \
         for (int64_t j = 0; j < n; j++) {                                     \
             double x = (double)src[j];                                        \
-            bad += x - x;                                                     \
-            d[j * LANES] = x - ref;                                           \
-            umn = lo2(umn, x);                                                \
-            umx = hi2(umx, x);                                                \
+            bad_ += x - x;                                                    \
+            mn_ = lo2(mn_, x);                                                \
+            mx_ = hi2(mx_, x);                                                \
         }                                                                     \
+        ref = (double)src[0];                                                 \
+        for (int64_t j = 0; j < n; j++) d[j * LANES] = (double)src[j] - ref;  \
+        umn = mn_;                                                            \
+        umx = mx_;                                                            \
+        bad = bad_;                                                           \
     } while (0)
 
 static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
@@ -1096,6 +1102,38 @@ typedef struct {
 // Dinkelbach on every lane not done, at most max_iter passes; lanes whose
 // active set became final are marked done. m holds the iterates.
 static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter) {
+#if defined(__AVX512F__) && LANES == 8
+    // the same iteration with the per-lane bookkeeping in vector registers:
+    // at n = 16 a scalar loop over the lanes, with a branch per lane, costs as
+    // much as the pass itself
+    const __m512d veps = _mm512_loadu_pd(ls->eps), vlo = _mm512_loadu_pd(ls->dmin);
+    const __m512d vhi = _mm512_loadu_pd(ls->dmax), zero = _mm512_setzero_pd();
+    __m512d vm = _mm512_loadu_pd(ls->m);
+    __mmask8 live = 0;
+    for (int l = 0; l < LANES; l++) live |= (__mmask8)(!ls->done[l] << l);
+    for (int it = 0; it < max_iter && live; it++) {
+        __m512d sh = zero, ph = zero, sl = zero, pl = zero, mh = _mm512_set1_pd(INFINITY);
+        for (int64_t j = 0; j < ls->nmax; j++) {
+            __m512d x = _mm512_load_pd(g->d + j * LANES), w = _mm512_load_pd(g->p + j * LANES);
+            __mmask8 a = _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ);
+            __m512d wa = _mm512_maskz_mov_pd(a, w), wb = _mm512_maskz_mov_pd((__mmask8)~a, w);
+            sh = _mm512_add_pd(sh, _mm512_mul_pd(wa, x));
+            ph = _mm512_add_pd(ph, wa);
+            sl = _mm512_add_pd(sl, _mm512_mul_pd(wb, x));
+            pl = _mm512_add_pd(pl, wb);
+            // padding (w = 0) is not a sample
+            mh = _mm512_mask_min_pd(mh, a & _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), mh, x);
+        }
+        __m512d next = _mm512_div_pd(_mm512_add_pd(sh, _mm512_mul_pd(veps, sl)),
+                                     _mm512_add_pd(ph, _mm512_mul_pd(veps, pl)));
+        next = _mm512_min_pd(_mm512_max_pd(next, vlo), vhi);
+        __mmask8 stop = _mm512_cmp_pd_mask(mh, next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, vm, _CMP_LE_OQ);
+        vm = _mm512_mask_mov_pd(vm, live, next);
+        live &= (__mmask8)~stop;
+    }
+    _mm512_storeu_pd(ls->m, vm);
+    for (int l = 0; l < LANES; l++) ls->done[l] = !((live >> l) & 1);
+#else
     for (int it = 0; it < max_iter; it++) {
         double sh[LANES] = {0}, ph[LANES] = {0}, sl[LANES] = {0}, pl[LANES] = {0}, mh[LANES];
         for (int l = 0; l < LANES; l++) mh[l] = INFINITY;
@@ -1128,6 +1166,7 @@ static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter) {
         }
         if (all) return;
     }
+#endif
 }
 
 static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max_iter) {
