@@ -1080,9 +1080,8 @@ static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
         }
         if (bad != 0 || isnan(bad)) return ROW_BAD_LOGW;
         for (int64_t j = 0; j < n; j++) p[j * LANES] = exp(p[j * LANES] - lmax);
-    } else {
-        for (int64_t j = 0; j < n; j++) p[j * LANES] = 1.0;
     }
+    // uniform rows: lanes_solve writes the weights of the whole group at once
     g->row[l] = i;
     g->start[l] = start;
     g->len[l] = n;
@@ -1095,34 +1094,51 @@ static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
 // Per-lane state of the solvers.
 typedef struct {
     double dmin[LANES], dmax[LANES], wsum[LANES], mean[LANES], eps[LANES], m[LANES];
+    double tot[LANES];   // weighted sum of d
     int done[LANES];
     int64_t nmax;
 } lane_state_t;
 
 // Dinkelbach on every lane not done, at most max_iter passes; lanes whose
 // active set became final are marked done. m holds the iterates.
-static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter) {
+static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter, int uniform) {
 #if defined(__AVX512F__) && LANES == 8
     // the same iteration with the per-lane bookkeeping in vector registers:
     // at n = 16 a scalar loop over the lanes, with a branch per lane, costs as
     // much as the pass itself
     const __m512d veps = _mm512_loadu_pd(ls->eps), vlo = _mm512_loadu_pd(ls->dmin);
     const __m512d vhi = _mm512_loadu_pd(ls->dmax), zero = _mm512_setzero_pd();
+    const __m512d vtot = _mm512_loadu_pd(ls->tot), vw = _mm512_loadu_pd(ls->wsum);
     __m512d vm = _mm512_loadu_pd(ls->m);
     __mmask8 live = 0;
     for (int l = 0; l < LANES; l++) live |= (__mmask8)(!ls->done[l] << l);
     for (int it = 0; it < max_iter && live; it++) {
         __m512d sh = zero, ph = zero, sl = zero, pl = zero, mh = _mm512_set1_pd(INFINITY);
-        for (int64_t j = 0; j < ls->nmax; j++) {
-            __m512d x = _mm512_load_pd(g->d + j * LANES), w = _mm512_load_pd(g->p + j * LANES);
-            __mmask8 a = _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ);
-            __m512d wa = _mm512_maskz_mov_pd(a, w), wb = _mm512_maskz_mov_pd((__mmask8)~a, w);
-            sh = _mm512_add_pd(sh, _mm512_mul_pd(wa, x));
-            ph = _mm512_add_pd(ph, wa);
-            sl = _mm512_add_pd(sl, _mm512_mul_pd(wb, x));
-            pl = _mm512_add_pd(pl, wb);
-            // padding (w = 0) is not a sample
-            mh = _mm512_mask_min_pd(mh, a & _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), mh, x);
+        if (uniform) {
+            // weights 1 (0 for padding): the active sums only; the inactive
+            // ones are the lane's totals minus them (see the long rows)
+            const __m512d one = _mm512_set1_pd(1.0);
+            for (int64_t j = 0; j < ls->nmax; j++) {
+                __m512d x = _mm512_load_pd(g->d + j * LANES), w = _mm512_load_pd(g->p + j * LANES);
+                __mmask8 a = _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ) & _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ);
+                sh = _mm512_mask_add_pd(sh, a, sh, x);
+                ph = _mm512_mask_add_pd(ph, a, ph, one);
+                mh = _mm512_mask_min_pd(mh, a, mh, x);
+            }
+            sl = _mm512_sub_pd(vtot, sh);
+            pl = _mm512_sub_pd(vw, ph);
+        } else {
+            for (int64_t j = 0; j < ls->nmax; j++) {
+                __m512d x = _mm512_load_pd(g->d + j * LANES), w = _mm512_load_pd(g->p + j * LANES);
+                __mmask8 a = _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ);
+                __m512d wa = _mm512_maskz_mov_pd(a, w), wb = _mm512_maskz_mov_pd((__mmask8)~a, w);
+                sh = _mm512_add_pd(sh, _mm512_mul_pd(wa, x));
+                ph = _mm512_add_pd(ph, wa);
+                sl = _mm512_add_pd(sl, _mm512_mul_pd(wb, x));
+                pl = _mm512_add_pd(pl, wb);
+                // padding (w = 0) is not a sample
+                mh = _mm512_mask_min_pd(mh, a & _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), mh, x);
+            }
         }
         __m512d next = _mm512_div_pd(_mm512_add_pd(sh, _mm512_mul_pd(veps, sl)),
                                      _mm512_add_pd(ph, _mm512_mul_pd(veps, pl)));
@@ -1215,9 +1231,24 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
     lane_state_t ls;
     ls.nmax = 0;
     for (int l = 0; l < g->nl; l++) ls.nmax = g->len[l] > ls.nmax ? g->len[l] : ls.nmax;
-    for (int l = 0; l < LANES; l++) {
-        int64_t len = l < g->nl ? g->len[l] : 0;
-        for (int64_t j = len; j < ls.nmax; j++) g->d[j * LANES + l] = g->p[j * LANES + l] = 0.0;
+    if (jb->b->logw.data) {
+        for (int l = 0; l < LANES; l++) {
+            int64_t len = l < g->nl ? g->len[l] : 0;
+            for (int64_t j = len; j < ls.nmax; j++) g->d[j * LANES + l] = g->p[j * LANES + l] = 0.0;
+        }
+    } else {
+        // uniform: weight 1 for a lane's samples, 0 for its padding
+        double lenf[LANES];
+        for (int l = 0; l < LANES; l++) lenf[l] = l < g->nl ? (double)g->len[l] : 0.0;
+        for (int64_t j = 0; j < ls.nmax; j++) {
+            double *dj = g->d + j * LANES, *pj = g->p + j * LANES;
+#pragma omp simd
+            for (int l = 0; l < LANES; l++) {
+                int in = (double)j < lenf[l];
+                pj[l] = in ? 1.0 : 0.0;
+                dj[l] = in ? dj[l] : 0.0;
+            }
+        }
     }
     // range, weight and mean per lane
     double mn[LANES] = {0}, mx[LANES] = {0}, ws[LANES] = {0}, sd[LANES] = {0};
@@ -1236,6 +1267,7 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         ls.dmin[l] = mn[l];
         ls.dmax[l] = mx[l];
         ls.wsum[l] = ws[l];
+        ls.tot[l] = sd[l];
         ls.mean[l] = l < g->nl ? sd[l] / ws[l] : 0.0;
         pv[l] = preset_row(o, mn[l], mx[l], s);
         ls.eps[l] = pv[l].eps;
@@ -1248,10 +1280,10 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         lanes_bisect(g, &ls, o->tol, o->max_iter > 0 ? o->max_iter : BISECT_MAX_ITER);
         break;
     case SRS_SOLVER_DINKELBACH:
-        lanes_dinkelbach(g, &ls, o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2);
+        lanes_dinkelbach(g, &ls, o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2, !jb->b->logw.data);
         break;
     default:
-        lanes_dinkelbach(g, &ls, EXACT_WARM_PASSES);
+        lanes_dinkelbach(g, &ls, EXACT_WARM_PASSES, !jb->b->logw.data);
         for (int l = 0; l < g->nl; l++) {
             if (ls.done[l]) continue;
             // as solve_exact: samples below the iterate are inactive, search the rest
