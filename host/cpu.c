@@ -297,7 +297,9 @@ static double exact_sorted_finish(double *td, double *tp, int64_t k, double sh, 
     for (int64_t j = 0; j <= k; j++) {
         double num_p = ph + p_pre;
         if (num_p > 0 || eps > 0) {
-            double v = srs_set_value(sh + s_pre, num_p, sl + (sc - s_pre), pl + (pc - p_pre), eps);
+            double s_lo = sl + (sc - s_pre), p_lo = pl + (pc - p_pre);
+            // nothing active: the mean, without eps * s_lo (which can underflow)
+            double v = num_p > 0 ? srs_set_value(sh + s_pre, num_p, s_lo, p_lo, eps) : s_lo / p_lo;
             if (v > best) best = v;
         }
         if (j < k) { s_pre += (tp ? tp[j] : 1.0) * td[j]; p_pre += tp ? tp[j] : 1.0; }
@@ -335,7 +337,10 @@ double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph,
             if (tp) { tp[j] = tp[i]; tp[i] = w; }
             i += lt;
         }
-        double f = (sh + s_gt) - v * (ph + p_gt) + eps * ((sl + s_lt) - v * (pl + p_lt));
+        double fa = (sh + s_gt) - v * (ph + p_gt), fb = (sl + s_lt) - v * (pl + p_lt);
+        // with nothing active above v the sign is fb's: eps * fb underflows
+        // to a false zero for rewards near 1e-300
+        double f = fa == 0 && eps > 0 ? fb : fa + eps * fb;
         if (f < 0) {
             // root < v: every sample >= v is active
             sh += s_gt + s_eq; ph += p_gt + p_eq;
@@ -355,7 +360,8 @@ double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph,
         }
     }
     if (ph <= 0 && eps <= 0) return dmax;  // gamma = inf and nothing active: limit is max
-    double m = srs_set_value(sh, ph, sl, pl, eps);
+    // nothing active: the mean, without eps * sl (which can underflow)
+    double m = ph <= 0 ? sl / pl : srs_set_value(sh, ph, sl, pl, eps);
     return lo2(hi2(m, dmin), dmax);
 }
 
