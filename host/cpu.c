@@ -680,36 +680,57 @@ static inline double tree8(const double *a) {
 #define MID_TAIL_MASK (__mmask8)(k - j >= 8 ? 0xFF : (1u << (k - j)) - 1)
 #endif
 
-static inline void mid_sums(const double *dd, int64_t k, double m, double *s, double *c, double *mh) {
-    double sa[8], ca[8], ma[8];
+// mid_sums, and with tot != NULL also the plain sum of dd (any fixed order):
+// the bracket check needs it, and the first Dinkelbach step comes with it.
+static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s, double *c, double *mh,
+                                double *tot) {
+    double sa[8], ca[8], ma[8], ta[8];
 #if defined(__AVX512F__)
     const __m512d vm = _mm512_set1_pd(m), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
     __m512d vs0 = _mm512_setzero_pd(), vs1 = vs0, vs2 = vs0, vs3 = vs0;
-    __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0;
+    __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0, vt = vs0;
     __m512d vn0 = inf, vn1 = inf, vn2 = inf, vn3 = inf;
     int64_t j = 0;
-    while (j + 32 <= k) {
-        MID_BLOCK(0, 0xFF);
-        MID_BLOCK(1, 0xFF);
-        MID_BLOCK(2, 0xFF);
-        MID_BLOCK(3, 0xFF);
+    if (tot) {
+#define MID_BLOCK_T(q, tm) do { vt = _mm512_add_pd(vt, _mm512_maskz_loadu_pd(tm, dd + j)); MID_BLOCK(q, tm); } while (0)
+        while (j + 32 <= k) {
+            MID_BLOCK_T(0, 0xFF);
+            MID_BLOCK_T(1, 0xFF);
+            MID_BLOCK_T(2, 0xFF);
+            MID_BLOCK_T(3, 0xFF);
+        }
+        if (j < k) MID_BLOCK_T(0, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK_T(1, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK_T(2, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK_T(3, MID_TAIL_MASK);
+#undef MID_BLOCK_T
+    } else {
+        while (j + 32 <= k) {
+            MID_BLOCK(0, 0xFF);
+            MID_BLOCK(1, 0xFF);
+            MID_BLOCK(2, 0xFF);
+            MID_BLOCK(3, 0xFF);
+        }
+        if (j < k) MID_BLOCK(0, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK(1, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK(2, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK(3, MID_TAIL_MASK);
     }
-    if (j < k) MID_BLOCK(0, MID_TAIL_MASK);
-    if (j < k) MID_BLOCK(1, MID_TAIL_MASK);
-    if (j < k) MID_BLOCK(2, MID_TAIL_MASK);
-    if (j < k) MID_BLOCK(3, MID_TAIL_MASK);
     _mm512_storeu_pd(sa, _mm512_add_pd(_mm512_add_pd(vs0, vs1), _mm512_add_pd(vs2, vs3)));
     _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
     _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
+    _mm512_storeu_pd(ta, vt);
 #else
     double s4[32], c4[32], m4[32];
     for (int l = 0; l < 32; l++) { s4[l] = c4[l] = 0; m4[l] = INFINITY; }
+    for (int l = 0; l < 8; l++) ta[l] = 0;
     for (int64_t j = 0; j < k; j++) {
         double x = dd[j];
         int a = x >= m;
         s4[j & 31] += a ? x : 0.0;
         c4[j & 31] += a ? 1.0 : 0.0;
         m4[j & 31] = lo2(m4[j & 31], a ? x : INFINITY);
+        ta[j & 7] += x;
     }
     for (int l = 0; l < 8; l++) {
         sa[l] = (s4[l] + s4[l + 8]) + (s4[l + 16] + s4[l + 24]);
@@ -722,6 +743,11 @@ static inline void mid_sums(const double *dd, int64_t k, double m, double *s, do
     *s = tree8(sa);
     *c = tree8(ca);
     *mh = mm;
+    if (tot) *tot = tree8(ta);
+}
+
+static inline void mid_sums(const double *dd, int64_t k, double m, double *s, double *c, double *mh) {
+    mid_sums_tot(dd, k, m, s, c, mh, NULL);
 }
 
 // Value of the active set with sum sa and count pa in a row of total T and n
@@ -896,10 +922,14 @@ static inline void bpass(const srs_vec_t *v, int64_t start, int64_t n, double re
     else bpass_f64((const double *)v->data + start, n, ref, t_lo, t_hi, mid, r);
 }
 
-// The bracket's samples as d = u - ref into dd (k,); returns their sum
-// (lanes as in mid_sums).
-static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double ref, double *dd) {
-    double sa[8] = {0};
+// The bracket's samples as d = u - ref into dd (k,), their sum, and in the
+// same pass the first Dinkelbach step's sums at c (exactly mid_sums(dd, k, c)).
+typedef struct {
+    double s, n, mh;   // active sum, count and smallest active value at c
+} mid_first_t;
+
+static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double ref, double c, double *dd,
+                       mid_first_t *f) {
     if (v->dtype == SRS_F32) {
         const float *x = mid;
         for (int64_t j = 0; j < k; j++) dd[j] = (double)x[j] - ref;
@@ -907,17 +937,8 @@ static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double re
         const double *x = mid;
         for (int64_t j = 0; j < k; j++) dd[j] = x[j] - ref;
     }
-#if defined(__AVX512F__)
-    __m512d vs = _mm512_setzero_pd();
-    int64_t j = 0;
-    for (; j + 8 <= k; j += 8) vs = _mm512_add_pd(vs, _mm512_loadu_pd(dd + j));
-    if (j < k) vs = _mm512_add_pd(vs, _mm512_maskz_loadu_pd((__mmask8)((1u << (k - j)) - 1), dd + j));
-    _mm512_storeu_pd(sa, vs);
-#else
-    for (int64_t j = 0; j < k; j++) sa[j & 7] += dd[j];
-#endif
-    double t = 0;
-    for (int l = 0; l < 8; l++) t += sa[l];
+    double t;
+    mid_sums_tot(dd, k, c, &f->s, &f->n, &f->mh, &t);
     return t;
 }
 
@@ -928,13 +949,19 @@ static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double re
 // iterate below t_lo acts as t_lo, where F >= 0). Both solvers end on
 // R(active set) computed by mid_sums, so they agree to the bit when they find
 // the same set.
-static double bracket_finish(srs_solver_t solver, double *dd, int64_t k, double c, double sh, double ph,
-                             double T, double n, double eps, const row_t *r, double *td) {
+static double bracket_finish(srs_solver_t solver, double *dd, int64_t k, double c, const mid_first_t *first,
+                             double sh, double ph, double T, double n, double eps, const row_t *r, double *td) {
     double m = c;
     int passes = solver == SRS_SOLVER_DINKELBACH ? (int)k + 3 : EXACT_WARM_PASSES + 1;
     for (int it = 0; it < passes; it++) {
         double sa, ca, mh;
-        mid_sums(dd, k, m, &sa, &ca, &mh);
+        if (it == 0) {
+            sa = first->s;
+            ca = first->n;
+            mh = first->mh;
+        } else {
+            mid_sums(dd, k, m, &sa, &ca, &mh);
+        }
         double next = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
         next = lo2(hi2(next, r->dmin), r->dmax);
         // the set is final when no sample lies in [m, next); from c (not a
@@ -1001,7 +1028,8 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
     int lo_is_value = 0;   // t_lo is at or below the value of a set (hence at or below the root)
     for (int tries = 0; tries < BRACKET_TRIES; tries++) {
         int64_t k = bp.c_mid;
-        double smid = mid_to_d(v, s->mid, k, ref, s->d);
+        mid_first_t first;
+        double smid = mid_to_d(v, s->mid, k, ref, t_c - ref, s->d, &first);
         double sh = bp.s_hi, ph = (double)bp.c_hi;
         double lo_d = t_lo - ref, hi_d = t_hi - ref;
         // F(t) >= 0 <=> R(A(t)) >= t: the values, not F, whose eps-terms
@@ -1009,7 +1037,7 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
         double r_lo = uni_value(sh + smid, ph + (double)k, T, nn, eps, r->dmax);
         double r_hi = uni_value(sh, ph, T, nn, eps, r->dmax);
         if (r_lo >= lo_d && r_hi <= hi_d) {
-            *m_out = bracket_finish(o->solver, s->d, k, t_c - ref, sh, ph, T, nn, eps, r, s->td);
+            *m_out = bracket_finish(o->solver, s->d, k, t_c - ref, &first, sh, ph, T, nn, eps, r, s->td);
             return LONG_OK;
         }
         if (lo_is_value && r_lo <= lo_d) {
