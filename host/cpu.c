@@ -532,7 +532,7 @@ static inline double lanes_sum(const double *a) {
         t1 = _mm512_add_pd(t1, d1_);                                                 \
         s0 = _mm512_mask_add_pd(s0, (__mmask8)mh_, s0, d0_);                         \
         s1 = _mm512_mask_add_pd(s1, (__mmask8)(mh_ >> 8), s1, d1_);                  \
-        cnt = _mm512_mask_sub_epi32(cnt, mh_, cnt, m1);                              \
+        cnt = _mm512_sub_epi32(cnt, _mm512_movm_epi32(mh_));                              \
         _mm512_storeu_ps(mid + k, _mm512_maskz_compress_ps(mm_, x));                 \
         k += __builtin_popcount((unsigned)mm_);                                      \
     } while (0)
@@ -542,7 +542,6 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
                       bpass_t *r) {
     const __m512 vlo = _mm512_set1_ps(ceil_to_float(t_lo)), vhi = _mm512_set1_ps(ceil_to_float(t_hi));
     const __m512d vref = _mm512_set1_pd(ref);
-    const __m512i m1 = _mm512_set1_epi32(-1);
     __m512 mn = _mm512_set1_ps(src[0]), mx = mn;
     __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
     __m512i cnt = _mm512_setzero_si512();
@@ -1454,8 +1453,10 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                     bracket_t br[LANES];
                     sub_brackets(b, rows, jb->to, &s, br);
                     for (int l = 0; l < g; l++) {
-                        // the next group's rows, one per row of this one
-                        if (i + g + l < i1) prefetch_row(b, i + g + l);
+                        // the next group's rows, one per row of this one; past the
+                        // end of the chunk too (the thread that takes the next
+                        // chunk then finds them in the shared L3)
+                        if (i + g + l < b->n_prompts) prefetch_row(b, i + g + l);
                         int rc = long_row(jb, &s, i + l, base, &br[l]);
                         if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i + l, rc);
                     }
