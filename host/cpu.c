@@ -1074,6 +1074,81 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
 // always inside a row's range (d is shifted by the row's first sample) and
 // zero weight adds nothing to any sum.
 
+// The first bad row of the batch (smallest index) is the one reported.
+static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) {
+#pragma omp critical(srs_bad_row)
+    if (i < *bad_row) { *bad_row = i; *bad_kind = rc; }
+}
+
+#if defined(__AVX512F__) && defined(__AVX512VL__) && LANES == 8
+// Uniform rows are not copied one by one: lane_load only records them, and
+// lanes_fill_uniform reads the group's eight rows eight samples at a time and
+// transposes each 8x8 block in registers into the sample-major layout,
+// checking finiteness and the range on the way (the same values as the copy
+// one row at a time: d = u - u_0, padding d = 0).
+#define LANES_TRANSPOSED 1
+
+static inline void transpose8(__m512d r[8]) {
+    __m512d t[8], u[8];
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm512_unpacklo_pd(r[q], r[q + 1]);
+        t[q + 1] = _mm512_unpackhi_pd(r[q], r[q + 1]);
+    }
+    u[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88);
+    u[1] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
+    u[2] = _mm512_shuffle_f64x2(t[0], t[2], 0xdd);
+    u[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xdd);
+    u[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88);
+    u[5] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
+    u[6] = _mm512_shuffle_f64x2(t[4], t[6], 0xdd);
+    u[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xdd);
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0x88);
+        r[q + 4] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0xdd);
+    }
+}
+
+// Fills d (nmax, lanes) of the group's nl recorded rows, and ref, umin, umax.
+// Returns the mask of lanes with a non-finite reward or a range beyond double.
+static unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b, int64_t nmax) {
+    const int f32 = b->reward.dtype == SRS_F32;
+    double ref[LANES];
+    for (int l = 0; l < LANES; l++) ref[l] = l < g->nl ? vec_at(&b->reward, g->start[l]) : 0.0;
+    const __m512d vref = _mm512_loadu_pd(ref), zero = _mm512_setzero_pd();
+    __m512d vmn = vref, vmx = vref, vbad = zero;
+    for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
+        __m512d r[8];
+        for (int l = 0; l < LANES; l++) {
+            int64_t rem = l < g->nl ? g->len[l] - j0 : 0;
+            __mmask8 tm = (__mmask8)(rem >= 8 ? 0xFF : rem > 0 ? (1u << rem) - 1 : 0);
+            // past a row's end: its u_0, so d = 0 and the range is unchanged
+            if (!tm) r[l] = _mm512_set1_pd(ref[l]);
+            else if (f32)
+                r[l] = _mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)ref[l]), tm,
+                                                            (const float *)b->reward.data + g->start[l] + j0));
+            else
+                r[l] = _mm512_mask_loadu_pd(_mm512_set1_pd(ref[l]), tm,
+                                            (const double *)b->reward.data + g->start[l] + j0);
+        }
+        transpose8(r);
+        for (int q = 0; q < 8; q++) {
+            vmn = _mm512_min_pd(vmn, r[q]);
+            vmx = _mm512_max_pd(vmx, r[q]);
+            vbad = _mm512_add_pd(vbad, _mm512_sub_pd(r[q], r[q]));   // NaN for NaN or inf
+            _mm512_store_pd(g->d + (j0 + q) * LANES, _mm512_sub_pd(r[q], vref));
+        }
+    }
+    unsigned bad = _mm512_cmp_pd_mask(vbad, zero, _CMP_NEQ_UQ);
+    _mm512_storeu_pd(g->umin, vmn);
+    _mm512_storeu_pd(g->umax, vmx);
+    for (int l = 0; l < LANES; l++) {
+        g->ref[l] = ref[l];
+        if (!isfinite(g->umax[l] - g->umin[l])) bad |= 1u << l;
+    }
+    return bad & ((1u << g->nl) - 1);
+}
+#endif
+
 // Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
 // The checks and the range run as vector reductions over the contiguous row,
 // then the copy into the lane: no chain of dependent adds through the row.
@@ -1098,6 +1173,15 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
 static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
     int64_t start, n;
     srs_batch_row(b, i, &start, &n);
+#ifdef LANES_TRANSPOSED
+    if (!b->logw.data) {
+        // read, checked and shifted by lanes_fill_uniform with the group
+        g->row[l] = i;
+        g->start[l] = start;
+        g->len[l] = n;
+        return ROW_OK;
+    }
+#endif
     double *d = g->d + l, *p = g->p + l;
     double ref, umn, umx, bad = 0;
     if (b->reward.dtype == SRS_F32) LANE_LOAD_LOOP(float);
@@ -1259,11 +1343,20 @@ static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max
 }
 
 // Solves the group's rows and writes their results.
-static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base) {
+static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base, int64_t *bad_row,
+                        int *bad_kind) {
     const srs_threshold_opts_t *o = jb->to;
     lane_state_t ls;
     ls.nmax = 0;
     for (int l = 0; l < g->nl; l++) ls.nmax = g->len[l] > ls.nmax ? g->len[l] : ls.nmax;
+    unsigned bad = 0;   // lanes whose row has bad values: reported, not solved
+#ifdef LANES_TRANSPOSED
+    if (!jb->b->logw.data) {
+        bad = lanes_fill_uniform(g, jb->b, ls.nmax);
+        for (int l = 0; l < g->nl; l++)
+            if (bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
+    }
+#endif
     if (jb->b->logw.data) {
         for (int l = 0; l < LANES; l++) {
             int64_t len = l < g->nl ? g->len[l] : 0;
@@ -1304,8 +1397,8 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         ls.mean[l] = l < g->nl ? sd[l] / ws[l] : 0.0;
         pv[l] = preset_row(o, mn[l], mx[l], s);
         ls.eps[l] = pv[l].eps;
-        // unused lanes and rows with one value are solved already
-        ls.done[l] = l >= g->nl || mx[l] == mn[l];
+        // unused lanes, bad rows and rows with one value are solved already
+        ls.done[l] = l >= g->nl || (bad >> l & 1) || mx[l] == mn[l];
         ls.m[l] = ls.done[l] ? mn[l] : ls.mean[l];
     }
     switch (o->solver) {
@@ -1336,6 +1429,7 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         break;
     }
     for (int l = 0; l < g->nl; l++) {
+        if (bad >> l & 1) continue;
         row_t r = {g->ref[l], ls.dmin[l], ls.dmax[l], g->umin[l], g->umax[l], ls.wsum[l], ls.mean[l]};
         int64_t i = g->row[l];
         if (jb->m_star) jb->m_star[i] = unshift(&r, ls.m[l]);
@@ -1394,11 +1488,6 @@ static int long_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base, cons
         shape_row(jb, start, base, s->d, NULL, 1, n, &r, m, pv);
     }
     return ROW_OK;
-}
-
-static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) {
-#pragma omp critical(srs_bad_row)
-    if (i < *bad_row) { *bad_row = i; *bad_kind = rc; }
 }
 
 // Rows are taken in chunks of ROW_CHUNK by the threads; within a chunk, short
@@ -1465,15 +1554,20 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                 }
                 int rc;
                 if (n >= 1 && n <= LANE_MAX_N) {
+#ifdef LANES_TRANSPOSED
+                    // a group ahead: the transposed reads of eight rows at once are
+                    // not a pattern the hardware prefetchers follow
+                    if (!weighted && i + LANES < b->n_prompts) prefetch_row(b, i + LANES);
+#endif
                     rc = lane_load(s.g, s.g->nl, b, i);
-                    if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base);
+                    if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
                 } else {
                     rc = general_row(jb, &s, i, base);
                 }
                 if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i, rc);
                 i++;
             }
-            if (s.g->nl) lanes_solve(jb, s.g, &s, base);
+            if (s.g->nl) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
         }
         scratch_free(&s);
     }
