@@ -503,7 +503,14 @@ typedef struct {
 // x >= f  <=>  (double)x >= t.
 static inline float ceil_to_float(double t) {
     float f = (float)t;
-    if ((double)f < t) f = nextafterf(f, INFINITY);
+    if ((double)f < t) {
+        // nextafterf(f, INFINITY) without the libm call: f is finite or -inf here
+        if (f == 0) return FLT_TRUE_MIN;
+        uint32_t u;
+        memcpy(&u, &f, sizeof u);
+        u += f > 0 ? 1u : (uint32_t)-1;
+        memcpy(&f, &u, sizeof f);
+    }
     return f;
 }
 
