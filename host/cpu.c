@@ -2,10 +2,11 @@
  * cpu.c — the CPU backend: thresholds m*(x) and shaped rewards, OpenMP over
  * prompts.
  *
- * Each row is read from the input once, into a per-thread scratch buffer of
- * doubles (validated and shifted by its first reward as it is copied), and the
- * solver iterates there while the row sits in L1/L2: the CPU analogue of a GPU
- * kernel holding the row in registers or shared memory.
+ * Each row is read from memory once; the solver then works on what sits in
+ * L1/L2 (the CPU analogue of a GPU kernel holding the row in registers or
+ * shared memory): a per-thread copy of the row in doubles, validated and
+ * shifted by its first reward, or for long uniform rows only the samples near
+ * the root (three paths, below).
  *
  * The shift: d_j = u_j - u_0. F is shift-invariant, so the solvers work on d
  * and m* = u_0 + root(d). Large offsets (rewards around 1e6 with a spread of 1)
@@ -26,12 +27,15 @@
  *               is R(active set), no tolerance.
  *
  * Three paths: rows of at most LANE_MAX_N samples are solved LANES at a time,
- * one row per SIMD lane; longer rows with uniform weights (dinkelbach, exact)
- * are read once, straight from the input, against a bracket of the root
- * estimated from a subsample, and the solvers run on the samples inside the
- * bracket only (see "long rows with uniform weights"); other rows (weighted,
- * bisection, a pass limit) are copied into the scratch buffer and solved
- * there.
+ * one row per SIMD lane (uniform rows loaded a group at a time through 8x8
+ * transposes); longer rows with uniform weights (dinkelbach, exact) are read
+ * once, straight from the input, against a bracket of the root estimated from
+ * a subsample, and the solvers run on the samples inside the bracket only
+ * (see "long rows with uniform weights"); other rows (weighted, bisection, a
+ * pass limit) are copied into the scratch buffer and solved there. Which path
+ * a row takes depends on the row and the options only, and every path sums
+ * in a fixed order, so a row's m* never depends on the rows around it, the
+ * thread count or the chunking.
  */
 #include <float.h>
 #include <math.h>
