@@ -2,10 +2,11 @@
  * cpu.c — the CPU backend: thresholds m*(x) and shaped rewards, OpenMP over
  * prompts.
  *
- * Each row is read from the input once, into a per-thread scratch buffer of
- * doubles (validated and shifted by its first reward as it is copied), and the
- * solver iterates there while the row sits in L1/L2: the CPU analogue of a GPU
- * kernel holding the row in registers or shared memory.
+ * Each row is read from memory once; the solver then works on what sits in
+ * L1/L2 (the CPU analogue of a GPU kernel holding the row in registers or
+ * shared memory): a per-thread copy of the row in doubles, validated and
+ * shifted by its first reward, or for long uniform rows only the samples near
+ * the root (three paths, below).
  *
  * The shift: d_j = u_j - u_0. F is shift-invariant, so the solvers work on d
  * and m* = u_0 + root(d). Large offsets (rewards around 1e6 with a spread of 1)
@@ -24,6 +25,17 @@
  *               decide every undecided sample on one side of v. Expected O(n),
  *               O(n log n) worst case through a sort-based finish; the result
  *               is R(active set), no tolerance.
+ *
+ * Three paths: rows of at most LANE_MAX_N samples are solved LANES at a time,
+ * one row per SIMD lane (uniform rows loaded a group at a time through 8x8
+ * transposes); longer rows with uniform weights (dinkelbach, exact) are read
+ * once, straight from the input, against a bracket of the root estimated from
+ * a subsample, and the solvers run on the samples inside the bracket only
+ * (see "long rows with uniform weights"); other rows (weighted, bisection, a
+ * pass limit) are copied into the scratch buffer and solved there. Which path
+ * a row takes depends on the row and the options only, and every path sums
+ * in a fixed order, so a row's m* never depends on the rows around it, the
+ * thread count or the chunking.
  */
 #include <float.h>
 #include <math.h>
@@ -62,6 +74,7 @@ typedef struct {
     double *p;    // (max_len,) unnormalised base weights, when the batch has logw
     double *td;   // (max_len,) exact solver: undecided samples
     double *tp;   // (max_len,) exact solver: their weights
+    void *mid;    // (max_len + 16,) floats or doubles: a long row's samples inside its bracket
     lanes_t *g;   // the group of short rows being filled
     double memo_lg, memo_eps;   // exp(-lg) of the last row: lg rarely changes between rows
 } scratch_t;
@@ -74,9 +87,10 @@ static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
     // the lane solvers' finish needs weights even for uniform rows
     s->tp = malloc((n > LANE_MAX_N ? n : LANE_MAX_N) * sizeof(double));
     if (weighted) s->p = malloc(n * sizeof(double));
+    s->mid = aligned_alloc(64, ((n + 16) * sizeof(double) + 63) / 64 * 64);
     s->g = aligned_alloc(64, (sizeof *s->g + 63) / 64 * 64);  // size: a multiple of the alignment
     s->memo_lg = NAN;
-    return s->d && s->td && s->tp && s->g && (!weighted || s->p);
+    return s->d && s->td && s->tp && s->g && s->mid && (!weighted || s->p);
 }
 
 static void scratch_free(scratch_t *s) {
@@ -85,6 +99,7 @@ static void scratch_free(scratch_t *s) {
     free(s->td);
     free(s->tp);
     free(s->g);
+    free(s->mid);
 }
 
 // The preset's constants for a row, with exp(-lg) memoised per thread.
@@ -286,7 +301,9 @@ static double exact_sorted_finish(double *td, double *tp, int64_t k, double sh, 
     for (int64_t j = 0; j <= k; j++) {
         double num_p = ph + p_pre;
         if (num_p > 0 || eps > 0) {
-            double v = srs_set_value(sh + s_pre, num_p, sl + (sc - s_pre), pl + (pc - p_pre), eps);
+            double s_lo = sl + (sc - s_pre), p_lo = pl + (pc - p_pre);
+            // nothing active: the mean, without eps * s_lo (which can underflow)
+            double v = num_p > 0 ? srs_set_value(sh + s_pre, num_p, s_lo, p_lo, eps) : s_lo / p_lo;
             if (v > best) best = v;
         }
         if (j < k) { s_pre += (tp ? tp[j] : 1.0) * td[j]; p_pre += tp ? tp[j] : 1.0; }
@@ -324,7 +341,10 @@ double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph,
             if (tp) { tp[j] = tp[i]; tp[i] = w; }
             i += lt;
         }
-        double f = (sh + s_gt) - v * (ph + p_gt) + eps * ((sl + s_lt) - v * (pl + p_lt));
+        double fa = (sh + s_gt) - v * (ph + p_gt), fb = (sl + s_lt) - v * (pl + p_lt);
+        // with nothing active above v the sign is fb's: eps * fb underflows
+        // to a false zero for rewards near 1e-300
+        double f = fa == 0 && eps > 0 ? fb : fa + eps * fb;
         if (f < 0) {
             // root < v: every sample >= v is active
             sh += s_gt + s_eq; ph += p_gt + p_eq;
@@ -344,7 +364,8 @@ double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph,
         }
     }
     if (ph <= 0 && eps <= 0) return dmax;  // gamma = inf and nothing active: limit is max
-    double m = srs_set_value(sh, ph, sl, pl, eps);
+    // nothing active: the mean, without eps * sl (which can underflow)
+    double m = ph <= 0 ? sl / pl : srs_set_value(sh, ph, sl, pl, eps);
     return lo2(hi2(m, dmin), dmax);
 }
 
@@ -447,6 +468,610 @@ static void shape_row(const job_t *jb, int64_t start, int64_t base, const double
 
 
 // ----------------------------------------------------------------------------
+// long rows with uniform weights: a bracket from a subsample, one fused pass
+//
+// The row is read once, straight from the input (float or double), by a pass
+// that also validates it and finds its range: against a bracket [t_lo, t_hi)
+// estimated from a subsample of SUB_N samples, it sums d = u - u_0 over the
+// row and over {u >= t_hi}, and copies the few samples inside the bracket to
+// a buffer. When the bracket holds the root (checked with the exact sums, the
+// row's own gamma), every sample outside it is decided: those above are
+// active, those below inactive; the solvers then run on the bracket's samples
+// alone, from their sums. The sum of the inactive samples is T - S_active:
+// its rounding error is a few ulps of n * range, and it enters m* divided by
+// at least eps * (inactive count) or multiplied by eps, i.e. a few ulps of the
+// range. A bracket that misses (about 1% of rows) costs one more pass over
+// the row from a bracket that cannot miss: [R(A(t)), t) below a t whose F is
+// negative, [R(A(t)), max u] above one whose F is positive.
+//
+// Same row, same result: the pass's sums run over 16 fixed lanes (sample j in
+// lane j mod 16) combined in a fixed order, for float and double input alike
+// and with or without AVX-512; a float input compares against the threshold
+// rounded up to float, which selects exactly the samples a double comparison
+// would, so float data give the same m* as the same values in double.
+
+#define SUB_N 64          // subsample size (rows longer than LANE_MAX_N >= SUB_N)
+#define BRACKET_Z 3.0     // bracket half-width in standard errors of the estimate
+#define BRACKET_TRIES 3   // passes before the row falls back to the general path
+#define PASS_LANES 16
+
+typedef struct {
+    double t_all;     // sum of d over the row
+    double s_hi;      // sum of d over u >= t_hi
+    int64_t c_hi;     // count of u >= t_hi
+    int64_t c_mid;    // count of t_lo <= u < t_hi: their u, in row order, in the mid buffer
+    double umin, umax;
+} bpass_t;
+
+// Smallest float >= t (as a double comparison would see it): for float x,
+// x >= f  <=>  (double)x >= t.
+static inline float ceil_to_float(double t) {
+    float f = (float)t;
+    if ((double)f < t) {
+        // nextafterf(f, INFINITY) without the libm call: f is finite or -inf here
+        if (f == 0) return FLT_TRUE_MIN;
+        uint32_t u;
+        memcpy(&u, &f, sizeof u);
+        u += f > 0 ? 1u : (uint32_t)-1;
+        memcpy(&f, &u, sizeof f);
+    }
+    return f;
+}
+
+// Fixed-order sum of the lanes.
+static inline double lanes_sum(const double *a) {
+    double s = 0;
+    for (int l = 0; l < PASS_LANES; l++) s += a[l];
+    return s;
+}
+
+#if defined(__AVX512F__)
+#include <immintrin.h>
+
+// One block of 16 samples: x (16 floats, lanes past the row hold u_0, masked
+// out of tm).
+#define BPASS_BLOCK_F32(x, tm)                                                       \
+    do {                                                                             \
+        mn = _mm512_min_ps(mn, x);                                                   \
+        mx = _mm512_max_ps(mx, x);                                                   \
+        __mmask16 mh_ = _mm512_mask_cmp_ps_mask(tm, x, vhi, _CMP_GE_OQ);              \
+        __mmask16 mm_ = _mm512_kandn(mh_, _mm512_mask_cmp_ps_mask(tm, x, vlo, _CMP_GE_OQ)); \
+        __m512d d0_ = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), vref); \
+        __m512d d1_ = _mm512_sub_pd(                                                 \
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), vref); \
+        t0 = _mm512_add_pd(t0, d0_);                                                 \
+        t1 = _mm512_add_pd(t1, d1_);                                                 \
+        s0 = _mm512_mask_add_pd(s0, (__mmask8)mh_, s0, d0_);                         \
+        s1 = _mm512_mask_add_pd(s1, (__mmask8)(mh_ >> 8), s1, d1_);                  \
+        cnt = _mm512_sub_epi32(cnt, _mm512_movm_epi32(mh_));                              \
+        _mm512_storeu_ps(mid + k, _mm512_maskz_compress_ps(mm_, x));                 \
+        k += __builtin_popcount((unsigned)mm_);                                      \
+    } while (0)
+
+// mid: (n + 16,) floats
+static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
+                      bpass_t *r) {
+    const __m512 vlo = _mm512_set1_ps(ceil_to_float(t_lo)), vhi = _mm512_set1_ps(ceil_to_float(t_hi));
+    const __m512d vref = _mm512_set1_pd(ref);
+    __m512 mn = _mm512_set1_ps(src[0]), mx = mn;
+    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
+    __m512i cnt = _mm512_setzero_si512();
+    int64_t k = 0, j = 0;
+    for (; j + PASS_LANES <= n; j += PASS_LANES) {
+        __m512 x = _mm512_loadu_ps(src + j);
+        BPASS_BLOCK_F32(x, (__mmask16)0xFFFF);
+    }
+    if (j < n) {
+        __mmask16 tm = (__mmask16)((1u << (n - j)) - 1);
+        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(src[0]), tm, src + j);
+        BPASS_BLOCK_F32(x, tm);
+    }
+    double ta[PASS_LANES], sa[PASS_LANES];
+    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
+    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
+    r->t_all = lanes_sum(ta);
+    r->s_hi = lanes_sum(sa);
+    r->c_hi = _mm512_reduce_add_epi32(cnt);
+    r->c_mid = k;
+    r->umin = _mm512_reduce_min_ps(mn);
+    r->umax = _mm512_reduce_max_ps(mx);
+}
+
+// The same pass on doubles: lanes 0-7 and 8-15 of each block of 16 as two
+// vectors, so the sums run exactly as in bpass_f32.
+#define BPASS_BLOCK_F64(x0, x1, tm)                                                  \
+    do {                                                                             \
+        mn = _mm512_min_pd(_mm512_min_pd(mn, x0), x1);                               \
+        mx = _mm512_max_pd(_mm512_max_pd(mx, x0), x1);                               \
+        __mmask8 tm0_ = (__mmask8)(tm), tm1_ = (__mmask8)((tm) >> 8);                \
+        __mmask8 h0_ = _mm512_mask_cmp_pd_mask(tm0_, x0, vhi, _CMP_GE_OQ);           \
+        __mmask8 h1_ = _mm512_mask_cmp_pd_mask(tm1_, x1, vhi, _CMP_GE_OQ);           \
+        __mmask8 g0_ = _mm512_kandn(h0_, _mm512_mask_cmp_pd_mask(tm0_, x0, vlo, _CMP_GE_OQ)); \
+        __mmask8 g1_ = _mm512_kandn(h1_, _mm512_mask_cmp_pd_mask(tm1_, x1, vlo, _CMP_GE_OQ)); \
+        __m512d d0_ = _mm512_sub_pd(x0, vref), d1_ = _mm512_sub_pd(x1, vref);        \
+        t0 = _mm512_add_pd(t0, d0_);                                                 \
+        t1 = _mm512_add_pd(t1, d1_);                                                 \
+        s0 = _mm512_mask_add_pd(s0, h0_, s0, d0_);                                   \
+        s1 = _mm512_mask_add_pd(s1, h1_, s1, d1_);                                   \
+        c += __builtin_popcount((unsigned)h0_) + __builtin_popcount((unsigned)h1_);  \
+        _mm512_storeu_pd(mid + k, _mm512_maskz_compress_pd(g0_, x0));                \
+        k += __builtin_popcount((unsigned)g0_);                                      \
+        _mm512_storeu_pd(mid + k, _mm512_maskz_compress_pd(g1_, x1));                \
+        k += __builtin_popcount((unsigned)g1_);                                      \
+    } while (0)
+
+// mid: (n + 16,) doubles
+static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, double t_hi, double *mid,
+                      bpass_t *r) {
+    const __m512d vlo = _mm512_set1_pd(t_lo), vhi = _mm512_set1_pd(t_hi), vref = _mm512_set1_pd(ref);
+    __m512d mn = _mm512_set1_pd(src[0]), mx = mn;
+    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
+    int64_t k = 0, j = 0, c = 0;
+    for (; j + PASS_LANES <= n; j += PASS_LANES) {
+        __m512d x0 = _mm512_loadu_pd(src + j), x1 = _mm512_loadu_pd(src + j + 8);
+        BPASS_BLOCK_F64(x0, x1, 0xFFFFu);
+    }
+    if (j < n) {
+        unsigned tm = (1u << (n - j)) - 1;
+        __m512d fill = _mm512_set1_pd(src[0]);
+        __m512d x0 = _mm512_mask_loadu_pd(fill, (__mmask8)tm, src + j);
+        __m512d x1 = _mm512_mask_loadu_pd(fill, (__mmask8)(tm >> 8), src + j + 8);
+        BPASS_BLOCK_F64(x0, x1, tm);
+    }
+    double ta[PASS_LANES], sa[PASS_LANES];
+    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
+    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
+    r->t_all = lanes_sum(ta);
+    r->s_hi = lanes_sum(sa);
+    r->c_hi = c;
+    r->c_mid = k;
+    r->umin = _mm512_reduce_min_pd(mn);
+    r->umax = _mm512_reduce_max_pd(mx);
+}
+
+#else  // portable: the same lanes in plain C
+
+#define BPASS_PORTABLE(T)                                                            \
+    do {                                                                             \
+        double ta[PASS_LANES] = {0}, sa[PASS_LANES] = {0};                           \
+        double mn = (double)src[0], mx = mn;                                         \
+        int64_t c = 0, k = 0;                                                        \
+        for (int64_t j0 = 0; j0 < n; j0 += PASS_LANES) {                             \
+            for (int l = 0; l < PASS_LANES; l++) {                                   \
+                T x = j0 + l < n ? src[j0 + l] : src[0];                             \
+                double d = (double)x - ref;                                          \
+                mn = lo2(mn, (double)x);                                             \
+                mx = hi2(mx, (double)x);                                             \
+                ta[l] += d;                                                          \
+                if (j0 + l >= n) continue;                                           \
+                if (x >= hi) { sa[l] += d; c++; }                                    \
+                else if (x >= lo) mid[k++] = x;                                      \
+            }                                                                        \
+        }                                                                            \
+        r->t_all = lanes_sum(ta);                                                    \
+        r->s_hi = lanes_sum(sa);                                                     \
+        r->c_hi = c;                                                                 \
+        r->c_mid = k;                                                                \
+        r->umin = mn;                                                                \
+        r->umax = mx;                                                                \
+    } while (0)
+
+static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
+                      bpass_t *r) {
+    const float lo = ceil_to_float(t_lo), hi = ceil_to_float(t_hi);
+    BPASS_PORTABLE(float);
+}
+
+static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, double t_hi, double *mid,
+                      bpass_t *r) {
+    const double lo = t_lo, hi = t_hi;
+    BPASS_PORTABLE(double);
+}
+#endif
+
+// Sums over the bracket's samples dd (k,) with dd >= m, and the smallest of
+// them (INFINITY when none). Thirty-two fixed lanes (sample j in lane j mod
+// 32: four accumulators, so the adds do not wait on each other) combined in
+// a fixed order, so the same selection always gives the same sums.
+static inline double tree8(const double *a) {
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
+#if defined(__AVX512F__)
+#define MID_BLOCK(q, tm)                                                        \
+    do {                                                                        \
+        __m512d x_ = _mm512_maskz_loadu_pd(tm, dd + j);                         \
+        __mmask8 a_ = _mm512_mask_cmp_pd_mask(tm, x_, vm, _CMP_GE_OQ);          \
+        vs##q = _mm512_mask_add_pd(vs##q, a_, vs##q, x_);                       \
+        vc##q = _mm512_mask_add_pd(vc##q, a_, vc##q, one);                      \
+        vn##q = _mm512_mask_min_pd(vn##q, a_, vn##q, x_);                       \
+        j += 8;                                                                 \
+    } while (0)
+#define MID_TAIL_MASK (__mmask8)(k - j >= 8 ? 0xFF : (1u << (k - j)) - 1)
+#endif
+
+// mid_sums, and with tot != NULL also the plain sum of dd (any fixed order):
+// the bracket check needs it, and the first Dinkelbach step comes with it.
+static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s, double *c, double *mh,
+                                double *tot) {
+    double sa[8], ca[8], ma[8], ta[8];
+#if defined(__AVX512F__)
+    const __m512d vm = _mm512_set1_pd(m), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    __m512d vs0 = _mm512_setzero_pd(), vs1 = vs0, vs2 = vs0, vs3 = vs0;
+    __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0, vt = vs0;
+    __m512d vn0 = inf, vn1 = inf, vn2 = inf, vn3 = inf;
+    int64_t j = 0;
+    if (tot) {
+#define MID_BLOCK_T(q, tm) do { vt = _mm512_add_pd(vt, _mm512_maskz_loadu_pd(tm, dd + j)); MID_BLOCK(q, tm); } while (0)
+        while (j + 32 <= k) {
+            MID_BLOCK_T(0, 0xFF);
+            MID_BLOCK_T(1, 0xFF);
+            MID_BLOCK_T(2, 0xFF);
+            MID_BLOCK_T(3, 0xFF);
+        }
+        if (j < k) MID_BLOCK_T(0, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK_T(1, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK_T(2, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK_T(3, MID_TAIL_MASK);
+#undef MID_BLOCK_T
+    } else {
+        while (j + 32 <= k) {
+            MID_BLOCK(0, 0xFF);
+            MID_BLOCK(1, 0xFF);
+            MID_BLOCK(2, 0xFF);
+            MID_BLOCK(3, 0xFF);
+        }
+        if (j < k) MID_BLOCK(0, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK(1, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK(2, MID_TAIL_MASK);
+        if (j < k) MID_BLOCK(3, MID_TAIL_MASK);
+    }
+    _mm512_storeu_pd(sa, _mm512_add_pd(_mm512_add_pd(vs0, vs1), _mm512_add_pd(vs2, vs3)));
+    _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
+    _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
+    _mm512_storeu_pd(ta, vt);
+#else
+    double s4[32], c4[32], m4[32];
+    for (int l = 0; l < 32; l++) { s4[l] = c4[l] = 0; m4[l] = INFINITY; }
+    for (int l = 0; l < 8; l++) ta[l] = 0;
+    for (int64_t j = 0; j < k; j++) {
+        double x = dd[j];
+        int a = x >= m;
+        s4[j & 31] += a ? x : 0.0;
+        c4[j & 31] += a ? 1.0 : 0.0;
+        m4[j & 31] = lo2(m4[j & 31], a ? x : INFINITY);
+        ta[j & 7] += x;
+    }
+    for (int l = 0; l < 8; l++) {
+        sa[l] = (s4[l] + s4[l + 8]) + (s4[l + 16] + s4[l + 24]);
+        ca[l] = (c4[l] + c4[l + 8]) + (c4[l + 16] + c4[l + 24]);
+        ma[l] = lo2(lo2(m4[l], m4[l + 8]), lo2(m4[l + 16], m4[l + 24]));
+    }
+#endif
+    double mm = INFINITY;
+    for (int l = 0; l < 8; l++) mm = lo2(mm, ma[l]);
+    *s = tree8(sa);
+    *c = tree8(ca);
+    *mh = mm;
+    if (tot) *tot = tree8(ta);
+}
+
+static inline void mid_sums(const double *dd, int64_t k, double m, double *s, double *c, double *mh) {
+    mid_sums_tot(dd, k, m, s, c, mh, NULL);
+}
+
+// Value of the active set with sum sa and count pa in a row of total T and n
+// samples (uniform weights). The empty set is the row's mean, or with gamma
+// infinite the limit max d; eps * (T - sa) is not formed for it, since with
+// tiny rewards (1e-300) it underflows.
+static inline double uni_value(double sa, double pa, double T, double n, double eps, double dmax) {
+    if (pa <= 0) return eps > 0 ? T / n : dmax;
+    return srs_set_value(sa, pa, T - sa, n - pa, eps);
+}
+
+// Brackets from subsamples, for LANES rows at once (one row per SIMD lane, as
+// the short rows; a lane never reads another, so a row's bracket depends on
+// the row alone). Per row: the root m_s of SUB_N evenly spaced samples
+// (Dinkelbach, uniform weights, the preset's gamma for the subsample's range),
+// and m_s plus and minus BRACKET_Z standard errors of m_s as an estimate of
+// the row's root: sd(F_s(m)/s) / |F'(m)/n|, with the finite-population
+// correction of sampling without replacement. In u coordinates. The estimate
+// only places the bracket; the pass checks it with the row's exact sums.
+typedef struct {
+    double lo, c, hi;
+} bracket_t;
+
+static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold_opts_t *o,
+                         scratch_t *s, bracket_t *br) {
+    double x[SUB_N * LANES] __attribute__((aligned(64)));   // (SUB_N, lanes)
+    double ref[LANES], mn[LANES], mx[LANES], sum[LANES], eps[LANES], m[LANES], fpc[LANES];
+    const char *src[LANES];   // a lane's first subsample
+    int64_t stride[LANES];    // and their spacing, in bytes
+    const size_t elem = b->reward.dtype == SRS_F32 ? sizeof(float) : sizeof(double);
+    for (int l = 0; l < LANES; l++) {
+        int64_t start, n;
+        srs_batch_row(b, rows[l], &start, &n);
+        const int64_t st = n / SUB_N;
+        src[l] = (const char *)b->reward.data + (size_t)(start + st / 2) * elem;
+        stride[l] = st * (int64_t)elem;
+        ref[l] = vec_at(&b->reward, start);
+        fpc[l] = 1.0 - (double)SUB_N / (double)n;
+        mn[l] = mx[l] = sum[l] = 0;
+    }
+#if defined(__AVX512F__) && LANES == 8
+    {
+        // sample i of the eight rows as one vector: no scattered scalar stores
+        const __m512d vref = _mm512_loadu_pd(ref);
+        __m512d vmn = _mm512_setzero_pd(), vmx = vmn, vsum = vmn;
+#define SUB_AT(T, l) (*(const T *)(src[l] + i * stride[l]))
+        for (int i = 0; i < SUB_N; i++) {
+            __m512d xi;
+            if (b->reward.dtype == SRS_F32)
+                xi = _mm512_cvtps_pd(_mm256_setr_ps(SUB_AT(float, 0), SUB_AT(float, 1), SUB_AT(float, 2),
+                                                    SUB_AT(float, 3), SUB_AT(float, 4), SUB_AT(float, 5),
+                                                    SUB_AT(float, 6), SUB_AT(float, 7)));
+            else
+                xi = _mm512_setr_pd(SUB_AT(double, 0), SUB_AT(double, 1), SUB_AT(double, 2), SUB_AT(double, 3),
+                                    SUB_AT(double, 4), SUB_AT(double, 5), SUB_AT(double, 6), SUB_AT(double, 7));
+#undef SUB_AT
+            xi = _mm512_sub_pd(xi, vref);
+            _mm512_store_pd(x + i * LANES, xi);
+            vmn = _mm512_min_pd(vmn, xi);
+            vmx = _mm512_max_pd(vmx, xi);
+            vsum = _mm512_add_pd(vsum, xi);
+        }
+        _mm512_storeu_pd(mn, vmn);
+        _mm512_storeu_pd(mx, vmx);
+        _mm512_storeu_pd(sum, vsum);
+    }
+#else
+    for (int l = 0; l < LANES; l++) {
+        for (int i = 0; i < SUB_N; i++) {
+            const char *p = src[l] + i * stride[l];
+            x[i * LANES + l] = (elem == sizeof(float) ? (double)*(const float *)p : *(const double *)p) - ref[l];
+        }
+    }
+    for (int i = 0; i < SUB_N; i++) {
+        const double *xi = x + i * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            mn[l] = lo2(mn[l], xi[l]);
+            mx[l] = hi2(mx[l], xi[l]);
+            sum[l] += xi[l];
+        }
+    }
+#endif
+    for (int l = 0; l < LANES; l++) {
+        eps[l] = preset_row(o, mn[l], mx[l], s).eps;
+        m[l] = sum[l] / SUB_N;
+    }
+#if defined(__AVX512F__) && LANES == 8
+    {
+        const __m512d one = _mm512_set1_pd(1.0), veps = _mm512_loadu_pd(eps), vsum = _mm512_loadu_pd(sum);
+        const __m512d vn = _mm512_set1_pd(SUB_N), vzero = _mm512_setzero_pd();
+        // the empty set's value (uni_value); A(m) is never empty from the mean, kept for form
+        const __m512d vempty = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(veps, vzero, _CMP_GT_OQ),
+                                                    _mm512_loadu_pd(mx), _mm512_div_pd(vsum, vn));
+        __m512d vm = _mm512_loadu_pd(m);
+        __mmask8 live = 0xFF;
+        for (int it = 0; it < SUB_N + 2 && live; it++) {
+            // two accumulators: the adds of one pass do not all wait on each other
+            __m512d s0 = vzero, s1 = vzero, p0 = vzero, p1 = vzero;
+            __m512d n0 = _mm512_set1_pd(INFINITY), n1 = n0;
+            for (int i = 0; i < SUB_N; i += 2) {
+                __m512d x0 = _mm512_load_pd(x + i * LANES), x1 = _mm512_load_pd(x + (i + 1) * LANES);
+                __mmask8 a0 = _mm512_cmp_pd_mask(x0, vm, _CMP_GE_OQ), a1 = _mm512_cmp_pd_mask(x1, vm, _CMP_GE_OQ);
+                s0 = _mm512_mask_add_pd(s0, a0, s0, x0);
+                s1 = _mm512_mask_add_pd(s1, a1, s1, x1);
+                p0 = _mm512_mask_add_pd(p0, a0, p0, one);
+                p1 = _mm512_mask_add_pd(p1, a1, p1, one);
+                n0 = _mm512_mask_min_pd(n0, a0, n0, x0);
+                n1 = _mm512_mask_min_pd(n1, a1, n1, x1);
+            }
+            __m512d sh = _mm512_add_pd(s0, s1), ph = _mm512_add_pd(p0, p1), mh = _mm512_min_pd(n0, n1);
+            __m512d num = _mm512_add_pd(sh, _mm512_mul_pd(veps, _mm512_sub_pd(vsum, sh)));
+            __m512d den = _mm512_add_pd(ph, _mm512_mul_pd(veps, _mm512_sub_pd(vn, ph)));
+            __m512d next = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(ph, vzero, _CMP_LE_OQ),
+                                                _mm512_div_pd(num, den), vempty);
+            // done unless some active sample lies below next and next rose
+            __mmask8 go = _mm512_cmp_pd_mask(mh, next, _CMP_LT_OQ) & _mm512_cmp_pd_mask(next, vm, _CMP_GT_OQ);
+            vm = _mm512_mask_mov_pd(vm, live, next);
+            live &= go;
+        }
+        _mm512_storeu_pd(m, vm);
+    }
+#else
+    int done[LANES] = {0};
+    for (int it = 0; it < SUB_N + 2; it++) {
+        double sh[LANES], ph[LANES], mh[LANES];
+        for (int l = 0; l < LANES; l++) { sh[l] = ph[l] = 0; mh[l] = INFINITY; }
+        for (int i = 0; i < SUB_N; i++) {
+            const double *xi = x + i * LANES;
+#pragma omp simd
+            for (int l = 0; l < LANES; l++) {
+                int a = xi[l] >= m[l];
+                sh[l] += a ? xi[l] : 0.0;
+                ph[l] += a ? 1.0 : 0.0;
+                double cand = a ? xi[l] : INFINITY;
+                mh[l] = cand < mh[l] ? cand : mh[l];
+            }
+        }
+        int all = 1;
+        for (int l = 0; l < LANES; l++) {
+            if (done[l]) continue;
+            double next = uni_value(sh[l], ph[l], sum[l], SUB_N, eps[l], mx[l]);
+            if (!(mh[l] < next && next > m[l])) done[l] = 1;
+            m[l] = next;
+            all &= done[l];
+        }
+        if (all) break;
+    }
+#endif
+    double f2[LANES] = {0}, ws[LANES] = {0};
+    for (int i = 0; i < SUB_N; i++) {
+        const double *xi = x + i * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            double w = xi[l] >= m[l] ? 1.0 : eps[l], f = w * (xi[l] - m[l]);
+            f2[l] += f * f;
+            ws[l] += w;
+        }
+    }
+    for (int l = 0; l < LANES; l++) {
+        double se = sqrt(f2[l] / SUB_N * fpc[l] / SUB_N) / (ws[l] / SUB_N);
+        double half = BRACKET_Z * se;
+        br[l].lo = ref[l] + (m[l] - half);
+        br[l].c = ref[l] + m[l];
+        br[l].hi = ref[l] + (m[l] + half);
+    }
+}
+
+static inline void bpass(const srs_vec_t *v, int64_t start, int64_t n, double ref, double t_lo,
+                         double t_hi, void *mid, bpass_t *r) {
+    if (v->dtype == SRS_F32) bpass_f32((const float *)v->data + start, n, ref, t_lo, t_hi, mid, r);
+    else bpass_f64((const double *)v->data + start, n, ref, t_lo, t_hi, mid, r);
+}
+
+// The bracket's samples as d = u - ref into dd (k,), their sum, and in the
+// same pass the first Dinkelbach step's sums at c (exactly mid_sums(dd, k, c)).
+typedef struct {
+    double s, n, mh;   // active sum, count and smallest active value at c
+} mid_first_t;
+
+static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double ref, double c, double *dd,
+                       mid_first_t *f) {
+    if (v->dtype == SRS_F32) {
+        const float *x = mid;
+        for (int64_t j = 0; j < k; j++) dd[j] = (double)x[j] - ref;
+    } else {
+        const double *x = mid;
+        for (int64_t j = 0; j < k; j++) dd[j] = x[j] - ref;
+    }
+    double t;
+    mid_sums_tot(dd, k, c, &f->s, &f->n, &f->mh, &t);
+    return t;
+}
+
+// Solves the row given the decided active sums (sh, ph), the row total T and
+// the bracket's samples dd (k,), all >= t_lo (d coordinates) and all below
+// the decided active ones. Dinkelbach starts from R(A(c)) for the subsample's
+// estimate c inside the bracket (any set's value is at most the root; an
+// iterate below t_lo acts as t_lo, where F >= 0). Both solvers end on
+// R(active set) computed by mid_sums, so they agree to the bit when they find
+// the same set.
+static double bracket_finish(srs_solver_t solver, double *dd, int64_t k, double c, const mid_first_t *first,
+                             double sh, double ph, double T, double n, double eps, const row_t *r, double *td) {
+    double m = c;
+    int passes = solver == SRS_SOLVER_DINKELBACH ? (int)k + 3 : EXACT_WARM_PASSES + 1;
+    for (int it = 0; it < passes; it++) {
+        double sa, ca, mh;
+        if (it == 0) {
+            sa = first->s;
+            ca = first->n;
+            mh = first->mh;
+        } else {
+            mid_sums(dd, k, m, &sa, &ca, &mh);
+        }
+        double next = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
+        next = lo2(hi2(next, r->dmin), r->dmax);
+        // the set is final when no sample lies in [m, next); from c (not a
+        // set's value) only that test applies
+        if (mh >= next && next >= m) return next;
+        if (it > 0 && next <= m) return next;
+        m = next;
+    }
+    if (solver == SRS_SOLVER_DINKELBACH) return m;
+    // exact: samples below m are inactive, search the rest
+    int64_t u = 0;
+    double su = 0;
+    for (int64_t j = 0; j < k; j++) {
+        double x = dd[j];
+        int keep = x >= m;
+        su += keep ? x : 0.0;
+        td[u] = x;
+        u += keep;
+    }
+    double sl = T - sh - su, pl = n - ph - (double)u;
+    double me = srs_exact_search(td, NULL, u, sh, ph, sl, pl, eps, r->dmin, r->dmax);
+    double sa, ca, mh;
+    mid_sums(dd, k, me, &sa, &ca, &mh);
+    double v = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
+    return lo2(hi2(v, r->dmin), r->dmax);
+}
+
+enum { LONG_OK = 0, LONG_GENERAL };
+
+// The largest double t with t - ref <= m (as computed): the pass compares u
+// against t, the sums see t - ref, and a bound meant to lie at or below the
+// root must not be pushed above it by the rounding of ref + m.
+static inline double u_at_or_below(double ref, double m) {
+    double t = ref + m;
+    for (int i = 0; i < 4 && t - ref > m; i++) t = nextafter(t, -INFINITY);
+    return t;
+}
+
+// m* of a long uniform row [start, start+n) (shifted coordinates) and the
+// row's loader values (mean excepted), or LONG_GENERAL: the row is left to
+// the general path (bad values, sums out of range, a bracket that would not
+// close), which reports or solves it.
+static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v, int64_t start, int64_t n,
+                              const bracket_t *br, scratch_t *s, row_t *r, double *m_out,
+                              srs_preset_vals_t *pv) {
+    const double ref = vec_at(v, start);
+    double t_lo = br->lo, t_c = br->c, t_hi = br->hi;
+    bpass_t bp;
+    bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
+    if (!(isfinite(bp.t_all) && isfinite(bp.s_hi) && isfinite(bp.umax - bp.umin))) return LONG_GENERAL;
+    r->ref = ref;
+    r->umin = bp.umin;
+    r->umax = bp.umax;
+    r->dmin = bp.umin - ref;
+    r->dmax = bp.umax - ref;
+    r->wsum = (double)n;
+    r->mean = bp.t_all / (double)n;
+    *pv = preset_row(o, r->dmin, r->dmax, s);
+    if (r->dmax == r->dmin) {
+        *m_out = r->dmin;
+        return LONG_OK;
+    }
+    const double eps = pv->eps, T = bp.t_all, nn = (double)n;
+    int lo_is_value = 0;   // t_lo is at or below the value of a set (hence at or below the root)
+    for (int tries = 0; tries < BRACKET_TRIES; tries++) {
+        int64_t k = bp.c_mid;
+        mid_first_t first;
+        double smid = mid_to_d(v, s->mid, k, ref, t_c - ref, s->d, &first);
+        double sh = bp.s_hi, ph = (double)bp.c_hi;
+        double lo_d = t_lo - ref, hi_d = t_hi - ref;
+        // F(t) >= 0 <=> R(A(t)) >= t: the values, not F, whose eps-terms
+        // can underflow to a false zero
+        double r_lo = uni_value(sh + smid, ph + (double)k, T, nn, eps, r->dmax);
+        double r_hi = uni_value(sh, ph, T, nn, eps, r->dmax);
+        if (r_lo >= lo_d && r_hi <= hi_d) {
+            *m_out = bracket_finish(o->solver, s->d, k, t_c - ref, &first, sh, ph, T, nn, eps, r, s->td);
+            return LONG_OK;
+        }
+        if (lo_is_value && r_lo <= lo_d) {
+            // below a set's value F is >= 0, so this is rounding at the root:
+            // Dinkelbach's stop (the value did not rise)
+            *m_out = lo2(hi2(r_lo, r->dmin), r->dmax);
+            return LONG_OK;
+        }
+        // a bracket that cannot miss, from a set's value (at most the root)
+        if (!(r_lo >= lo_d)) {
+            t_hi = t_lo;
+            t_lo = u_at_or_below(ref, r_lo);
+        } else {
+            t_lo = u_at_or_below(ref, r_hi);
+            t_hi = r->umax;
+        }
+        t_c = t_lo;
+        lo_is_value = 1;
+        bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
+    }
+    return LONG_GENERAL;
+}
+
+// ----------------------------------------------------------------------------
 // short rows, eight at a time
 //
 // Rows of at most LANE_MAX_N samples are solved in groups of LANES rows, one
@@ -460,24 +1085,114 @@ static void shape_row(const job_t *jb, int64_t start, int64_t base, const double
 // always inside a row's range (d is shifted by the row's first sample) and
 // zero weight adds nothing to any sum.
 
+// The first bad row of the batch (smallest index) is the one reported.
+static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) {
+#pragma omp critical(srs_bad_row)
+    if (i < *bad_row) { *bad_row = i; *bad_kind = rc; }
+}
+
+#if defined(__AVX512F__) && defined(__AVX512VL__) && LANES == 8
+// Uniform rows are not copied one by one: lane_load only records them, and
+// lanes_fill_uniform reads the group's eight rows eight samples at a time and
+// transposes each 8x8 block in registers into the sample-major layout,
+// checking finiteness and the range on the way (the same values as the copy
+// one row at a time: d = u - u_0, padding d = 0).
+#define LANES_TRANSPOSED 1
+
+static inline void transpose8(__m512d r[8]) {
+    __m512d t[8], u[8];
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm512_unpacklo_pd(r[q], r[q + 1]);
+        t[q + 1] = _mm512_unpackhi_pd(r[q], r[q + 1]);
+    }
+    u[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88);
+    u[1] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
+    u[2] = _mm512_shuffle_f64x2(t[0], t[2], 0xdd);
+    u[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xdd);
+    u[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88);
+    u[5] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
+    u[6] = _mm512_shuffle_f64x2(t[4], t[6], 0xdd);
+    u[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xdd);
+    for (int q = 0; q < 4; q++) {
+        r[q] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0x88);
+        r[q + 4] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0xdd);
+    }
+}
+
+// Fills d (nmax, lanes) of the group's nl recorded rows, and ref, umin, umax.
+// Returns the mask of lanes with a non-finite reward or a range beyond double.
+static unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b, int64_t nmax) {
+    const int f32 = b->reward.dtype == SRS_F32;
+    double ref[LANES];
+    for (int l = 0; l < LANES; l++) ref[l] = l < g->nl ? vec_at(&b->reward, g->start[l]) : 0.0;
+    const __m512d vref = _mm512_loadu_pd(ref), zero = _mm512_setzero_pd();
+    __m512d vmn = vref, vmx = vref, vbad = zero;
+    for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
+        __m512d r[8];
+        for (int l = 0; l < LANES; l++) {
+            int64_t rem = l < g->nl ? g->len[l] - j0 : 0;
+            __mmask8 tm = (__mmask8)(rem >= 8 ? 0xFF : rem > 0 ? (1u << rem) - 1 : 0);
+            // past a row's end: its u_0, so d = 0 and the range is unchanged
+            if (!tm) r[l] = _mm512_set1_pd(ref[l]);
+            else if (f32)
+                r[l] = _mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)ref[l]), tm,
+                                                            (const float *)b->reward.data + g->start[l] + j0));
+            else
+                r[l] = _mm512_mask_loadu_pd(_mm512_set1_pd(ref[l]), tm,
+                                            (const double *)b->reward.data + g->start[l] + j0);
+        }
+        transpose8(r);
+        for (int q = 0; q < 8; q++) {
+            vmn = _mm512_min_pd(vmn, r[q]);
+            vmx = _mm512_max_pd(vmx, r[q]);
+            vbad = _mm512_add_pd(vbad, _mm512_sub_pd(r[q], r[q]));   // NaN for NaN or inf
+            _mm512_store_pd(g->d + (j0 + q) * LANES, _mm512_sub_pd(r[q], vref));
+        }
+    }
+    unsigned bad = _mm512_cmp_pd_mask(vbad, zero, _CMP_NEQ_UQ);
+    _mm512_storeu_pd(g->umin, vmn);
+    _mm512_storeu_pd(g->umax, vmx);
+    for (int l = 0; l < LANES; l++) {
+        g->ref[l] = ref[l];
+        if (!isfinite(g->umax[l] - g->umin[l])) bad |= 1u << l;
+    }
+    return bad & ((1u << g->nl) - 1);
+}
+#endif
+
 // Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
+// The checks and the range run as vector reductions over the contiguous row,
+// then the copy into the lane: no chain of dependent adds through the row.
 #define LANE_LOAD_LOOP(T)                                                     \
     do {                                                                      \
         const T *src = (const T *)b->reward.data + start;                     \
-        ref = (double)src[0];                                                 \
-        umn = umx = ref;                                                      \
+        double mn_ = (double)src[0], mx_ = mn_, bad_ = 0;                     \
+        _Pragma("omp simd reduction(min:mn_) reduction(max:mx_) reduction(+:bad_)") \
         for (int64_t j = 0; j < n; j++) {                                     \
             double x = (double)src[j];                                        \
-            bad += x - x;                                                     \
-            d[j * LANES] = x - ref;                                           \
-            umn = lo2(umn, x);                                                \
-            umx = hi2(umx, x);                                                \
+            bad_ += x - x;                                                    \
+            mn_ = lo2(mn_, x);                                                \
+            mx_ = hi2(mx_, x);                                                \
         }                                                                     \
+        ref = (double)src[0];                                                 \
+        for (int64_t j = 0; j < n; j++) d[j * LANES] = (double)src[j] - ref;  \
+        umn = mn_;                                                            \
+        umx = mx_;                                                            \
+        bad = bad_;                                                           \
     } while (0)
 
 static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
     int64_t start, n;
     srs_batch_row(b, i, &start, &n);
+#ifdef LANES_TRANSPOSED
+    if (!b->logw.data) {
+        // read, checked and shifted by lanes_fill_uniform with the group
+        g->row[l] = i;
+        g->start[l] = start;
+        g->len[l] = n;
+        return ROW_OK;
+    }
+#endif
     double *d = g->d + l, *p = g->p + l;
     double ref, umn, umx, bad = 0;
     if (b->reward.dtype == SRS_F32) LANE_LOAD_LOOP(float);
@@ -493,9 +1208,8 @@ static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
         }
         if (bad != 0 || isnan(bad)) return ROW_BAD_LOGW;
         for (int64_t j = 0; j < n; j++) p[j * LANES] = exp(p[j * LANES] - lmax);
-    } else {
-        for (int64_t j = 0; j < n; j++) p[j * LANES] = 1.0;
     }
+    // uniform rows: lanes_solve writes the weights of the whole group at once
     g->row[l] = i;
     g->start[l] = start;
     g->len[l] = n;
@@ -508,13 +1222,62 @@ static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
 // Per-lane state of the solvers.
 typedef struct {
     double dmin[LANES], dmax[LANES], wsum[LANES], mean[LANES], eps[LANES], m[LANES];
+    double tot[LANES];   // weighted sum of d
     int done[LANES];
     int64_t nmax;
 } lane_state_t;
 
 // Dinkelbach on every lane not done, at most max_iter passes; lanes whose
 // active set became final are marked done. m holds the iterates.
-static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter) {
+static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter, int uniform) {
+#if defined(__AVX512F__) && LANES == 8
+    // the same iteration with the per-lane bookkeeping in vector registers:
+    // at n = 16 a scalar loop over the lanes, with a branch per lane, costs as
+    // much as the pass itself
+    const __m512d veps = _mm512_loadu_pd(ls->eps), vlo = _mm512_loadu_pd(ls->dmin);
+    const __m512d vhi = _mm512_loadu_pd(ls->dmax), zero = _mm512_setzero_pd();
+    const __m512d vtot = _mm512_loadu_pd(ls->tot), vw = _mm512_loadu_pd(ls->wsum);
+    __m512d vm = _mm512_loadu_pd(ls->m);
+    __mmask8 live = 0;
+    for (int l = 0; l < LANES; l++) live |= (__mmask8)(!ls->done[l] << l);
+    for (int it = 0; it < max_iter && live; it++) {
+        __m512d sh = zero, ph = zero, sl = zero, pl = zero, mh = _mm512_set1_pd(INFINITY);
+        if (uniform) {
+            // weights 1 (0 for padding): the active sums only; the inactive
+            // ones are the lane's totals minus them (see the long rows)
+            const __m512d one = _mm512_set1_pd(1.0);
+            for (int64_t j = 0; j < ls->nmax; j++) {
+                __m512d x = _mm512_load_pd(g->d + j * LANES), w = _mm512_load_pd(g->p + j * LANES);
+                __mmask8 a = _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ) & _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ);
+                sh = _mm512_mask_add_pd(sh, a, sh, x);
+                ph = _mm512_mask_add_pd(ph, a, ph, one);
+                mh = _mm512_mask_min_pd(mh, a, mh, x);
+            }
+            sl = _mm512_sub_pd(vtot, sh);
+            pl = _mm512_sub_pd(vw, ph);
+        } else {
+            for (int64_t j = 0; j < ls->nmax; j++) {
+                __m512d x = _mm512_load_pd(g->d + j * LANES), w = _mm512_load_pd(g->p + j * LANES);
+                __mmask8 a = _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ);
+                __m512d wa = _mm512_maskz_mov_pd(a, w), wb = _mm512_maskz_mov_pd((__mmask8)~a, w);
+                sh = _mm512_add_pd(sh, _mm512_mul_pd(wa, x));
+                ph = _mm512_add_pd(ph, wa);
+                sl = _mm512_add_pd(sl, _mm512_mul_pd(wb, x));
+                pl = _mm512_add_pd(pl, wb);
+                // padding (w = 0) is not a sample
+                mh = _mm512_mask_min_pd(mh, a & _mm512_cmp_pd_mask(w, zero, _CMP_GT_OQ), mh, x);
+            }
+        }
+        __m512d next = _mm512_div_pd(_mm512_add_pd(sh, _mm512_mul_pd(veps, sl)),
+                                     _mm512_add_pd(ph, _mm512_mul_pd(veps, pl)));
+        next = _mm512_min_pd(_mm512_max_pd(next, vlo), vhi);
+        __mmask8 stop = _mm512_cmp_pd_mask(mh, next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, vm, _CMP_LE_OQ);
+        vm = _mm512_mask_mov_pd(vm, live, next);
+        live &= (__mmask8)~stop;
+    }
+    _mm512_storeu_pd(ls->m, vm);
+    for (int l = 0; l < LANES; l++) ls->done[l] = !((live >> l) & 1);
+#else
     for (int it = 0; it < max_iter; it++) {
         double sh[LANES] = {0}, ph[LANES] = {0}, sl[LANES] = {0}, pl[LANES] = {0}, mh[LANES];
         for (int l = 0; l < LANES; l++) mh[l] = INFINITY;
@@ -547,6 +1310,7 @@ static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter) {
         }
         if (all) return;
     }
+#endif
 }
 
 static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max_iter) {
@@ -590,14 +1354,38 @@ static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max
 }
 
 // Solves the group's rows and writes their results.
-static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base) {
+static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base, int64_t *bad_row,
+                        int *bad_kind) {
     const srs_threshold_opts_t *o = jb->to;
     lane_state_t ls;
     ls.nmax = 0;
     for (int l = 0; l < g->nl; l++) ls.nmax = g->len[l] > ls.nmax ? g->len[l] : ls.nmax;
-    for (int l = 0; l < LANES; l++) {
-        int64_t len = l < g->nl ? g->len[l] : 0;
-        for (int64_t j = len; j < ls.nmax; j++) g->d[j * LANES + l] = g->p[j * LANES + l] = 0.0;
+    unsigned bad = 0;   // lanes whose row has bad values: reported, not solved
+#ifdef LANES_TRANSPOSED
+    if (!jb->b->logw.data) {
+        bad = lanes_fill_uniform(g, jb->b, ls.nmax);
+        for (int l = 0; l < g->nl; l++)
+            if (bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
+    }
+#endif
+    if (jb->b->logw.data) {
+        for (int l = 0; l < LANES; l++) {
+            int64_t len = l < g->nl ? g->len[l] : 0;
+            for (int64_t j = len; j < ls.nmax; j++) g->d[j * LANES + l] = g->p[j * LANES + l] = 0.0;
+        }
+    } else {
+        // uniform: weight 1 for a lane's samples, 0 for its padding
+        double lenf[LANES];
+        for (int l = 0; l < LANES; l++) lenf[l] = l < g->nl ? (double)g->len[l] : 0.0;
+        for (int64_t j = 0; j < ls.nmax; j++) {
+            double *dj = g->d + j * LANES, *pj = g->p + j * LANES;
+#pragma omp simd
+            for (int l = 0; l < LANES; l++) {
+                int in = (double)j < lenf[l];
+                pj[l] = in ? 1.0 : 0.0;
+                dj[l] = in ? dj[l] : 0.0;
+            }
+        }
     }
     // range, weight and mean per lane
     double mn[LANES] = {0}, mx[LANES] = {0}, ws[LANES] = {0}, sd[LANES] = {0};
@@ -616,11 +1404,12 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         ls.dmin[l] = mn[l];
         ls.dmax[l] = mx[l];
         ls.wsum[l] = ws[l];
+        ls.tot[l] = sd[l];
         ls.mean[l] = l < g->nl ? sd[l] / ws[l] : 0.0;
         pv[l] = preset_row(o, mn[l], mx[l], s);
         ls.eps[l] = pv[l].eps;
-        // unused lanes and rows with one value are solved already
-        ls.done[l] = l >= g->nl || mx[l] == mn[l];
+        // unused lanes, bad rows and rows with one value are solved already
+        ls.done[l] = l >= g->nl || (bad >> l & 1) || mx[l] == mn[l];
         ls.m[l] = ls.done[l] ? mn[l] : ls.mean[l];
     }
     switch (o->solver) {
@@ -628,10 +1417,10 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         lanes_bisect(g, &ls, o->tol, o->max_iter > 0 ? o->max_iter : BISECT_MAX_ITER);
         break;
     case SRS_SOLVER_DINKELBACH:
-        lanes_dinkelbach(g, &ls, o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2);
+        lanes_dinkelbach(g, &ls, o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2, !jb->b->logw.data);
         break;
     default:
-        lanes_dinkelbach(g, &ls, EXACT_WARM_PASSES);
+        lanes_dinkelbach(g, &ls, EXACT_WARM_PASSES, !jb->b->logw.data);
         for (int l = 0; l < g->nl; l++) {
             if (ls.done[l]) continue;
             // as solve_exact: samples below the iterate are inactive, search the rest
@@ -651,6 +1440,7 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         break;
     }
     for (int l = 0; l < g->nl; l++) {
+        if (bad >> l & 1) continue;
         row_t r = {g->ref[l], ls.dmin[l], ls.dmax[l], g->umin[l], g->umax[l], ls.wsum[l], ls.mean[l]};
         int64_t i = g->row[l];
         if (jb->m_star) jb->m_star[i] = unshift(&r, ls.m[l]);
@@ -658,6 +1448,57 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base)
         if (jb->so) shape_row(jb, g->start[l], base, g->d + l, g->p + l, LANES, g->len[l], &r, ls.m[l], pv[l]);
     }
     g->nl = 0;
+}
+
+// Asks for row i's samples in cache: the bracket path's first reads of a row
+// are its subsample, one per cache line, which no hardware prefetcher sees
+// coming; issued a group ahead they overlap the current group's work.
+// always_inline: as a separate function gcc finds it free of side effects
+// (__builtin_prefetch counts as none) and deletes the calls.
+static inline __attribute__((always_inline)) void prefetch_row(const srs_batch_t *b, int64_t i) {
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    size_t elem = b->reward.dtype == SRS_F32 ? sizeof(float) : sizeof(double);
+    const char *p = (const char *)b->reward.data + (size_t)start * elem;
+    for (size_t off = 0; off < (size_t)n * elem; off += 64) __builtin_prefetch(p + off, 0, 3);
+}
+
+// One row by the general path: loaded into the scratch buffer, solved there.
+static int general_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base) {
+    const srs_batch_t *b = jb->b;
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    const double *p = b->logw.data ? s->p : NULL;
+    row_t r;
+    int rc = load_row(b, start, n, s->d, b->logw.data ? s->p : NULL, &r);
+    if (rc != ROW_OK) return rc;
+    srs_preset_vals_t pv = preset_row(jb->to, r.dmin, r.dmax, s);
+    double m = solve_row(jb, s->d, p, n, &r, pv.eps, s);
+    if (jb->m_star) jb->m_star[i] = unshift(&r, m);
+    if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
+    if (jb->so) shape_row(jb, start, base, s->d, p, 1, n, &r, m, pv);
+    return ROW_OK;
+}
+
+// One long uniform row by the bracket path (the general path when that
+// declines the row).
+static int long_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base, const bracket_t *br) {
+    const srs_batch_t *b = jb->b;
+    int64_t start, n;
+    srs_batch_row(b, i, &start, &n);
+    row_t r;
+    double m;
+    srs_preset_vals_t pv;
+    if (solve_long_uniform(jb->to, &b->reward, start, n, br, s, &r, &m, &pv) != LONG_OK)
+        return general_row(jb, s, i, base);
+    if (jb->m_star) jb->m_star[i] = unshift(&r, m);
+    if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
+    if (jb->so) {
+        // shaping needs the shifted row (and its mean) in s->d
+        load_row(b, start, n, s->d, NULL, &r);
+        shape_row(jb, start, base, s->d, NULL, 1, n, &r, m, pv);
+    }
+    return ROW_OK;
 }
 
 // Rows are taken in chunks of ROW_CHUNK by the threads; within a chunk, short
@@ -676,6 +1517,8 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
         }
     }
     const int64_t base = b->offsets ? b->offsets[0] : 0;
+    // long uniform rows take the bracket path, unless a pass limit is set
+    const int long_fast = !weighted && jb->to->max_iter == 0 && jb->to->solver != SRS_SOLVER_BISECT;
     int64_t bad_row = INT64_MAX;
     int bad_kind = ROW_OK, nomem = 0;
 
@@ -693,31 +1536,49 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
         for (int64_t c = 0; c < n_chunks; c++) {
             if (!ok) continue;
             int64_t i1 = (c + 1) * ROW_CHUNK < b->n_prompts ? (c + 1) * ROW_CHUNK : b->n_prompts;
-            for (int64_t i = c * ROW_CHUNK; i < i1; i++) {
+            for (int64_t i = c * ROW_CHUNK; i < i1;) {
                 int64_t start, n;
                 srs_batch_row(b, i, &start, &n);
-                row_t r;
+                if (long_fast && n > LANE_MAX_N) {
+                    // a group of up to LANES long rows: brackets together, then each row
+                    int64_t rows[LANES];
+                    int g = 0;
+                    for (; g < LANES && i + g < i1; g++) {
+                        int64_t st, len;
+                        srs_batch_row(b, i + g, &st, &len);
+                        if (len <= LANE_MAX_N) break;
+                        rows[g] = i + g;
+                    }
+                    for (int l = g; l < LANES; l++) rows[l] = i;  // idle lanes
+                    bracket_t br[LANES];
+                    sub_brackets(b, rows, jb->to, &s, br);
+                    for (int l = 0; l < g; l++) {
+                        // the next group's rows, one per row of this one; past the
+                        // end of the chunk too (the thread that takes the next
+                        // chunk then finds them in the shared L3)
+                        if (i + g + l < b->n_prompts) prefetch_row(b, i + g + l);
+                        int rc = long_row(jb, &s, i + l, base, &br[l]);
+                        if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i + l, rc);
+                    }
+                    i += g;
+                    continue;
+                }
                 int rc;
                 if (n >= 1 && n <= LANE_MAX_N) {
+#ifdef LANES_TRANSPOSED
+                    // a group ahead: the transposed reads of eight rows at once are
+                    // not a pattern the hardware prefetchers follow
+                    if (!weighted && i + LANES < b->n_prompts) prefetch_row(b, i + LANES);
+#endif
                     rc = lane_load(s.g, s.g->nl, b, i);
-                    if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base);
+                    if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
                 } else {
-                    rc = load_row(b, start, n, s.d, weighted ? s.p : NULL, &r);
-                    if (rc == ROW_OK) {
-                        const double *p = weighted ? s.p : NULL;
-                        srs_preset_vals_t pv = preset_row(jb->to, r.dmin, r.dmax, &s);
-                        double m = solve_row(jb, s.d, p, n, &r, pv.eps, &s);
-                        if (jb->m_star) jb->m_star[i] = unshift(&r, m);
-                        if (jb->b_eff) jb->b_eff[i] = pv.b_eff;
-                        if (jb->so) shape_row(jb, start, base, s.d, p, 1, n, &r, m, pv);
-                    }
+                    rc = general_row(jb, &s, i, base);
                 }
-                if (rc != ROW_OK) {
-#pragma omp critical(srs_bad_row)
-                    if (i < bad_row) { bad_row = i; bad_kind = rc; }
-                }
+                if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i, rc);
+                i++;
             }
-            if (s.g->nl) lanes_solve(jb, s.g, &s, base);
+            if (s.g->nl) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
         }
         scratch_free(&s);
     }
