@@ -255,14 +255,25 @@ SRS_DEV_HD double exact_finish(const Row &row, const Grp &g, const RowInfo &r, d
         });
         g.argmin(key, v);
         if (key == ~0ull) break;  // nothing undecided
-        double f = f_scaled(row, g, v, eps);
+        // F(v)/gamma = fa + eps fb (above, below); with nothing active above v
+        // the sign is fb's: eps fb underflows to a false zero for rewards near
+        // 1e-300 and a large gamma (the CPU's srs_exact_search does the same)
+        double s[2] = {0, 0};
+        row.each([&](int64_t, double d, double p) {
+            double t = p * (d - v);
+            s[0] += d >= v ? t : 0.0;
+            s[1] += d >= v ? 0.0 : t;
+        });
+        g.sum(s);
+        double f = s[0] == 0 && eps > 0 ? s[1] : s[0] + eps * s[1];
         if (f < 0) hi = v;        // root < v: every sample >= v is active
         else lo = v;              // root >= v: samples <= v are inactive (ties at the root: either side)
     }
     double sh, ph, sl, pl, mh;
     active_sums<true>(row, g, lo, sh, ph, sl, pl, mh);
     if (ph <= 0 && eps <= 0) return r.dmax;  // gamma = inf and nothing active: the limit is max
-    double m = srs_set_value(sh, ph, sl, pl, eps);
+    // nothing active: the mean, without eps * sl (which can underflow)
+    double m = ph <= 0 ? sl / pl : srs_set_value(sh, ph, sl, pl, eps);
     return fmin(fmax(m, r.dmin), r.dmax);
 }
 

@@ -84,7 +84,8 @@ static void fill_row(double *u, int n, int kind, uint64_t *rng) {
         case 1: u[i] = floor(t_rand_u01(rng) * 5); break;          // few values, many ties
         case 2: u[i] = 1e6 + 1e-2 * z; break;                      // large offset, small spread
         case 3: u[i] = z * z * z * 10; break;                      // heavy tails
-        default: u[i] = (float)(3 * z); break;                     // float32-representable
+        case 4: u[i] = (float)(3 * z); break;                      // float32-representable
+        default: u[i] = 1e-300 * (2 + z); break;                   // tiny: eps (u - m) underflows
         }
     }
 }
@@ -100,7 +101,7 @@ TEST(solvers_agree_with_oracle) {
     srs_threshold_opts_t o = srs_threshold_opts_default();
     double worst[3] = {0, 0, 0};
     for (int li = 0; li < nlen; li++)
-        for (int kind = 0; kind < 5; kind++)
+        for (int kind = 0; kind < 6; kind++)
             for (int weighted = 0; weighted < 2; weighted++)
                 for (int gi = 0; gi < 8; gi++) {
                     int n = lens[li];
@@ -112,8 +113,11 @@ TEST(solvers_agree_with_oracle) {
                     double ref = oracle_mstar(u, w, n, lgs[gi]);
                     double mn = u[0], mx = u[0];
                     for (int i = 1; i < n; i++) { mn = fmin(mn, u[i]); mx = fmax(mx, u[i]); }
-                    double scale = fmax(1.0, mx - mn);
                     for (int s = 0; s < 3; s++) {
+                        // tiny rewards: dinkelbach and exact relative to the rows' own range
+                        // (bisection's tolerance is absolute, 1e-12 max(1, range), as the paper's)
+                        double scale = kind == 5 && s != SRS_SOLVER_BISECT ? (mx > mn ? mx - mn : 1e-300)
+                                                                          : fmax(1.0, mx - mn);
                         double m = solve1(u, w, n, o, (srs_solver_t)s);
                         double err = fabs(m - ref) / scale;
                         if (!(err <= worst[s])) worst[s] = err;  // NaN propagates as worst
@@ -122,7 +126,7 @@ TEST(solvers_agree_with_oracle) {
                         CHECK(m >= mn && m <= mx, "m* = %.17g outside [%.17g, %.17g] (n=%d kind=%d lg=%g %s)", m, mn, mx, n, kind, lgs[gi], srs_solver_name((srs_solver_t)s));
                     }
                 }
-    fprintf(stderr, "    worst |m - oracle| / max(1, range): bisect %.2g, dinkelbach %.2g, exact %.2g\n",
+    fprintf(stderr, "    worst |m - oracle| / max(1, range) (tiny rows: / range): bisect %.2g, dinkelbach %.2g, exact %.2g\n",
             worst[0], worst[1], worst[2]);
     CHECK(worst[1] <= 1e-12 && worst[2] <= 1e-12, "dinkelbach/exact should be exact to rounding");
     free(u);
@@ -367,24 +371,37 @@ TEST(soft_approaches_hard) {
 // batches: dtypes, threads, ragged rows, errors
 
 TEST(f32_and_f64_inputs_agree) {
+    // short rows (lanes), and long ones (the one-pass bracket path), every solver and preset
+    static const int lens[] = {33, 100, 1500};
     uint64_t rng = 5;
-    int n_rows = 50, n = 33;
-    float *uf = malloc(sizeof *uf * n_rows * n);
-    double *ud = malloc(sizeof *ud * n_rows * n), m32[50], m64[50];
-    for (int i = 0; i < n_rows * n; i++) ud[i] = uf[i] = (float)t_rand_normal(&rng);
-    srs_batch_t b;
-    memset(&b, 0, sizeof b);
-    b.n_prompts = n_rows;
-    b.row_len = n;
-    srs_threshold_opts_t o = srs_threshold_opts_default();
-    o.B = 2;
-    b.reward = (srs_vec_t){uf, SRS_F32};
-    CHECK(srs_thresholds(t_ctx(), &b, &o, m32, NULL) == SRS_OK, "f32");
-    b.reward = (srs_vec_t){ud, SRS_F64};
-    CHECK(srs_thresholds(t_ctx(), &b, &o, m64, NULL) == SRS_OK, "f64");
-    for (int i = 0; i < n_rows; i++) CHECK(m32[i] == m64[i], "row %d: %.17g vs %.17g", i, m32[i], m64[i]);
-    free(uf);
-    free(ud);
+    const int n_rows = 40;
+    for (int li = 0; li < 3; li++) {
+        int n = lens[li];
+        float *uf = malloc(sizeof *uf * (size_t)(n_rows * n));
+        double *ud = malloc(sizeof *ud * (size_t)(n_rows * n)), m32[40], m64[40];
+        for (int i = 0; i < n_rows * n; i++) ud[i] = uf[i] = (float)(t_rand_normal(&rng) + (i / n) % 7);
+        srs_batch_t b;
+        memset(&b, 0, sizeof b);
+        b.n_prompts = n_rows;
+        b.row_len = n;
+        for (int pr = 0; pr < 3; pr++)
+            for (int sv = 0; sv < 3; sv++) {
+                srs_threshold_opts_t o = srs_threshold_opts_default();
+                o.preset = (srs_preset_t)pr;
+                o.solver = (srs_solver_t)sv;
+                o.B = 2;
+                b.reward = (srs_vec_t){uf, SRS_F32};
+                CHECK(srs_thresholds(t_ctx(), &b, &o, m32, NULL) == SRS_OK, "f32");
+                b.reward = (srs_vec_t){ud, SRS_F64};
+                CHECK(srs_thresholds(t_ctx(), &b, &o, m64, NULL) == SRS_OK, "f64");
+                for (int i = 0; i < n_rows; i++)
+                    CHECK(m32[i] == m64[i], "n %d preset %d solver %d row %d: %.17g vs %.17g", n, pr, sv, i,
+                          m32[i], m64[i]);
+            }
+        free(uf);
+        free(ud);
+        BAIL_IF_FAILED();
+    }
 }
 
 TEST(results_independent_of_threads_and_chunks) {
