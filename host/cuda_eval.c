@@ -325,25 +325,10 @@ static int chunk_finish(ev_job_t *jb, ev_slot_t *s) {
     return 0;
 }
 
-// Row i of b alone, as a batch (the CPU backend reports a bad row from it).
-static srs_batch_t one_row(const srs_batch_t *b, int64_t i) {
-    srs_batch_t s = *b;
-    s.n_prompts = 1;
-    s.first_index = b->first_index + i;
-    if (b->offsets) {
-        s.offsets = b->offsets + i;
-        return s;
-    }
-    srs_vec_t *v[3] = {&s.reward, &s.logw, &s.gold};
-    for (int k = 0; k < 3; k++)
-        if (v[k]->data) v[k]->data = (const char *)v[k]->data + (size_t)(i * b->row_len) * dt_size(v[k]->dtype);
-    return s;
-}
-
 // The CPU backend's status and message for bad row i: its evaluation of that
 // row alone (one replicate: the message does not depend on them).
 static srs_status_t report_bad(srs_ctx_t *ctx, const srs_batch_t *b, const srs_eval_opts_t *o, int64_t i) {
-    srs_batch_t one = one_row(b, i);
+    srs_batch_t one = srs_batch_one_row(b, i);
     srs_eval_opts_t o1 = *o;
     o1.replicates = 1;
     double *acc1 = calloc(srs_eval_acc_len(&o1), sizeof(double));

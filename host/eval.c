@@ -259,34 +259,26 @@ static inline double sigmoid_v(double x) {
 
 #define BON_POW_MAX 64  // best-of-n up to this n by exact powers (fixed_lanes), beyond by exp/log
 
-// Best-of-n law into q (samples ordu sorted by d) for large n; returns its
-// KL(q||pn). r, P: (n,) scratch. A tie group G of u with mass fg and F_lt below
-// it holds the maximum of n draws with probability P_G = fle^n - flt^n,
-// fle = flt + fg, written fle^n (1 - (1 - fg/fle)^n) so that it does not cancel;
-// KL = sum_G P_G log(P_G / fg).
-static double bon_law(const int *ordu, const double *d, const double *pn, int64_t n, int64_t draws,
-                      double *q, double *r, double *P) {
-    double cum = 0, tot = 0;
-    for (int64_t j = 0; j < n; j++) tot += pn[j];
-    double dn = (double)draws;
-    int64_t ng = 0;
-    for (int64_t a = 0; a < n;) {
-        int64_t b = a;
-        double pg = 0, k = d[ordu[a]];
-        while (b < n && d[ordu[b]] == k) pg += pn[ordu[b++]];
-        double flt = cum / tot, fg = pg / tot, fle = srs_min(flt + fg, 1.0);
+// Best-of-n law into q for large n, over the tie groups of u (tie_groups:
+// ordu, gst, gpg, ng groups); returns its KL(q||pn). r, P: (ng,) scratch. A tie
+// group G of u with mass fg and F_lt below it holds the maximum of n draws with
+// probability P_G = fle^n - flt^n, fle = flt + fg, written fle^n (1 - (1 -
+// fg/fle)^n) so that it does not cancel; KL = sum_G P_G log(P_G / fg).
+static double bon_law(const int *ordu, const int *gst, const double *gpg, int64_t ng, const double *pn,
+                      double tot, int64_t draws, double *q, double *r, double *P) {
+    double cum = 0, dn = (double)draws;
+    for (int64_t t = 0; t < ng; t++) {
+        double pg = gpg[t], flt = cum / tot, fg = pg / tot, fle = srs_min(flt + fg, 1.0);
         double Pg = 0, rg = 0;  // P_G and P_G / fg
         if (fg > 0) {
             rg = exp(dn * log(fle)) * -expm1(dn * log1p(-srs_min(fg / fle, 1.0))) / fg;
             Pg = fg * rg;
         }
         double c = fg > 0 ? Pg / pg : 0.0;
-        for (int64_t j = a; j < b; j++) q[ordu[j]] = c * pn[ordu[j]];
-        P[ng] = Pg;
-        r[ng] = Pg > 0 ? rg : 1.0;
-        ng++;
+        for (int j = gst[t]; j < gst[t + 1]; j++) q[ordu[j]] = c * pn[ordu[j]];
+        P[t] = Pg;
+        r[t] = Pg > 0 ? rg : 1.0;
         cum += pg;
-        a = b;
     }
     double kl = 0;
 #pragma omp simd reduction(+:kl)
@@ -463,7 +455,7 @@ static void fixed_lanes(const ev_job_t *jb, ev_scratch_t *s, int g, const row_vi
     for (int l = 0; l < LN; l++) {
         int a = jb->flane[g * LN + l];
         if (a < 0 || jb->o->arms[a].kind != SRS_ARM_BEST_OF_N || jb->o->arms[a].n <= BON_POW_MAX) continue;
-        kl[l] = bon_law(ordu, rv->d, pn, n, jb->o->arms[a].n, s->qraw, s->tmp, s->tmp2);
+        kl[l] = bon_law(ordu, s->gst, s->gpg, ngr, pn, tot, jb->o->arms[a].n, s->qraw, s->tmp, s->tmp2);
         for (int64_t j = 0; j < n; j++) Qg[j * LN + l] = s->qraw[j];
     }
     const double *gv = rv->has_gold ? rv->g : rv->d;
@@ -765,8 +757,9 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
     return 0;
 }
 
-// One row alone, as a batch (for error messages).
-static srs_batch_t row_batch(const srs_batch_t *b, int64_t i) {
+// Row i of b alone, as a batch (declared in internal.h): the bad-row paths of
+// the evaluation backends re-run it through the CPU code for its message.
+srs_batch_t srs_batch_one_row(const srs_batch_t *b, int64_t i) {
     srs_batch_t s = *b;
     s.n_prompts = 1;
     s.first_index = b->first_index + i;
@@ -909,7 +902,7 @@ static srs_status_t cpu_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, co
     int64_t g = b->first_index + bad_row;
     if (bad_kind > 0) {
         // the threshold path reports the same row with its file-level wording
-        srs_batch_t one = row_batch(b, bad_row);
+        srs_batch_t one = srs_batch_one_row(b, bad_row);
         double m;
         srs_status_t st = srs_cpu_backend.thresholds(ctx, &one, &o->to, &m, NULL);
         if (st != SRS_OK) return st;

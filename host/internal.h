@@ -60,6 +60,9 @@ void srs_clear_error(srs_ctx_t *ctx);
 double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph, double sl, double pl,
                         double eps, double dmin, double dmax);
 
+// Row i of b alone, as a batch (same arrays, first_index advanced).
+srs_batch_t srs_batch_one_row(const srs_batch_t *b, int64_t i);
+
 // Checks a batch's structure (counts, offsets monotone, dtypes); not values.
 srs_status_t srs_batch_check(srs_ctx_t *ctx, const srs_batch_t *b);
 

@@ -181,6 +181,27 @@ TEST(eval_constant_reward_kl0_ess_n) {
 }
 
 // ----------------------------------------------------------------------------
+// one prompt of n samples with gold, and log-weights when weighted: the batch
+// views u, g, lw (and off); p gets the normalised base probabilities
+static srs_batch_t one_prompt(const double *u, const double *g, const double *lw, int n, int weighted,
+                              int64_t *off, double *p) {
+    double lmax = weighted ? lw[0] : 0, z = 0;
+    for (int i = 1; weighted && i < n; i++) lmax = fmax(lmax, lw[i]);
+    for (int i = 0; i < n; i++) z += (p[i] = weighted ? exp(lw[i] - lmax) : 1.0);
+    for (int i = 0; i < n; i++) p[i] /= z;
+    off[0] = 0;
+    off[1] = n;
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.gold = (srs_vec_t){g, SRS_F64};
+    if (weighted) b.logw = (srs_vec_t){lw, SRS_F64};
+    return b;
+}
+
+// ----------------------------------------------------------------------------
 // best-of-n against brute-force enumeration of every sequence of n draws
 
 static void bon_brute(const double *u, const double *p, int n, int draws, double *q) {
@@ -207,24 +228,14 @@ TEST(eval_best_of_n_brute_force) {
     int cases = 0;
     for (int trial = 0; trial < 40; trial++) {
         int n = 2 + trial % 5;  // 2..6 samples
-        double u[8], g[8], lw[8], p[8], z = 0;
+        double u[8], g[8], lw[8], p[8];
         for (int i = 0; i < n; i++) {
             u[i] = floor(t_rand_u01(&rng) * 3);  // ties on purpose
             g[i] = t_rand_normal(&rng);
             lw[i] = trial % 2 ? t_rand_normal(&rng) : 0;
         }
-        double lmax = lw[0];
-        for (int i = 1; i < n; i++) lmax = fmax(lmax, lw[i]);
-        for (int i = 0; i < n; i++) z += (p[i] = exp(lw[i] - lmax));
-        for (int i = 0; i < n; i++) p[i] /= z;
-        int64_t off[2] = {0, n};
-        srs_batch_t b;
-        memset(&b, 0, sizeof b);
-        b.n_prompts = 1;
-        b.offsets = off;
-        b.reward = (srs_vec_t){u, SRS_F64};
-        b.gold = (srs_vec_t){g, SRS_F64};
-        if (trial % 2) b.logw = (srs_vec_t){lw, SRS_F64};
+        int64_t off[2];
+        srs_batch_t b = one_prompt(u, g, lw, n, trial % 2, off, p);
         srs_eval_arm_t arms[4];
         for (int k = 0; k < 4; k++) arms[k] = arm_kind(SRS_ARM_BEST_OF_N, k + 1);
         double beta = 1;
@@ -282,24 +293,14 @@ TEST(eval_base_and_best_of_n_lanes) {
     uint64_t rng = 29;
     for (int trial = 0; trial < 24; trial++) {
         int n = 1 + (int)(t_rand_u01(&rng) * 40);
-        double u[48], g[48], lw[48], p[48], z = 0;
+        double u[48], g[48], lw[48], p[48];
         for (int i = 0; i < n; i++) {
             u[i] = trial % 3 ? floor(t_rand_u01(&rng) * 5) : t_rand_normal(&rng);  // ties in 2 of 3
             g[i] = t_rand_normal(&rng);
             lw[i] = trial % 2 ? t_rand_normal(&rng) : 0;
         }
-        double lmax = lw[0];
-        for (int i = 1; i < n; i++) lmax = fmax(lmax, lw[i]);
-        for (int i = 0; i < n; i++) z += (p[i] = exp(lw[i] - lmax));
-        for (int i = 0; i < n; i++) p[i] /= z;
-        int64_t off[2] = {0, n};
-        srs_batch_t b;
-        memset(&b, 0, sizeof b);
-        b.n_prompts = 1;
-        b.offsets = off;
-        b.reward = (srs_vec_t){u, SRS_F64};
-        b.gold = (srs_vec_t){g, SRS_F64};
-        if (trial % 2) b.logw = (srs_vec_t){lw, SRS_F64};
+        int64_t off[2];
+        srs_batch_t b = one_prompt(u, g, lw, n, trial % 2, off, p);
         srs_eval_arm_t arms[NA];
         arms[0] = arm_kind(SRS_ARM_BASE, 0);
         for (int k = 1; k < NA; k++) arms[k] = arm_kind(SRS_ARM_BEST_OF_N, draws[k - 1]);
