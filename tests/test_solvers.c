@@ -432,8 +432,10 @@ TEST(results_independent_of_threads_and_chunks) {
     if (srs_ctx_device(t_ctx()) == SRS_DEVICE_CPU)
         CHECK(srs_ctx_create(&one, SRS_DEVICE_CPU, 1) == SRS_OK, "ctx");
     srs_ctx_t *ref = one ? one : t_ctx();
-    for (int s = 0; s < 3; s++) {
-        o.solver = (srs_solver_t)s;
+    // weighted rows, then uniform ones (rows over 64 samples take the one-pass bracket path)
+    for (int s = 0; s < 6; s++) {
+        o.solver = (srs_solver_t)(s % 3);
+        if (s == 3) b.logw = (srs_vec_t){NULL, SRS_F64};
         CHECK(srs_shape(ref, &b, &o, &so, a, NULL, sa, SRS_F64) == SRS_OK, "whole batch");
         // the same rows in chunks of 7 prompts on the default thread count
         for (int i0 = 0; i0 < n_rows; i0 += 7) {
@@ -443,9 +445,10 @@ TEST(results_independent_of_threads_and_chunks) {
             sub.first_index = i0;
             CHECK(srs_shape(t_ctx(), &sub, &o, &so, c + i0, NULL, sc + off[i0], SRS_F64) == SRS_OK, "chunk");
         }
-        CHECK(memcmp(a, c, sizeof *a * n_rows) == 0, "m* differs between the whole batch and chunks (%s)",
-              srs_solver_name(o.solver));
-        CHECK(memcmp(sa, sc, sizeof *sa * off[n_rows]) == 0, "shaped differs (%s)", srs_solver_name(o.solver));
+        CHECK(memcmp(a, c, sizeof *a * n_rows) == 0, "m* differs between the whole batch and chunks (%s, %s)",
+              srs_solver_name(o.solver), b.logw.data ? "weighted" : "uniform");
+        CHECK(memcmp(sa, sc, sizeof *sa * off[n_rows]) == 0, "shaped differs (%s, %s)", srs_solver_name(o.solver),
+              b.logw.data ? "weighted" : "uniform");
     }
     srs_ctx_free(one);
     free(off); free(u); free(lw); free(a); free(c); free(sa); free(sc);
