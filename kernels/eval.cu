@@ -31,7 +31,8 @@
  * Exponentials are taken once per sample, arm and beta: every design is
  * non-decreasing in u, so max s = s(max d) needs no pass of its own. The
  * follower's weights are scaled by 2^300 (exact, a power of two) so that Σ e²
- * cannot underflow where the CPU's normalised Σ q² does not.
+ * cannot underflow where the CPU's normalised Σ q² does not; the proxy and
+ * gold sums use the unscaled weights (e u would overflow for |u| > ~1e217).
  *
  * The group of a row is a warp (rows up to 256 samples) or a 256-thread block;
  * reductions leave identical bits in every thread (threshold_dev.cuh), so
@@ -454,11 +455,12 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
             for (int j = rk; j < n; j += S) {
                 const double dj = R.d[j];
                 const double t = (srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib;
-                const double e = pnf(j) * EV_SCALE * exp(t);
+                const double pj = pnf(j), ex = exp(t), e = pj * EV_SCALE * ex;
+                const double e1 = pj * ex;  // unscaled, as the CPU's: e1 u cannot overflow where it does not
                 s9[0] += e;
                 s9[1] += e * t;
-                s9[2] += e * dj;
-                s9[3] += e * (has_gold ? R.g[j] : dj);
+                s9[2] += e1 * dj;
+                s9[3] += e1 * (has_gold ? R.g[j] : dj);
                 s9[4] += e * e;
                 s9[5] += e * R.cle[j];
                 s9[6] += e * R.clt[j];
@@ -467,10 +469,10 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
             }
             g.sum(s9);
             if (rk == 0) {
-                const double iz = 1.0 / s9[0];
+                const double iz = 1.0 / s9[0], iz1 = EV_SCALE / s9[0];  // iz1: 1 / the unscaled normaliser
                 const double kl = s9[1] * iz - log(s9[0] / psum_s);
-                m[SRS_MET_PROXY] = ri.ref + s9[2] * iz;
-                m[SRS_MET_GOLD] = has_gold ? s9[3] * iz : 0.0;
+                m[SRS_MET_PROXY] = ri.ref + s9[2] * iz1;
+                m[SRS_MET_GOLD] = has_gold ? s9[3] * iz1 : 0.0;
                 m[SRS_MET_KL] = kl > 0 ? kl : 0.0;  // rounding can leave -1e-17 for q = p
                 m[SRS_MET_ESS] = 1.0 / (s9[4] * iz * iz);
                 m[SRS_MET_WIN_TIE] = s9[5] * iz;

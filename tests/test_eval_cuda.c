@@ -299,8 +299,33 @@ TEST(cuda_eval_kernel_code_emulated_matches_cpu) {
         BAIL_IF_FAILED();
     }
 }
+
+TEST(cuda_eval_kernel_code_emulated_huge_rewards) {
+    // rewards and gold near 1e250 (finite, valid on the CPU): the follower
+    // weights' 2^300 scale must not overflow the proxy and gold sums
+    static const int64_t lens[] = {1, 5, 40, 200};
+    const ebatch_spec_t sp = {lens, 4, 0, 1, 1, 0, 0};
+    ebatch_t e;
+    ebatch_make(&e, 60, &sp, 77);
+    for (int64_t j = 0; j < e.off[60]; j++) {
+        e.u[j] *= 1e250;
+        e.g[j] *= 1e250;
+    }
+    srs_eval_arm_t arms[16];
+    int na = all_arms(arms);
+    double betas[] = {1, 4};
+    srs_eval_opts_t o = opts_with(arms, na, betas, 2);
+    size_t len = srs_eval_acc_len(&o);
+    double *ref = calloc(len, sizeof(double)), *got = calloc(len, sizeof(double));
+    CHECK(srs_eval_accumulate(t_cpu_ctx(), &e.b, &o, ref) == SRS_OK, "cpu: %s", srs_ctx_last_error(t_cpu_ctx()));
+    if (emulate_acc(&e.b, &o, got, 1)) acc_compare(ref, got, &o, 1e-9, "emulated: rewards near 1e250");
+    free(ref);
+    free(got);
+    ebatch_free(&e);
+}
 #else
 TEST(cuda_eval_kernel_code_emulated_matches_cpu) { SKIP("CUDA backend not compiled in"); }
+TEST(cuda_eval_kernel_code_emulated_huge_rewards) { SKIP("CUDA backend not compiled in"); }
 #endif
 
 // ----------------------------------------------------------------------------
