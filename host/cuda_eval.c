@@ -159,13 +159,12 @@ static srs_status_t state_get(srs_ctx_t *ctx, ev_state_t **out) {
                 (!s->done && cudaCheck(cudaEventCreateWithFlags(&s->done, cudaEventDisableTiming))) ||
                 (!s->t0 && cudaCheck(cudaEventCreate(&s->t0))) || (!s->t1 && cudaCheck(cudaEventCreate(&s->t1))))
                 return backend_fail(ctx);
-            if (!s->blas) {
-                if (cublasCheck(cublasCreate(&s->blas))) {
-                    s->blas = NULL;
-                    return backend_fail(ctx);
-                }
-                if (cublasCheck(cublasSetStream(s->blas, s->stream))) return backend_fail(ctx);
+            if (!s->blas && cublasCheck(cublasCreate(&s->blas))) {
+                s->blas = NULL;
+                return backend_fail(ctx);
             }
+            // every time: a handle kept from a failed attempt must not stay on the default stream
+            if (cublasCheck(cublasSetStream(s->blas, s->stream))) return backend_fail(ctx);
         }
         es->initialised = 1;
     }
