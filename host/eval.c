@@ -161,13 +161,15 @@ typedef struct {
     uint32_t *x;               // Philox words of a prompt, then their Poisson counts
     int *gst;                  // (L+1,) tie groups of d: starts in ordu
     double *gpg;               // (L,) and base masses
+    int *kgst;                 // (L+1,) tie groups of the win key: starts in ord
+    double *kgpg;              // (L,) and base masses
     double *mb, *bb;           // (n_betas,) m* and B_eff of the row under each beta
 } ev_scratch_t;
 
 static void ev_free(ev_scratch_t *s) {
     void *ptrs[] = {s->d, s->p, s->td, s->tp, s->pn, s->g, s->key, s->ord, s->ordu, s->cle, s->clt,
                     s->rle, s->rlt, s->qraw, s->tmp, s->tmp2, s->SD, s->QF, s->fixmet, s->V,
-                    s->W, s->S, s->x, s->gst, s->gpg, s->mb, s->bb};
+                    s->W, s->S, s->x, s->gst, s->gpg, s->kgst, s->kgpg, s->mb, s->bb};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) free(ptrs[i]);
 }
 
@@ -192,11 +194,13 @@ static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int n_b
     s->x = malloc((size_t)(Rp + 4) * (sizeof(uint32_t) + db));
     s->gst = malloc((n + 1) * sizeof(int));
     s->gpg = malloc(n * db);
+    s->kgst = malloc((n + 1) * sizeof(int));
+    s->kgpg = malloc(n * db);
     s->mb = malloc((size_t)(n_betas + LN) * db);
     s->bb = malloc((size_t)(n_betas + LN) * db);
     return s->d && s->td && (!weighted || (s->p && s->tp)) && s->pn && s->g && s->key && s->ord &&
            s->ordu && s->cle && s->clt && s->rle && s->rlt && s->qraw && s->tmp && s->tmp2 && s->SD &&
-           s->QF && s->fixmet && s->V && s->W && s->S && s->x && s->gst && s->gpg && s->mb && s->bb;
+           s->QF && s->fixmet && s->V && s->W && s->S && s->x && s->gst && s->gpg && s->kgst && s->kgpg && s->mb && s->bb;
 }
 
 // ----------------------------------------------------------------------------
@@ -225,18 +229,33 @@ static void sort_idx(int *ord, const double *key, int64_t n) {
     qsort_r(ord, (size_t)n, sizeof(int), cmp_key, (void *)key);
 }
 
-// For weights w (normalised) and samples sorted by key (ord), the CDF of the
-// key under w at every sample: le[i] = P_w(key <= key_i), lt[i] = P_w(key < key_i).
-static void cdf_at(const int *ord, const double *key, const double *w, int64_t n, double *le, double *lt) {
-    double cum = 0;
+// Tie groups of key in ascending order (ord): group t is ord[gst[t] ..
+// gst[t+1]) with mass gpg[t] under w. Returns the number of groups.
+static int64_t tie_groups(const int *ord, const double *key, const double *w, int64_t n, int *gst, double *gpg) {
+    int64_t ng = 0;
     for (int64_t a = 0; a < n;) {
         int64_t b = a;
-        double mass = 0, k = key[ord[a]];
-        while (b < n && key[ord[b]] == k) mass += w[ord[b++]];
-        double lo = cum, hi = srs_min(cum + mass, 1.0);
-        for (int64_t j = a; j < b; j++) { lt[ord[j]] = lo; le[ord[j]] = hi; }
-        cum += mass;
+        double pg = 0, k = key[ord[a]];
+        while (b < n && key[ord[b]] == k) pg += w[ord[b++]];
+        gst[ng] = (int)a;
+        gpg[ng++] = pg;
         a = b;
+    }
+    gst[ng] = (int)n;
+    return ng;
+}
+
+// The CDF of the key under weights w (normalised) at every sample, from its
+// tie groups (tie_groups over ord): le[i] = P_w(key <= key_i), lt[i] =
+// P_w(key < key_i).
+static void cdf_at(const int *ord, const int *gst, int64_t ng, const double *w, double *le, double *lt) {
+    double cum = 0;
+    for (int64_t t = 0; t < ng; t++) {
+        double mass = 0;
+        for (int j = gst[t]; j < gst[t + 1]; j++) mass += w[ord[j]];
+        double lo = cum, hi = srs_min(cum + mass, 1.0);
+        for (int j = gst[t]; j < gst[t + 1]; j++) { lt[ord[j]] = lo; le[ord[j]] = hi; }
+        cum += mass;
     }
 }
 
@@ -284,22 +303,6 @@ static double bon_law(const int *ordu, const int *gst, const double *gpg, int64_
 #pragma omp simd reduction(+:kl)
     for (int64_t t = 0; t < ng; t++) kl += P[t] * srs_log(r[t]);
     return kl > 0 ? kl : 0.0;
-}
-
-// Tie groups of d in ascending order (ordu): group t is ordu[gst[t] ..
-// gst[t+1]) with base mass gpg[t]. Returns the number of groups.
-static int64_t tie_groups(const int *ordu, const double *d, const double *pn, int64_t n, int *gst, double *gpg) {
-    int64_t ng = 0;
-    for (int64_t a = 0; a < n;) {
-        int64_t b = a;
-        double pg = 0, k = d[ordu[a]];
-        while (b < n && d[ordu[b]] == k) pg += pn[ordu[b++]];
-        gst[ng] = (int)a;
-        gpg[ng++] = pg;
-        a = b;
-    }
-    gst[ng] = (int)n;
-    return ng;
 }
 
 // ----------------------------------------------------------------------------
@@ -584,7 +587,8 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
     const double *key = has_gold ? s->g : d;
     const double *gv = has_gold ? s->g : d;   // what the gold sums run over (ignored without gold)
     sort_idx(s->ord, key, n);
-    cdf_at(s->ord, key, pn, n, s->cle, s->clt);
+    const int64_t nkg = tie_groups(s->ord, key, pn, n, s->kgst, s->kgpg);  // groups of the win key
+    cdf_at(s->ord, s->kgst, nkg, pn, s->cle, s->clt);
     if (jb->need_bon) {
         if (has_gold) sort_idx(s->ordu, d, n);
         else memcpy(s->ordu, s->ord, (size_t)n * sizeof(int));
@@ -680,7 +684,7 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
             }
             double iz = 1.0 / z;
             for (int64_t j = 0; j < n; j++) q[j] *= iz;
-            cdf_at(s->ord, key, q, n, s->rle, s->rlt);
+            cdf_at(s->ord, s->kgst, nkg, q, s->rle, s->rlt);
         }
         // base and best-of-n lanes: the sums against raw
         for (int g = 0; g < jb->ngf; g++) {
