@@ -60,9 +60,10 @@
 // rows, eight at a time" below).
 #define LANES 8
 #define LANE_MAX_N 64
+#define LANE_GROUPS 4   // groups filled before lanes_uniform solves them together
 
 typedef struct {
-    double d[LANE_MAX_N * LANES];   // (n, lanes) shifted rewards, sample-major; padding 0
+    _Alignas(64) double d[LANE_MAX_N * LANES];   // (n, lanes) shifted rewards, sample-major; padding 0
     double p[LANE_MAX_N * LANES];   // (n, lanes) weights: 1 uniform, exp(logw - max); padding 0
     int64_t row[LANES], start[LANES], len[LANES];
     double ref[LANES], umin[LANES], umax[LANES];
@@ -75,7 +76,8 @@ typedef struct {
     double *td;   // (max_len,) exact solver: undecided samples
     double *tp;   // (max_len,) exact solver: their weights
     void *mid;    // (max_len + 16,) floats or doubles: a long row's samples inside its bracket
-    lanes_t *g;   // the group of short rows being filled
+    lanes_t *g;   // (LANE_GROUPS,) groups of short rows: g[ng] is being filled
+    int ng;       // groups full and waiting (lanes_uniform only)
     double memo_lg, memo_eps;   // exp(-lg) of the last row: lg rarely changes between rows
 } scratch_t;
 
@@ -88,7 +90,11 @@ static int scratch_init(scratch_t *s, int64_t max_len, int weighted) {
     s->tp = malloc((n > LANE_MAX_N ? n : LANE_MAX_N) * sizeof(double));
     if (weighted) s->p = malloc(n * sizeof(double));
     s->mid = aligned_alloc(64, ((n + 16) * sizeof(double) + 63) / 64 * 64);
-    s->g = aligned_alloc(64, (sizeof *s->g + 63) / 64 * 64);  // size: a multiple of the alignment
+    // size: a multiple of the alignment; zeroed, since a pass over several groups
+    // reads (masked out) samples past a shorter group's rows
+    size_t gbytes = (LANE_GROUPS * sizeof *s->g + 63) / 64 * 64;
+    s->g = aligned_alloc(64, gbytes);
+    if (s->g) memset(s->g, 0, gbytes);
     s->memo_lg = NAN;
     return s->d && s->td && s->tp && s->g && s->mid && (!weighted || s->p);
 }
@@ -1119,44 +1125,84 @@ static inline void transpose8(__m512d r[8]) {
     }
 }
 
-// Fills d (nmax, lanes) of the group's nl recorded rows, and ref, umin, umax.
-// Returns the mask of lanes with a non-finite reward or a range beyond double.
-static unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b, int64_t nmax) {
-    const int f32 = b->reward.dtype == SRS_F32;
-    double ref[LANES];
-    for (int l = 0; l < LANES; l++) ref[l] = l < g->nl ? vec_at(&b->reward, g->start[l]) : 0.0;
-    const __m512d vref = _mm512_loadu_pd(ref), zero = _mm512_setzero_pd();
-    __m512d vmn = vref, vmx = vref, vbad = zero;
+// Fills d (nmax, lanes) of the group's nl recorded rows, and ref, umin, umax;
+// with tot non-NULL also each lane's sum of d (in sample order, as the
+// other paths) and valid[j], the lanes that have a sample j, for j up to nmax
+// rounded up to 8. Returns the mask of lanes with a non-finite reward or a
+// range beyond double.
+static unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b, int64_t nmax, __m512d *tot,
+                                   __mmask8 *valid) {
+    const int f32 = b->reward.dtype == SRS_F32, nl = g->nl;
+    double ref[LANES], lenf[LANES];
+    int ragged = nl < LANES;
+    for (int l = 0; l < LANES; l++) {
+        ref[l] = l < nl ? vec_at(&b->reward, g->start[l]) : 0.0;
+        lenf[l] = l < nl ? (double)g->len[l] : 0.0;
+        ragged |= l < nl && g->len[l] != nmax;
+    }
+    const __m512d vref = _mm512_loadu_pd(ref), vlen = _mm512_loadu_pd(lenf), zero = _mm512_setzero_pd();
+    __m512d vmn = vref, vmx = vref, vt = zero;
     for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
         __m512d r[8];
-        for (int l = 0; l < LANES; l++) {
-            int64_t rem = l < g->nl ? g->len[l] - j0 : 0;
-            __mmask8 tm = (__mmask8)(rem >= 8 ? 0xFF : rem > 0 ? (1u << rem) - 1 : 0);
-            // past a row's end: its u_0, so d = 0 and the range is unchanged
-            if (!tm) r[l] = _mm512_set1_pd(ref[l]);
-            else if (f32)
-                r[l] = _mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)ref[l]), tm,
-                                                            (const float *)b->reward.data + g->start[l] + j0));
-            else
-                r[l] = _mm512_mask_loadu_pd(_mm512_set1_pd(ref[l]), tm,
-                                            (const double *)b->reward.data + g->start[l] + j0);
+        if (!ragged && j0 + 8 <= nmax) {
+            // eight whole rows of eight samples: plain loads
+            for (int l = 0; l < LANES; l++)
+                r[l] = f32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)b->reward.data + g->start[l] + j0))
+                           : _mm512_loadu_pd((const double *)b->reward.data + g->start[l] + j0);
+        } else {
+            for (int l = 0; l < LANES; l++) {
+                int64_t rem = l < nl ? g->len[l] - j0 : 0;
+                __mmask8 tm = (__mmask8)(rem >= 8 ? 0xFF : rem > 0 ? (1u << rem) - 1 : 0);
+                // past a row's end: its u_0, so d = 0 and the range is unchanged
+                if (!tm) r[l] = _mm512_set1_pd(ref[l]);
+                else if (f32)
+                    r[l] = _mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)ref[l]), tm,
+                                                                (const float *)b->reward.data + g->start[l] + j0));
+                else
+                    r[l] = _mm512_mask_loadu_pd(_mm512_set1_pd(ref[l]), tm,
+                                                (const double *)b->reward.data + g->start[l] + j0);
+            }
         }
         transpose8(r);
         for (int q = 0; q < 8; q++) {
+            __m512d dq = _mm512_sub_pd(r[q], vref);
             vmn = _mm512_min_pd(vmn, r[q]);
             vmx = _mm512_max_pd(vmx, r[q]);
-            vbad = _mm512_add_pd(vbad, _mm512_sub_pd(r[q], r[q]));   // NaN for NaN or inf
-            _mm512_store_pd(g->d + (j0 + q) * LANES, _mm512_sub_pd(r[q], vref));
+            if (tot) vt = _mm512_add_pd(vt, dq);   // padding adds d = 0
+            _mm512_store_pd(g->d + (j0 + q) * LANES, dq);
+            if (valid)
+                valid[j0 + q] = ragged ? _mm512_cmp_pd_mask(vlen, _mm512_set1_pd((double)(j0 + q)), _CMP_GT_OQ)
+                                       : (__mmask8)(j0 + q < nmax ? 0xFF : 0);
         }
     }
-    unsigned bad = _mm512_cmp_pd_mask(vbad, zero, _CMP_NEQ_UQ);
     _mm512_storeu_pd(g->umin, vmn);
     _mm512_storeu_pd(g->umax, vmx);
-    for (int l = 0; l < LANES; l++) {
-        g->ref[l] = ref[l];
-        if (!isfinite(g->umax[l] - g->umin[l])) bad |= 1u << l;
+    for (int l = 0; l < LANES; l++) g->ref[l] = ref[l];
+    // A NaN or an infinity shows in the range (inf, or NaN from inf - inf)
+    // or, for a NaN the min and max pass over, in the total of d; a lane
+    // flagged by either is checked sample by sample (a total can also
+    // overflow from finite values).
+    __m512d range = _mm512_sub_pd(vmx, vmn);
+    if (!tot) {
+        __m512d vbad = zero;
+        for (int64_t j = 0; j < nmax; j++) {
+            __m512d x = _mm512_load_pd(g->d + j * LANES);
+            vbad = _mm512_add_pd(vbad, _mm512_sub_pd(x, x));
+        }
+        vt = vbad;
+    } else {
+        *tot = vt;
     }
-    return bad & ((1u << g->nl) - 1);
+    const __m512d big = _mm512_set1_pd(DBL_MAX);
+    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(vt), big, _CMP_NLE_UQ) |
+                       _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
+    unsigned bad = 0;
+    for (int l = 0; l < nl; l++) {
+        if (!(suspect >> l & 1)) continue;
+        if (!isfinite(g->umax[l] - g->umin[l]) || first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0)
+            bad |= 1u << l;
+    }
+    return bad;
 }
 #endif
 
@@ -1353,6 +1399,231 @@ static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max
     }
 }
 
+#ifdef LANES_TRANSPOSED
+// The preset's b_eff and lg (srs_preset_bounds) of eight ranges at once.
+static inline void lanes_preset(const srs_threshold_opts_t *o, __m512d range, __m512d *b_eff, __m512d *lg) {
+    const __m512d vB = _mm512_set1_pd(o->B), vbeta = _mm512_set1_pd(o->beta);
+    switch (o->preset) {
+    case SRS_PRESET_PAPER_CD:
+        *b_eff = _mm512_min_pd(_mm512_mul_pd(_mm512_set1_pd(2.0), range), vB);
+        *lg = _mm512_min_pd(_mm512_div_pd(*b_eff, vbeta), _mm512_set1_pd(o->cap));
+        break;
+    case SRS_PRESET_PAPER_ARGS:
+        *b_eff = _mm512_min_pd(_mm512_mul_pd(_mm512_set1_pd(1.01), range), vB);
+        *lg = _mm512_min_pd(_mm512_div_pd(*b_eff, vbeta), _mm512_set1_pd(0.69314718055994530942));
+        break;
+    default:
+        *b_eff = vB;
+        *lg = _mm512_div_pd(vB, vbeta);
+        break;
+    }
+}
+
+// Short uniform rows with the Dinkelbach or exact solver, LANE_GROUPS groups
+// of eight rows at a time with the bookkeeping in vector registers, from the
+// transposed load to the stores of m*. A pass is short at n = 16 and each
+// iterate waits on a division: one group alone spends most of its time
+// waiting, so the groups' passes are interleaved and their chains overlap.
+// A lane's arithmetic is the same as lanes_solve's (sums in sample order) and
+// reads its own row only, so its result does not depend on the rows around it.
+
+typedef struct {
+    __m512d tot, lo, hi, len, eps, m, ref, umin, umax, beff, lg, mean;
+    __mmask8 used, bad, live;
+    int ragged;                   // some lane has fewer than nmax samples
+    __mmask8 valid[LANE_MAX_N];   // lanes with a sample j
+} ugroup_t;
+
+// Loads group g and sets up its state.
+// nmax_all: the most samples of a row in any group solved with this one.
+static void ugroup_setup(const job_t *jb, lanes_t *g, scratch_t *s, ugroup_t *u, int64_t nmax_all,
+                         int64_t *bad_row, int *bad_kind) {
+    const int nl = g->nl;
+    int64_t nmax = 0;
+    double lenf[LANES];
+    u->ragged = 0;
+    for (int l = 0; l < LANES; l++) {
+        int64_t len = l < nl ? g->len[l] : 0;
+        nmax = len > nmax ? len : nmax;
+        lenf[l] = (double)len;
+        // lanes past nl need no mask: they are never live and never stored
+        u->ragged |= l < nl && len != nmax_all;
+    }
+    // the masks only matter for a group with a row shorter than nmax_all
+    if (u->ragged) memset(u->valid, 0, sizeof u->valid);
+    u->used = (__mmask8)((1u << nl) - 1);
+    u->bad = (__mmask8)lanes_fill_uniform(g, jb->b, nmax, &u->tot, u->ragged ? u->valid : NULL);
+    for (int l = 0; l < nl; l++)
+        if (u->bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
+    // range (d = u - u_0 is monotone in u: min d = min u - u_0), preset, mean
+    u->ref = _mm512_loadu_pd(g->ref);
+    u->umin = _mm512_loadu_pd(g->umin);
+    u->umax = _mm512_loadu_pd(g->umax);
+    u->len = _mm512_loadu_pd(lenf);
+    u->lo = _mm512_sub_pd(u->umin, u->ref);
+    u->hi = _mm512_sub_pd(u->umax, u->ref);
+    lanes_preset(jb->to, _mm512_sub_pd(u->hi, u->lo), &u->beff, &u->lg);
+    __mmask8 done = (__mmask8)(~u->used | u->bad | _mm512_cmp_pd_mask(u->hi, u->lo, _CMP_EQ_OQ));
+    // exp(-lg), memoised: lg is usually the same for every row (a cap)
+    if ((_mm512_cmp_pd_mask(u->lg, _mm512_set1_pd(s->memo_lg), _CMP_EQ_OQ) | done) == 0xFF) {
+        u->eps = _mm512_set1_pd(s->memo_eps);
+    } else {
+        double lg[LANES], eps[LANES];
+        _mm512_storeu_pd(lg, u->lg);
+        for (int l = 0; l < LANES; l++) {
+            if (!(done >> l & 1) && !(lg[l] == s->memo_lg)) {
+                s->memo_lg = lg[l];
+                s->memo_eps = exp(-lg[l]);
+            }
+            eps[l] = s->memo_eps;
+        }
+        u->eps = _mm512_loadu_pd(eps);
+    }
+    u->mean = _mm512_div_pd(u->tot, u->len);
+    u->m = _mm512_mask_blend_pd(done, u->mean, u->lo);
+    u->live = (__mmask8)~done;
+}
+
+// Dinkelbach passes over G groups, interleaved (at most max_iter each): each
+// pass's sums and division form a chain of dependent operations, which the
+// groups' independent chains overlap. masked: some lanes lack some samples
+// (valid); otherwise every sample counts.
+static inline __attribute__((always_inline)) void ugroups_dinkelbach(lanes_t *gs, ugroup_t *us, const int G,
+                                                                     int64_t nmax, int max_iter,
+                                                                     const int masked) {
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    for (int it = 0; it < max_iter; it++) {
+        __mmask8 any = 0;
+        for (int q = 0; q < G; q++) any |= us[q].live;
+        if (!any) break;
+        __m512d sh[LANE_GROUPS], ph[LANE_GROUPS], mh[LANE_GROUPS], vm[LANE_GROUPS];
+        for (int q = 0; q < G; q++) {
+            sh[q] = ph[q] = zero;
+            mh[q] = inf;
+            vm[q] = us[q].m;
+        }
+        for (int64_t j = 0; j < nmax; j++) {
+            for (int q = 0; q < G; q++) {
+                __m512d x = _mm512_load_pd(gs[q].d + j * LANES);
+                __mmask8 a = masked ? _mm512_mask_cmp_pd_mask(us[q].valid[j], x, vm[q], _CMP_GE_OQ)
+                                    : _mm512_cmp_pd_mask(x, vm[q], _CMP_GE_OQ);
+                sh[q] = _mm512_mask_add_pd(sh[q], a, sh[q], x);
+                ph[q] = _mm512_mask_add_pd(ph[q], a, ph[q], one);
+                mh[q] = _mm512_mask_min_pd(mh[q], a, mh[q], x);
+            }
+        }
+        for (int q = 0; q < G; q++) {
+            ugroup_t *u = &us[q];
+            // srs_set_value, the inactive sums as the totals minus the active ones
+            __m512d num = _mm512_add_pd(sh[q], _mm512_mul_pd(u->eps, _mm512_sub_pd(u->tot, sh[q])));
+            __m512d den = _mm512_add_pd(ph[q], _mm512_mul_pd(u->eps, _mm512_sub_pd(u->len, ph[q])));
+            __m512d next = _mm512_min_pd(_mm512_max_pd(_mm512_div_pd(num, den), u->lo), u->hi);
+            // the set is final when no active sample lies below the new iterate
+            __mmask8 stop = _mm512_cmp_pd_mask(mh[q], next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, vm[q], _CMP_LE_OQ);
+            u->m = _mm512_mask_mov_pd(vm[q], u->live, next);
+            u->live &= (__mmask8)~stop;
+        }
+    }
+}
+
+// The exact solver's finish for the lanes the warm-up left, then m* and the stores.
+static void ugroup_finish(const job_t *jb, lanes_t *g, scratch_t *s, ugroup_t *u, int64_t base) {
+    const int nl = g->nl;
+    double m[LANES];
+    _mm512_storeu_pd(m, u->m);
+    if (u->live && jb->to->solver != SRS_SOLVER_DINKELBACH) {
+        // as solve_exact: samples below the iterate are inactive; the
+        // partition search decides the rest
+        double eps[LANES], lo[LANES], hi[LANES];
+        _mm512_storeu_pd(eps, u->eps);
+        _mm512_storeu_pd(lo, u->lo);
+        _mm512_storeu_pd(hi, u->hi);
+        for (int l = 0; l < nl; l++) {
+            if (!(u->live >> l & 1)) continue;
+            double sl = 0, pl = 0;
+            int64_t k = 0;
+            for (int64_t j = 0; j < g->len[l]; j++) {
+                double x = g->d[j * LANES + l];
+                int keep = x >= m[l];
+                sl += keep ? 0.0 : x;
+                pl += keep ? 0.0 : 1.0;
+                s->td[k] = x;
+                k += keep;
+            }
+            m[l] = srs_exact_search(s->td, NULL, k, 0, 0, sl, pl, eps[l], lo[l], hi[l]);
+        }
+        u->m = _mm512_loadu_pd(m);
+    }
+    // unshift: the endpoints map to the exact input values, the rest is clamped
+    __m512d res = _mm512_min_pd(u->umax, _mm512_max_pd(u->umin, _mm512_add_pd(u->ref, u->m)));
+    res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(u->m, u->lo, _CMP_LE_OQ), res, u->umin);
+    res = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(u->m, u->hi, _CMP_GE_OQ), res, u->umax);
+    const __mmask8 ok = u->used & (__mmask8)~u->bad;
+    if (g->row[nl - 1] - g->row[0] == nl - 1) {   // consecutive rows
+        if (jb->m_star) _mm512_mask_storeu_pd(jb->m_star + g->row[0], ok, res);
+        if (jb->b_eff) _mm512_mask_storeu_pd(jb->b_eff + g->row[0], ok, u->beff);
+    } else {
+        double rv[LANES], bv[LANES];
+        _mm512_storeu_pd(rv, res);
+        _mm512_storeu_pd(bv, u->beff);
+        for (int l = 0; l < nl; l++) {
+            if (!(ok >> l & 1)) continue;
+            if (jb->m_star) jb->m_star[g->row[l]] = rv[l];
+            if (jb->b_eff) jb->b_eff[g->row[l]] = bv[l];
+        }
+    }
+    if (jb->so) {
+        double lo[LANES], hi[LANES], len[LANES], mean[LANES], beff[LANES], lg[LANES], eps[LANES];
+        _mm512_storeu_pd(lo, u->lo);
+        _mm512_storeu_pd(hi, u->hi);
+        _mm512_storeu_pd(len, u->len);
+        _mm512_storeu_pd(mean, u->mean);
+        _mm512_storeu_pd(beff, u->beff);
+        _mm512_storeu_pd(lg, u->lg);
+        _mm512_storeu_pd(eps, u->eps);
+        _mm512_storeu_pd(m, u->m);
+        for (int l = 0; l < nl; l++) {
+            if (!(ok >> l & 1)) continue;
+            row_t r = {g->ref[l], lo[l], hi[l], g->umin[l], g->umax[l], len[l], mean[l]};
+            srs_preset_vals_t pv = {.b_eff = beff[l], .lg = lg[l], .eps = eps[l]};
+            shape_row(jb, g->start[l], base, g->d + l, NULL, LANES, g->len[l], &r, m[l], pv);
+        }
+    }
+    g->nl = 0;
+}
+
+static inline __attribute__((always_inline)) void lanes_uniform_g(const job_t *jb, lanes_t *gs, const int G,
+                                                                  scratch_t *s, int64_t base, int64_t *bad_row,
+                                                                  int *bad_kind) {
+    ugroup_t us[LANE_GROUPS];
+    int64_t nmax = 0;
+    for (int q = 0; q < G; q++)
+        for (int l = 0; l < gs[q].nl; l++) nmax = gs[q].len[l] > nmax ? gs[q].len[l] : nmax;
+    for (int q = 0; q < G; q++) ugroup_setup(jb, &gs[q], s, &us[q], nmax, bad_row, bad_kind);
+    const srs_threshold_opts_t *o = jb->to;
+    int max_iter = o->solver == SRS_SOLVER_DINKELBACH ? (o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2)
+                                                      : EXACT_WARM_PASSES;
+    // every lane of every group with nmax samples: no masks in the passes
+    int masked = 0;
+    for (int q = 0; q < G; q++) masked |= us[q].ragged;
+    if (masked) ugroups_dinkelbach(gs, us, G, nmax, max_iter, 1);
+    else ugroups_dinkelbach(gs, us, G, nmax, max_iter, 0);
+    for (int q = 0; q < G; q++) ugroup_finish(jb, &gs[q], s, &us[q], base);
+}
+
+// Solves the first ng groups of gs (each with at least one row).
+static void lanes_uniform(const job_t *jb, lanes_t *gs, int ng, scratch_t *s, int64_t base, int64_t *bad_row,
+                          int *bad_kind) {
+    int q = 0;
+    for (; q + 4 <= ng; q += 4) lanes_uniform_g(jb, gs + q, 4, s, base, bad_row, bad_kind);
+    if (q + 2 <= ng) {
+        lanes_uniform_g(jb, gs + q, 2, s, base, bad_row, bad_kind);
+        q += 2;
+    }
+    if (q < ng) lanes_uniform_g(jb, gs + q, 1, s, base, bad_row, bad_kind);
+}
+#endif
+
 // Solves the group's rows and writes their results.
 static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base, int64_t *bad_row,
                         int *bad_kind) {
@@ -1363,7 +1634,7 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base,
     unsigned bad = 0;   // lanes whose row has bad values: reported, not solved
 #ifdef LANES_TRANSPOSED
     if (!jb->b->logw.data) {
-        bad = lanes_fill_uniform(g, jb->b, ls.nmax);
+        bad = lanes_fill_uniform(g, jb->b, ls.nmax, NULL, NULL);
         for (int l = 0; l < g->nl; l++)
             if (bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
     }
@@ -1501,9 +1772,12 @@ static int long_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base, cons
     return ROW_OK;
 }
 
-// Rows are taken in chunks of ROW_CHUNK by the threads; within a chunk, short
+// Rows are taken in chunks of ROW_CHUNK by the threads (dense short rows: at
+// least CHUNK_BYTES of input, so that the hardware prefetchers, which stop at
+// page boundaries, see long runs); within a chunk, short
 // rows fill lane groups and long rows are solved one at a time.
 #define ROW_CHUNK 64
+#define CHUNK_BYTES 65536
 
 static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     const srs_batch_t *b = jb->b;
@@ -1519,6 +1793,17 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     const int64_t base = b->offsets ? b->offsets[0] : 0;
     // long uniform rows take the bracket path, unless a pass limit is set
     const int long_fast = !weighted && jb->to->max_iter == 0 && jb->to->solver != SRS_SOLVER_BISECT;
+#ifdef LANES_TRANSPOSED
+    // short uniform rows, dinkelbach or exact: lanes_uniform, LANE_GROUPS groups at a time
+    const int multi = !weighted && jb->to->solver != SRS_SOLVER_BISECT;
+    const int dense_short = multi && !b->offsets && b->row_len >= 1 && b->row_len <= LANE_MAX_N;
+    const size_t row_bytes = (size_t)b->row_len * (b->reward.dtype == SRS_F32 ? sizeof(float) : sizeof(double));
+    int64_t chunk = dense_short ? (int64_t)(CHUNK_BYTES / row_bytes) / (LANES * LANE_GROUPS) * (LANES * LANE_GROUPS)
+                                : ROW_CHUNK;
+    if (chunk < ROW_CHUNK) chunk = ROW_CHUNK;
+#else
+    const int64_t chunk = ROW_CHUNK;
+#endif
     int64_t bad_row = INT64_MAX;
     int bad_kind = ROW_OK, nomem = 0;
 
@@ -1526,17 +1811,40 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     {
         scratch_t s;
         int ok = scratch_init(&s, max_len, weighted);
-        if (ok) s.g->nl = 0;
         if (!ok) {
 #pragma omp atomic write
             nomem = 1;
         }
-        const int64_t n_chunks = (b->n_prompts + ROW_CHUNK - 1) / ROW_CHUNK;
+        const int64_t n_chunks = (b->n_prompts + chunk - 1) / chunk;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t c = 0; c < n_chunks; c++) {
             if (!ok) continue;
-            int64_t i1 = (c + 1) * ROW_CHUNK < b->n_prompts ? (c + 1) * ROW_CHUNK : b->n_prompts;
-            for (int64_t i = c * ROW_CHUNK; i < i1;) {
+            int64_t i1 = (c + 1) * chunk < b->n_prompts ? (c + 1) * chunk : b->n_prompts;
+            for (int64_t i = c * chunk; i < i1;) {
+#ifdef LANES_TRANSPOSED
+                if (dense_short) {
+                    // dense rows: a whole group at once, straight from the row index
+                    lanes_t *cur = &s.g[s.ng];
+                    int take = i1 - i < LANES ? (int)(i1 - i) : LANES;
+                    for (int l = 0; l < take; l++) {
+                        cur->row[l] = i + l;
+                        cur->start[l] = (i + l) * b->row_len;
+                        cur->len[l] = b->row_len;
+                    }
+                    cur->nl = take;
+                    // the rows LANE_GROUPS groups ahead, in this chunk
+                    const char *ahead = (const char *)b->reward.data + (size_t)(i + LANE_GROUPS * LANES) * row_bytes;
+                    const char *end = (const char *)b->reward.data + (size_t)i1 * row_bytes;
+                    for (size_t off = 0; off < (size_t)LANES * row_bytes && ahead + off < end; off += 64)
+                        __builtin_prefetch(ahead + off, 0, 3);
+                    i += take;
+                    if (++s.ng == LANE_GROUPS || i == i1) {
+                        lanes_uniform(jb, s.g, s.ng, &s, base, &bad_row, &bad_kind);
+                        s.ng = 0;
+                    }
+                    continue;
+                }
+#endif
                 int64_t start, n;
                 srs_batch_row(b, i, &start, &n);
                 if (long_fast && n > LANE_MAX_N) {
@@ -1570,14 +1878,33 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                     // not a pattern the hardware prefetchers follow
                     if (!weighted && i + LANES < b->n_prompts) prefetch_row(b, i + LANES);
 #endif
-                    rc = lane_load(s.g, s.g->nl, b, i);
-                    if (rc == ROW_OK && ++s.g->nl == LANES) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
+                    lanes_t *cur = &s.g[s.ng];
+                    rc = lane_load(cur, cur->nl, b, i);
+                    if (rc == ROW_OK && ++cur->nl == LANES) {
+#ifdef LANES_TRANSPOSED
+                        if (multi) {
+                            if (++s.ng == LANE_GROUPS) {
+                                lanes_uniform(jb, s.g, s.ng, &s, base, &bad_row, &bad_kind);
+                                s.ng = 0;
+                            }
+                        } else
+#endif
+                            lanes_solve(jb, cur, &s, base, &bad_row, &bad_kind);
+                    }
                 } else {
                     rc = general_row(jb, &s, i, base);
                 }
                 if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i, rc);
                 i++;
             }
+#ifdef LANES_TRANSPOSED
+            if (multi) {
+                int ng = s.ng + (s.g[s.ng].nl > 0);
+                if (ng) lanes_uniform(jb, s.g, ng, &s, base, &bad_row, &bad_kind);
+                s.ng = 0;
+                continue;
+            }
+#endif
             if (s.g->nl) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
         }
         scratch_free(&s);

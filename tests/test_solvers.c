@@ -454,6 +454,117 @@ TEST(results_independent_of_threads_and_chunks) {
     free(off); free(u); free(lw); free(a); free(c); free(sa); free(sc);
 }
 
+TEST(dense_short_rows_match_csr_chunks) {
+    // Dense short rows (n <= 64) are solved in groups of eight straight from
+    // the row index; the same rows as a CSR batch, in chunks of 7 prompts,
+    // are grouped differently. m*, B_eff and the shaped rewards must be the
+    // same to the bit, for float and double input, every preset, both
+    // solvers that take that path, and a row count that leaves partial groups.
+    static const int lens[] = {1, 5, 16, 40, 64};
+    const int n_rows = 333;
+    uint64_t rng = 17;
+    for (int li = 0; li < 5; li++) {
+        const int n = lens[li];
+        const size_t ns = (size_t)n_rows * n;
+        float *uf = malloc(sizeof *uf * ns);
+        double *ud = malloc(sizeof *ud * ns), *sa = malloc(sizeof *sa * ns), *sc = malloc(sizeof *sc * ns);
+        int64_t *off = malloc(sizeof *off * (n_rows + 1));
+        double ma[333], mc[333], ba[333], bc[333];
+        for (size_t i = 0; i < ns; i++) {
+            int kind = (int)(i / n) % 5;   // rows of every kind but the tiny one
+            fill_row(ud + i, 1, kind, &rng);
+            uf[i] = (float)ud[i];
+        }
+        for (int i = 0; i <= n_rows; i++) off[i] = (int64_t)i * n;
+        for (int f32 = 0; f32 < 2; f32++)
+            for (int pr = 0; pr < 3; pr++)
+                for (int sv = 1; sv < 3; sv++) {
+                    srs_batch_t b;
+                    memset(&b, 0, sizeof b);
+                    b.n_prompts = n_rows;
+                    b.row_len = n;
+                    b.reward = f32 ? (srs_vec_t){uf, SRS_F32} : (srs_vec_t){ud, SRS_F64};
+                    srs_threshold_opts_t o = srs_threshold_opts_default();
+                    o.preset = (srs_preset_t)pr;
+                    o.solver = (srs_solver_t)sv;
+                    o.B = 3;
+                    srs_shape_opts_t so = srs_shape_opts_default();
+                    so.design = SRS_DESIGN_SOFT;
+                    CHECK(srs_shape(t_ctx(), &b, &o, &so, ma, ba, sa, SRS_F64) == SRS_OK, "dense");
+                    for (int i0 = 0; i0 < n_rows; i0 += 7) {
+                        srs_batch_t sub = b;
+                        sub.n_prompts = i0 + 7 <= n_rows ? 7 : n_rows - i0;
+                        sub.offsets = off + i0;
+                        sub.first_index = i0;
+                        CHECK(srs_shape(t_ctx(), &sub, &o, &so, mc + i0, bc + i0, sc + off[i0], SRS_F64) == SRS_OK,
+                              "chunk");
+                    }
+                    CHECK(memcmp(ma, mc, sizeof ma) == 0 && memcmp(ba, bc, sizeof ba) == 0,
+                          "n %d f32 %d preset %d solver %d: m* or B_eff differ", n, f32, pr, sv);
+                    CHECK(memcmp(sa, sc, sizeof *sa * ns) == 0, "n %d f32 %d preset %d solver %d: shaped differ",
+                          n, f32, pr, sv);
+                    // and each row agrees with the oracle
+                    for (int i = 0; i < n_rows; i++) {
+                        double u[64];   // the row as the solver saw it
+                        for (int j = 0; j < n; j++) u[j] = f32 ? (double)uf[(size_t)i * n + j] : ud[(size_t)i * n + j];
+                        double mn = u[0], mx = u[0];
+                        for (int j = 1; j < n; j++) { mn = fmin(mn, u[j]); mx = fmax(mx, u[j]); }
+                        srs_preset_vals_t pv = srs_preset_eval(o.preset, o.B, o.beta, o.cap, mn, mx);
+                        double ref = oracle_mstar(u, NULL, n, pv.lg);
+                        CHECK(fabs(ma[i] - ref) <= 1e-12 * fmax(1.0, mx - mn), "n %d row %d: %.17g vs oracle %.17g",
+                              n, i, ma[i], ref);
+                    }
+                    BAIL_IF_FAILED();
+                }
+        free(uf); free(ud); free(sa); free(sc); free(off);
+    }
+}
+
+TEST(dense_short_rows_bad_values) {
+    // In dense short rows, a NaN or an infinity is found wherever it sits,
+    // and the first bad row is the one reported; a row whose sum overflows
+    // from finite values is not bad.
+    const int n_rows = 1000, n = 16;
+    float *u = malloc(sizeof *u * n_rows * n);
+    double *m = malloc(sizeof *m * n_rows);
+    uint64_t rng = 3;
+    for (int i = 0; i < n_rows * n; i++) u[i] = (float)t_rand_normal(&rng);
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = n_rows;
+    b.row_len = n;
+    b.reward = (srs_vec_t){u, SRS_F32};
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.solver = SRS_SOLVER_DINKELBACH;
+    static const float bad[] = {NAN, INFINITY, -INFINITY};
+    static const int where[] = {0, 5, 15};
+    for (int k = 0; k < 3; k++)
+        for (int w = 0; w < 3; w++) {
+            u[517 * n + where[w]] = bad[k];
+            u[901 * n + 3] = NAN;   // a later bad row must not win
+            CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "bad value %g accepted", bad[k]);
+            CHECK(srs_ctx_error_row(t_ctx()) == 517, "error row %lld", (long long)srs_ctx_error_row(t_ctx()));
+            char want[64];
+            snprintf(want, sizeof want, "row 517, sample %d", where[w]);
+            CHECK(strstr(srs_ctx_last_error(t_ctx()), want) != NULL, "message: %s", srs_ctx_last_error(t_ctx()));
+            u[517 * n + where[w]] = 0.5f;
+            u[901 * n + 3] = 0.5f;
+        }
+    // sixteen values of 3e38 (float max): their sum is finite in double;
+    // double input of 1e307 each overflows the sum, and is still a valid row
+    for (int j = 0; j < n; j++) u[200 * n + j] = 3e38f;
+    CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
+    CHECK(m[200] == (double)3e38f, "equal row: m* = %.17g", m[200]);
+    double *ud = malloc(sizeof *ud * n_rows * n);
+    for (int i = 0; i < n_rows * n; i++) ud[i] = u[i];
+    for (int j = 0; j < n; j++) ud[300 * n + j] = 1e307;
+    b.reward = (srs_vec_t){ud, SRS_F64};
+    CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
+    CHECK(m[300] == 1e307, "equal row: m* = %.17g", m[300]);
+    CHECK(m[200] == (double)3e38f, "equal row: m* = %.17g", m[200]);
+    free(u); free(ud); free(m);
+}
+
 TEST(bad_values_are_reported_by_row) {
     double u[6] = {1, 2, 3, 4, 5, 6};
     int64_t off[4] = {0, 2, 4, 6};
