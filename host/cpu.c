@@ -1130,21 +1130,40 @@ static inline void transpose8(__m512d r[8]) {
 // other paths) and valid[j], the lanes that have a sample j, for j up to nmax
 // rounded up to 8. Returns the mask of lanes with a non-finite reward or a
 // range beyond double.
-static unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b, int64_t nmax, __m512d *tot,
-                                   __mmask8 *valid) {
+// The group's per-lane values as vectors (lanes past nl: 0).
+typedef struct {
+    __m512d ref, umin, umax, len, tot;
+} lanes_vecs_t;
+
+static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
+                                                                         int64_t nmax, lanes_vecs_t *vv,
+                                                                         __mmask8 *valid) {
     const int f32 = b->reward.dtype == SRS_F32, nl = g->nl;
-    double ref[LANES], lenf[LANES];
     int ragged = nl < LANES;
-    for (int l = 0; l < LANES; l++) {
-        ref[l] = l < nl ? vec_at(&b->reward, g->start[l]) : 0.0;
-        lenf[l] = l < nl ? (double)g->len[l] : 0.0;
-        ragged |= l < nl && g->len[l] != nmax;
+    for (int l = 0; l < nl; l++) ragged |= g->len[l] != nmax;
+    // Eight whole rows of a multiple of eight samples need no padding, and
+    // their u_0 come with the first block; otherwise the padding value u_0
+    // is read first. (Vectors built from eight scalar stores wait for the
+    // stores: the loads cannot be forwarded from them.)
+    const int padded = ragged || (nmax & 7);
+    double ref[LANES], lenf[LANES];
+    __m512d vref = _mm512_setzero_pd(), vlen = _mm512_set1_pd((double)nmax);
+    if (padded) {
+        for (int l = 0; l < LANES; l++) {
+            ref[l] = l < nl ? vec_at(&b->reward, g->start[l]) : 0.0;
+            lenf[l] = l < nl ? (double)g->len[l] : 0.0;
+        }
+        vref = _mm512_loadu_pd(ref);
+        vlen = _mm512_loadu_pd(lenf);
     }
-    const __m512d vref = _mm512_loadu_pd(ref), vlen = _mm512_loadu_pd(lenf), zero = _mm512_setzero_pd();
-    __m512d vmn = vref, vmx = vref, vt = zero;
+    const __m512d zero = _mm512_setzero_pd();
+    // four accumulators each: one chain of dependent operations through the
+    // row would cost its latency times n (sums: sample j into j mod 4)
+    const __m512d inf = _mm512_set1_pd(INFINITY), ninf = _mm512_set1_pd(-INFINITY);
+    __m512d vmn[4] = {inf, inf, inf, inf}, vmx[4] = {ninf, ninf, ninf, ninf}, vt[4] = {zero, zero, zero, zero};
     for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
         __m512d r[8];
-        if (!ragged && j0 + 8 <= nmax) {
+        if (!padded) {
             // eight whole rows of eight samples: plain loads
             for (int l = 0; l < LANES; l++)
                 r[l] = f32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)b->reward.data + g->start[l] + j0))
@@ -1164,37 +1183,42 @@ static unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b, int64_t nma
             }
         }
         transpose8(r);
+        if (j0 == 0 && !padded) vref = r[0];
         for (int q = 0; q < 8; q++) {
             __m512d dq = _mm512_sub_pd(r[q], vref);
-            vmn = _mm512_min_pd(vmn, r[q]);
-            vmx = _mm512_max_pd(vmx, r[q]);
-            if (tot) vt = _mm512_add_pd(vt, dq);   // padding adds d = 0
+            vmn[q & 3] = _mm512_min_pd(vmn[q & 3], r[q]);
+            vmx[q & 3] = _mm512_max_pd(vmx[q & 3], r[q]);
+            vt[q & 3] = _mm512_add_pd(vt[q & 3], dq);   // padding adds d = 0
             _mm512_store_pd(g->d + (j0 + q) * LANES, dq);
             if (valid)
                 valid[j0 + q] = ragged ? _mm512_cmp_pd_mask(vlen, _mm512_set1_pd((double)(j0 + q)), _CMP_GT_OQ)
                                        : (__mmask8)(j0 + q < nmax ? 0xFF : 0);
         }
     }
-    _mm512_storeu_pd(g->umin, vmn);
-    _mm512_storeu_pd(g->umax, vmx);
-    for (int l = 0; l < LANES; l++) g->ref[l] = ref[l];
+    // min and max: any order; the sum: (0 + 1) + (2 + 3)
+    __m512d umin = _mm512_min_pd(_mm512_min_pd(vmn[0], vmn[1]), _mm512_min_pd(vmn[2], vmn[3]));
+    __m512d umax = _mm512_max_pd(_mm512_max_pd(vmx[0], vmx[1]), _mm512_max_pd(vmx[2], vmx[3]));
+    __m512d sum = _mm512_add_pd(_mm512_add_pd(vt[0], vt[1]), _mm512_add_pd(vt[2], vt[3]));
+    _mm512_storeu_pd(g->umin, umin);
+    _mm512_storeu_pd(g->umax, umax);
+    _mm512_storeu_pd(g->ref, vref);
     // A NaN or an infinity shows in the range (inf, or NaN from inf - inf)
     // or, for a NaN the min and max pass over, in the total of d; a lane
     // flagged by either is checked sample by sample (a total can also
     // overflow from finite values).
-    __m512d range = _mm512_sub_pd(vmx, vmn);
-    if (!tot) {
+    __m512d range = _mm512_sub_pd(umax, umin);
+    if (!vv) {
         __m512d vbad = zero;
         for (int64_t j = 0; j < nmax; j++) {
             __m512d x = _mm512_load_pd(g->d + j * LANES);
             vbad = _mm512_add_pd(vbad, _mm512_sub_pd(x, x));
         }
-        vt = vbad;
+        sum = vbad;
     } else {
-        *tot = vt;
+        *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
     }
     const __m512d big = _mm512_set1_pd(DBL_MAX);
-    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(vt), big, _CMP_NLE_UQ) |
+    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(sum), big, _CMP_NLE_UQ) |
                        _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
     unsigned bad = 0;
     for (int l = 0; l < nl; l++) {
@@ -1436,30 +1460,29 @@ typedef struct {
 
 // Loads group g and sets up its state.
 // nmax_all: the most samples of a row in any group solved with this one.
-static void ugroup_setup(const job_t *jb, lanes_t *g, scratch_t *s, ugroup_t *u, int64_t nmax_all,
+static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, lanes_t *g, scratch_t *s, ugroup_t *u, int64_t nmax_all,
                          int64_t *bad_row, int *bad_kind) {
     const int nl = g->nl;
     int64_t nmax = 0;
-    double lenf[LANES];
     u->ragged = 0;
-    for (int l = 0; l < LANES; l++) {
-        int64_t len = l < nl ? g->len[l] : 0;
-        nmax = len > nmax ? len : nmax;
-        lenf[l] = (double)len;
+    for (int l = 0; l < nl; l++) {
+        nmax = g->len[l] > nmax ? g->len[l] : nmax;
         // lanes past nl need no mask: they are never live and never stored
-        u->ragged |= l < nl && len != nmax_all;
+        u->ragged |= g->len[l] != nmax_all;
     }
     // the masks only matter for a group with a row shorter than nmax_all
     if (u->ragged) memset(u->valid, 0, sizeof u->valid);
     u->used = (__mmask8)((1u << nl) - 1);
-    u->bad = (__mmask8)lanes_fill_uniform(g, jb->b, nmax, &u->tot, u->ragged ? u->valid : NULL);
+    lanes_vecs_t vv;
+    u->bad = (__mmask8)lanes_fill_uniform(g, jb->b, nmax, &vv, u->ragged ? u->valid : NULL);
     for (int l = 0; l < nl; l++)
         if (u->bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
     // range (d = u - u_0 is monotone in u: min d = min u - u_0), preset, mean
-    u->ref = _mm512_loadu_pd(g->ref);
-    u->umin = _mm512_loadu_pd(g->umin);
-    u->umax = _mm512_loadu_pd(g->umax);
-    u->len = _mm512_loadu_pd(lenf);
+    u->ref = vv.ref;
+    u->umin = vv.umin;
+    u->umax = vv.umax;
+    u->len = vv.len;
+    u->tot = vv.tot;
     u->lo = _mm512_sub_pd(u->umin, u->ref);
     u->hi = _mm512_sub_pd(u->umax, u->ref);
     lanes_preset(jb->to, _mm512_sub_pd(u->hi, u->lo), &u->beff, &u->lg);
