@@ -1125,15 +1125,18 @@ static inline void transpose8(__m512d r[8]) {
     }
 }
 
-// Fills d (nmax, lanes) of the group's nl recorded rows, and ref, umin, umax;
-// with tot non-NULL also each lane's sum of d (in sample order, as the
-// other paths) and valid[j], the lanes that have a sample j, for j up to nmax
-// rounded up to 8. Returns the mask of lanes with a non-finite reward or a
-// range beyond double.
 // The group's per-lane values as vectors (lanes past nl: 0).
 typedef struct {
     __m512d ref, umin, umax, len, tot;
 } lanes_vecs_t;
+
+// Fills d (nmax, lanes) of the group's nl recorded rows (padding of a shorter
+// row d = 0; from nmax to nmax rounded up to 8, -inf), and ref, umin, umax;
+// with vv non-NULL also those as vectors with the lengths and each lane's sum
+// of d, and with valid non-NULL, when some lane has fewer than nmax samples,
+// valid[j], the lanes that have a sample j, for j up to nmax rounded up to 8
+// (left as they are otherwise). Returns the mask of lanes with a non-finite
+// reward or a range beyond double.
 
 static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
                                                                          int64_t nmax, lanes_vecs_t *vv,
@@ -1189,7 +1192,8 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
             vmn[q & 3] = _mm512_min_pd(vmn[q & 3], r[q]);
             vmx[q & 3] = _mm512_max_pd(vmx[q & 3], r[q]);
             vt[q & 3] = _mm512_add_pd(vt[q & 3], dq);   // padding adds d = 0
-            _mm512_store_pd(g->d + (j0 + q) * LANES, dq);
+            // past every row (nmax rounded up to 8): -inf, never active in a pass
+            _mm512_store_pd(g->d + (j0 + q) * LANES, j0 + q < nmax ? dq : _mm512_set1_pd(-INFINITY));
             if (valid)
                 valid[j0 + q] = ragged ? _mm512_cmp_pd_mask(vlen, _mm512_set1_pd((double)(j0 + q)), _CMP_GT_OQ)
                                        : (__mmask8)(j0 + q < nmax ? 0xFF : 0);
@@ -1507,45 +1511,53 @@ static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, 
     u->live = (__mmask8)~done;
 }
 
-// Dinkelbach passes over G groups, interleaved (at most max_iter each): each
-// pass's sums and division form a chain of dependent operations, which the
-// groups' independent chains overlap. masked: some lanes lack some samples
-// (valid); otherwise every sample counts.
+// One Dinkelbach pass over group u (its live lanes take the next iterate).
+// Four accumulators (sample j into j mod 4): one chain of dependent adds
+// through the row would bound the pass by the add latency. masked: some lanes
+// lack some samples (valid); otherwise every sample counts.
+static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, ugroup_t *u, int64_t nmax,
+                                                              const int masked) {
+    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    const __m512d vm = u->m;
+    __m512d sh[4] = {zero, zero, zero, zero}, ph[4] = {zero, zero, zero, zero}, mh[4] = {inf, inf, inf, inf};
+    for (int64_t j = 0; j < nmax; j += 4) {   // d and valid are set up to nmax rounded up to 8
+        for (int q = 0; q < 4; q++) {
+            __m512d x = _mm512_load_pd(g->d + (j + q) * LANES);
+            __mmask8 a = masked ? _mm512_mask_cmp_pd_mask(u->valid[j + q], x, vm, _CMP_GE_OQ)
+                                : _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ);
+            sh[q] = _mm512_mask_add_pd(sh[q], a, sh[q], x);
+            ph[q] = _mm512_mask_add_pd(ph[q], a, ph[q], one);
+            mh[q] = _mm512_mask_min_pd(mh[q], a, mh[q], x);
+        }
+    }
+    __m512d vsh = _mm512_add_pd(_mm512_add_pd(sh[0], sh[1]), _mm512_add_pd(sh[2], sh[3]));
+    __m512d vph = _mm512_add_pd(_mm512_add_pd(ph[0], ph[1]), _mm512_add_pd(ph[2], ph[3]));
+    __m512d vmh = _mm512_min_pd(_mm512_min_pd(mh[0], mh[1]), _mm512_min_pd(mh[2], mh[3]));
+    // srs_set_value, the inactive sums as the totals minus the active ones
+    __m512d num = _mm512_add_pd(vsh, _mm512_mul_pd(u->eps, _mm512_sub_pd(u->tot, vsh)));
+    __m512d den = _mm512_add_pd(vph, _mm512_mul_pd(u->eps, _mm512_sub_pd(u->len, vph)));
+    __m512d next = _mm512_min_pd(_mm512_max_pd(_mm512_div_pd(num, den), u->lo), u->hi);
+    // the set is final when no active sample lies below the new iterate
+    __mmask8 stop = _mm512_cmp_pd_mask(vmh, next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, vm, _CMP_LE_OQ);
+    u->m = _mm512_mask_mov_pd(vm, u->live, next);
+    u->live &= (__mmask8)~stop;
+}
+
+// Dinkelbach passes over G groups (at most max_iter each); a group whose
+// lanes are all settled takes no more passes. The groups' passes are
+// independent, so the out-of-order core overlaps one group's division and
+// tests with the next group's pass.
 static inline __attribute__((always_inline)) void ugroups_dinkelbach(lanes_t *gs, ugroup_t *us, const int G,
                                                                      int64_t nmax, int max_iter,
                                                                      const int masked) {
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
     for (int it = 0; it < max_iter; it++) {
         __mmask8 any = 0;
-        for (int q = 0; q < G; q++) any |= us[q].live;
+        for (int q = 0; q < G; q++) {
+            if (!us[q].live) continue;
+            ugroup_pass(&gs[q], &us[q], nmax, masked);
+            any |= us[q].live;
+        }
         if (!any) break;
-        __m512d sh[LANE_GROUPS], ph[LANE_GROUPS], mh[LANE_GROUPS], vm[LANE_GROUPS];
-        for (int q = 0; q < G; q++) {
-            sh[q] = ph[q] = zero;
-            mh[q] = inf;
-            vm[q] = us[q].m;
-        }
-        for (int64_t j = 0; j < nmax; j++) {
-            for (int q = 0; q < G; q++) {
-                __m512d x = _mm512_load_pd(gs[q].d + j * LANES);
-                __mmask8 a = masked ? _mm512_mask_cmp_pd_mask(us[q].valid[j], x, vm[q], _CMP_GE_OQ)
-                                    : _mm512_cmp_pd_mask(x, vm[q], _CMP_GE_OQ);
-                sh[q] = _mm512_mask_add_pd(sh[q], a, sh[q], x);
-                ph[q] = _mm512_mask_add_pd(ph[q], a, ph[q], one);
-                mh[q] = _mm512_mask_min_pd(mh[q], a, mh[q], x);
-            }
-        }
-        for (int q = 0; q < G; q++) {
-            ugroup_t *u = &us[q];
-            // srs_set_value, the inactive sums as the totals minus the active ones
-            __m512d num = _mm512_add_pd(sh[q], _mm512_mul_pd(u->eps, _mm512_sub_pd(u->tot, sh[q])));
-            __m512d den = _mm512_add_pd(ph[q], _mm512_mul_pd(u->eps, _mm512_sub_pd(u->len, ph[q])));
-            __m512d next = _mm512_min_pd(_mm512_max_pd(_mm512_div_pd(num, den), u->lo), u->hi);
-            // the set is final when no active sample lies below the new iterate
-            __mmask8 stop = _mm512_cmp_pd_mask(mh[q], next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, vm[q], _CMP_LE_OQ);
-            u->m = _mm512_mask_mov_pd(vm[q], u->live, next);
-            u->live &= (__mmask8)~stop;
-        }
     }
 }
 
