@@ -93,4 +93,7 @@ uint64_t t_rand_u64(uint64_t *state);
 double t_rand_u01(uint64_t *state);
 double t_rand_normal(uint64_t *state);
 
+// A dense batch of rows x n rewards at x (float when dtype is SRS_F32).
+srs_batch_t t_dense(const void *x, srs_dtype_t dtype, int64_t rows, int64_t n);
+
 #endif

@@ -212,11 +212,7 @@ TEST(cuda_dense_and_chunk_offsets) {
     int64_t np = 1000, len = 48;
     double *u = malloc(sizeof(double) * (size_t)(np * len));
     for (int64_t j = 0; j < np * len; j++) u[j] = t_rand_normal(&rng);
-    srs_batch_t b;
-    memset(&b, 0, sizeof b);
-    b.n_prompts = np;
-    b.row_len = len;
-    b.reward = (srs_vec_t){u, SRS_F64};
+    srs_batch_t b = t_dense(u, SRS_F64, np, len);
     srs_threshold_opts_t o = srs_threshold_opts_default();
     o.B = 2;
     srs_shape_opts_t so = srs_shape_opts_default();
@@ -291,11 +287,7 @@ TEST(cuda_streams_many_chunks_in_order) {
     int64_t np = 1100000, len = 64;  // > 3 chunks of 262144 rows: slots are reused
     float *u = malloc(sizeof(float) * (size_t)(np * len));
     for (int64_t j = 0; j < np * len; j++) u[j] = (float)t_rand_normal(&rng);
-    srs_batch_t b;
-    memset(&b, 0, sizeof b);
-    b.n_prompts = np;
-    b.row_len = len;
-    b.reward = (srs_vec_t){u, SRS_F32};
+    srs_batch_t b = t_dense(u, SRS_F32, np, len);
     srs_threshold_opts_t o = srs_threshold_opts_default();
     o.solver = SRS_SOLVER_DINKELBACH;
     double *m0 = malloc(8 * (size_t)np), *m1 = malloc(8 * (size_t)np);

@@ -199,6 +199,15 @@ double t_rand_normal(uint64_t *s) {
     return sqrt(-2 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+srs_batch_t t_dense(const void *x, srs_dtype_t dtype, int64_t rows, int64_t n) {
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = rows;
+    b.row_len = n;
+    b.reward = (srs_vec_t){(void *)x, dtype};
+    return b;
+}
+
 static void rm_tree(const char *dir) {
     if (!dir[0] || getenv("SRS_TEST_KEEP")) return;
     char cmd[600];

@@ -380,10 +380,7 @@ TEST(f32_and_f64_inputs_agree) {
         float *uf = malloc(sizeof *uf * (size_t)(n_rows * n));
         double *ud = malloc(sizeof *ud * (size_t)(n_rows * n)), m32[40], m64[40];
         for (int i = 0; i < n_rows * n; i++) ud[i] = uf[i] = (float)(t_rand_normal(&rng) + (i / n) % 7);
-        srs_batch_t b;
-        memset(&b, 0, sizeof b);
-        b.n_prompts = n_rows;
-        b.row_len = n;
+        srs_batch_t b = t_dense(uf, SRS_F32, n_rows, n);
         for (int pr = 0; pr < 3; pr++)
             for (int sv = 0; sv < 3; sv++) {
                 srs_threshold_opts_t o = srs_threshold_opts_default();
@@ -479,11 +476,7 @@ TEST(dense_short_rows_match_csr_chunks) {
         for (int f32 = 0; f32 < 2; f32++)
             for (int pr = 0; pr < 3; pr++)
                 for (int sv = 1; sv < 3; sv++) {
-                    srs_batch_t b;
-                    memset(&b, 0, sizeof b);
-                    b.n_prompts = n_rows;
-                    b.row_len = n;
-                    b.reward = f32 ? (srs_vec_t){uf, SRS_F32} : (srs_vec_t){ud, SRS_F64};
+                    srs_batch_t b = f32 ? t_dense(uf, SRS_F32, n_rows, n) : t_dense(ud, SRS_F64, n_rows, n);
                     srs_threshold_opts_t o = srs_threshold_opts_default();
                     o.preset = (srs_preset_t)pr;
                     o.solver = (srs_solver_t)sv;
@@ -529,11 +522,7 @@ TEST(dense_short_rows_bad_values) {
     double *m = malloc(sizeof *m * n_rows);
     uint64_t rng = 3;
     for (int i = 0; i < n_rows * n; i++) u[i] = (float)t_rand_normal(&rng);
-    srs_batch_t b;
-    memset(&b, 0, sizeof b);
-    b.n_prompts = n_rows;
-    b.row_len = n;
-    b.reward = (srs_vec_t){u, SRS_F32};
+    srs_batch_t b = t_dense(u, SRS_F32, n_rows, n);
     srs_threshold_opts_t o = srs_threshold_opts_default();
     o.solver = SRS_SOLVER_DINKELBACH;
     static const float bad[] = {NAN, INFINITY, -INFINITY};
