@@ -28,7 +28,9 @@
  *
  * Three paths: rows of at most LANE_MAX_N samples are solved LANES at a time,
  * one row per SIMD lane (uniform rows loaded a group at a time through 8x8
- * transposes); longer rows with uniform weights (dinkelbach, exact) are read
+ * transposes, and with AVX-512 the Dinkelbach and exact solvers run on
+ * LANE_GROUPS groups at once with all bookkeeping in vector registers, see
+ * lanes_uniform); longer rows with uniform weights (dinkelbach, exact) are read
  * once, straight from the input, against a bracket of the root estimated from
  * a subsample, and the solvers run on the samples inside the bracket only
  * (see "long rows with uniform weights"); other rows (weighted, bisection, a
@@ -1089,7 +1091,8 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
 // rows share its group: chunking, threads and batch composition leave it
 // bit-identical. Padding (samples past a row's length) is d = 0, p = 0: 0 is
 // always inside a row's range (d is shifted by the row's first sample) and
-// zero weight adds nothing to any sum.
+// zero weight adds nothing to any sum. (lanes_uniform, uniform rows only,
+// masks the padding out instead, and sums over four accumulators.)
 
 // The first bad row of the batch (smallest index) is the one reported.
 static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) {
