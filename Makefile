@@ -5,6 +5,8 @@
 #   make demo       build and run `srs demo`, the main job on the embedded default scenario
 #   make sanitize   build with ASan + UBSan into build-san/ (CPU-only: ASan and the CUDA
 #                   runtime do not mix) and run the test suite there
+#   make test-portable  the test suite on a build without AVX2/AVX-512 (build-portable/):
+#                   the portable fallbacks of the vectorised paths
 #   make bench      CPU threshold benchmark against NumPy and SciPy (results/cpu-threshold.md)
 #   make test-mpi   srs under mpirun with 1-4 ranks (tests/mpi/run.sh)
 #   make test-slurm the Slurm templates on a localhost cluster, as root (tests/slurm/run.sh)
@@ -102,7 +104,7 @@ LIBSO   := $(BUILD)/libsrs.so
 TESTBIN := $(BUILD)/test_srs
 DEPS_OK := .deps-ok
 
-.PHONY: all test demo sanitize bench clean deps cuda-info test-mpi test-slurm bench-mpi
+.PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -157,6 +159,13 @@ sanitize: | $(DEPS_OK)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs
 
+# The suite on a build for x86-64 without AVX-512 or AVX2 (SSE4.2, as many
+# laptops and older servers): the portable fallbacks of the vector paths.
+PORTABLE_ARCH ?= -march=x86-64-v2
+test-portable: | $(DEPS_OK)
+	$(MAKE) NO_CUDA=1 MPI=0 BUILD=build-portable ARCH="$(PORTABLE_ARCH)" all build-portable/test_srs
+	SRS_BIN=build-portable/srs SRS_TEST_QUICK=1 build-portable/test_srs
+
 # Benchmark programs link the library like srs does (CUDA, BLAS, ... as built).
 $(BUILD)/bench_cpu: bench/bench_cpu.c $(LIBA) include/srs.h
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LDFLAGS) $(LDLIBS)
@@ -174,4 +183,4 @@ bench-mpi: all
 	bash bench/run_mpi.sh
 
 clean:
-	rm -rf build build-san build-cpu
+	rm -rf build build-san build-cpu build-portable
