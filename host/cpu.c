@@ -551,7 +551,7 @@ static inline double lanes_sum(const double *a) {
         t1 = _mm512_add_pd(t1, d1_);                                                 \
         s0 = _mm512_mask_add_pd(s0, (__mmask8)mh_, s0, d0_);                         \
         s1 = _mm512_mask_add_pd(s1, (__mmask8)(mh_ >> 8), s1, d1_);                  \
-        cnt = _mm512_sub_epi32(cnt, _mm512_movm_epi32(mh_));                              \
+        c += __builtin_popcount((unsigned)mh_);                                      \
         _mm512_storeu_ps(mid + k, _mm512_maskz_compress_ps(mm_, x));                 \
         k += __builtin_popcount((unsigned)mm_);                                      \
     } while (0)
@@ -563,8 +563,7 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
     const __m512d vref = _mm512_set1_pd(ref);
     __m512 mn = _mm512_set1_ps(src[0]), mx = mn;
     __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
-    __m512i cnt = _mm512_setzero_si512();
-    int64_t k = 0, j = 0;
+    int64_t k = 0, j = 0, c = 0;
     for (; j + PASS_LANES <= n; j += PASS_LANES) {
         __m512 x = _mm512_loadu_ps(src + j);
         BPASS_BLOCK_F32(x, (__mmask16)0xFFFF);
@@ -579,7 +578,7 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
     _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
     r->t_all = lanes_sum(ta);
     r->s_hi = lanes_sum(sa);
-    r->c_hi = _mm512_reduce_add_epi32(cnt);
+    r->c_hi = c;
     r->c_mid = k;
     r->umin = _mm512_reduce_min_ps(mn);
     r->umax = _mm512_reduce_max_ps(mx);
