@@ -175,7 +175,7 @@ static int load_row(const srs_batch_t *b, int64_t start, int64_t n, double *d, d
     double dsum;
     if (b->reward.dtype == SRS_F32) LOAD_LOOP(float);
     else LOAD_LOOP(double);
-    if (!isfinite(r->dmax - r->dmin)) return ROW_BAD_REWARD;  // range overflows double
+    if (srs_row_too_wide(r->dmin, r->dmax, (double)n)) return ROW_BAD_REWARD;
     if (!p) {
         r->wsum = (double)n;
         r->mean = dsum / (double)n;
@@ -1028,7 +1028,8 @@ static int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v,
     double t_lo = br->lo, t_c = br->c, t_hi = br->hi;
     bpass_t bp;
     bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
-    if (!(isfinite(bp.t_all) && isfinite(bp.s_hi) && isfinite(bp.umax - bp.umin))) return LONG_GENERAL;
+    if (!(isfinite(bp.t_all) && isfinite(bp.s_hi)) || srs_row_too_wide(bp.umin - ref, bp.umax - ref, (double)n))
+        return LONG_GENERAL;   // the general path reports the row
     r->ref = ref;
     r->umin = bp.umin;
     r->umax = bp.umax;
@@ -1135,10 +1136,9 @@ typedef struct {
 // Fills d (nmax, lanes) of the group's nl recorded rows (padding of a shorter
 // row d = 0; from nmax to nmax rounded up to 8, -inf), and ref, umin, umax;
 // with vv non-NULL also those as vectors with the lengths and each lane's sum
-// of d, and with valid non-NULL, when some lane has fewer than nmax samples,
-// valid[j], the lanes that have a sample j, for j up to nmax rounded up to 8
-// (left as they are otherwise). Returns the mask of lanes with a non-finite
-// reward or a range beyond double.
+// of d, and with valid non-NULL valid[j], the lanes that have a sample j,
+// for j up to nmax rounded up to 8. Returns the mask of lanes with a
+// non-finite reward or a range beyond double.
 
 static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
                                                                          int64_t nmax, lanes_vecs_t *vv,
@@ -1210,8 +1210,8 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     _mm512_storeu_pd(g->ref, vref);
     // A NaN or an infinity shows in the range (inf, or NaN from inf - inf)
     // or, for a NaN the min and max pass over, in the total of d; a lane
-    // flagged by either is checked sample by sample (a total can also
-    // overflow from finite values).
+    // flagged by either and not too wide is checked sample by sample (a
+    // total can also overflow from finite values: then the row is too wide).
     __m512d range = _mm512_sub_pd(umax, umin);
     if (!vv) {
         __m512d vbad = zero;
@@ -1223,14 +1223,18 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     } else {
         *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
     }
+    // srs_row_too_wide, eight lanes at once: bad without a look at the samples
     const __m512d big = _mm512_set1_pd(DBL_MAX);
+    __m512d dlo = _mm512_sub_pd(umin, vref), dhi = _mm512_sub_pd(umax, vref);
+    __m512d amax = _mm512_max_pd(_mm512_sub_pd(zero, dlo), dhi);
+    unsigned bad = _mm512_cmp_pd_mask(_mm512_sub_pd(dhi, dlo), big, _CMP_NLE_UQ) |
+                   _mm512_cmp_pd_mask(_mm512_mul_pd(amax, vlen), big, _CMP_NLE_UQ);
     unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(sum), big, _CMP_NLE_UQ) |
                        _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
-    unsigned bad = 0;
+    bad &= (1u << nl) - 1;
     for (int l = 0; l < nl; l++) {
-        if (!(suspect >> l & 1)) continue;
-        if (!isfinite(g->umax[l] - g->umin[l]) || first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0)
-            bad |= 1u << l;
+        if (!(suspect >> l & 1) || (bad >> l & 1)) continue;
+        if (first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0) bad |= 1u << l;
     }
     return bad;
 }
@@ -1273,7 +1277,7 @@ static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
     double ref, umn, umx, bad = 0;
     if (b->reward.dtype == SRS_F32) LANE_LOAD_LOOP(float);
     else LANE_LOAD_LOOP(double);
-    if (bad != 0 || isnan(bad) || !isfinite(umx - umn)) return ROW_BAD_REWARD;
+    if (bad != 0 || isnan(bad) || srs_row_too_wide(umn - ref, umx - ref, (double)n)) return ROW_BAD_REWARD;
     if (b->logw.data) {
         double lmax = -INFINITY;
         for (int64_t j = 0; j < n; j++) {
@@ -1453,34 +1457,32 @@ static inline void lanes_preset(const srs_threshold_opts_t *o, __m512d range, __
 // of eight rows at a time with the bookkeeping in vector registers, from the
 // transposed load to the stores of m*. A pass is short at n = 16 and each
 // iterate waits on a division: one group alone spends most of its time
-// waiting, so the groups' passes are interleaved and their chains overlap.
-// A lane's arithmetic is the same as lanes_solve's (sums in sample order) and
-// reads its own row only, so its result does not depend on the rows around it.
+// waiting, so several groups are solved together and their chains overlap.
+// A lane's sums run over its own row only, in a fixed order (sample j into
+// accumulator j mod 4, combined as (0 + 1) + (2 + 3)), so its result does not
+// depend on the rows around it.
 
 typedef struct {
     __m512d tot, lo, hi, len, eps, m, ref, umin, umax, beff, lg, mean;
     __mmask8 used, bad, live;
-    int ragged;                   // some lane has fewer than nmax samples
-    __mmask8 valid[LANE_MAX_N];   // lanes with a sample j
+    __mmask8 valid[LANE_MAX_N];   // lanes with a sample j (set when the passes are masked)
 } ugroup_t;
 
 // Loads group g and sets up its state.
-// nmax_all: the most samples of a row in any group solved with this one.
-static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, lanes_t *g, scratch_t *s, ugroup_t *u, int64_t nmax_all,
-                         int64_t *bad_row, int *bad_kind) {
+// masked: the passes over the groups solved with this one use valid masks,
+// up to nmax_all samples (the most of a row in any of those groups).
+static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, lanes_t *g, scratch_t *s,
+                                                               ugroup_t *u, int masked, int64_t *bad_row,
+                                                               int *bad_kind) {
     const int nl = g->nl;
     int64_t nmax = 0;
-    u->ragged = 0;
-    for (int l = 0; l < nl; l++) {
-        nmax = g->len[l] > nmax ? g->len[l] : nmax;
-        // lanes past nl need no mask: they are never live and never stored
-        u->ragged |= g->len[l] != nmax_all;
-    }
-    // the masks only matter for a group with a row shorter than nmax_all
-    if (u->ragged) memset(u->valid, 0, sizeof u->valid);
+    for (int l = 0; l < nl; l++) nmax = g->len[l] > nmax ? g->len[l] : nmax;
+    // lanes past nl need no mask: they are never live and never stored; past
+    // this group's nmax (rounded up to 8) every mask is 0
+    if (masked) memset(u->valid, 0, sizeof u->valid);
     u->used = (__mmask8)((1u << nl) - 1);
     lanes_vecs_t vv;
-    u->bad = (__mmask8)lanes_fill_uniform(g, jb->b, nmax, &vv, u->ragged ? u->valid : NULL);
+    u->bad = (__mmask8)lanes_fill_uniform(g, jb->b, nmax, &vv, masked ? u->valid : NULL);
     for (int l = 0; l < nl; l++)
         if (u->bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
     // range (d = u - u_0 is monotone in u: min d = min u - u_0), preset, mean
@@ -1636,13 +1638,15 @@ static inline __attribute__((always_inline)) void lanes_uniform_g(const job_t *j
     int64_t nmax = 0;
     for (int q = 0; q < G; q++)
         for (int l = 0; l < gs[q].nl; l++) nmax = gs[q].len[l] > nmax ? gs[q].len[l] : nmax;
-    for (int q = 0; q < G; q++) ugroup_setup(jb, &gs[q], s, &us[q], nmax, bad_row, bad_kind);
+    // every row of every group with nmax samples: no masks in the passes;
+    // otherwise every group gets its masks (the passes run to nmax for all)
+    int masked = 0;
+    for (int q = 0; q < G; q++)
+        for (int l = 0; l < gs[q].nl; l++) masked |= gs[q].len[l] != nmax;
+    for (int q = 0; q < G; q++) ugroup_setup(jb, &gs[q], s, &us[q], masked, bad_row, bad_kind);
     const srs_threshold_opts_t *o = jb->to;
     int max_iter = o->solver == SRS_SOLVER_DINKELBACH ? (o->max_iter > 0 ? o->max_iter : LANE_MAX_N + 2)
                                                       : EXACT_WARM_PASSES;
-    // every lane of every group with nmax samples: no masks in the passes
-    int masked = 0;
-    for (int q = 0; q < G; q++) masked |= us[q].ragged;
     if (masked) ugroups_dinkelbach(gs, us, G, nmax, max_iter, 1);
     else ugroups_dinkelbach(gs, us, G, nmax, max_iter, 0);
     for (int q = 0; q < G; q++) ugroup_finish(jb, &gs[q], s, &us[q], base);
@@ -1809,9 +1813,10 @@ static int long_row(const job_t *jb, scratch_t *s, int64_t i, int64_t base, cons
     return ROW_OK;
 }
 
-// Rows are taken in chunks of ROW_CHUNK by the threads (dense short rows: at
-// least CHUNK_BYTES of input, so that the hardware prefetchers, which stop at
-// page boundaries, see long runs); within a chunk, short
+// Rows are taken in chunks of ROW_CHUNK by the threads (dense short rows: up to
+// CHUNK_BYTES of input, a multiple of LANE_GROUPS groups and at least
+// ROW_CHUNK rows, so that the hardware prefetchers, which stop at page
+// boundaries, see long runs); within a chunk, short
 // rows fill lane groups and long rows are solved one at a time.
 #define ROW_CHUNK 64
 #define CHUNK_BYTES 65536
@@ -1960,7 +1965,8 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     int64_t j = first_nonfinite(v, start, n);
     if (j < 0)
         return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g,
-                            "row %lld: rewards span a range too large for double precision",
+                            "row %lld: rewards too large for double precision (their range, or the row "
+                            "length times the largest |u - u_0|, overflows)",
                             (long long)g);
     return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld, sample %lld: %s is %g (must be finite)",
                         (long long)g, (long long)j, what, vec_at(v, start + j));

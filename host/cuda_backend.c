@@ -310,7 +310,9 @@ static srs_status_t report_bad(srs_ctx_t *ctx, const job_t *jb) {
         if (!isfinite(vec_at(v, start + j)))
             return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld, sample %lld: %s is %g (must be finite)",
                                 (long long)g, (long long)j, what, vec_at(v, start + j));
-    return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld: rewards span a range too large for double precision",
+    return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g,
+                        "row %lld: rewards too large for double precision (their range, or the row length times "
+                        "the largest |u - u_0|, overflows)",
                         (long long)g);
 }
 

@@ -14,6 +14,7 @@
 #ifndef SRS_MATH_H
 #define SRS_MATH_H
 
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include "srs.h"
@@ -29,6 +30,13 @@
 // these are finite.
 SRS_HD double srs_min(double a, double b) { return b < a ? b : a; }
 SRS_HD double srs_max(double a, double b) { return b > a ? b : a; }
+
+// A row the solvers cannot sum in double: its range of d = u - u_0, or its
+// length times the largest |d|, overflows (or is NaN). Every sum a solver
+// forms is at most n times the largest |d|; d_0 = 0, so dmin <= 0 <= dmax.
+SRS_HD int srs_row_too_wide(double dmin, double dmax, double n) {
+    return !(dmax - dmin <= DBL_MAX) || !(srs_max(-dmin, dmax) * n <= DBL_MAX);
+}
 
 // ----------------------------------------------------------------------------
 // exp and log as straight-line code (no branches, no calls), so that loops over

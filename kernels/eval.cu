@@ -282,7 +282,7 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
     }
     g.reduce(s3, mn);
     ri.dmin = mn[0]; ri.dmax = -mn[1]; ri.umin = mn[2]; ri.umax = -mn[3];
-    if (!(s3[1] == 0) || !isfinite(ri.ref) || !isfinite(ri.dmax - ri.dmin)) {
+    if (!(s3[1] == 0) || !isfinite(ri.ref) || srs_row_too_wide(ri.dmin, ri.dmax, (double)n)) {
         if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_REWARD);
         return;
     }

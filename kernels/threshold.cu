@@ -195,7 +195,7 @@ __device__ void process_row(Row &row, const Grp &g, const srs_thr_args_t &a, int
     });
     g.reduce(s, mn);
     ri.dmin = mn[0]; ri.dmax = -mn[1]; ri.umin = mn[2]; ri.umax = -mn[3];
-    if (!(s[1] == 0) || !isfinite(ri.ref) || !isfinite(ri.dmax - ri.dmin)) {
+    if (!(s[1] == 0) || !isfinite(ri.ref) || srs_row_too_wide(ri.dmin, ri.dmax, (double)n)) {
         if (g.rank == 0) mark_bad(a, r, BAD_REWARD);
         return;
     }

@@ -513,6 +513,53 @@ TEST(dense_short_rows_match_csr_chunks) {
     }
 }
 
+TEST(short_rows_grouped_with_other_lengths) {
+    // CSR rows in blocks of eight, each block a group of the short-row
+    // solver: equal lengths, one row shorter, lengths of other blocks. Every
+    // row must get the bits it gets alone, whatever groups it shares a solve
+    // with (a group of equal rows next to a ragged one once read masks it
+    // had never set).
+    uint64_t rng = 23;
+    const int n_blocks = 160, n_rows = 8 * n_blocks;
+    int64_t *off = malloc(sizeof *off * (n_rows + 1));
+    off[0] = 0;
+    for (int blk = 0; blk < n_blocks; blk++) {
+        int kind = (int)(t_rand_u01(&rng) * 5);
+        for (int l = 0; l < 8; l++) {
+            int64_t len = kind == 0 ? 16 : kind == 1 ? 8 : kind == 2 ? (l == 3 ? 15 : 16)
+                        : kind == 3 ? 64 : 1 + (int64_t)(t_rand_u01(&rng) * 64);
+            off[8 * blk + l + 1] = off[8 * blk + l] + len;
+        }
+    }
+    double *u = malloc(sizeof *u * (size_t)off[n_rows]);
+    for (int64_t j = 0; j < off[n_rows]; j++) u[j] = t_rand_normal(&rng);
+    double *a = malloc(sizeof *a * n_rows), *c = malloc(sizeof *c * n_rows);
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = n_rows;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    for (int sv = 1; sv < 3; sv++) {
+        srs_threshold_opts_t o = srs_threshold_opts_default();
+        o.preset = SRS_PRESET_PAPER_CD;
+        o.B = 15;
+        o.beta = 0.667;
+        o.solver = (srs_solver_t)sv;
+        CHECK(srs_thresholds(t_ctx(), &b, &o, a, NULL) == SRS_OK, "whole batch");
+        for (int i = 0; i < n_rows; i++) {
+            srs_batch_t one = b;
+            one.n_prompts = 1;
+            one.offsets = off + i;
+            CHECK(srs_thresholds(t_ctx(), &one, &o, c + i, NULL) == SRS_OK, "row %d", i);
+        }
+        int diff = 0;
+        for (int i = 0; i < n_rows; i++) diff += memcmp(&a[i], &c[i], sizeof a[i]) != 0;
+        CHECK(diff == 0, "%s: %d of %d rows differ from the same row solved alone", srs_solver_name(o.solver),
+              diff, n_rows);
+    }
+    free(off); free(u); free(a); free(c);
+}
+
 TEST(dense_short_rows_bad_values) {
     // In dense short rows, a NaN or an infinity is found wherever it sits,
     // and the first bad row is the one reported; a row whose sum overflows
@@ -539,8 +586,7 @@ TEST(dense_short_rows_bad_values) {
             u[517 * n + where[w]] = 0.5f;
             u[901 * n + 3] = 0.5f;
         }
-    // sixteen values of 3e38 (float max): their sum is finite in double;
-    // double input of 1e307 each overflows the sum, and is still a valid row
+    // rows of huge equal values: d = 0, nothing to overflow, m* = u
     for (int j = 0; j < n; j++) u[200 * n + j] = 3e38f;
     CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
     CHECK(m[200] == (double)3e38f, "equal row: m* = %.17g", m[200]);
@@ -552,6 +598,53 @@ TEST(dense_short_rows_bad_values) {
     CHECK(m[300] == 1e307, "equal row: m* = %.17g", m[300]);
     CHECK(m[200] == (double)3e38f, "equal row: m* = %.17g", m[200]);
     free(u); free(ud); free(m);
+}
+
+TEST(too_wide_rows_are_reported) {
+    // A row whose sums would overflow double (its length times the largest
+    // |u - u_0| beyond DBL_MAX, though every value and the range are finite)
+    // is reported as bad input on every path: dense short rows (both lane
+    // solvers), long rows (the bracket path), weighted rows and bisection.
+    // A wide row that fits is solved.
+    static const int lens[] = {16, 100};
+    uint64_t rng = 31;
+    const int n_rows = 20;
+    for (int li = 0; li < 2; li++) {
+        const int n = lens[li];
+        double *u = malloc(sizeof *u * n_rows * n), *lw = malloc(sizeof *lw * n_rows * n), m[20];
+        int64_t off[21];
+        for (int i = 0; i <= n_rows; i++) off[i] = (int64_t)i * n;
+        for (int i = 0; i < n_rows * n; i++) { u[i] = t_rand_normal(&rng); lw[i] = t_rand_normal(&rng); }
+        // row 5: -1e300 then +1e300: wide, n * 2e300 fits
+        u[5 * n] = -1e300;
+        for (int j = 1; j < n; j++) u[5 * n + j] = (j % 3 ? 1e300 : -1e300);
+        // row 7: -8e307 then +8e307: range 1.6e308 fits, the sums do not
+        u[7 * n] = -8e307;
+        for (int j = 1; j < n; j++) u[7 * n + j] = 8e307;
+        for (int cfg = 0; cfg < 5; cfg++) {
+            srs_batch_t b = t_dense(u, SRS_F64, n_rows, n);
+            srs_threshold_opts_t o = srs_threshold_opts_default();
+            o.solver = cfg == 1 ? SRS_SOLVER_EXACT : cfg == 2 ? SRS_SOLVER_BISECT : SRS_SOLVER_DINKELBACH;
+            if (cfg >= 3) {
+                b.offsets = off;   // CSR, with base weights
+                b.logw = (srs_vec_t){lw, SRS_F64};
+                o.solver = cfg == 3 ? SRS_SOLVER_DINKELBACH : SRS_SOLVER_EXACT;
+            }
+            CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "n %d cfg %d: too wide accepted",
+                  n, cfg);
+            CHECK(srs_ctx_error_row(t_ctx()) == 7, "n %d cfg %d: error row %lld", n, cfg,
+                  (long long)srs_ctx_error_row(t_ctx()));
+            CHECK(strstr(srs_ctx_last_error(t_ctx()), "too large for double precision") != NULL,
+                  "n %d cfg %d: message: %s", n, cfg, srs_ctx_last_error(t_ctx()));
+            // without row 7 the batch solves, the wide row 5 within its range
+            b.n_prompts = 7;
+            CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_OK, "n %d cfg %d: %s", n, cfg,
+                  srs_ctx_last_error(t_ctx()));
+            CHECK(m[5] >= -1e300 && m[5] <= 1e300 && m[5] > -1e300, "n %d cfg %d: wide row m* = %g", n, cfg, m[5]);
+        }
+        free(u);
+        free(lw);
+    }
 }
 
 TEST(bad_values_are_reported_by_row) {
