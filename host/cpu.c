@@ -708,31 +708,22 @@ static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s
     __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0, vt = vs0;
     __m512d vn0 = inf, vn1 = inf, vn2 = inf, vn3 = inf;
     int64_t j = 0;
-    if (tot) {
+    // four blocks of eight a step, then the tail; BLK is MID_BLOCK or MID_BLOCK_T
+#define MID_LOOP(BLK)                                                           \
+    do {                                                                        \
+        while (j + 32 <= k) {                                                   \
+            BLK(0, 0xFF); BLK(1, 0xFF); BLK(2, 0xFF); BLK(3, 0xFF);             \
+        }                                                                       \
+        if (j < k) BLK(0, MID_TAIL_MASK);                                       \
+        if (j < k) BLK(1, MID_TAIL_MASK);                                       \
+        if (j < k) BLK(2, MID_TAIL_MASK);                                       \
+        if (j < k) BLK(3, MID_TAIL_MASK);                                       \
+    } while (0)
 #define MID_BLOCK_T(q, tm) do { vt = _mm512_add_pd(vt, _mm512_maskz_loadu_pd(tm, dd + j)); MID_BLOCK(q, tm); } while (0)
-        while (j + 32 <= k) {
-            MID_BLOCK_T(0, 0xFF);
-            MID_BLOCK_T(1, 0xFF);
-            MID_BLOCK_T(2, 0xFF);
-            MID_BLOCK_T(3, 0xFF);
-        }
-        if (j < k) MID_BLOCK_T(0, MID_TAIL_MASK);
-        if (j < k) MID_BLOCK_T(1, MID_TAIL_MASK);
-        if (j < k) MID_BLOCK_T(2, MID_TAIL_MASK);
-        if (j < k) MID_BLOCK_T(3, MID_TAIL_MASK);
+    if (tot) MID_LOOP(MID_BLOCK_T);
+    else MID_LOOP(MID_BLOCK);
 #undef MID_BLOCK_T
-    } else {
-        while (j + 32 <= k) {
-            MID_BLOCK(0, 0xFF);
-            MID_BLOCK(1, 0xFF);
-            MID_BLOCK(2, 0xFF);
-            MID_BLOCK(3, 0xFF);
-        }
-        if (j < k) MID_BLOCK(0, MID_TAIL_MASK);
-        if (j < k) MID_BLOCK(1, MID_TAIL_MASK);
-        if (j < k) MID_BLOCK(2, MID_TAIL_MASK);
-        if (j < k) MID_BLOCK(3, MID_TAIL_MASK);
-    }
+#undef MID_LOOP
     _mm512_storeu_pd(sa, _mm512_add_pd(_mm512_add_pd(vs0, vs1), _mm512_add_pd(vs2, vs3)));
     _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
     _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
@@ -1213,16 +1204,7 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     // flagged by either and not too wide is checked sample by sample (a
     // total can also overflow from finite values: then the row is too wide).
     __m512d range = _mm512_sub_pd(umax, umin);
-    if (!vv) {
-        __m512d vbad = zero;
-        for (int64_t j = 0; j < nmax; j++) {
-            __m512d x = _mm512_load_pd(g->d + j * LANES);
-            vbad = _mm512_add_pd(vbad, _mm512_sub_pd(x, x));
-        }
-        sum = vbad;
-    } else {
-        *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
-    }
+    if (vv) *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
     // srs_row_too_wide, eight lanes at once: bad without a look at the samples
     const __m512d big = _mm512_set1_pd(DBL_MAX);
     __m512d dlo = _mm512_sub_pd(umin, vref), dhi = _mm512_sub_pd(umax, vref);
@@ -1955,13 +1937,16 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                                (long long)max_len);
     if (bad_row == INT64_MAX) return SRS_OK;
 
-    // report the first offending row, with the sample and its value
-    int64_t g = b->first_index + bad_row, start, n;
-    srs_batch_row(b, bad_row, &start, &n);
-    if (bad_kind == ROW_EMPTY)
+    return srs_fail_bad_row(ctx, b, bad_row, bad_kind);
+}
+
+srs_status_t srs_fail_bad_row(srs_ctx_t *ctx, const srs_batch_t *b, int64_t row, int kind) {
+    int64_t g = b->first_index + row, start, n;
+    srs_batch_row(b, row, &start, &n);
+    if (kind == ROW_EMPTY)
         return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld: empty row (no samples)", (long long)g);
-    const srs_vec_t *v = bad_kind == ROW_BAD_LOGW ? &b->logw : &b->reward;
-    const char *what = bad_kind == ROW_BAD_LOGW ? "logw" : "reward";
+    const srs_vec_t *v = kind == ROW_BAD_LOGW ? &b->logw : &b->reward;
+    const char *what = kind == ROW_BAD_LOGW ? "logw" : "reward";
     int64_t j = first_nonfinite(v, start, n);
     if (j < 0)
         return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g,

@@ -293,29 +293,6 @@ static int chunk_finish(job_t *jb, slot_t *s) {
     return 0;
 }
 
-static double vec_at(const srs_vec_t *v, int64_t i) {
-    return v->dtype == SRS_F32 ? (double)((const float *)v->data)[i] : ((const double *)v->data)[i];
-}
-
-// The CPU backend's messages for a bad row.
-static srs_status_t report_bad(srs_ctx_t *ctx, const job_t *jb) {
-    const srs_batch_t *b = jb->b;
-    int64_t g = b->first_index + jb->bad_row, start, n;
-    srs_batch_row(b, jb->bad_row, &start, &n);
-    if (jb->bad_kind == 1)
-        return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld: empty row (no samples)", (long long)g);
-    const srs_vec_t *v = jb->bad_kind == 3 ? &b->logw : &b->reward;
-    const char *what = jb->bad_kind == 3 ? "logw" : "reward";
-    for (int64_t j = 0; j < n; j++)
-        if (!isfinite(vec_at(v, start + j)))
-            return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g, "row %lld, sample %lld: %s is %g (must be finite)",
-                                (long long)g, (long long)j, what, vec_at(v, start + j));
-    return srs_fail_row(ctx, SRS_ERR_BAD_INPUT, g,
-                        "row %lld: rewards too large for double precision (their range, or the row length times "
-                        "the largest |u - u_0|, overflows)",
-                        (long long)g);
-}
-
 static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
     const srs_batch_t *b = jb->b;
     const int64_t np = b->n_prompts;
@@ -382,7 +359,7 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
         }
     }
     if (failed) return backend_fail(ctx);
-    if (jb->bad_row >= 0) return report_bad(ctx, jb);
+    if (jb->bad_row >= 0) return srs_fail_bad_row(ctx, jb->b, jb->bad_row, jb->bad_kind);
     return SRS_OK;
 }
 

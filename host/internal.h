@@ -60,6 +60,11 @@ void srs_clear_error(srs_ctx_t *ctx);
 double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph, double sl, double pl,
                         double eps, double dmin, double dmax);
 
+// The error for bad row `row` of b (kind 1 empty, 2 reward, 3 logw, as the
+// CPU and CUDA backends number them): names the global row, the first
+// non-finite sample and its value, or says the row is too wide to sum.
+srs_status_t srs_fail_bad_row(srs_ctx_t *ctx, const srs_batch_t *b, int64_t row, int kind);
+
 // Row i of b alone, as a batch (same arrays, first_index advanced).
 srs_batch_t srs_batch_one_row(const srs_batch_t *b, int64_t i);
 

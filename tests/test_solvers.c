@@ -574,11 +574,13 @@ TEST(dense_short_rows_bad_values) {
     o.solver = SRS_SOLVER_DINKELBACH;
     static const float bad[] = {NAN, INFINITY, -INFINITY};
     static const int where[] = {0, 5, 15};
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 6; k++)   // the lane solvers (dinkelbach), then bisection's lanes
         for (int w = 0; w < 3; w++) {
-            u[517 * n + where[w]] = bad[k];
+            o.solver = k < 3 ? SRS_SOLVER_DINKELBACH : SRS_SOLVER_BISECT;
+            u[517 * n + where[w]] = bad[k % 3];
             u[901 * n + 3] = NAN;   // a later bad row must not win
-            CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "bad value %g accepted", bad[k]);
+            CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_ERR_BAD_INPUT, "bad value %g accepted (%s)",
+                  bad[k % 3], srs_solver_name(o.solver));
             CHECK(srs_ctx_error_row(t_ctx()) == 517, "error row %lld", (long long)srs_ctx_error_row(t_ctx()));
             char want[64];
             snprintf(want, sizeof want, "row 517, sample %d", where[w]);
@@ -586,6 +588,7 @@ TEST(dense_short_rows_bad_values) {
             u[517 * n + where[w]] = 0.5f;
             u[901 * n + 3] = 0.5f;
         }
+    o.solver = SRS_SOLVER_DINKELBACH;
     // rows of huge equal values: d = 0, nothing to overflow, m* = u
     for (int j = 0; j < n; j++) u[200 * n + j] = 3e38f;
     CHECK(srs_thresholds(t_ctx(), &b, &o, m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
