@@ -11,11 +11,38 @@
 #   make test-mpi   srs under mpirun with 1-4 ranks (tests/mpi/run.sh)
 #   make test-slurm the Slurm templates on a localhost cluster, as root (tests/slurm/run.sh)
 #   make bench-mpi  MPI strong scaling of threshold precomputation (results/mpi-scaling.md)
+#   make install    bin/srs, lib/libsrs.so.X.Y.Z (soname libsrs.so.X), lib/libsrs.a,
+#                   include/srs.h, lib/pkgconfig/srs.pc under $(DESTDIR)$(PREFIX)
+#   make uninstall  removes what make install put there
+#   make test-install  make install into a scratch prefix, then the README's link
+#                   recipe verbatim against it (shared and static)
+#   make test-fresh the README's two commands in brand-new Debian roots (debootstrap;
+#                   bookworm and trixie; root), then the install recipe there
 #
 # Overrides: CC, OPT, ARCH (default -march=native), NO_OMP=1, BUILD=dir,
 # NVCC, NO_CUDA=1 (CPU-only even where nvcc is found), GPU_COMPUTE_CAPABILITY
 # (default 90: `make GPU_COMPUTE_CAPABILITY=80` for an A100), SAN_FLAGS,
-# MPI=0|1 (default: with MPI when mpicc is found), MPICC.
+# MPI=0|1 (default: with MPI when mpicc is found), MPICC, PREFIX (/usr/local),
+# DESTDIR, BINDIR, LIBDIR, INCLUDEDIR, PKGCONFIGDIR, SRS_NO_DEPS=1 (install no
+# Debian packages: dependencies are managed by hand).
+
+# ---- dependencies first --------------------------------------------------------
+# Every probe below (nvcc, mpicc) must see the machine as the build will, so the
+# missing Debian packages are installed while this Makefile is read, before any
+# probe: on a fresh machine mpicc appears only then. Not for goals that build
+# nothing, not under -n, not in sub-makes (SRS_DEPS_DONE), not with SRS_NO_DEPS=1.
+NO_DEPS_GOALS := clean uninstall cuda-info test-fresh
+ifeq ($(SRS_NO_DEPS)$(SRS_DEPS_DONE),)
+ifeq ($(findstring n,$(firstword -$(MAKEFLAGS))),)
+ifneq ($(filter-out $(NO_DEPS_GOALS),$(or $(MAKECMDGOALS),all)),)
+  $(shell bash scripts/install-deps.sh 1>&2)
+  ifneq ($(.SHELLSTATUS),0)
+    $(error srs: scripts/install-deps.sh failed (above); SRS_NO_DEPS=1 skips it)
+  endif
+endif
+endif
+endif
+export SRS_DEPS_DONE := 1
 
 CC    ?= gcc
 # NO_CUDA=1 builds into its own directory: objects of the two configurations never mix
@@ -46,7 +73,9 @@ LDLIBS += -ljansson -lopenblas -linih -lm
 # for sm_$(GPU_COMPUTE_CAPABILITY) into the library, host code gets
 # SRS_WITH_CUDA, and everything links cudart, cuBLAS and cuRAND (NVTX 3 is
 # header-only). NO_CUDA=1, or no nvcc, builds the complete CPU-only engine.
-NVCC ?= $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+ifeq ($(origin NVCC),undefined)
+  NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
+endif
 KERNEL_SRC := $(wildcard kernels/*.cu)
 ifeq ($(NO_CUDA),1)
   CUDA_MSG := srs: NO_CUDA=1: building the CPU-only engine
@@ -71,7 +100,9 @@ endif
 # With mpicc (OpenMPI or MPICH) the command line gets the MPI layer (host/mpi.c:
 # SRS_WITH_MPI, linked into build/srs only; libsrs stays MPI-free). MPI=0 builds
 # without it, MPI=1 fails when mpicc is missing. A build without MPI runs one process.
-MPICC ?= $(shell command -v mpicc 2>/dev/null)
+ifeq ($(origin MPICC),undefined)
+  MPICC := $(shell command -v mpicc 2>/dev/null)
+endif
 ifeq ($(MPI),0)
   MPICC :=
   MPI_MSG := srs: MPI=0: building without MPI (one process)
@@ -100,11 +131,19 @@ TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
 SRS     := $(BUILD)/srs
 LIBA    := $(BUILD)/libsrs.a
-LIBSO   := $(BUILD)/libsrs.so
 TESTBIN := $(BUILD)/test_srs
-DEPS_OK := .deps-ok
 
-.PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi
+# The shared library carries the version of include/srs.h: the file
+# libsrs.so.X.Y.Z, its soname libsrs.so.X (X changes with the ABI), and the
+# development link libsrs.so, in build/ as in an installed tree.
+VERSION := $(shell sed -n 's/^\#define SRS_VERSION_STRING "\(.*\)"/\1/p' include/srs.h)
+SOMAJOR := $(firstword $(subst ., ,$(VERSION)))
+SONAME  := libsrs.so.$(SOMAJOR)
+LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
+LIBSO   := $(BUILD)/libsrs.so
+
+.PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
+        install uninstall test-install test-fresh
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -120,13 +159,12 @@ $(BUILD)/obj/host/mpi.o: $(MPI_STAMP)
 $(BUILD)/obj/host/mpi.o: ALL_CFLAGS += $(if $(MPICC),-DSRS_WITH_MPI $(MPI_CFLAGS))
 $(SRS): LDLIBS += $(if $(MPICC),$(MPI_LIBS))
 
-# Debian packages the build needs; installed by scripts/install-deps.sh when missing.
-deps: $(DEPS_OK)
-$(DEPS_OK): scripts/install-deps.sh
+# The Debian packages the build needs (scripts/install-deps.sh; make runs it
+# itself while reading this file, see the top).
+deps:
 	@bash scripts/install-deps.sh
-	@touch $@
 
-$(BUILD)/obj/%.o: %.c $(HDRS) | $(DEPS_OK)
+$(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
@@ -138,8 +176,12 @@ $(LIBA): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(LIBSO): $(LIB_OBJ)
-	$(CC) -shared $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+$(LIBSO_REAL): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,$(SONAME) $(ALL_LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIBSO): $(LIBSO_REAL)
+	ln -sf $(notdir $<) $(BUILD)/$(SONAME)
+	ln -sf $(SONAME) $@
 
 $(SRS): $(CLI_OBJ) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
@@ -154,7 +196,7 @@ demo: all
 	$(SRS) demo
 
 SAN_FLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-sanitize: | $(DEPS_OK)
+sanitize:
 	$(MAKE) NO_CUDA=1 MPI=0 BUILD=build-san OPT="-O1" SAN="$(SAN_FLAGS)" all build-san/test_srs
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs
@@ -162,7 +204,7 @@ sanitize: | $(DEPS_OK)
 # The suite on a build for x86-64 without AVX-512 or AVX2 (SSE4.2, as many
 # laptops and older servers): the portable fallbacks of the vector paths.
 PORTABLE_ARCH ?= -march=x86-64-v2
-test-portable: | $(DEPS_OK)
+test-portable:
 	$(MAKE) NO_CUDA=1 MPI=0 BUILD=build-portable ARCH="$(PORTABLE_ARCH)" all build-portable/test_srs
 	SRS_BIN=build-portable/srs SRS_TEST_QUICK=1 build-portable/test_srs
 
@@ -181,6 +223,53 @@ test-slurm: all
 	bash tests/slurm/run.sh $(SRS)
 bench-mpi: all
 	bash bench/run_mpi.sh
+
+# ---- install -------------------------------------------------------------------
+# The usual GNU layout under $(DESTDIR)$(PREFIX). srs.pc's Libs.private is what a
+# static link of libsrs.a needs, exactly what this build linked (with the CUDA
+# libraries when the CUDA backend is compiled in). ldconfig runs for a live
+# install as root, so the new soname is found at once.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+$(BUILD)/srs.pc: FORCE
+	@mkdir -p $(BUILD)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	    'Name: srs' \
+	    'Description: Stackelberg reward shaping: per-prompt thresholds, shaped rewards, evaluation, guided decoding' \
+	    'Version: $(VERSION)' \
+	    'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -lsrs' \
+	    'Libs.private: $(strip $(LDLIBS) $(OMP))' > $@.tmp
+	@mv $@.tmp $@
+FORCE:
+
+install: all $(BUILD)/srs.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(SRS) $(DESTDIR)$(BINDIR)/srs
+	install -m 755 $(LIBSO_REAL) $(DESTDIR)$(LIBDIR)/
+	ln -sf libsrs.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsrs.so
+	install -m 644 $(LIBA) $(DESTDIR)$(LIBDIR)/libsrs.a
+	install -m 644 include/srs.h $(DESTDIR)$(INCLUDEDIR)/srs.h
+	install -m 644 $(BUILD)/srs.pc $(DESTDIR)$(PKGCONFIGDIR)/srs.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/srs $(DESTDIR)$(LIBDIR)/libsrs.so.$(VERSION) \
+	      $(DESTDIR)$(LIBDIR)/$(SONAME) $(DESTDIR)$(LIBDIR)/libsrs.so $(DESTDIR)$(LIBDIR)/libsrs.a \
+	      $(DESTDIR)$(INCLUDEDIR)/srs.h $(DESTDIR)$(PKGCONFIGDIR)/srs.pc
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then ldconfig; fi
+
+# The README's link recipe, verbatim, against make install in a scratch prefix.
+test-install: all
+	bash tests/install/run.sh
+# The README's two commands in brand-new Debian roots (root, debootstrap).
+test-fresh:
+	bash tests/fresh/run.sh $(FRESH_SUITES)
 
 clean:
 	rm -rf build build-san build-cpu build-portable

@@ -1,16 +1,29 @@
 #!/usr/bin/env bash
-# Installs the Debian packages srs needs, only those missing.
+# Installs the Debian packages srs needs, only those missing. make runs it
+# itself, before it looks for nvcc or mpicc (see the Makefile's top).
 #   scripts/install-deps.sh          build and test: gcc, make, jansson, OpenMPI, OpenBLAS (value
 #                                    head), python3 + NumPy (the Python binding test, the
-#                                    evaluation cross-check), inih (eval configs), gnuplot (plots)
+#                                    evaluation cross-check), inih (eval configs), gnuplot (plots),
+#                                    pkgconf (the README's link recipe)
 #   scripts/install-deps.sh --bench  also SciPy for the benchmark peers
+#   scripts/install-deps.sh --fresh  also debootstrap, for make test-fresh
+# Not a Debian machine (no dpkg-query): says what to install and exits 0.
 set -euo pipefail
 
 # openmpi: the MPI build (make finds mpicc) and its tests run everywhere.
 pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
-      openmpi-bin libopenmpi-dev)
-if [[ "${1:-}" == "--bench" ]]; then
-    pkgs+=(python3-scipy)
+      openmpi-bin libopenmpi-dev pkgconf)
+case "${1:-}" in
+    --bench) pkgs+=(python3-scipy) ;;
+    --fresh) pkgs+=(debootstrap) ;;
+    "") ;;
+    *) echo "usage: scripts/install-deps.sh [--bench|--fresh]" >&2; exit 2 ;;
+esac
+
+if ! command -v dpkg-query >/dev/null; then
+    echo "srs: not a Debian system: install these (or your distribution's names for them) by hand:" \
+         "${pkgs[*]}" >&2
+    exit 0
 fi
 
 missing=()
