@@ -82,6 +82,7 @@ ifeq ($(NO_CUDA),1)
   KERNEL_SRC :=
 else ifeq ($(NVCC),)
   CUDA_MSG := srs: nvcc not found: building the CPU-only engine
+  KERNEL_SRC :=
 else ifeq ($(KERNEL_SRC),)
   CUDA_MSG := srs: nvcc found ($(NVCC)) but kernels/ has no .cu files: building the CPU-only engine
 else
