@@ -14,7 +14,8 @@
 # The pristine base of each suite is cached as a tarball (SRS_FRESH_CACHE,
 # default /var/cache/srs-fresh; SRS_FRESH_REBASE=1 makes it anew, and it is made
 # anew after 7 days) and extracted anew for every run, so nothing a run installs
-# survives it. The root lives in a private mount namespace (unshare): /proc, /sys
+# survives it. SRS_FRESH_COMMIT=REV tests another commit of this repository (an
+# older one, to see a failure this stage now catches). The root lives in a private mount namespace (unshare): /proc, /sys
 # and /dev vanish with it. SRS_FRESH_KEEP=1 keeps the roots for inspection.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -27,8 +28,8 @@ suites=("$@")
 bash scripts/install-deps.sh --fresh >&2
 command -v unshare >/dev/null || { echo "test-fresh: unshare (util-linux) not found" >&2; exit 1; }
 
-commit=$(git rev-parse HEAD)
-if [[ -n $(git status --porcelain --untracked-files=no) ]]; then
+commit=$(git rev-parse "${SRS_FRESH_COMMIT:-HEAD}")
+if [[ -z ${SRS_FRESH_COMMIT:-} && -n $(git status --porcelain --untracked-files=no) ]]; then
     echo "test-fresh: note: the working tree has uncommitted changes; testing the commit $commit only"
 fi
 
