@@ -51,7 +51,6 @@ ifeq ($(NO_CUDA),1)
 endif
 BUILD ?= build
 OPT   ?= -O3
-ARCH  ?= -march=native
 GPU_COMPUTE_CAPABILITY ?= 90
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
               -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude -Ihost
@@ -64,7 +63,36 @@ ifeq ($(NO_OMP),1)
 else
   OMP := -fopenmp
 endif
-ALL_CFLAGS  = $(CFLAGS_BASE) $(OPT) $(ARCH) -g $(OMP) $(SAN) $(CFLAGS)
+ALL_CFLAGS  = $(CFLAGS_BASE) $(OPT) $(BASE_ARCH) -g $(OMP) $(SAN) $(CFLAGS)
+
+# ---- CPU levels ----------------------------------------------------------------
+# One build runs on every CPU. The hot units (ISA_SRC: thresholds and shaping,
+# the evaluation's rows) are compiled once per instruction-set level with that
+# level's -march, the rest once for the lowest level (BASE_ARCH);
+# host/dispatch.c gives each context the best level the CPU runs (SRS_CPU=v2|
+# v3|v4|neon forces one). ARCH=native (or any -march=...) is the opt-in
+# single-level build: everything with those flags, runs only where such a CPU is.
+MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+ifeq ($(origin ARCH),command line)
+  ISA_LEVELS := native
+  ISA_FLAGS_native := $(if $(filter native,$(ARCH)),-march=native,$(ARCH))
+  BASE_ARCH := $(ISA_FLAGS_native)
+else ifneq ($(filter x86_64-%,$(MACHINE)),)
+  ISA_LEVELS := v2 v3 v4
+  ISA_FLAGS_v2 := -march=x86-64-v2 -mtune=generic
+  ISA_FLAGS_v3 := -march=x86-64-v3 -mtune=generic
+  ISA_FLAGS_v4 := -march=x86-64-v4 -mtune=generic
+  BASE_ARCH := $(ISA_FLAGS_v2)
+else ifneq ($(filter aarch64-%,$(MACHINE)),)
+  ISA_LEVELS := neon
+  ISA_FLAGS_neon := -march=armv8-a
+  BASE_ARCH := $(ISA_FLAGS_neon)
+else
+  ISA_LEVELS := native
+  ISA_FLAGS_native :=
+  BASE_ARCH :=
+endif
+ISA_SRC := host/cpu.c host/eval_rows.c
 ALL_LDFLAGS = $(OMP) $(SAN) $(LDFLAGS)
 LDLIBS += -ljansson -lopenblas -linih -lm
 
@@ -122,11 +150,12 @@ MPI_STAMP := $(BUILD)/.mpi-$(if $(MPICC),on,off)
 
 # ---- sources -----------------------------------------------------------------
 CLI_SRC  := $(wildcard host/cli*.c) host/progress.c host/mpi.c
-LIB_SRC  := $(filter-out $(CLI_SRC),$(wildcard host/*.c))
+LIB_SRC  := $(filter-out $(CLI_SRC) $(ISA_SRC),$(wildcard host/*.c))
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h tests/*.h kernels/*.cuh)
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(KERNEL_SRC:%.cu=$(BUILD)/obj/%.o)
+ISA_OBJ  := $(foreach l,$(ISA_LEVELS),$(ISA_SRC:%.c=$(BUILD)/obj/$(l)/%.o))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(ISA_OBJ) $(KERNEL_SRC:%.cu=$(BUILD)/obj/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -168,6 +197,25 @@ deps:
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# The hot units, once per CPU level; the dispatcher learns the levels (and is
+# rebuilt when they change).
+define ISA_RULE
+$$(BUILD)/obj/$(1)/%.o: %.c $$(HDRS)
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(CFLAGS_BASE) $$(OPT) $$(ISA_FLAGS_$(1)) -g $$(OMP) $$(SAN) $$(CFLAGS) -DSRS_ISA=$(1) -c $$< -o $$@
+endef
+$(foreach l,$(ISA_LEVELS),$(eval $(call ISA_RULE,$(l))))
+empty :=
+space := $(empty) $(empty)
+LEVELS_STAMP := $(BUILD)/.cpu-levels-$(subst $(space),-,$(ISA_LEVELS))
+$(LEVELS_STAMP):
+	@mkdir -p $(BUILD)
+	@rm -f $(BUILD)/.cpu-levels-*
+	@touch $@
+$(BUILD)/obj/host/dispatch.o: $(LEVELS_STAMP)
+$(BUILD)/obj/host/dispatch.o: ALL_CFLAGS += -DSRS_CPU_LEVELS="$(foreach l,$(ISA_LEVELS),L($(l)))" \
+                                            -DSRS_CPU_ARCH='"$(ISA_FLAGS_native)"'
 
 $(BUILD)/obj/%.o: %.cu $(HDRS)
 	@mkdir -p $(dir $@)

@@ -295,6 +295,15 @@ int main(int argc, char **argv) {
         printf("srs %s (CUDA backend: %s; MPI: %s)\n", srs_version(),
                srs_cuda_compiled() ? "compiled in" : "not compiled in",
                srs_mpi_compiled() ? "compiled in" : "not compiled in");
+        const char *lv = srs_cpu_level();
+        if (!lv) {   // SRS_CPU names a level that is unknown here or that this CPU cannot run
+            srs_ctx_t *c = NULL;
+            if (srs_ctx_create(&c, SRS_DEVICE_CPU, 1) == SRS_OK) srs_ctx_free(c);
+            fprintf(stderr, "srs: %s\n", srs_last_create_error());
+            return 1;
+        }
+        printf("CPU level: %s (%s; compiled: %s%s)\n", lv, srs_cpu_level_desc(lv), srs_cpu_levels(),
+               getenv("SRS_CPU") && *getenv("SRS_CPU") ? "; forced by SRS_CPU" : "");
         return 0;
     }
     // getopt sees argv from the command word on

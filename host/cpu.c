@@ -146,14 +146,27 @@ static int64_t first_nonfinite(const srs_vec_t *v, int64_t start, int64_t n) {
     return -1;
 }
 
+// acc[j mod 8] += TERM for j_ in [0, n): the fixed-order sums of every
+// level (SRS_SUM8 adds the eight partials). TERM is an expression in j_.
+#define SUM8_LOOP(n, acc, TERM)                                               \
+    do {                                                                      \
+        int64_t j0_ = 0, n_ = (n);                                            \
+        for (; j0_ + 8 <= n_; j0_ += 8)                                       \
+            for (int l_ = 0; l_ < 8; l_++) {                                  \
+                int64_t j_ = j0_ + l_;                                        \
+                (acc)[l_] += (TERM);                                          \
+            }                                                                 \
+        for (int64_t j_ = j0_; j_ < n_; j_++) (acc)[j_ & 7] += (TERM);        \
+    } while (0)
+
 // x - x is 0 for finite x and NaN for NaN/inf: a branch-free finiteness test
 // that vectorises.
 #define LOAD_LOOP(T)                                                          \
     do {                                                                      \
         const T *src = (const T *)b->reward.data + start;                     \
-        double ref = (double)src[0], mn = 0, mx = 0, sum = 0, bad = 0;        \
+        double ref = (double)src[0], mn = 0, mx = 0, sum[8] = {0}, bad = 0;   \
         double umn = ref, umx = ref;                                          \
-        _Pragma("omp simd reduction(min:mn,umn) reduction(max:mx,umx) reduction(+:sum,bad)") \
+        _Pragma("omp simd reduction(min:mn,umn) reduction(max:mx,umx) reduction(+:bad)") \
         for (int64_t j = 0; j < n; j++) {                                     \
             double x = (double)src[j];                                        \
             double dj = x - ref;                                              \
@@ -162,11 +175,11 @@ static int64_t first_nonfinite(const srs_vec_t *v, int64_t start, int64_t n) {
             mx = hi2(mx, dj);                                                 \
             umn = lo2(umn, x);                                                \
             umx = hi2(umx, x);                                                \
-            sum += dj;                                                        \
             bad += (x - x);                                                   \
         }                                                                     \
+        SUM8_LOOP(n, sum, d[j_]);                                             \
         if (bad != 0 || isnan(bad) || !isfinite(ref)) return ROW_BAD_REWARD;   \
-        r->ref = ref; r->dmin = mn; r->dmax = mx; dsum = sum;                 \
+        r->ref = ref; r->dmin = mn; r->dmax = mx; dsum = SRS_SUM8(sum);       \
         r->umin = umn; r->umax = umx;                                         \
     } while (0)
 
@@ -207,15 +220,10 @@ static int load_row(const srs_batch_t *b, int64_t start, int64_t n, double *d, d
 
 // F(m)/gamma: sum of w p (d - m), w = 1 above, eps below.
 static inline double f_scaled(const double *d, const double *p, int64_t n, double m, double eps) {
-    double f = 0;
-    if (p) {
-        _Pragma("omp simd reduction(+:f)")
-        for (int64_t j = 0; j < n; j++) f += (d[j] >= m ? 1.0 : eps) * p[j] * (d[j] - m);
-    } else {
-        _Pragma("omp simd reduction(+:f)")
-        for (int64_t j = 0; j < n; j++) f += (d[j] >= m ? 1.0 : eps) * (d[j] - m);
-    }
-    return f;
+    double f[8] = {0};
+    if (p) SUM8_LOOP(n, f, (d[j_] >= m ? 1.0 : eps) * p[j_] * (d[j_] - m));
+    else SUM8_LOOP(n, f, (d[j_] >= m ? 1.0 : eps) * (d[j_] - m));
+    return SRS_SUM8(f);
 }
 
 static double solve_bisect(const double *d, const double *p, int64_t n, const row_t *r, double eps,
@@ -237,30 +245,25 @@ static double solve_bisect(const double *d, const double *p, int64_t n, const ro
 // active value (to tell whether the next iterate changes A).
 static inline void active_sums(const double *d, const double *p, int64_t n, double m, double *s_hi,
                                double *p_hi, double *s_lo, double *p_lo, double *min_hi) {
-    double sh = 0, ph = 0, sl = 0, pl = 0, mh = INFINITY;
+    double sh[8] = {0}, ph[8] = {0}, sl[8] = {0}, pl[8] = {0}, mh = INFINITY;
+    // The sides are picked by multiplying with 0 or 1 (values are finite), not
+    // by `a ? p[j] : 0.0`: gcc 12.2 at -O3 -march=x86-64-v3 turns that form
+    // into masked loads and gets the weight sums wrong (found by the
+    // cross-level test in tests/test_levels.c).
     if (p) {
-        _Pragma("omp simd reduction(+:sh,ph,sl,pl) reduction(min:mh)")
-        for (int64_t j = 0; j < n; j++) {
-            int a = d[j] >= m;
-            double w = p[j], wd = w * d[j];
-            sh += a ? wd : 0.0;
-            ph += a ? w : 0.0;
-            sl += a ? 0.0 : wd;
-            pl += a ? 0.0 : w;
-            mh = lo2(mh, a ? d[j] : INFINITY);
-        }
+        SUM8_LOOP(n, sh, (double)(d[j_] >= m) * (p[j_] * d[j_]));
+        SUM8_LOOP(n, ph, (double)(d[j_] >= m) * p[j_]);
+        SUM8_LOOP(n, sl, (double)(d[j_] < m) * (p[j_] * d[j_]));
+        SUM8_LOOP(n, pl, (double)(d[j_] < m) * p[j_]);
     } else {
-        _Pragma("omp simd reduction(+:sh,ph,sl,pl) reduction(min:mh)")
-        for (int64_t j = 0; j < n; j++) {
-            int a = d[j] >= m;
-            sh += a ? d[j] : 0.0;
-            ph += a ? 1.0 : 0.0;
-            sl += a ? 0.0 : d[j];
-            pl += a ? 0.0 : 1.0;
-            mh = lo2(mh, a ? d[j] : INFINITY);
-        }
+        SUM8_LOOP(n, sh, (double)(d[j_] >= m) * d[j_]);
+        SUM8_LOOP(n, ph, (double)(d[j_] >= m));
+        SUM8_LOOP(n, sl, (double)(d[j_] < m) * d[j_]);
+        SUM8_LOOP(n, pl, (double)(d[j_] < m));
     }
-    *s_hi = sh; *p_hi = ph; *s_lo = sl; *p_lo = pl; *min_hi = mh;
+    _Pragma("omp simd reduction(min:mh)")
+    for (int64_t j = 0; j < n; j++) mh = lo2(mh, d[j] >= m ? d[j] : INFINITY);
+    *s_hi = SRS_SUM8(sh); *p_hi = SRS_SUM8(ph); *s_lo = SRS_SUM8(sl); *p_lo = SRS_SUM8(pl); *min_hi = mh;
 }
 
 static double solve_dinkelbach(const double *d, const double *p, int64_t n, const row_t *r,

@@ -93,7 +93,12 @@ srs_status_t srs_ctx_create(srs_ctx_t **out, srs_device_t device, int n_threads)
     }
     // AUTO: CUDA when compiled in and a device is present, else CPU. Asking
     // for CUDA where it cannot run is an error, never a silent fallback.
-    const srs_backend_t *be = &srs_cpu_backend;
+    // The CPU level (host/dispatch.c): CPU contexts run it, CUDA contexts use it
+    // for their CPU-side work.
+    const srs_cpu_level_t *cpu = NULL;
+    srs_status_t lst = srs_cpu_level_for_ctx(&cpu, create_err, sizeof create_err);
+    if (lst != SRS_OK) return lst;
+    const srs_backend_t *be = cpu->be;
     int cuda_device = 0;
 #ifdef SRS_WITH_CUDA
     if (device != SRS_DEVICE_CPU) {
@@ -123,7 +128,8 @@ srs_status_t srs_ctx_create(srs_ctx_t **out, srs_device_t device, int n_threads)
         snprintf(create_err, sizeof create_err, "out of memory");
         return SRS_ERR_NOMEM;
     }
-    c->device = be == &srs_cpu_backend ? SRS_DEVICE_CPU : SRS_DEVICE_CUDA;
+    c->device = be == cpu->be ? SRS_DEVICE_CPU : SRS_DEVICE_CUDA;
+    c->cpu = cpu;
     c->be = be;
     c->cuda_device = cuda_device;
 #ifdef _OPENMP

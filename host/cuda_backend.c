@@ -359,7 +359,7 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
         }
     }
     if (failed) return backend_fail(ctx);
-    if (jb->bad_row >= 0) return srs_fail_bad_row(ctx, jb->b, jb->bad_row, jb->bad_kind);
+    if (jb->bad_row >= 0) return ctx->cpu->fail_bad_row(ctx, jb->b, jb->bad_row, jb->bad_kind);
     return SRS_OK;
 }
 

@@ -332,7 +332,7 @@ static srs_status_t report_bad(srs_ctx_t *ctx, const srs_batch_t *b, const srs_e
     o1.replicates = 1;
     double *acc1 = calloc(srs_eval_acc_len(&o1), sizeof(double));
     if (!acc1) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
-    srs_status_t st = srs_eval_cpu_backend.accumulate(ctx, &one, &o1, acc1);
+    srs_status_t st = ctx->cpu->ev->accumulate(ctx, &one, &o1, acc1);
     free(acc1);
     if (st != SRS_OK) return st;
     int64_t g = b->first_index + i;

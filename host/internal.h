@@ -9,6 +9,25 @@
 #include <stdio.h>
 #include "srs.h"
 
+// ----------------------------------------------------------------------------
+// CPU levels: the hot translation units (cpu.c, eval_rows.c) are compiled once
+// per ISA level, with SRS_ISA set to the level's name (v2, v3, v4 on x86-64;
+// neon on aarch64; native for an ARCH= build). Their external symbols then
+// carry the level as a suffix (srs_cpu_backend_v3), so the levels link side by
+// side; host/dispatch.c picks one per context (srs_cpu_level_t below). The rest
+// of the library is compiled once, for the lowest level, and reaches the hot
+// code only through ctx->cpu.
+#ifdef SRS_ISA
+#define SRS_ISA_CAT2_(a, b) a##_##b
+#define SRS_ISA_CAT_(a, b) SRS_ISA_CAT2_(a, b)
+#define srs_cpu_backend SRS_ISA_CAT_(srs_cpu_backend, SRS_ISA)
+#define srs_eval_cpu_backend SRS_ISA_CAT_(srs_eval_cpu_backend, SRS_ISA)
+#define srs_cpu_load_row SRS_ISA_CAT_(srs_cpu_load_row, SRS_ISA)
+#define srs_cpu_solve_row SRS_ISA_CAT_(srs_cpu_solve_row, SRS_ISA)
+#define srs_exact_search SRS_ISA_CAT_(srs_exact_search, SRS_ISA)
+#define srs_fail_bad_row SRS_ISA_CAT_(srs_fail_bad_row, SRS_ISA)
+#endif
+
 #define SRS_ERR_MAX 1024
 
 // ----------------------------------------------------------------------------
@@ -33,9 +52,20 @@ int srs_cuda_device_count(const char **why);
 void srs_cuda_free_state(srs_ctx_t *ctx);
 #endif
 
+// A sum in the same order at every CPU level: term j goes to partial sum
+// j mod 8 (lane-wise vector adds, which no compiler reassociates), and the
+// eight partials are added in this fixed tree. An OpenMP simd reduction would
+// split a sum by the vector width instead: other bits on AVX2 than on AVX-512.
+#define SRS_SUM8(a) ((((a)[0] + (a)[4]) + ((a)[2] + (a)[6])) + (((a)[1] + (a)[5]) + ((a)[3] + (a)[7])))
+
+// One compiled CPU level (host/dispatch.c): its backend tables and the entry
+// points that code outside the hot units calls.
+typedef struct srs_cpu_level srs_cpu_level_t;
+
 struct srs_ctx {
     srs_device_t device;
     int n_threads;
+    const srs_cpu_level_t *cpu;   // the CPU level this context runs (every device: fallbacks, messages)
     const srs_backend_t *be;
     void *be_state;           // the backend's own state (CUDA: streams, buffers), or NULL
     void *ev_state;           // the CUDA evaluation's state (host/cuda_eval.c), or NULL
@@ -130,6 +160,30 @@ typedef struct {
 } srs_eval_backend_t;
 
 extern const srs_eval_backend_t srs_eval_cpu_backend;
+
+// Columns of the evaluation accumulator: 2 + betas x arms x metrics.
+static inline int64_t srs_eval_n_cols(const srs_eval_opts_t *o) {
+    return 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
+}
+// The evaluation's GEMM tiles (eval_rows.c): replicates and columns are padded
+// to these, which the memory estimate of srs_eval_opts_check counts.
+#define SRS_EVAL_RT 8
+#define SRS_EVAL_KT 16
+
+struct srs_cpu_level {
+    const char *name;    // "v2", "v3", "v4", "neon", "native"
+    const char *desc;    // what it needs of the CPU, e.g. "x86-64-v3: AVX2, FMA, BMI2"
+    int (*runs)(void);   // 1 when this CPU can run it
+    const srs_backend_t *be;
+    const srs_eval_backend_t *ev;
+    double (*exact_search)(double *td, double *tp, int64_t k, double sh, double ph, double sl, double pl,
+                           double eps, double dmin, double dmax);
+    srs_status_t (*fail_bad_row)(srs_ctx_t *ctx, const srs_batch_t *b, int64_t row, int kind);
+};
+// The level new contexts get: SRS_CPU or srs_cpu_set_level when given, else
+// the best this CPU runs. SRS_OK, or an error with its message in msg (an
+// unknown or unrunnable SRS_CPU).
+srs_status_t srs_cpu_level_for_ctx(const srs_cpu_level_t **out, char *msg, size_t msg_len);
 #ifdef SRS_WITH_CUDA
 // The CUDA evaluation (host/cuda_eval.c): per-prompt metrics by the kernels of
 // kernels/eval.cu, the bootstrap sums by cuBLAS, the same accumulator.

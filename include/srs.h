@@ -104,6 +104,32 @@ SRS_API int64_t srs_ctx_error_row(const srs_ctx_t *ctx);
 SRS_API int srs_ctx_threads(const srs_ctx_t *ctx);
 // 1 if this build has the CUDA backend compiled in, else 0.
 SRS_API int srs_cuda_compiled(void);
+
+// CPU levels. The hot CPU code (thresholds, shaping, evaluation) is compiled
+// once per instruction-set level, and each context runs one, chosen when it is
+// created: on x86-64 "v2" (x86-64-v2: SSE4.2), "v3" (x86-64-v3: AVX2, FMA) and
+// "v4" (x86-64-v4: AVX-512); on aarch64 "neon"; "native" in a build made with
+// ARCH= (that build's flags only). By default a context gets the best level
+// this CPU runs; the environment variable SRS_CPU=v2|v3|v4|neon, read once per
+// process, or srs_cpu_set_level forces one (tests, benchmarks). Every level
+// gives the same results.
+// The level new contexts get (its name), or NULL when SRS_CPU names a level
+// that is unknown or that this CPU cannot run (srs_ctx_create then says why).
+SRS_API const char *srs_cpu_level(void);
+// The levels compiled into this build, lowest first, separated by spaces
+// ("v2 v3 v4").
+SRS_API const char *srs_cpu_levels(void);
+// What level `name` needs of the CPU ("x86-64-v3: AVX2, FMA, BMI2"), or NULL
+// when it is not compiled in.
+SRS_API const char *srs_cpu_level_desc(const char *name);
+// 1 when level `name` is compiled in and this CPU can run it, else 0.
+SRS_API int srs_cpu_level_runs(const char *name);
+// Forces level `name` for contexts created from now on (existing contexts keep
+// theirs); "auto" the best this CPU runs, whatever SRS_CPU says; NULL the
+// process default again (SRS_CPU, else the best). SRS_ERR_INVALID_ARG for an
+// unknown name, SRS_ERR_UNSUPPORTED for a level this CPU cannot run; the
+// choice is then unchanged.
+SRS_API srs_status_t srs_cpu_set_level(const char *name);
 SRS_API const char *srs_device_name(srs_device_t d);   // "auto", "cpu", "cuda"
 SRS_API srs_status_t srs_device_parse(const char *s, srs_device_t *out);
 
