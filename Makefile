@@ -5,8 +5,8 @@
 #   make demo       build and run `srs demo`, the main job on the embedded default scenario
 #   make sanitize   build with ASan + UBSan into build-san/ (CPU-only: ASan and the CUDA
 #                   runtime do not mix) and run the test suite there
-#   make test-portable  the test suite on a build without AVX2/AVX-512 (build-portable/):
-#                   the portable fallbacks of the vectorised paths
+#   make test-portable  the test suite at every other CPU level this machine runs
+#                   (SRS_CPU=v2, v3, ...): the code CPUs without AVX-512 or AVX2 run
 #   make bench      CPU threshold benchmark against NumPy and SciPy (results/cpu-threshold.md)
 #   make test-mpi   srs under mpirun with 1-4 ranks (tests/mpi/run.sh)
 #   make test-slurm the Slurm templates on a localhost cluster, as root (tests/slurm/run.sh)
@@ -250,16 +250,21 @@ sanitize:
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs
 
-# The suite on a build for x86-64 without AVX-512 or AVX2 (SSE4.2, as many
-# laptops and older servers): the portable fallbacks of the vector paths.
-PORTABLE_ARCH ?= -march=x86-64-v2
-test-portable:
-	$(MAKE) NO_CUDA=1 MPI=0 BUILD=build-portable ARCH="$(PORTABLE_ARCH)" all build-portable/test_srs
-	SRS_BIN=build-portable/srs SRS_TEST_QUICK=1 build-portable/test_srs
+# The suite at every other CPU level this machine runs (SRS_CPU forces it):
+# the code a CPU without AVX-512, or without AVX2, runs, from this same build.
+test-portable: all $(TESTBIN)
+	@best=$$(SRS_CPU= $(SRS) --version | sed -n 's/^CPU level: \([^ ]*\).*/\1/p'); \
+	for l in $(ISA_LEVELS); do \
+	    if [ "$$l" = "$$best" ]; then echo "== CPU level $$l: the default here, run by make test"; continue; fi; \
+	    if ! SRS_CPU=$$l $(SRS) --version >/dev/null 2>&1; then echo "skipped: CPU level $$l (this CPU cannot run it)"; continue; fi; \
+	    echo "== the suite at CPU level $$l (SRS_CPU=$$l)"; \
+	    SRS_CPU=$$l SRS_BIN=$(SRS) SRS_TEST_QUICK=1 $(TESTBIN) || exit 1; \
+	done
 
 # Benchmark programs link the library like srs does (CUDA, BLAS, ... as built).
+# Its streaming read, the reference, is compiled for this machine (-march=native).
 $(BUILD)/bench_cpu: bench/bench_cpu.c $(LIBA) include/srs.h
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(ALL_LDFLAGS) $(LDLIBS)
+	$(CC) $(CFLAGS_BASE) $(OPT) -march=native -g $(OMP) $(CFLAGS) -o $@ $< $(LIBA) $(ALL_LDFLAGS) $(LDLIBS)
 
 bench: all $(BUILD)/bench_cpu
 	bash bench/run_cpu.sh

@@ -21,7 +21,7 @@
  *
  * Output: one line per measurement,
  *
- *     RESULT impl=exact n=16 prompts=.. samples=.. bytes=.. threads=.. reps=..
+ *     RESULT impl=exact level=v4 n=16 prompts=.. samples=.. bytes=.. threads=.. reps=..
  *            seconds=.. prompts_per_s=.. gb_per_s=.. ratio_stream=..
  *
  * (GB/s = input bytes / seconds, 1 GB = 1e9 B; ratio_stream = seconds /
@@ -29,9 +29,11 @@
  * against exact, and with --out the exact solver's m* as raw float64
  * (n_prompts,) so bench/peers.py can check the Python peers compute the same.
  *
- * Build (bench/run_cpu.sh does this):
- *     gcc -O3 -march=native -fopenmp -Iinclude bench/bench_cpu.c build/libsrs.a \
- *         -ljansson -lm -o build/bench_cpu
+ * level is the CPU level srs runs (SRS_CPU=v2|v3|v4 forces one; bench/run_cpu.sh
+ * runs every level the machine can). The streaming read is this program's own
+ * loop, compiled for the build machine (-march=native): the fastest read.
+ *
+ * Build (bench/run_cpu.sh does this): make build/bench_cpu
  */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -209,6 +211,11 @@ int main(int argc, char **argv) {
     srs_ctx_t *ctx;
     if (srs_ctx_create(&ctx, SRS_DEVICE_CPU, threads) != SRS_OK)
         die("cannot create a CPU context: %s", srs_last_create_error());
+    // The CPU level the context runs (SRS_CPU forces one) and those compiled in.
+    const char *level = srs_cpu_level();
+    char level_list[64];
+    snprintf(level_list, sizeof level_list, "%s", srs_cpu_levels());
+    for (char *c = level_list; *c; c++) *c = *c == ' ' ? ',' : *c;
     // The stream baseline runs with exactly the library's thread count.
     threads = srs_ctx_threads(ctx);
     if (threads < 1) {
@@ -249,9 +256,9 @@ int main(int argc, char **argv) {
     if (nm == 1) die("unknown solver '%s' (all, bisect, dinkelbach, exact)", solver_arg);
 
     printf("INFO file=%s preset=%s B=%g beta=%g cap=%g tol=%g dtype=%s threads=%d reps=%d "
-           "srs_version=%s\n",
+           "srs_version=%s cpu_levels=%s\n",
            path, srs_preset_name(o.preset), o.B, o.beta, o.cap, o.tol,
-           b->reward.dtype == SRS_F32 ? "f32" : "f64", threads, reps, srs_version());
+           b->reward.dtype == SRS_F32 ? "f32" : "f64", threads, reps, srs_version(), level_list);
     fflush(stdout);
 
     // ---- warm-up: the input in memory and mapped, OpenMP threads started,
@@ -304,9 +311,9 @@ int main(int argc, char **argv) {
     double t_stream = ms[0].best;
     for (int k = 0; k < nm; k++) {
         double t = ms[k].best;
-        printf("RESULT impl=%s n=%lld prompts=%lld samples=%lld bytes=%zu threads=%d reps=%d "
+        printf("RESULT impl=%s level=%s n=%lld prompts=%lld samples=%lld bytes=%zu threads=%d reps=%d "
                "seconds=%.6e prompts_per_s=%.6e gb_per_s=%.4f ratio_stream=%.4f\n",
-               ms[k].name, (long long)n, (long long)n_prompts, (long long)n_samples, bytes,
+               ms[k].name, level, (long long)n, (long long)n_prompts, (long long)n_samples, bytes,
                threads, reps, t, (double)n_prompts / t, (double)bytes / t / 1e9, t / t_stream);
     }
 
@@ -322,7 +329,7 @@ int main(int argc, char **argv) {
             if (!isfinite(ms[k].m_star[i])) bad = 1;
             if (ref) dmax = fmax(dmax, fabs(ms[k].m_star[i] - ref[i]));
         }
-        if (ref) printf("CHECK impl=%s n=%lld vs=exact max_abs_diff=%.3e\n", ms[k].name, (long long)n, dmax);
+        if (ref) printf("CHECK impl=%s level=%s n=%lld vs=exact max_abs_diff=%.3e\n", ms[k].name, level, (long long)n, dmax);
     }
     if (bad) fprintf(stderr, "bench_cpu: a solver returned a non-finite m*\n");
 

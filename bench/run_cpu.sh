@@ -3,12 +3,13 @@
 #
 # For each n in {16, 64, 256, 1024}: generates 2^24 float32 rewards in total
 # (2^24/n prompts) with `srs gen`, then on that same file runs bench_cpu (a
-# streaming read and srs_thresholds with every solver) and bench/peers.py
-# (NumPy vectorised bisection, SciPy bisect per prompt), and writes
-# results/cpu-threshold.md with the command, machine, date, a table per n and
-# the targets judged from the numbers.
+# streaming read and srs_thresholds with every solver) once per CPU level this
+# machine runs, forced with SRS_CPU (v2, v3, v4 on x86-64), and bench/peers.py
+# (NumPy vectorised bisection, NumPy sort-based exact root, SciPy bisect per
+# prompt), and writes results/cpu-threshold.md with the command, machine, CPU
+# flags, date, a table per n and the targets judged from the numbers.
 #
-# Overrides (environment): SRS_BENCH_NS ("16 64 256 1024"), SRS_BENCH_SAMPLES
+# Overrides (environment): SRS_BENCH_LEVELS (every level this CPU runs), SRS_BENCH_NS ("16 64 256 1024"), SRS_BENCH_SAMPLES
 # (total per n, 16777216), SRS_BENCH_REPS (10), SRS_BENCH_THREADS (nproc),
 # SRS_BENCH_OUT (results/cpu-threshold.md), SRS_BENCH_SCIPY_SECONDS (2).
 set -euo pipefail
@@ -29,7 +30,7 @@ BETA=0.667
 
 # How this run was started, for the report: make or the script, plus overrides.
 if [[ -n "${MAKELEVEL:-}" ]]; then cmd="make bench"; else cmd="bash bench/run_cpu.sh"; fi
-for v in SRS_BENCH_NS SRS_BENCH_SAMPLES SRS_BENCH_REPS SRS_BENCH_THREADS SRS_BENCH_OUT \
+for v in SRS_BENCH_LEVELS SRS_BENCH_NS SRS_BENCH_SAMPLES SRS_BENCH_REPS SRS_BENCH_THREADS SRS_BENCH_OUT \
          SRS_BENCH_SCIPY_SECONDS; do
     if [[ -n "${!v:-}" ]]; then cmd="$v=\"${!v}\" $cmd"; fi
 done
@@ -41,6 +42,17 @@ make -s all
 
 # bench_cpu links the static library with the same libraries as srs.
 make -s build/bench_cpu
+
+# Every CPU level compiled in that this machine runs, lowest first.
+if [[ -z "${SRS_BENCH_LEVELS:-}" ]]; then
+    LEVELS=""
+    for lv in $(build/srs --version | sed -n 's/.*compiled: \([^;)]*\).*/\1/p'); do
+        if SRS_CPU=$lv build/srs --version >/dev/null 2>&1; then LEVELS="$LEVELS $lv"; fi
+    done
+else
+    LEVELS=$SRS_BENCH_LEVELS
+fi
+echo "== CPU levels: $LEVELS" >&2
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/srs-bench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -61,10 +73,17 @@ for n in $NS; do
     read -r l1 l5 l15 _ < /proc/loadavg
     echo "LOAD n=$n avg1=$l1 avg5=$l5 avg15=$l15" > "$tmp/load$n.log"
     "${gen[@]}" >&2
-    "${cpu[@]}" | tee "$tmp/cpu$n.log"
+    logs+=("$tmp/load$n.log")
+    details+=("${gen[*]//$tmp/DIR}")
+    for lv in $LEVELS; do
+        # the last level's m* (any level: they agree) is what the peers are checked against
+        SRS_CPU=$lv "${cpu[@]}" | tee "$tmp/cpu$n-$lv.log"
+        logs+=("$tmp/cpu$n-$lv.log")
+        details+=("SRS_CPU=$lv ${cpu[*]//$tmp/DIR}")
+    done
     "${peers[@]}" | tee "$tmp/peers$n.log"
-    logs+=("$tmp/load$n.log" "$tmp/cpu$n.log" "$tmp/peers$n.log")
-    details+=("${gen[*]//$tmp/DIR}" "${cpu[*]//$tmp/DIR}" "${peers[*]//$tmp/DIR}")
+    logs+=("$tmp/peers$n.log")
+    details+=("${peers[*]//$tmp/DIR}")
     # 64 MiB per file (plus companions): keep only one n on disk at a time.
     rm -f "$tmp"/n"$n".*
 done
@@ -72,7 +91,7 @@ done
 detail_args=()
 for d in "${details[@]}"; do detail_args+=(--detail "$d"); done
 mkdir -p "$(dirname "$OUT")"
-"$PY" bench/report_cpu.py --command "$cmd" --date "$date_utc" --loadavg "$loadavg" "${detail_args[@]}" \
+"$PY" bench/report_cpu.py --command "$cmd" --date "$date_utc" --loadavg "$loadavg" --levels "$LEVELS" "${detail_args[@]}" \
     "${logs[@]}" > "$tmp/report.md"
 mv "$tmp/report.md" "$OUT"
 echo "wrote $OUT" >&2
