@@ -4,7 +4,7 @@
 #   make test       build and run the test suite (installs missing Debian packages first)
 #   make demo       build and run `srs demo`, the main job on the embedded default scenario
 #   make sanitize   build with ASan + UBSan into build-san/ (CPU-only: ASan and the CUDA
-#                   runtime do not mix) and run the test suite there
+#                   runtime do not mix) and run the test suite there, at every CPU level
 #   make test-portable  the test suite at every other CPU level this machine runs
 #                   (SRS_CPU=v2, v3, ...): the code CPUs without AVX-512 or AVX2 run
 #   make bench      CPU threshold benchmark against NumPy and SciPy (results/cpu-threshold.md)
@@ -53,7 +53,7 @@ BUILD ?= build
 OPT   ?= -O3
 GPU_COMPUTE_CAPABILITY ?= 90
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-              -Wno-unused-parameter -fPIC -fvisibility=hidden -Iinclude -Ihost
+              -Wno-unused-parameter -Wno-psabi -fPIC -fvisibility=hidden -Iinclude -Ihost
 # SAN: extra compile and link flags (the sanitize target sets it); CFLAGS and
 # LDFLAGS from the command line or environment are appended, never replace ours.
 SAN ?=
@@ -247,8 +247,12 @@ demo: all
 SAN_FLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 sanitize:
 	$(MAKE) NO_CUDA=1 MPI=0 BUILD=build-san OPT="-O1" SAN="$(SAN_FLAGS)" all build-san/test_srs
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	    SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs
+	@for l in $$(build-san/srs --version | sed -n 's/.*compiled: \([^;)]*\).*/\1/p'); do \
+	    if ! SRS_CPU=$$l build-san/srs --version >/dev/null 2>&1; then echo "skipped: CPU level $$l (this CPU cannot run it)"; continue; fi; \
+	    echo "== ASan + UBSan at CPU level $$l"; \
+	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	        SRS_CPU=$$l SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs || exit 1; \
+	done
 
 # The suite at every other CPU level this machine runs (SRS_CPU forces it):
 # the code a CPU without AVX-512, or without AVX2, runs, from this same build.

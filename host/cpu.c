@@ -28,9 +28,8 @@
  *
  * Three paths: rows of at most LANE_MAX_N samples are solved LANES at a time,
  * one row per SIMD lane (uniform rows loaded a group at a time through 8x8
- * transposes, and with AVX-512 the Dinkelbach and exact solvers run on
- * LANE_GROUPS groups at once with all bookkeeping in vector registers, see
- * lanes_uniform); longer rows with uniform weights (dinkelbach, exact) are read
+ * transposes, and the Dinkelbach and exact solvers run on several groups at
+ * once with all bookkeeping in vector registers, see lanes_uniform); longer rows with uniform weights (dinkelbach, exact) are read
  * once, straight from the input, against a bracket of the root estimated from
  * a subsample, and the solvers run on the samples inside the bracket only
  * (see "long rows with uniform weights"); other rows (weighted, bisection, a
@@ -38,6 +37,13 @@
  * a row takes depends on the row and the options only, and every path sums
  * in a fixed order, so a row's m* never depends on the rows around it, the
  * thread count or the chunking.
+ *
+ * CPU levels: this file is compiled once per level (v2, v3, v4 on x86-64;
+ * host/dispatch.c picks one). The vector code is written once, in AVX-512
+ * intrinsics: the instructions themselves at v4, SIMDe's implementation of
+ * the same operations on the level's vectors below it (host/simd512.h), so
+ * every level runs the same arithmetic and gives the same bits
+ * (tests/test_levels.c).
  */
 #include <float.h>
 #include <math.h>
@@ -45,6 +51,7 @@
 #include <string.h>
 #include "internal.h"
 #include "srs_math.h"
+#include "simd512.h"   // the vector paths, once, for every CPU level
 
 #define BISECT_MAX_ITER 2000
 #define EXACT_WARM_PASSES 4
@@ -536,8 +543,6 @@ static inline double lanes_sum(const double *a) {
     return s;
 }
 
-#if defined(__AVX512F__)
-#include <immintrin.h>
 
 // One block of 16 samples: x (16 floats, lanes past the row hold u_0, masked
 // out of tm).
@@ -639,45 +644,6 @@ static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, dou
     r->umax = _mm512_reduce_max_pd(mx);
 }
 
-#else  // portable: the same lanes in plain C
-
-#define BPASS_PORTABLE(T)                                                            \
-    do {                                                                             \
-        double ta[PASS_LANES] = {0}, sa[PASS_LANES] = {0};                           \
-        double mn = (double)src[0], mx = mn;                                         \
-        int64_t c = 0, k = 0;                                                        \
-        for (int64_t j0 = 0; j0 < n; j0 += PASS_LANES) {                             \
-            for (int l = 0; l < PASS_LANES; l++) {                                   \
-                T x = j0 + l < n ? src[j0 + l] : src[0];                             \
-                double d = (double)x - ref;                                          \
-                mn = lo2(mn, (double)x);                                             \
-                mx = hi2(mx, (double)x);                                             \
-                ta[l] += d;                                                          \
-                if (j0 + l >= n) continue;                                           \
-                if (x >= hi) { sa[l] += d; c++; }                                    \
-                else if (x >= lo) mid[k++] = x;                                      \
-            }                                                                        \
-        }                                                                            \
-        r->t_all = lanes_sum(ta);                                                    \
-        r->s_hi = lanes_sum(sa);                                                     \
-        r->c_hi = c;                                                                 \
-        r->c_mid = k;                                                                \
-        r->umin = mn;                                                                \
-        r->umax = mx;                                                                \
-    } while (0)
-
-static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
-                      bpass_t *r) {
-    const float lo = ceil_to_float(t_lo), hi = ceil_to_float(t_hi);
-    BPASS_PORTABLE(float);
-}
-
-static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, double t_hi, double *mid,
-                      bpass_t *r) {
-    const double lo = t_lo, hi = t_hi;
-    BPASS_PORTABLE(double);
-}
-#endif
 
 // Sums over the bracket's samples dd (k,) with dd >= m, and the smallest of
 // them (INFINITY when none). Thirty-two fixed lanes (sample j in lane j mod
@@ -687,7 +653,6 @@ static inline double tree8(const double *a) {
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }
 
-#if defined(__AVX512F__)
 #define MID_BLOCK(q, tm)                                                        \
     do {                                                                        \
         __m512d x_ = _mm512_maskz_loadu_pd(tm, dd + j);                         \
@@ -698,14 +663,12 @@ static inline double tree8(const double *a) {
         j += 8;                                                                 \
     } while (0)
 #define MID_TAIL_MASK (__mmask8)(k - j >= 8 ? 0xFF : (1u << (k - j)) - 1)
-#endif
 
 // mid_sums, and with tot != NULL also the plain sum of dd (any fixed order):
 // the bracket check needs it, and the first Dinkelbach step comes with it.
 static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s, double *c, double *mh,
                                 double *tot) {
     double sa[8], ca[8], ma[8], ta[8];
-#if defined(__AVX512F__)
     const __m512d vm = _mm512_set1_pd(m), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
     __m512d vs0 = _mm512_setzero_pd(), vs1 = vs0, vs2 = vs0, vs3 = vs0;
     __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0, vt = vs0;
@@ -731,24 +694,6 @@ static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s
     _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
     _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
     _mm512_storeu_pd(ta, vt);
-#else
-    double s4[32], c4[32], m4[32];
-    for (int l = 0; l < 32; l++) { s4[l] = c4[l] = 0; m4[l] = INFINITY; }
-    for (int l = 0; l < 8; l++) ta[l] = 0;
-    for (int64_t j = 0; j < k; j++) {
-        double x = dd[j];
-        int a = x >= m;
-        s4[j & 31] += a ? x : 0.0;
-        c4[j & 31] += a ? 1.0 : 0.0;
-        m4[j & 31] = lo2(m4[j & 31], a ? x : INFINITY);
-        ta[j & 7] += x;
-    }
-    for (int l = 0; l < 8; l++) {
-        sa[l] = (s4[l] + s4[l + 8]) + (s4[l + 16] + s4[l + 24]);
-        ca[l] = (c4[l] + c4[l + 8]) + (c4[l + 16] + c4[l + 24]);
-        ma[l] = lo2(lo2(m4[l], m4[l + 8]), lo2(m4[l + 16], m4[l + 24]));
-    }
-#endif
     double mm = INFINITY;
     for (int l = 0; l < 8; l++) mm = lo2(mm, ma[l]);
     *s = tree8(sa);
@@ -799,7 +744,6 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
         fpc[l] = 1.0 - (double)SUB_N / (double)n;
         mn[l] = mx[l] = sum[l] = 0;
     }
-#if defined(__AVX512F__) && LANES == 8
     {
         // sample i of the eight rows as one vector: no scattered scalar stores
         const __m512d vref = _mm512_loadu_pd(ref);
@@ -825,28 +769,10 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
         _mm512_storeu_pd(mx, vmx);
         _mm512_storeu_pd(sum, vsum);
     }
-#else
-    for (int l = 0; l < LANES; l++) {
-        for (int i = 0; i < SUB_N; i++) {
-            const char *p = src[l] + i * stride[l];
-            x[i * LANES + l] = (elem == sizeof(float) ? (double)*(const float *)p : *(const double *)p) - ref[l];
-        }
-    }
-    for (int i = 0; i < SUB_N; i++) {
-        const double *xi = x + i * LANES;
-#pragma omp simd
-        for (int l = 0; l < LANES; l++) {
-            mn[l] = lo2(mn[l], xi[l]);
-            mx[l] = hi2(mx[l], xi[l]);
-            sum[l] += xi[l];
-        }
-    }
-#endif
     for (int l = 0; l < LANES; l++) {
         eps[l] = preset_row(o, mn[l], mx[l], s).eps;
         m[l] = sum[l] / SUB_N;
     }
-#if defined(__AVX512F__) && LANES == 8
     {
         const __m512d one = _mm512_set1_pd(1.0), veps = _mm512_loadu_pd(eps), vsum = _mm512_loadu_pd(sum);
         const __m512d vn = _mm512_set1_pd(SUB_N), vzero = _mm512_setzero_pd();
@@ -881,33 +807,6 @@ static void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_th
         }
         _mm512_storeu_pd(m, vm);
     }
-#else
-    int done[LANES] = {0};
-    for (int it = 0; it < SUB_N + 2; it++) {
-        double sh[LANES], ph[LANES], mh[LANES];
-        for (int l = 0; l < LANES; l++) { sh[l] = ph[l] = 0; mh[l] = INFINITY; }
-        for (int i = 0; i < SUB_N; i++) {
-            const double *xi = x + i * LANES;
-#pragma omp simd
-            for (int l = 0; l < LANES; l++) {
-                int a = xi[l] >= m[l];
-                sh[l] += a ? xi[l] : 0.0;
-                ph[l] += a ? 1.0 : 0.0;
-                double cand = a ? xi[l] : INFINITY;
-                mh[l] = cand < mh[l] ? cand : mh[l];
-            }
-        }
-        int all = 1;
-        for (int l = 0; l < LANES; l++) {
-            if (done[l]) continue;
-            double next = uni_value(sh[l], ph[l], sum[l], SUB_N, eps[l], mx[l]);
-            if (!(mh[l] < next && next > m[l])) done[l] = 1;
-            m[l] = next;
-            all &= done[l];
-        }
-        if (all) break;
-    }
-#endif
     double f2[LANES] = {0}, ws[LANES] = {0};
     for (int i = 0; i < SUB_N; i++) {
         const double *xi = x + i * LANES;
@@ -1094,13 +993,11 @@ static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) 
     if (i < *bad_row) { *bad_row = i; *bad_kind = rc; }
 }
 
-#if defined(__AVX512F__) && defined(__AVX512VL__) && LANES == 8
 // Uniform rows are not copied one by one: lane_load only records them, and
 // lanes_fill_uniform reads the group's eight rows eight samples at a time and
 // transposes each 8x8 block in registers into the sample-major layout,
 // checking finiteness and the range on the way (the same values as the copy
 // one row at a time: d = u - u_0, padding d = 0).
-#define LANES_TRANSPOSED 1
 
 static inline void transpose8(__m512d r[8]) {
     __m512d t[8], u[8];
@@ -1223,7 +1120,6 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     }
     return bad;
 }
-#endif
 
 // Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
 // The checks and the range run as vector reductions over the contiguous row,
@@ -1249,7 +1145,6 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
 static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
     int64_t start, n;
     srs_batch_row(b, i, &start, &n);
-#ifdef LANES_TRANSPOSED
     if (!b->logw.data) {
         // read, checked and shifted by lanes_fill_uniform with the group
         g->row[l] = i;
@@ -1257,7 +1152,6 @@ static int lane_load(lanes_t *g, int l, const srs_batch_t *b, int64_t i) {
         g->len[l] = n;
         return ROW_OK;
     }
-#endif
     double *d = g->d + l, *p = g->p + l;
     double ref, umn, umx, bad = 0;
     if (b->reward.dtype == SRS_F32) LANE_LOAD_LOOP(float);
@@ -1295,7 +1189,6 @@ typedef struct {
 // Dinkelbach on every lane not done, at most max_iter passes; lanes whose
 // active set became final are marked done. m holds the iterates.
 static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter, int uniform) {
-#if defined(__AVX512F__) && LANES == 8
     // the same iteration with the per-lane bookkeeping in vector registers:
     // at n = 16 a scalar loop over the lanes, with a branch per lane, costs as
     // much as the pass itself
@@ -1342,40 +1235,6 @@ static void lanes_dinkelbach(const lanes_t *g, lane_state_t *ls, int max_iter, i
     }
     _mm512_storeu_pd(ls->m, vm);
     for (int l = 0; l < LANES; l++) ls->done[l] = !((live >> l) & 1);
-#else
-    for (int it = 0; it < max_iter; it++) {
-        double sh[LANES] = {0}, ph[LANES] = {0}, sl[LANES] = {0}, pl[LANES] = {0}, mh[LANES];
-        for (int l = 0; l < LANES; l++) mh[l] = INFINITY;
-        for (int64_t j = 0; j < ls->nmax; j++) {
-            const double *dj = g->d + j * LANES, *pj = g->p + j * LANES;
-#pragma omp simd
-            for (int l = 0; l < LANES; l++) {
-                // selects of values, then unconditional arithmetic: gcc does
-                // not if-convert a conditional multiply (it may trap)
-                double x = dj[l], w = pj[l];
-                int a = x >= ls->m[l];
-                double wa = a ? w : 0.0, wb = a ? 0.0 : w;
-                sh[l] += wa * x;
-                ph[l] += wa;
-                sl[l] += wb * x;
-                pl[l] += wb;
-                // padding (w = 0) is not a sample
-                double c = (a && w > 0) ? x : INFINITY;
-                mh[l] = c < mh[l] ? c : mh[l];
-            }
-        }
-        int all = 1;
-        for (int l = 0; l < LANES; l++) {
-            if (ls->done[l]) continue;
-            double next = srs_set_value(sh[l], ph[l], sl[l], pl[l], ls->eps[l]);
-            next = lo2(hi2(next, ls->dmin[l]), ls->dmax[l]);
-            if (mh[l] >= next || next <= ls->m[l]) ls->done[l] = 1;
-            ls->m[l] = next;
-            all &= ls->done[l];
-        }
-        if (all) return;
-    }
-#endif
 }
 
 static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max_iter) {
@@ -1418,7 +1277,6 @@ static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max
     }
 }
 
-#ifdef LANES_TRANSPOSED
 // The preset's b_eff and lg (srs_preset_bounds) of eight ranges at once.
 static inline void lanes_preset(const srs_threshold_opts_t *o, __m512d range, __m512d *b_eff, __m512d *lg) {
     const __m512d vB = _mm512_set1_pd(o->B), vbeta = _mm512_set1_pd(o->beta);
@@ -1641,14 +1499,15 @@ static inline __attribute__((always_inline)) void lanes_uniform_g(const job_t *j
 static void lanes_uniform(const job_t *jb, lanes_t *gs, int ng, scratch_t *s, int64_t base, int64_t *bad_row,
                           int *bad_kind) {
     int q = 0;
+#if defined(__AVX512F__)
+    // 32 registers hold the sums of four groups at once
     for (; q + 4 <= ng; q += 4) lanes_uniform_g(jb, gs + q, 4, s, base, bad_row, bad_kind);
-    if (q + 2 <= ng) {
-        lanes_uniform_g(jb, gs + q, 2, s, base, bad_row, bad_kind);
-        q += 2;
-    }
+#endif
+    // below AVX-512 (16 or fewer registers, each half or a quarter of a
+    // group's vector) groups go two at a time
+    for (; q + 2 <= ng; q += 2) lanes_uniform_g(jb, gs + q, 2, s, base, bad_row, bad_kind);
     if (q < ng) lanes_uniform_g(jb, gs + q, 1, s, base, bad_row, bad_kind);
 }
-#endif
 
 // Solves the group's rows and writes their results.
 static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base, int64_t *bad_row,
@@ -1658,13 +1517,11 @@ static void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base,
     ls.nmax = 0;
     for (int l = 0; l < g->nl; l++) ls.nmax = g->len[l] > ls.nmax ? g->len[l] : ls.nmax;
     unsigned bad = 0;   // lanes whose row has bad values: reported, not solved
-#ifdef LANES_TRANSPOSED
     if (!jb->b->logw.data) {
         bad = lanes_fill_uniform(g, jb->b, ls.nmax, NULL, NULL);
         for (int l = 0; l < g->nl; l++)
             if (bad >> l & 1) note_bad(bad_row, bad_kind, g->row[l], ROW_BAD_REWARD);
     }
-#endif
     if (jb->b->logw.data) {
         for (int l = 0; l < LANES; l++) {
             int64_t len = l < g->nl ? g->len[l] : 0;
@@ -1820,7 +1677,6 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     const int64_t base = b->offsets ? b->offsets[0] : 0;
     // long uniform rows take the bracket path, unless a pass limit is set
     const int long_fast = !weighted && jb->to->max_iter == 0 && jb->to->solver != SRS_SOLVER_BISECT;
-#ifdef LANES_TRANSPOSED
     // short uniform rows, dinkelbach or exact: lanes_uniform, LANE_GROUPS groups at a time
     const int multi = !weighted && jb->to->solver != SRS_SOLVER_BISECT;
     const int dense_short = multi && !b->offsets && b->row_len >= 1 && b->row_len <= LANE_MAX_N;
@@ -1828,9 +1684,6 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
     int64_t chunk = dense_short ? (int64_t)(CHUNK_BYTES / row_bytes) / (LANES * LANE_GROUPS) * (LANES * LANE_GROUPS)
                                 : ROW_CHUNK;
     if (chunk < ROW_CHUNK) chunk = ROW_CHUNK;
-#else
-    const int64_t chunk = ROW_CHUNK;
-#endif
     int64_t bad_row = INT64_MAX;
     int bad_kind = ROW_OK, nomem = 0;
 
@@ -1848,7 +1701,6 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
             if (!ok) continue;
             int64_t i1 = (c + 1) * chunk < b->n_prompts ? (c + 1) * chunk : b->n_prompts;
             for (int64_t i = c * chunk; i < i1;) {
-#ifdef LANES_TRANSPOSED
                 if (dense_short) {
                     // dense rows: a whole group at once, straight from the row index
                     lanes_t *cur = &s.g[s.ng];
@@ -1871,7 +1723,6 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                     }
                     continue;
                 }
-#endif
                 int64_t start, n;
                 srs_batch_row(b, i, &start, &n);
                 if (long_fast && n > LANE_MAX_N) {
@@ -1900,22 +1751,18 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                 }
                 int rc;
                 if (n >= 1 && n <= LANE_MAX_N) {
-#ifdef LANES_TRANSPOSED
                     // a group ahead: the transposed reads of eight rows at once are
                     // not a pattern the hardware prefetchers follow
                     if (!weighted && i + LANES < b->n_prompts) prefetch_row(b, i + LANES);
-#endif
                     lanes_t *cur = &s.g[s.ng];
                     rc = lane_load(cur, cur->nl, b, i);
                     if (rc == ROW_OK && ++cur->nl == LANES) {
-#ifdef LANES_TRANSPOSED
                         if (multi) {
                             if (++s.ng == LANE_GROUPS) {
                                 lanes_uniform(jb, s.g, s.ng, &s, base, &bad_row, &bad_kind);
                                 s.ng = 0;
                             }
                         } else
-#endif
                             lanes_solve(jb, cur, &s, base, &bad_row, &bad_kind);
                     }
                 } else {
@@ -1924,14 +1771,12 @@ static srs_status_t run_rows(srs_ctx_t *ctx, const job_t *jb) {
                 if (rc != ROW_OK) note_bad(&bad_row, &bad_kind, i, rc);
                 i++;
             }
-#ifdef LANES_TRANSPOSED
             if (multi) {
                 int ng = s.ng + (s.g[s.ng].nl > 0);
                 if (ng) lanes_uniform(jb, s.g, ng, &s, base, &bad_row, &bad_kind);
                 s.ng = 0;
                 continue;
             }
-#endif
             if (s.g->nl) lanes_solve(jb, s.g, &s, base, &bad_row, &bad_kind);
         }
         scratch_free(&s);

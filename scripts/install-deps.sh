@@ -4,7 +4,8 @@
 #   scripts/install-deps.sh          build and test: gcc, make, jansson, OpenMPI, OpenBLAS (value
 #                                    head), python3 + NumPy (the Python binding test, the
 #                                    evaluation cross-check), inih (eval configs), gnuplot (plots),
-#                                    pkgconf (the README's link recipe)
+#                                    pkgconf (the README's link recipe), SIMDe (the CPU
+#                                    backend's vector code below AVX-512)
 #   scripts/install-deps.sh --bench  also SciPy for the benchmark peers
 #   scripts/install-deps.sh --fresh  also debootstrap, for make test-fresh
 # Not a Debian machine (no dpkg-query): says what to install and exits 0.
@@ -12,7 +13,7 @@ set -euo pipefail
 
 # openmpi: the MPI build (make finds mpicc) and its tests run everywhere.
 pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
-      openmpi-bin libopenmpi-dev pkgconf)
+      openmpi-bin libopenmpi-dev pkgconf libsimde-dev)
 case "${1:-}" in
     --bench) pkgs+=(python3-scipy) ;;
     --fresh) pkgs+=(debootstrap) ;;

@@ -1,0 +1,255 @@
+/*
+ * simd512.h — the AVX-512 intrinsics of the CPU backend, on every CPU level.
+ *
+ * The vector paths of cpu.c are written once, in AVX-512 intrinsics. At level
+ * v4 (AVX-512) they are the compiler's own instructions; below it SIMDe
+ * (Debian's libsimde-dev) implements each one with the level's vectors (two
+ * AVX2 registers, four SSE or NEON ones), lane by lane the same operation, so
+ * every level computes the same values. This header adds the few intrinsics
+ * that SIMDe 0.7 (Debian 12) lacks, each only where neither the compiler nor
+ * SIMDe defines it. Masked loads and stores touch only the lanes their mask
+ * names: the row tails rely on it.
+ */
+#ifndef SRS_SIMD512_H
+#define SRS_SIMD512_H
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>   // the mask types (__mmask8, __mmask16) at every x86 level
+#endif
+#define SIMDE_ENABLE_NATIVE_ALIASES
+#include <simde/x86/avx512.h>
+#include <string.h>
+
+#if !defined(__AVX512F__)
+
+static inline simde__m512d srs_mask_loadu_pd(simde__m512d src, simde__mmask8 k, const void *p) {
+    if (k == 0xFF) return simde_mm512_loadu_pd(p);
+    simde__m512d_private r = simde__m512d_to_private(src);
+    const double *q = (const double *)p;
+    for (int i = 0; i < 8; i++)
+        if (k >> i & 1) r.f64[i] = q[i];
+    return simde__m512d_from_private(r);
+}
+
+static inline simde__m512 srs_mask_loadu_ps(simde__m512 src, simde__mmask16 k, const void *p) {
+    if (k == 0xFFFF) return simde_mm512_loadu_ps(p);
+    simde__m512_private r = simde__m512_to_private(src);
+    const float *q = (const float *)p;
+    for (int i = 0; i < 16; i++)
+        if (k >> i & 1) r.f32[i] = q[i];
+    return simde__m512_from_private(r);
+}
+
+static inline simde__m256 srs_mask_loadu_ps256(simde__m256 src, simde__mmask8 k, const void *p) {
+    if (k == 0xFF) return simde_mm256_loadu_ps(p);
+    simde__m256_private r = simde__m256_to_private(src);
+    const float *q = (const float *)p;
+    for (int i = 0; i < 8; i++)
+        if (k >> i & 1) r.f32[i] = q[i];
+    return simde__m256_from_private(r);
+}
+
+static inline void srs_mask_storeu_pd(void *p, simde__mmask8 k, simde__m512d a) {
+    simde__m512d_private v = simde__m512d_to_private(a);
+    double *q = (double *)p;
+    for (int i = 0; i < 8; i++)
+        if (k >> i & 1) q[i] = v.f64[i];
+}
+
+static inline simde__m512d srs_cvtps_pd(simde__m256 a) {
+    simde__m256_private v = simde__m256_to_private(a);
+    simde__m512d_private r;
+    for (int i = 0; i < 8; i++) r.f64[i] = (double)v.f32[i];
+    return simde__m512d_from_private(r);
+}
+
+// 128-bit blocks: result blocks 0, 1 from a, 2, 3 from b, chosen by imm's
+// four 2-bit fields.
+static inline simde__m512d srs_shuffle_f64x2(simde__m512d a, simde__m512d b, int imm) {
+    simde__m512d_private x = simde__m512d_to_private(a), y = simde__m512d_to_private(b), r;
+    for (int q = 0; q < 4; q++) {
+        int s = (imm >> (2 * q)) & 3;
+        const simde__m512d_private *src = q < 2 ? &x : &y;
+        r.f64[2 * q] = src->f64[2 * s];
+        r.f64[2 * q + 1] = src->f64[2 * s + 1];
+    }
+    return simde__m512d_from_private(r);
+}
+
+// Reductions in the order of a halving tree, as the compiler's own.
+static inline double srs_reduce_min_pd(simde__m512d a) {
+    simde__m512d_private v = simde__m512d_to_private(a);
+    double m = v.f64[0];
+    for (int i = 1; i < 8; i++) m = v.f64[i] < m ? v.f64[i] : m;
+    return m;
+}
+static inline double srs_reduce_max_pd(simde__m512d a) {
+    simde__m512d_private v = simde__m512d_to_private(a);
+    double m = v.f64[0];
+    for (int i = 1; i < 8; i++) m = v.f64[i] > m ? v.f64[i] : m;
+    return m;
+}
+static inline float srs_reduce_min_ps(simde__m512 a) {
+    simde__m512_private v = simde__m512_to_private(a);
+    float m = v.f32[0];
+    for (int i = 1; i < 16; i++) m = v.f32[i] < m ? v.f32[i] : m;
+    return m;
+}
+static inline float srs_reduce_max_ps(simde__m512 a) {
+    simde__m512_private v = simde__m512_to_private(a);
+    float m = v.f32[0];
+    for (int i = 1; i < 16; i++) m = v.f32[i] > m ? v.f32[i] : m;
+    return m;
+}
+
+// The masked arithmetic of the hot loops, with the mask as vectors of lanes
+// (all ones or zero) at the level's own width (two AVX2 registers for eight
+// doubles, four SSE or NEON ones) and selects by bitwise operations: SIMDe
+// 0.7 walks the mask's bits lane by lane, and gcc 12 lowers 64-byte generic
+// vectors below AVX-512 to scalar selects.
+#if defined(__AVX__)
+#define SRS_VB 32
+#else
+#define SRS_VB 16
+#endif
+#define SRS_NV (64 / SRS_VB)   // vectors per eight doubles
+typedef double srs_vd __attribute__((vector_size(SRS_VB)));
+typedef int64_t srs_vl __attribute__((vector_size(SRS_VB)));
+// Eight doubles as named vectors (no arrays: gcc keeps named members in
+// registers, arrays indexed in loops it leaves in memory).
+#if SRS_NV == 2
+typedef struct {
+    srs_vd v0, v1;
+} srs_x8d;
+typedef struct {
+    srs_vl v0, v1;
+} srs_x8l;
+#define SRS_EACH(X) X(0) X(1)
+#else
+typedef struct {
+    srs_vd v0, v1, v2, v3;
+} srs_x8d;
+typedef struct {
+    srs_vl v0, v1, v2, v3;
+} srs_x8l;
+#define SRS_EACH(X) X(0) X(1) X(2) X(3)
+#endif
+
+static inline __attribute__((always_inline)) srs_x8l srs_k2v(simde__mmask8 k) {
+    const int64_t w = SRS_VB / 8;   // lanes per vector
+    srs_vl kv = (srs_vl){0} + (int64_t)k, bit;
+    for (int i = 0; i < w; i++) bit[i] = (int64_t)1 << i;
+    srs_x8l r;
+#define SRS_K2V_(q) r.v##q = (kv & (bit << (q * w))) == (bit << (q * w));
+    SRS_EACH(SRS_K2V_)
+#undef SRS_K2V_
+    return r;
+}
+static inline __attribute__((always_inline)) srs_x8d srs_v(simde__m512d a) {
+    srs_x8d v;
+    memcpy(&v, &a, sizeof v);
+    return v;
+}
+static inline __attribute__((always_inline)) simde__m512d srs_m(srs_x8d v) {
+    simde__m512d a;
+    memcpy(&a, &v, sizeof a);
+    return a;
+}
+// lanes of m from x, the others from y
+static inline __attribute__((always_inline)) srs_x8d srs_sel(srs_x8l m, srs_x8d x, srs_x8d y) {
+    srs_x8d r;
+#define SRS_SEL_(q) r.v##q = (srs_vd)(((srs_vl)x.v##q & m.v##q) | ((srs_vl)y.v##q & ~m.v##q));
+    SRS_EACH(SRS_SEL_)
+#undef SRS_SEL_
+    return r;
+}
+static inline __attribute__((always_inline)) simde__m512d srs_mask_add_pd(simde__m512d src, simde__mmask8 k,
+                                                                          simde__m512d a, simde__m512d b) {
+    srs_x8d x = srs_v(a), y = srs_v(b);
+#define SRS_ADD_(q) x.v##q += y.v##q;
+    SRS_EACH(SRS_ADD_)
+#undef SRS_ADD_
+    return srs_m(srs_sel(srs_k2v(k), x, srs_v(src)));
+}
+// min as the instruction: a < b ? a : b (b when either is NaN)
+static inline __attribute__((always_inline)) simde__m512d srs_mask_min_pd(simde__m512d src, simde__mmask8 k,
+                                                                          simde__m512d a, simde__m512d b) {
+    srs_x8d x = srs_v(a), y = srs_v(b);
+    srs_x8l lt;
+#define SRS_LT_(q) lt.v##q = x.v##q < y.v##q;
+    SRS_EACH(SRS_LT_)
+#undef SRS_LT_
+    return srs_m(srs_sel(srs_k2v(k), srs_sel(lt, x, y), srs_v(src)));
+}
+static inline __attribute__((always_inline)) simde__m512d srs_mask_mov_pd(simde__m512d src, simde__mmask8 k,
+                                                                          simde__m512d a) {
+    return srs_m(srs_sel(srs_k2v(k), srs_v(a), srs_v(src)));
+}
+static inline __attribute__((always_inline)) simde__m512d srs_maskz_mov_pd(simde__mmask8 k, simde__m512d a) {
+    srs_x8d x = srs_v(a);
+    srs_x8l m = srs_k2v(k);
+#define SRS_AND_(q) x.v##q = (srs_vd)((srs_vl)x.v##q & m.v##q);
+    SRS_EACH(SRS_AND_)
+#undef SRS_AND_
+    return srs_m(x);
+}
+static inline __attribute__((always_inline)) simde__m512d srs_mask_blend_pd(simde__mmask8 k, simde__m512d a,
+                                                                            simde__m512d b) {
+    return srs_m(srs_sel(srs_k2v(k), srs_v(b), srs_v(a)));
+}
+#undef _mm512_mask_add_pd
+#define _mm512_mask_add_pd(src, k, a, b) srs_mask_add_pd((src), (k), (a), (b))
+#undef _mm512_mask_min_pd
+#define _mm512_mask_min_pd(src, k, a, b) srs_mask_min_pd((src), (k), (a), (b))
+#undef _mm512_mask_mov_pd
+#define _mm512_mask_mov_pd(src, k, a) srs_mask_mov_pd((src), (k), (a))
+#undef _mm512_maskz_mov_pd
+#define _mm512_maskz_mov_pd(k, a) srs_maskz_mov_pd((k), (a))
+#undef _mm512_mask_blend_pd
+#define _mm512_mask_blend_pd(k, a, b) srs_mask_blend_pd((k), (a), (b))
+
+#ifndef _mm512_mask_loadu_pd
+#define _mm512_mask_loadu_pd(src, k, p) srs_mask_loadu_pd((src), (k), (p))
+#endif
+#ifndef _mm512_maskz_loadu_pd
+#define _mm512_maskz_loadu_pd(k, p) srs_mask_loadu_pd(simde_mm512_setzero_pd(), (k), (p))
+#endif
+#ifndef _mm512_mask_loadu_ps
+#define _mm512_mask_loadu_ps(src, k, p) srs_mask_loadu_ps((src), (k), (p))
+#endif
+#ifndef _mm256_mask_loadu_ps
+#define _mm256_mask_loadu_ps(src, k, p) srs_mask_loadu_ps256((src), (k), (p))
+#endif
+#ifndef _mm512_mask_storeu_pd
+#define _mm512_mask_storeu_pd(p, k, a) srs_mask_storeu_pd((p), (k), (a))
+#endif
+#ifndef _mm512_cvtps_pd
+#define _mm512_cvtps_pd(a) srs_cvtps_pd(a)
+#endif
+#ifndef _mm512_shuffle_f64x2
+#define _mm512_shuffle_f64x2(a, b, imm) srs_shuffle_f64x2((a), (b), (imm))
+#endif
+#ifndef _mm512_kandn
+#define _mm512_kandn(a, b) ((simde__mmask16)(~(a) & (b)))
+#endif
+#ifndef _mm512_mask_cmp_pd_mask
+#define _mm512_mask_cmp_pd_mask(k, a, b, p) ((simde__mmask8)((k) & simde_mm512_cmp_pd_mask((a), (b), (p))))
+#endif
+#ifndef _mm512_mask_cmp_ps_mask
+#define _mm512_mask_cmp_ps_mask(k, a, b, p) ((simde__mmask16)((k) & simde_mm512_cmp_ps_mask((a), (b), (p))))
+#endif
+#ifndef _mm512_reduce_min_pd
+#define _mm512_reduce_min_pd(a) srs_reduce_min_pd(a)
+#endif
+#ifndef _mm512_reduce_max_pd
+#define _mm512_reduce_max_pd(a) srs_reduce_max_pd(a)
+#endif
+#ifndef _mm512_reduce_min_ps
+#define _mm512_reduce_min_ps(a) srs_reduce_min_ps(a)
+#endif
+#ifndef _mm512_reduce_max_ps
+#define _mm512_reduce_max_ps(a) srs_reduce_max_ps(a)
+#endif
+
+#endif  // !__AVX512F__
+#endif  // SRS_SIMD512_H
