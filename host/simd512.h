@@ -5,10 +5,11 @@
  * v4 (AVX-512) they are the compiler's own instructions; below it SIMDe
  * (Debian's libsimde-dev) implements each one with the level's vectors (two
  * AVX2 registers, four SSE or NEON ones), lane by lane the same operation, so
- * every level computes the same values. This header adds the few intrinsics
- * that SIMDe 0.7 (Debian 12) lacks, each only where neither the compiler nor
- * SIMDe defines it. Masked loads and stores touch only the lanes their mask
- * names: the row tails rely on it.
+ * every level computes the same values. This header adds the intrinsics that
+ * SIMDe 0.7 (Debian 12) lacks and replaces the masked ones of the hot loops
+ * and every masked load and store, whichever SIMDe is installed: masked loads
+ * and stores here touch only the lanes their mask names (the row tails rely
+ * on it; SIMDe 0.8's masked store writes all eight lanes).
  */
 #ifndef SRS_SIMD512_H
 #define SRS_SIMD512_H
@@ -208,48 +209,34 @@ static inline __attribute__((always_inline)) simde__m512d srs_mask_blend_pd(simd
 #undef _mm512_mask_blend_pd
 #define _mm512_mask_blend_pd(k, a, b) srs_mask_blend_pd((k), (a), (b))
 
-#ifndef _mm512_mask_loadu_pd
+#undef _mm512_mask_loadu_pd
 #define _mm512_mask_loadu_pd(src, k, p) srs_mask_loadu_pd((src), (k), (p))
-#endif
-#ifndef _mm512_maskz_loadu_pd
+#undef _mm512_maskz_loadu_pd
 #define _mm512_maskz_loadu_pd(k, p) srs_mask_loadu_pd(simde_mm512_setzero_pd(), (k), (p))
-#endif
-#ifndef _mm512_mask_loadu_ps
+#undef _mm512_mask_loadu_ps
 #define _mm512_mask_loadu_ps(src, k, p) srs_mask_loadu_ps((src), (k), (p))
-#endif
-#ifndef _mm256_mask_loadu_ps
+#undef _mm256_mask_loadu_ps
 #define _mm256_mask_loadu_ps(src, k, p) srs_mask_loadu_ps256((src), (k), (p))
-#endif
-#ifndef _mm512_mask_storeu_pd
+#undef _mm512_mask_storeu_pd
 #define _mm512_mask_storeu_pd(p, k, a) srs_mask_storeu_pd((p), (k), (a))
-#endif
-#ifndef _mm512_cvtps_pd
+#undef _mm512_cvtps_pd
 #define _mm512_cvtps_pd(a) srs_cvtps_pd(a)
-#endif
-#ifndef _mm512_shuffle_f64x2
+#undef _mm512_shuffle_f64x2
 #define _mm512_shuffle_f64x2(a, b, imm) srs_shuffle_f64x2((a), (b), (imm))
-#endif
-#ifndef _mm512_kandn
+#undef _mm512_kandn
 #define _mm512_kandn(a, b) ((simde__mmask16)(~(a) & (b)))
-#endif
-#ifndef _mm512_mask_cmp_pd_mask
+#undef _mm512_mask_cmp_pd_mask
 #define _mm512_mask_cmp_pd_mask(k, a, b, p) ((simde__mmask8)((k) & simde_mm512_cmp_pd_mask((a), (b), (p))))
-#endif
-#ifndef _mm512_mask_cmp_ps_mask
+#undef _mm512_mask_cmp_ps_mask
 #define _mm512_mask_cmp_ps_mask(k, a, b, p) ((simde__mmask16)((k) & simde_mm512_cmp_ps_mask((a), (b), (p))))
-#endif
-#ifndef _mm512_reduce_min_pd
+#undef _mm512_reduce_min_pd
 #define _mm512_reduce_min_pd(a) srs_reduce_min_pd(a)
-#endif
-#ifndef _mm512_reduce_max_pd
+#undef _mm512_reduce_max_pd
 #define _mm512_reduce_max_pd(a) srs_reduce_max_pd(a)
-#endif
-#ifndef _mm512_reduce_min_ps
+#undef _mm512_reduce_min_ps
 #define _mm512_reduce_min_ps(a) srs_reduce_min_ps(a)
-#endif
-#ifndef _mm512_reduce_max_ps
+#undef _mm512_reduce_max_ps
 #define _mm512_reduce_max_ps(a) srs_reduce_max_ps(a)
-#endif
 
 #endif  // !__AVX512F__
 #endif  // SRS_SIMD512_H
