@@ -498,7 +498,7 @@ TEST(dense_short_rows_match_csr_chunks) {
                           n, f32, pr, sv);
                     // and each row agrees with the oracle
                     for (int i = 0; i < n_rows; i++) {
-                        double u[64];   // the row as the solver saw it
+                        double u[64] = {0};   // the row as the solver saw it
                         for (int j = 0; j < n; j++) u[j] = f32 ? (double)uf[(size_t)i * n + j] : ud[(size_t)i * n + j];
                         double mn = u[0], mx = u[0];
                         for (int j = 1; j < n; j++) { mn = fmin(mn, u[j]); mx = fmax(mx, u[j]); }
