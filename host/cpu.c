@@ -1364,29 +1364,32 @@ static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, 
 // lack some samples (valid); otherwise every sample counts.
 static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, ugroup_t *u, int64_t nmax,
                                                               const int masked) {
-    const __m512d zero = _mm512_setzero_pd(), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
-    const __m512d vm = u->m;
-    __m512d sh[4] = {zero, zero, zero, zero}, ph[4] = {zero, zero, zero, zero}, mh[4] = {inf, inf, inf, inf};
+    const srs_d8 zero = srs8_set1(0.0), one = srs8_set1(1.0), inf = srs8_set1(INFINITY);
+    const srs_d8 vm = srs8_of(u->m);
+    srs_d8 sh0 = zero, sh1 = zero, sh2 = zero, sh3 = zero, ph0 = zero, ph1 = zero, ph2 = zero, ph3 = zero;
+    srs_d8 mh0 = inf, mh1 = inf, mh2 = inf, mh3 = inf;
     for (int64_t j = 0; j < nmax; j += 4) {   // d and valid are set up to nmax rounded up to 8
-        for (int q = 0; q < 4; q++) {
-            __m512d x = _mm512_load_pd(g->d + (j + q) * LANES);
-            __mmask8 a = masked ? _mm512_mask_cmp_pd_mask(u->valid[j + q], x, vm, _CMP_GE_OQ)
-                                : _mm512_cmp_pd_mask(x, vm, _CMP_GE_OQ);
-            sh[q] = _mm512_mask_add_pd(sh[q], a, sh[q], x);
-            ph[q] = _mm512_mask_add_pd(ph[q], a, ph[q], one);
-            mh[q] = _mm512_mask_min_pd(mh[q], a, mh[q], x);
-        }
+#define UPASS_STEP(q)                                                                                   \
+    {                                                                                                   \
+        srs_d8 x = srs8_load(g->d + (j + q) * LANES);                                                   \
+        srs_k8 a = masked ? srs8_ge_in(u->valid[j + q], x, vm) : srs8_ge(x, vm);                        \
+        sh##q = srs8_add_if(sh##q, a, x);                                                               \
+        ph##q = srs8_add_if(ph##q, a, one);                                                             \
+        mh##q = srs8_min_if(mh##q, a, x);                                                               \
     }
-    __m512d vsh = _mm512_add_pd(_mm512_add_pd(sh[0], sh[1]), _mm512_add_pd(sh[2], sh[3]));
-    __m512d vph = _mm512_add_pd(_mm512_add_pd(ph[0], ph[1]), _mm512_add_pd(ph[2], ph[3]));
-    __m512d vmh = _mm512_min_pd(_mm512_min_pd(mh[0], mh[1]), _mm512_min_pd(mh[2], mh[3]));
+        UPASS_STEP(0) UPASS_STEP(1) UPASS_STEP(2) UPASS_STEP(3)
+#undef UPASS_STEP
+    }
+    __m512d vsh = srs8_to(srs8_add(srs8_add(sh0, sh1), srs8_add(sh2, sh3)));
+    __m512d vph = srs8_to(srs8_add(srs8_add(ph0, ph1), srs8_add(ph2, ph3)));
+    __m512d vmh = srs8_to(srs8_min(srs8_min(mh0, mh1), srs8_min(mh2, mh3)));
     // srs_set_value, the inactive sums as the totals minus the active ones
     __m512d num = _mm512_add_pd(vsh, _mm512_mul_pd(u->eps, _mm512_sub_pd(u->tot, vsh)));
     __m512d den = _mm512_add_pd(vph, _mm512_mul_pd(u->eps, _mm512_sub_pd(u->len, vph)));
     __m512d next = _mm512_min_pd(_mm512_max_pd(_mm512_div_pd(num, den), u->lo), u->hi);
     // the set is final when no active sample lies below the new iterate
-    __mmask8 stop = _mm512_cmp_pd_mask(vmh, next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, vm, _CMP_LE_OQ);
-    u->m = _mm512_mask_mov_pd(vm, u->live, next);
+    __mmask8 stop = _mm512_cmp_pd_mask(vmh, next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, u->m, _CMP_LE_OQ);
+    u->m = _mm512_mask_mov_pd(u->m, u->live, next);
     u->live &= (__mmask8)~stop;
 }
 

@@ -77,6 +77,79 @@ static inline simde__m512d srs_shuffle_f64x2(simde__m512d a, simde__m512d b, int
     return simde__m512d_from_private(r);
 }
 
+#if defined(__AVX__)
+// Compares to mask bits through the sign bits of the compare (movemask);
+// SIMDe 0.7 gathers them lane by lane. pred is a constant after inlining.
+// (With SSE only, SIMDe's own is faster than two emulated 256-bit movemasks.)
+typedef double srs_d4_ __attribute__((vector_size(32)));
+typedef int64_t srs_l4_ __attribute__((vector_size(32)));
+typedef float srs_f8_ __attribute__((vector_size(32)));
+typedef int32_t srs_i8_ __attribute__((vector_size(32)));
+#define SRS_CMPV_(a, b, pred)                                                                   \
+    ((pred) == SIMDE_CMP_GE_OQ ? (a) >= (b) : (pred) == SIMDE_CMP_GT_OQ ? (a) > (b)             \
+     : (pred) == SIMDE_CMP_LE_OQ ? (a) <= (b) : (pred) == SIMDE_CMP_LT_OQ ? (a) < (b)          \
+     : (pred) == SIMDE_CMP_EQ_OQ ? (a) == (b) : ~((a) <= (b)))
+static inline __attribute__((always_inline)) int srs_cmp_known(int pred) {
+    return pred == SIMDE_CMP_GE_OQ || pred == SIMDE_CMP_GT_OQ || pred == SIMDE_CMP_LE_OQ ||
+           pred == SIMDE_CMP_LT_OQ || pred == SIMDE_CMP_EQ_OQ || pred == SIMDE_CMP_NLE_UQ;
+}
+static inline __attribute__((always_inline)) simde__mmask8 srs_cmp_pd_mask(simde__m512d a, simde__m512d b,
+                                                                           const int pred) {
+    if (!srs_cmp_known(pred)) return simde_mm512_cmp_pd_mask(a, b, pred);
+    srs_d4_ x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &b, sizeof y);
+    unsigned bits = 0;
+    for (int h = 0; h < 2; h++) {
+        srs_l4_ m = SRS_CMPV_(x[h], y[h], pred);
+        simde__m256d mv;
+        memcpy(&mv, &m, sizeof mv);
+        bits |= (unsigned)simde_mm256_movemask_pd(mv) << (4 * h);
+    }
+    return (simde__mmask8)bits;
+}
+static inline __attribute__((always_inline)) simde__mmask16 srs_cmp_ps_mask(simde__m512 a, simde__m512 b,
+                                                                            const int pred) {
+    if (!srs_cmp_known(pred)) return simde_mm512_cmp_ps_mask(a, b, pred);
+    srs_f8_ x[2], y[2];
+    memcpy(x, &a, sizeof x);
+    memcpy(y, &b, sizeof y);
+    unsigned bits = 0;
+    for (int h = 0; h < 2; h++) {
+        srs_i8_ m = SRS_CMPV_(x[h], y[h], pred);
+        simde__m256 mv;
+        memcpy(&mv, &m, sizeof mv);
+        bits |= (unsigned)simde_mm256_movemask_ps(mv) << (8 * h);
+    }
+    return (simde__mmask16)bits;
+}
+#endif
+
+// Compress without branches: every lane is written at the next free place,
+// which advances only for the lanes of the mask; the places past them are 0.
+static inline simde__m512 srs_maskz_compress_ps(simde__mmask16 k, simde__m512 a) {
+    simde__m512_private v = simde__m512_to_private(a), r;
+    float out[17];
+    int j = 0;
+    for (int i = 0; i < 16; i++) {
+        out[j] = v.f32[i];
+        j += (k >> i) & 1;
+    }
+    for (int i = 0; i < 16; i++) r.f32[i] = i < j ? out[i] : 0.0f;
+    return simde__m512_from_private(r);
+}
+static inline simde__m512d srs_maskz_compress_pd(simde__mmask8 k, simde__m512d a) {
+    simde__m512d_private v = simde__m512d_to_private(a), r;
+    double out[9];
+    int j = 0;
+    for (int i = 0; i < 8; i++) {
+        out[j] = v.f64[i];
+        j += (k >> i) & 1;
+    }
+    for (int i = 0; i < 8; i++) r.f64[i] = i < j ? out[i] : 0.0;
+    return simde__m512d_from_private(r);
+}
+
 // Reductions in the order of a halving tree, as the compiler's own.
 static inline double srs_reduce_min_pd(simde__m512d a) {
     simde__m512d_private v = simde__m512d_to_private(a);
@@ -116,6 +189,7 @@ static inline float srs_reduce_max_ps(simde__m512 a) {
 #define SRS_NV (64 / SRS_VB)   // vectors per eight doubles
 typedef double srs_vd __attribute__((vector_size(SRS_VB)));
 typedef int64_t srs_vl __attribute__((vector_size(SRS_VB)));
+typedef double srs_vdu __attribute__((vector_size(SRS_VB), aligned(8), may_alias));   // unaligned access
 // Eight doubles as named vectors (no arrays: gcc keeps named members in
 // registers, arrays indexed in loops it leaves in memory).
 #if SRS_NV == 2
@@ -146,15 +220,22 @@ static inline __attribute__((always_inline)) srs_x8l srs_k2v(simde__mmask8 k) {
 #undef SRS_K2V_
     return r;
 }
+// SIMDe's vector and ours, the same 64 bytes, converted member by member
+// (a memcpy of the whole would go through 16-byte moves on the stack).
 static inline __attribute__((always_inline)) srs_x8d srs_v(simde__m512d a) {
+    simde__m512d_private p = simde__m512d_to_private(a);
     srs_x8d v;
-    memcpy(&v, &a, sizeof v);
+#define SRS_V_(q) v.v##q = *(const srs_vdu *)&p.f64[q * (SRS_VB / 8)];
+    SRS_EACH(SRS_V_)
+#undef SRS_V_
     return v;
 }
 static inline __attribute__((always_inline)) simde__m512d srs_m(srs_x8d v) {
-    simde__m512d a;
-    memcpy(&a, &v, sizeof a);
-    return a;
+    simde__m512d_private p;
+#define SRS_M_(q) *(srs_vdu *)&p.f64[q * (SRS_VB / 8)] = v.v##q;
+    SRS_EACH(SRS_M_)
+#undef SRS_M_
+    return simde__m512d_from_private(p);
 }
 // lanes of m from x, the others from y
 static inline __attribute__((always_inline)) srs_x8d srs_sel(srs_x8l m, srs_x8d x, srs_x8d y) {
@@ -225,10 +306,23 @@ static inline __attribute__((always_inline)) simde__m512d srs_mask_blend_pd(simd
 #define _mm512_shuffle_f64x2(a, b, imm) srs_shuffle_f64x2((a), (b), (imm))
 #undef _mm512_kandn
 #define _mm512_kandn(a, b) ((simde__mmask16)(~(a) & (b)))
+#if defined(__AVX__)
+#undef _mm512_cmp_pd_mask
+#define _mm512_cmp_pd_mask(a, b, p) srs_cmp_pd_mask((a), (b), (p))
+#undef _mm512_cmp_ps_mask
+#define _mm512_cmp_ps_mask(a, b, p) srs_cmp_ps_mask((a), (b), (p))
+#else
+#define srs_cmp_pd_mask simde_mm512_cmp_pd_mask
+#define srs_cmp_ps_mask simde_mm512_cmp_ps_mask
+#endif
 #undef _mm512_mask_cmp_pd_mask
-#define _mm512_mask_cmp_pd_mask(k, a, b, p) ((simde__mmask8)((k) & simde_mm512_cmp_pd_mask((a), (b), (p))))
+#define _mm512_mask_cmp_pd_mask(k, a, b, p) ((simde__mmask8)((k) & srs_cmp_pd_mask((a), (b), (p))))
 #undef _mm512_mask_cmp_ps_mask
-#define _mm512_mask_cmp_ps_mask(k, a, b, p) ((simde__mmask16)((k) & simde_mm512_cmp_ps_mask((a), (b), (p))))
+#define _mm512_mask_cmp_ps_mask(k, a, b, p) ((simde__mmask16)((k) & srs_cmp_ps_mask((a), (b), (p))))
+#undef _mm512_maskz_compress_ps
+#define _mm512_maskz_compress_ps(k, a) srs_maskz_compress_ps((k), (a))
+#undef _mm512_maskz_compress_pd
+#define _mm512_maskz_compress_pd(k, a) srs_maskz_compress_pd((k), (a))
 #undef _mm512_reduce_min_pd
 #define _mm512_reduce_min_pd(a) srs_reduce_min_pd(a)
 #undef _mm512_reduce_max_pd
@@ -239,4 +333,96 @@ static inline __attribute__((always_inline)) simde__m512d srs_mask_blend_pd(simd
 #define _mm512_reduce_max_ps(a) srs_reduce_max_ps(a)
 
 #endif  // !__AVX512F__
+
+// ----------------------------------------------------------------------------
+// The innermost loops, written once against eight doubles (srs_d8) and a mask
+// of eight lanes (srs_k8): an AVX-512 register and a mask register at v4;
+// below it two AVX2 (four SSE) vectors and a vector mask (lanes all ones or
+// zero), so a masked add is an AND and an add, not a round trip through mask
+// bits. The operations give the same bits as the AVX-512 instructions: a
+// masked-off lane adds +0 (the sums start at +0, so they are never -0) or
+// takes the min with +inf.
+#if defined(__AVX512F__)
+typedef __m512d srs_d8;
+typedef __mmask8 srs_k8;
+static inline srs_d8 srs8_load(const double *p) { return _mm512_load_pd(p); }
+static inline srs_d8 srs8_of(__m512d a) { return a; }
+static inline __m512d srs8_to(srs_d8 a) { return a; }
+static inline srs_d8 srs8_set1(double x) { return _mm512_set1_pd(x); }
+static inline srs_k8 srs8_ge(srs_d8 a, srs_d8 b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
+static inline srs_k8 srs8_ge_in(__mmask8 k, srs_d8 a, srs_d8 b) { return _mm512_mask_cmp_pd_mask(k, a, b, _CMP_GE_OQ); }
+static inline srs_d8 srs8_add_if(srs_d8 s, srs_k8 m, srs_d8 x) { return _mm512_mask_add_pd(s, m, s, x); }
+static inline srs_d8 srs8_min_if(srs_d8 s, srs_k8 m, srs_d8 x) { return _mm512_mask_min_pd(s, m, s, x); }
+static inline srs_d8 srs8_add(srs_d8 a, srs_d8 b) { return _mm512_add_pd(a, b); }
+static inline srs_d8 srs8_min(srs_d8 a, srs_d8 b) { return _mm512_min_pd(a, b); }
+#else
+typedef srs_x8d srs_d8;
+typedef srs_x8l srs_k8;
+// Loads as whole vectors: a memcpy of the 64 bytes becomes four 16-byte
+// moves through the stack, and the wide reload then waits on them.
+static inline __attribute__((always_inline)) srs_d8 srs8_load(const double *p) {
+    srs_d8 r;
+#define SRS_LD_(q) r.v##q = *(const srs_vdu *)(p + q * (SRS_VB / 8));
+    SRS_EACH(SRS_LD_)
+#undef SRS_LD_
+    return r;
+}
+static inline __attribute__((always_inline)) srs_d8 srs8_of(simde__m512d a) { return srs_v(a); }
+static inline __attribute__((always_inline)) simde__m512d srs8_to(srs_d8 a) { return srs_m(a); }
+static inline __attribute__((always_inline)) srs_d8 srs8_set1(double x) {
+    srs_d8 r;
+#define SRS_SET_(q) r.v##q = (srs_vd){0} + x;
+    SRS_EACH(SRS_SET_)
+#undef SRS_SET_
+    return r;
+}
+static inline __attribute__((always_inline)) srs_k8 srs8_ge(srs_d8 a, srs_d8 b) {
+    srs_k8 r;
+#define SRS_GE_(q) r.v##q = a.v##q >= b.v##q;
+    SRS_EACH(SRS_GE_)
+#undef SRS_GE_
+    return r;
+}
+static inline __attribute__((always_inline)) srs_k8 srs8_ge_in(simde__mmask8 k, srs_d8 a, srs_d8 b) {
+    srs_k8 r = srs8_ge(a, b), kv = srs_k2v(k);
+#define SRS_ANDK_(q) r.v##q &= kv.v##q;
+    SRS_EACH(SRS_ANDK_)
+#undef SRS_ANDK_
+    return r;
+}
+static inline __attribute__((always_inline)) srs_d8 srs8_add_if(srs_d8 s, srs_k8 m, srs_d8 x) {
+#define SRS_ADDIF_(q) s.v##q += (srs_vd)((srs_vl)x.v##q & m.v##q);
+    SRS_EACH(SRS_ADDIF_)
+#undef SRS_ADDIF_
+    return s;
+}
+static inline __attribute__((always_inline)) srs_d8 srs8_min_if(srs_d8 s, srs_k8 m, srs_d8 x) {
+    const srs_vl inf = (srs_vl){0} + (int64_t)0x7FF0000000000000;
+#define SRS_MINIF_(q)                                                              \
+    {                                                                              \
+        srs_vd c = (srs_vd)(((srs_vl)x.v##q & m.v##q) | (inf & ~m.v##q));          \
+        srs_vl lt = s.v##q < c;                                                    \
+        s.v##q = (srs_vd)(((srs_vl)s.v##q & lt) | ((srs_vl)c & ~lt));              \
+    }
+    SRS_EACH(SRS_MINIF_)
+#undef SRS_MINIF_
+    return s;
+}
+static inline __attribute__((always_inline)) srs_d8 srs8_add(srs_d8 a, srs_d8 b) {
+#define SRS_ADD8_(q) a.v##q += b.v##q;
+    SRS_EACH(SRS_ADD8_)
+#undef SRS_ADD8_
+    return a;
+}
+static inline __attribute__((always_inline)) srs_d8 srs8_min(srs_d8 a, srs_d8 b) {
+#define SRS_MIN8_(q)                                                               \
+    {                                                                              \
+        srs_vl lt = a.v##q < b.v##q;                                               \
+        a.v##q = (srs_vd)(((srs_vl)a.v##q & lt) | ((srs_vl)b.v##q & ~lt));         \
+    }
+    SRS_EACH(SRS_MIN8_)
+#undef SRS_MIN8_
+    return a;
+}
+#endif
 #endif  // SRS_SIMD512_H
