@@ -20,6 +20,19 @@
 #define SIMDE_ENABLE_NATIVE_ALIASES
 #include <simde/x86/avx512.h>
 #include <string.h>
+#if !defined(__x86_64__) && !defined(__i386__)
+// Off x86 (aarch64: NEON) the mask types and compare predicates by their x86 names.
+typedef simde__mmask8 __mmask8;
+typedef simde__mmask16 __mmask16;
+#ifndef _CMP_GE_OQ
+#define _CMP_EQ_OQ SIMDE_CMP_EQ_OQ
+#define _CMP_LT_OQ SIMDE_CMP_LT_OQ
+#define _CMP_LE_OQ SIMDE_CMP_LE_OQ
+#define _CMP_NLE_UQ SIMDE_CMP_NLE_UQ
+#define _CMP_GE_OQ SIMDE_CMP_GE_OQ
+#define _CMP_GT_OQ SIMDE_CMP_GT_OQ
+#endif
+#endif
 
 #if !defined(__AVX512F__)
 

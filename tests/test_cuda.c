@@ -63,8 +63,10 @@ static double row_range(const srs_batch_t *b, int64_t i) {
     double mn = INFINITY, mx = -INFINITY;
     for (int64_t j = s; j < s + n; j++) {
         double x = b->reward.dtype == SRS_F32 ? ((const float *)b->reward.data)[j] : ((const double *)b->reward.data)[j];
-        mn = fmin(mn, x);
-        mx = fmax(mx, x);
+        // compares, not fmin/fmax: gcc 12's aarch64 vectoriser crashes on
+        // this loop with them (internal compiler error in vect_transform_reduction)
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
     }
     return mx - mn;
 }

@@ -530,8 +530,14 @@ TEST(guide_vocab_whole_greedy_and_chisq) {
         for (int r = 0; r < R; r++) {
             const float *xr = x + r * V, *vr = val + r * V;
             double xm = -INFINITY, z = 0, mean = 0, var = 0, vmin = INFINITY, vmax = -INFINITY;
-            for (int v = 0; v < V; v++) xm = fmax(xm, xr[v]);
-            for (int v = 0; v < V; v++) { z += exp((xr[v] - xm) / T); vmin = fmin(vmin, vr[v]); vmax = fmax(vmax, vr[v]); }
+            // compares, not fmin/fmax: gcc 12's aarch64 vectoriser crashes on these
+            // reductions with them (internal compiler error in vect_transform_reduction)
+            for (int v = 0; v < V; v++) xm = xr[v] > xm ? xr[v] : xm;
+            for (int v = 0; v < V; v++) {
+                z += exp((xr[v] - xm) / T);
+                vmin = vr[v] < vmin ? vr[v] : vmin;
+                vmax = vr[v] > vmax ? vr[v] : vmax;
+            }
             for (int v = 0; v < V; v++) mean += exp((xr[v] - xm) / T) / z * vr[v];
             for (int v = 0; v < V; v++) var += exp((xr[v] - xm) / T) / z * (vr[v] - mean) * (vr[v] - mean);
             int best = 0;
