@@ -29,8 +29,9 @@
  * Three paths: rows of at most LANE_MAX_N samples are solved LANES at a time,
  * one row per SIMD lane (uniform rows loaded a group at a time through 8x8
  * transposes, and the Dinkelbach and exact solvers run on several groups at
- * once with all bookkeeping in vector registers, see lanes_uniform); longer rows with uniform weights (dinkelbach, exact) are read
- * once, straight from the input, against a bracket of the root estimated from
+ * once with all bookkeeping in vector registers, see lanes_uniform); longer
+ * rows with uniform weights (dinkelbach, exact) are read once, straight from
+ * the input, against a bracket of the root estimated from
  * a subsample, and the solvers run on the samples inside the bracket only
  * (see "long rows with uniform weights"); other rows (weighted, bisection, a
  * pass limit) are copied into the scratch buffer and solved there. Which path
@@ -153,18 +154,22 @@ static int64_t first_nonfinite(const srs_vec_t *v, int64_t start, int64_t n) {
     return -1;
 }
 
-// acc[j mod 8] += TERM for j_ in [0, n): the fixed-order sums of every
-// level (SRS_SUM8 adds the eight partials). TERM is an expression in j_.
-#define SUM8_LOOP(n, acc, TERM)                                               \
+// The statements for j_ in [0, n) with l_ = j_ mod 8: sums into acc[l_] are the
+// fixed-order sums of every level (SRS_SUM8 adds the eight partials).
+#define FOR8(n, ...)                                                          \
     do {                                                                      \
         int64_t j0_ = 0, n_ = (n);                                            \
         for (; j0_ + 8 <= n_; j0_ += 8)                                       \
             for (int l_ = 0; l_ < 8; l_++) {                                  \
                 int64_t j_ = j0_ + l_;                                        \
-                (acc)[l_] += (TERM);                                          \
+                __VA_ARGS__                                                   \
             }                                                                 \
-        for (int64_t j_ = j0_; j_ < n_; j_++) (acc)[j_ & 7] += (TERM);        \
+        for (int64_t j_ = j0_; j_ < n_; j_++) {                               \
+            int l_ = (int)(j_ & 7);                                           \
+            __VA_ARGS__                                                       \
+        }                                                                     \
     } while (0)
+#define SUM8_LOOP(n, acc, TERM) FOR8(n, (acc)[l_] += (TERM);)
 
 // x - x is 0 for finite x and NaN for NaN/inf: a branch-free finiteness test
 // that vectorises.
@@ -253,23 +258,18 @@ static double solve_bisect(const double *d, const double *p, int64_t n, const ro
 static inline void active_sums(const double *d, const double *p, int64_t n, double m, double *s_hi,
                                double *p_hi, double *s_lo, double *p_lo, double *min_hi) {
     double sh[8] = {0}, ph[8] = {0}, sl[8] = {0}, pl[8] = {0}, mh = INFINITY;
-    // The sides are picked by multiplying with 0 or 1 (values are finite), not
-    // by `a ? p[j] : 0.0`: gcc 12.2 at -O3 -march=x86-64-v3 turns that form
-    // into masked loads and gets the weight sums wrong (found by the
+    // One pass. The sides are picked by multiplying with 0 or 1 (values are
+    // finite), not by `a ? p[j] : 0.0`: gcc 12.2 at -O3 -march=x86-64-v3 turns
+    // that form into masked loads and gets the weight sums wrong (found by the
     // cross-level test in tests/test_levels.c).
-    if (p) {
-        SUM8_LOOP(n, sh, (double)(d[j_] >= m) * (p[j_] * d[j_]));
-        SUM8_LOOP(n, ph, (double)(d[j_] >= m) * p[j_]);
-        SUM8_LOOP(n, sl, (double)(d[j_] < m) * (p[j_] * d[j_]));
-        SUM8_LOOP(n, pl, (double)(d[j_] < m) * p[j_]);
-    } else {
-        SUM8_LOOP(n, sh, (double)(d[j_] >= m) * d[j_]);
-        SUM8_LOOP(n, ph, (double)(d[j_] >= m));
-        SUM8_LOOP(n, sl, (double)(d[j_] < m) * d[j_]);
-        SUM8_LOOP(n, pl, (double)(d[j_] < m));
-    }
-    _Pragma("omp simd reduction(min:mh)")
-    for (int64_t j = 0; j < n; j++) mh = lo2(mh, d[j] >= m ? d[j] : INFINITY);
+    FOR8(n, {
+        double x = d[j_], w = p ? p[j_] : 1.0, a = (double)(x >= m), b = 1.0 - a;
+        sh[l_] += a * (w * x);
+        ph[l_] += a * w;
+        sl[l_] += b * (w * x);
+        pl[l_] += b * w;
+        mh = lo2(mh, x >= m ? x : INFINITY);
+    });
     *s_hi = SRS_SUM8(sh); *p_hi = SRS_SUM8(ph); *s_lo = SRS_SUM8(sl); *p_lo = SRS_SUM8(pl); *min_hi = mh;
 }
 
@@ -484,7 +484,6 @@ static void shape_row(const job_t *jb, int64_t start, int64_t base, const double
         store(out, dt, o0 + j, srs_shape_value(so->design, d[j * stride], &st, to->B, so->alpha, clip));
 }
 
-
 // ----------------------------------------------------------------------------
 // long rows with uniform weights: a bracket from a subsample, one fused pass
 //
@@ -542,7 +541,6 @@ static inline double lanes_sum(const double *a) {
     for (int l = 0; l < PASS_LANES; l++) s += a[l];
     return s;
 }
-
 
 // One block of 16 samples: x (16 floats, lanes past the row hold u_0, masked
 // out of tm).
@@ -643,7 +641,6 @@ static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, dou
     r->umin = _mm512_reduce_min_pd(mn);
     r->umax = _mm512_reduce_max_pd(mx);
 }
-
 
 // Sums over the bracket's samples dd (k,) with dd >= m, and the smallest of
 // them (INFINITY when none). Thirty-two fixed lanes (sample j in lane j mod
