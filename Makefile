@@ -19,7 +19,8 @@
 #   make test-fresh the README's two commands in brand-new Debian roots (debootstrap;
 #                   bookworm and trixie; root), then the install recipe there
 #
-# Overrides: CC, OPT, ARCH (default -march=native), NO_OMP=1, BUILD=dir,
+# Overrides: CC, OPT, ARCH (none by default: one portable build for every CPU
+# level; ARCH=native or ARCH=-march=... builds for one CPU), NO_OMP=1, BUILD=dir,
 # NVCC, NO_CUDA=1 (CPU-only even where nvcc is found), GPU_COMPUTE_CAPABILITY
 # (default 90: `make GPU_COMPUTE_CAPABILITY=80` for an A100), SAN_FLAGS,
 # MPI=0|1 (default: with MPI when mpicc is found), MPICC, PREFIX (/usr/local),
@@ -247,8 +248,7 @@ demo: all
 SAN_FLAGS ?= -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 sanitize:
 	$(MAKE) NO_CUDA=1 MPI=0 BUILD=build-san OPT="-O1" SAN="$(SAN_FLAGS)" all build-san/test_srs
-	@for l in $$(build-san/srs --version | sed -n 's/.*compiled: \([^;)]*\).*/\1/p'); do \
-	    if ! SRS_CPU=$$l build-san/srs --version >/dev/null 2>&1; then echo "skipped: CPU level $$l (this CPU cannot run it)"; continue; fi; \
+	@for l in $$(bash scripts/cpu-levels.sh build-san/srs); do \
 	    echo "== ASan + UBSan at CPU level $$l"; \
 	    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	        SRS_CPU=$$l SRS_BIN=build-san/srs SRS_TEST_QUICK=1 build-san/test_srs || exit 1; \
@@ -258,9 +258,8 @@ sanitize:
 # the code a CPU without AVX-512, or without AVX2, runs, from this same build.
 test-portable: all $(TESTBIN)
 	@best=$$(SRS_CPU= $(SRS) --version | sed -n 's/^CPU level: \([^ ]*\).*/\1/p'); \
-	for l in $(ISA_LEVELS); do \
+	for l in $$(bash scripts/cpu-levels.sh $(SRS)); do \
 	    if [ "$$l" = "$$best" ]; then echo "== CPU level $$l: the default here, run by make test"; continue; fi; \
-	    if ! SRS_CPU=$$l $(SRS) --version >/dev/null 2>&1; then echo "skipped: CPU level $$l (this CPU cannot run it)"; continue; fi; \
 	    echo "== the suite at CPU level $$l (SRS_CPU=$$l)"; \
 	    SRS_CPU=$$l SRS_BIN=$(SRS) SRS_TEST_QUICK=1 $(TESTBIN) || exit 1; \
 	done
@@ -330,4 +329,4 @@ test-fresh:
 	bash tests/fresh/run.sh $(FRESH_SUITES)
 
 clean:
-	rm -rf build build-san build-cpu build-portable
+	rm -rf build build-san build-cpu build-arm64

@@ -44,14 +44,7 @@ make -s all
 make -s build/bench_cpu
 
 # Every CPU level compiled in that this machine runs, lowest first.
-if [[ -z "${SRS_BENCH_LEVELS:-}" ]]; then
-    LEVELS=""
-    for lv in $(build/srs --version | sed -n 's/.*compiled: \([^;)]*\).*/\1/p'); do
-        if SRS_CPU=$lv build/srs --version >/dev/null 2>&1; then LEVELS="$LEVELS $lv"; fi
-    done
-else
-    LEVELS=$SRS_BENCH_LEVELS
-fi
+LEVELS=" ${SRS_BENCH_LEVELS:-$(bash scripts/cpu-levels.sh build/srs)}"
 echo "== CPU levels: $LEVELS" >&2
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/srs-bench.XXXXXX")

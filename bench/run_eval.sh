@@ -23,14 +23,7 @@ date_utc=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 "$SRS" gen --scenario overopt --prompts "$P" --samples "$N" --seed 1 --dtype f64 -o "$tmp/d.npy"
 cells=$((12 * 5))
-if [[ -z "${SRS_EVAL_LEVELS:-}" ]]; then
-    LEVELS=""
-    for lv in $("$SRS" --version | sed -n 's/.*compiled: \([^;)]*\).*/\1/p'); do
-        if SRS_CPU=$lv "$SRS" --version >/dev/null 2>&1; then LEVELS="$LEVELS $lv"; fi
-    done
-else
-    LEVELS=$SRS_EVAL_LEVELS
-fi
+LEVELS=" ${SRS_EVAL_LEVELS:-$(bash scripts/cpu-levels.sh "$SRS")}"
 declare -A best_srs
 for lv in $LEVELS; do
     for i in $(seq "$REPS"); do

@@ -36,32 +36,21 @@ typedef simde__mmask16 __mmask16;
 
 #if !defined(__AVX512F__)
 
-static inline simde__m512d srs_mask_loadu_pd(simde__m512d src, simde__mmask8 k, const void *p) {
-    if (k == 0xFF) return simde_mm512_loadu_pd(p);
-    simde__m512d_private r = simde__m512d_to_private(src);
-    const double *q = (const double *)p;
-    for (int i = 0; i < 8; i++)
-        if (k >> i & 1) r.f64[i] = q[i];
-    return simde__m512d_from_private(r);
-}
-
-static inline simde__m512 srs_mask_loadu_ps(simde__m512 src, simde__mmask16 k, const void *p) {
-    if (k == 0xFFFF) return simde_mm512_loadu_ps(p);
-    simde__m512_private r = simde__m512_to_private(src);
-    const float *q = (const float *)p;
-    for (int i = 0; i < 16; i++)
-        if (k >> i & 1) r.f32[i] = q[i];
-    return simde__m512_from_private(r);
-}
-
-static inline simde__m256 srs_mask_loadu_ps256(simde__m256 src, simde__mmask8 k, const void *p) {
-    if (k == 0xFF) return simde_mm256_loadu_ps(p);
-    simde__m256_private r = simde__m256_to_private(src);
-    const float *q = (const float *)p;
-    for (int i = 0; i < 8; i++)
-        if (k >> i & 1) r.f32[i] = q[i];
-    return simde__m256_from_private(r);
-}
+// Masked loads: the lanes of k from p, the others from src; p is read only
+// where k is set.
+#define SRS_MASK_LOADU(NAME, VT, E, F, N, LOAD)                                    \
+    static inline VT NAME(VT src, unsigned k, const void *p) {                     \
+        if (k == (1u << (N)) - 1) return LOAD(p);                                   \
+        VT##_private r = VT##_to_private(src);                                     \
+        const E *q = (const E *)p;                                                 \
+        for (int i = 0; i < (N); i++)                                              \
+            if (k >> i & 1) r.F[i] = q[i];                                         \
+        return VT##_from_private(r);                                               \
+    }
+SRS_MASK_LOADU(srs_mask_loadu_pd, simde__m512d, double, f64, 8, simde_mm512_loadu_pd)
+SRS_MASK_LOADU(srs_mask_loadu_ps, simde__m512, float, f32, 16, simde_mm512_loadu_ps)
+SRS_MASK_LOADU(srs_mask_loadu_ps256, simde__m256, float, f32, 8, simde_mm256_loadu_ps)
+#undef SRS_MASK_LOADU
 
 static inline void srs_mask_storeu_pd(void *p, simde__mmask8 k, simde__m512d a) {
     simde__m512d_private v = simde__m512d_to_private(a);
@@ -106,36 +95,25 @@ static inline __attribute__((always_inline)) int srs_cmp_known(int pred) {
     return pred == SIMDE_CMP_GE_OQ || pred == SIMDE_CMP_GT_OQ || pred == SIMDE_CMP_LE_OQ ||
            pred == SIMDE_CMP_LT_OQ || pred == SIMDE_CMP_EQ_OQ || pred == SIMDE_CMP_NLE_UQ;
 }
-static inline __attribute__((always_inline)) simde__mmask8 srs_cmp_pd_mask(simde__m512d a, simde__m512d b,
-                                                                           const int pred) {
-    if (!srs_cmp_known(pred)) return simde_mm512_cmp_pd_mask(a, b, pred);
-    srs_d4_ x[2], y[2];
-    memcpy(x, &a, sizeof x);
-    memcpy(y, &b, sizeof y);
-    unsigned bits = 0;
-    for (int h = 0; h < 2; h++) {
-        srs_l4_ m = SRS_CMPV_(x[h], y[h], pred);
-        simde__m256d mv;
-        memcpy(&mv, &m, sizeof mv);
-        bits |= (unsigned)simde_mm256_movemask_pd(mv) << (4 * h);
+// Eight or sixteen lanes as two 256-bit compares, their sign bits by movemask.
+#define SRS_CMP_MASK(NAME, FALLBACK, VT, KT, HV, HM, MVT, MOVEMASK, HL)           \
+    static inline __attribute__((always_inline)) KT NAME(VT a, VT b, const int pred) { \
+        if (!srs_cmp_known(pred)) return FALLBACK(a, b, pred);                     \
+        HV x[2], y[2];                                                             \
+        memcpy(x, &a, sizeof x);                                                   \
+        memcpy(y, &b, sizeof y);                                                   \
+        unsigned bits = 0;                                                         \
+        for (int h = 0; h < 2; h++) {                                              \
+            HM m = SRS_CMPV_(x[h], y[h], pred);                                    \
+            MVT mv;                                                                \
+            memcpy(&mv, &m, sizeof mv);                                            \
+            bits |= (unsigned)MOVEMASK(mv) << ((HL) * h);                          \
+        }                                                                          \
+        return (KT)bits;                                                           \
     }
-    return (simde__mmask8)bits;
-}
-static inline __attribute__((always_inline)) simde__mmask16 srs_cmp_ps_mask(simde__m512 a, simde__m512 b,
-                                                                            const int pred) {
-    if (!srs_cmp_known(pred)) return simde_mm512_cmp_ps_mask(a, b, pred);
-    srs_f8_ x[2], y[2];
-    memcpy(x, &a, sizeof x);
-    memcpy(y, &b, sizeof y);
-    unsigned bits = 0;
-    for (int h = 0; h < 2; h++) {
-        srs_i8_ m = SRS_CMPV_(x[h], y[h], pred);
-        simde__m256 mv;
-        memcpy(&mv, &m, sizeof mv);
-        bits |= (unsigned)simde_mm256_movemask_ps(mv) << (8 * h);
-    }
-    return (simde__mmask16)bits;
-}
+SRS_CMP_MASK(srs_cmp_pd_mask, simde_mm512_cmp_pd_mask, simde__m512d, simde__mmask8, srs_d4_, srs_l4_, simde__m256d, simde_mm256_movemask_pd, 4)
+SRS_CMP_MASK(srs_cmp_ps_mask, simde_mm512_cmp_ps_mask, simde__m512, simde__mmask16, srs_f8_, srs_i8_, simde__m256, simde_mm256_movemask_ps, 8)
+#undef SRS_CMP_MASK
 #endif
 
 // Compress without branches: every lane is written at the next free place,
@@ -163,31 +141,19 @@ static inline simde__m512d srs_maskz_compress_pd(simde__mmask8 k, simde__m512d a
     return simde__m512d_from_private(r);
 }
 
-// Reductions in the order of a halving tree, as the compiler's own.
-static inline double srs_reduce_min_pd(simde__m512d a) {
-    simde__m512d_private v = simde__m512d_to_private(a);
-    double m = v.f64[0];
-    for (int i = 1; i < 8; i++) m = v.f64[i] < m ? v.f64[i] : m;
-    return m;
-}
-static inline double srs_reduce_max_pd(simde__m512d a) {
-    simde__m512d_private v = simde__m512d_to_private(a);
-    double m = v.f64[0];
-    for (int i = 1; i < 8; i++) m = v.f64[i] > m ? v.f64[i] : m;
-    return m;
-}
-static inline float srs_reduce_min_ps(simde__m512 a) {
-    simde__m512_private v = simde__m512_to_private(a);
-    float m = v.f32[0];
-    for (int i = 1; i < 16; i++) m = v.f32[i] < m ? v.f32[i] : m;
-    return m;
-}
-static inline float srs_reduce_max_ps(simde__m512 a) {
-    simde__m512_private v = simde__m512_to_private(a);
-    float m = v.f32[0];
-    for (int i = 1; i < 16; i++) m = v.f32[i] > m ? v.f32[i] : m;
-    return m;
-}
+// Reductions (min and max: any order gives the same value).
+#define SRS_REDUCE(NAME, VT, E, F, N, OP)                                          \
+    static inline E NAME(VT a) {                                                   \
+        VT##_private v = VT##_to_private(a);                                       \
+        E m = v.F[0];                                                              \
+        for (int i = 1; i < (N); i++) m = v.F[i] OP m ? v.F[i] : m;                \
+        return m;                                                                  \
+    }
+SRS_REDUCE(srs_reduce_min_pd, simde__m512d, double, f64, 8, <)
+SRS_REDUCE(srs_reduce_max_pd, simde__m512d, double, f64, 8, >)
+SRS_REDUCE(srs_reduce_min_ps, simde__m512, float, f32, 16, <)
+SRS_REDUCE(srs_reduce_max_ps, simde__m512, float, f32, 16, >)
+#undef SRS_REDUCE
 
 // The masked arithmetic of the hot loops, with the mask as vectors of lanes
 // (all ones or zero) at the level's own width (two AVX2 registers for eight
