@@ -93,7 +93,7 @@ else
   ISA_FLAGS_native :=
   BASE_ARCH :=
 endif
-ISA_SRC := host/cpu.c host/eval_rows.c
+ISA_SRC := $(wildcard host/cpu/*.c) host/eval_rows.c
 ALL_LDFLAGS = $(OMP) $(SAN) $(LDFLAGS)
 LDLIBS += -ljansson -lopenblas -linih -lm
 
@@ -153,7 +153,7 @@ MPI_STAMP := $(BUILD)/.mpi-$(if $(MPICC),on,off)
 CLI_SRC  := $(wildcard host/cli*.c) host/progress.c host/mpi.c
 LIB_SRC  := $(filter-out $(CLI_SRC) $(ISA_SRC),$(wildcard host/*.c))
 TEST_SRC := $(wildcard tests/*.c)
-HDRS     := $(wildcard include/*.h host/*.h tests/*.h kernels/*.cuh)
+HDRS     := $(wildcard include/*.h host/*.h host/cpu/*.h tests/*.h kernels/*.cuh)
 
 ISA_OBJ  := $(foreach l,$(ISA_LEVELS),$(ISA_SRC:%.c=$(BUILD)/obj/$(l)/%.o))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(ISA_OBJ) $(KERNEL_SRC:%.cu=$(BUILD)/obj/%.o)

@@ -1,7 +1,7 @@
 /*
  * dispatch.c — one build, every CPU: the choice of CPU level per context.
  *
- * The hot units (cpu.c: thresholds and shaping; eval_rows.c: evaluation) are
+ * The hot units (host/cpu/: thresholds and shaping; eval_rows.c: evaluation) are
  * compiled once per level that the Makefile lists in SRS_CPU_LEVELS, e.g.
  * "L(v2) L(v3) L(v4)" on x86-64, each with its own -march and its symbols
  * suffixed by the level (internal.h). This file, compiled for the lowest

@@ -5,10 +5,10 @@
  * CPU level (host/dispatch.c): every level sums in the same order.
  *
  * One pass over each row computes every arm x beta. Per row:
- *   - load (cpu.c's loader: validated, shifted d = u - u_0, weights p);
+ *   - load (host/cpu/solve.c's loader: validated, shifted d = u - u_0, weights p);
  *   - once: p normalised, the win key v (gold, else u) sorted, the base CDF
  *     of v at every sample (for win rates against the base), best-of-n laws;
- *   - per beta: m* (cpu.c's solver) when hard/soft designs need it, q_raw and
+ *   - per beta: m* (host/cpu/solve.c's solver) when hard/soft designs need it, q_raw and
  *     its CDF of v at every sample (for win rates against raw);
  *   - per arm x beta: q ∝ p exp(s/beta) and the eight metrics.
  * The per-prompt metric values of a block of prompts form a matrix V (block,
@@ -94,7 +94,7 @@ static int metric_depends_on_beta(srs_metric_t m) {
 // per-thread scratch
 
 typedef struct {
-    double *d, *p, *td, *tp;   // (L,) cpu.c: shifted rewards, weights, solver scratch
+    double *d, *p, *td, *tp;   // (L,) host/cpu/: shifted rewards, weights, solver scratch
     double *pn;                // (L,) normalised base probabilities
     double *g;                 // (L,) gold
     double *key;               // (L,) win key: gold, else d

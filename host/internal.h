@@ -10,7 +10,7 @@
 #include "srs.h"
 
 // ----------------------------------------------------------------------------
-// CPU levels: the hot translation units (cpu.c, eval_rows.c) are compiled once
+// CPU levels: the hot translation units (host/cpu/*.c, eval_rows.c) are compiled once
 // per ISA level, with SRS_ISA set to the level's name (v2, v3, v4 on x86-64;
 // neon on aarch64; native for an ARCH= build). Their external symbols then
 // carry the level as a suffix (srs_cpu_backend_v3), so the levels link side by
@@ -84,7 +84,7 @@ srs_status_t srs_fail_row(srs_ctx_t *ctx, srs_status_t st, int64_t row, const ch
 // Clears the error state at the start of a public call.
 void srs_clear_error(srs_ctx_t *ctx);
 
-// The exact solver's partition search (cpu.c), exposed for tests: the root
+// The exact solver's partition search (host/cpu/solve.c), exposed for tests: the root
 // over undecided samples td[0..k) (weights tp or NULL) given the sums of the
 // samples decided active (sh, ph) and inactive (sl, pl). Reorders td/tp.
 double srs_exact_search(double *td, double *tp, int64_t k, double sh, double ph, double sl, double pl,
@@ -140,7 +140,7 @@ typedef struct {
     double mean;         // weighted mean of d
 } srs_cpu_row_t;
 
-// Loads samples [start, start+n) of b (cpu.c): shifted rewards into d (n,),
+// Loads samples [start, start+n) of b (host/cpu/solve.c): shifted rewards into d (n,),
 // and when b has logw the unnormalised weights exp(logw - max) into p (n,)
 // (pass NULL without logw). Returns 0, or nonzero for a bad row (empty, a
 // non-finite value): srs_cpu_backend.thresholds on that row alone then gives

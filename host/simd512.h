@@ -1,7 +1,7 @@
 /*
  * simd512.h — the AVX-512 intrinsics of the CPU backend, on every CPU level.
  *
- * The vector paths of cpu.c are written once, in AVX-512 intrinsics. At level
+ * The vector paths of host/cpu/ are written once, in AVX-512 intrinsics. At level
  * v4 (AVX-512) they are the compiler's own instructions; below it SIMDe
  * (Debian's libsimde-dev) implements each one with the level's vectors (two
  * AVX2 registers, four SSE or NEON ones), lane by lane the same operation, so

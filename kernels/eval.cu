@@ -18,7 +18,7 @@
  *
  * Per row, in the row's scratch (shared memory, or global memory for rows
  * too long for it):
- *   1. load and validate (as cpu.c's loader), gold;
+ *   1. load and validate (as host/cpu/solve.c's loader), gold;
  *   2. sort the samples by v (bitonic network over (key, index) pairs; any
  *      length), find each sorted position's tie group by binary search, and
  *      the base CDF of v at every sample by a prefix sum in sorted order;
@@ -259,7 +259,7 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
     }
     const int weighted = a.logw != nullptr, has_gold = a.gold != nullptr;
 
-    // 1. load: d = u - u_0, validated (as cpu.c's load_row), raw logw into p
+    // 1. load: d = u - u_0, validated (as host/cpu/solve.c's load_row), raw logw into p
     RowInfo ri;
     ri.ref = ev_ld(a.reward, a.reward_f32, start);
     double s3[3] = {0, 0, 0};                          // sum d, bad reward, bad logw

@@ -1,7 +1,7 @@
 /*
  * threshold.cu — batched Stackelberg thresholds and fused shaping on the GPU.
  *
- * What it computes (the same as host/cpu.c, with the per-sample formulas of
+ * What it computes (the same as host/cpu/, with the per-sample formulas of
  * include/srs_math.h): for every row, with d_j = u_j - u_0 (rows shifted by
  * their first sample) and base weights p_j = exp(logw_j - max logw) (1 when
  * uniform), the root m* of

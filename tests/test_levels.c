@@ -3,7 +3,7 @@
  * (host/dispatch.c) are listed, chosen and forced as srs.h says, and every
  * level this CPU runs gives bit-identical evaluation sums, thresholds and
  * shaped rewards (the same code, the same sums in the same order at every
- * level). The test found a gcc 12 miscompile at -march=x86-64-v3 (cpu.c,
+ * level). The test found a gcc 12 miscompile at -march=x86-64-v3 (host/cpu/solve.c,
  * active_sums) that a single-level suite did not.
  */
 #include <string.h>

@@ -1,0 +1,486 @@
+/*
+ * bracket.c — long rows of the CPU backend (host/cpu/cpu.h): rows longer than
+ * LANE_MAX_N with uniform weights (dinkelbach and exact, no pass limit), read
+ * once straight from the input against a bracket of the root estimated from a
+ * subsample; the solvers then run on the samples inside the bracket alone.
+ *
+ * Built once per CPU level (v2, v3, v4; neon; native): the pass is AVX-512
+ * intrinsics, native at v4 and through SIMDe and host/simd512.h below it, over
+ * 16 fixed lanes whatever the level, so every level gives the same bits.
+ */
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cpu.h"
+
+// ----------------------------------------------------------------------------
+// long rows with uniform weights: a bracket from a subsample, one fused pass
+//
+// The row is read once, straight from the input (float or double), by a pass
+// that also validates it and finds its range: against a bracket [t_lo, t_hi)
+// estimated from a subsample of SUB_N samples, it sums d = u - u_0 over the
+// row and over {u >= t_hi}, and copies the few samples inside the bracket to
+// a buffer. When the bracket holds the root (checked with the exact sums, the
+// row's own gamma), every sample outside it is decided: those above are
+// active, those below inactive; the solvers then run on the bracket's samples
+// alone, from their sums. The sum of the inactive samples is T - S_active:
+// its rounding error is a few ulps of n * range, and it enters m* divided by
+// at least eps * (inactive count) or multiplied by eps, i.e. a few ulps of the
+// range. A bracket that misses (about 1% of rows) costs one more pass over
+// the row from a bracket that cannot miss: [R(A(t)), t) below a t whose F is
+// negative, [R(A(t)), max u] above one whose F is positive.
+//
+// Same row, same result: the pass's sums run over 16 fixed lanes (sample j in
+// lane j mod 16) combined in a fixed order, for float and double input alike
+// and with or without AVX-512; a float input compares against the threshold
+// rounded up to float, which selects exactly the samples a double comparison
+// would, so float data give the same m* as the same values in double.
+
+#define SUB_N 64          // subsample size (rows longer than LANE_MAX_N >= SUB_N)
+#define BRACKET_Z 3.0     // bracket half-width in standard errors of the estimate
+#define BRACKET_TRIES 3   // passes before the row falls back to the general path
+#define PASS_LANES 16
+
+typedef struct {
+    double t_all;     // sum of d over the row
+    double s_hi;      // sum of d over u >= t_hi
+    int64_t c_hi;     // count of u >= t_hi
+    int64_t c_mid;    // count of t_lo <= u < t_hi: their u, in row order, in the mid buffer
+    double umin, umax;
+} bpass_t;
+
+// Smallest float >= t (as a double comparison would see it): for float x,
+// x >= f  <=>  (double)x >= t.
+static inline float ceil_to_float(double t) {
+    float f = (float)t;
+    if ((double)f < t) {
+        // nextafterf(f, INFINITY) without the libm call: f is finite or -inf here
+        if (f == 0) return FLT_TRUE_MIN;
+        uint32_t u;
+        memcpy(&u, &f, sizeof u);
+        u += f > 0 ? 1u : (uint32_t)-1;
+        memcpy(&f, &u, sizeof f);
+    }
+    return f;
+}
+
+// Fixed-order sum of the lanes.
+static inline double lanes_sum(const double *a) {
+    double s = 0;
+    for (int l = 0; l < PASS_LANES; l++) s += a[l];
+    return s;
+}
+
+// One block of 16 samples: x (16 floats, lanes past the row hold u_0, masked
+// out of tm).
+#define BPASS_BLOCK_F32(x, tm)                                                       \
+    do {                                                                             \
+        mn = _mm512_min_ps(mn, x);                                                   \
+        mx = _mm512_max_ps(mx, x);                                                   \
+        __mmask16 mh_ = _mm512_mask_cmp_ps_mask(tm, x, vhi, _CMP_GE_OQ);              \
+        __mmask16 mm_ = _mm512_kandn(mh_, _mm512_mask_cmp_ps_mask(tm, x, vlo, _CMP_GE_OQ)); \
+        __m512d d0_ = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), vref); \
+        __m512d d1_ = _mm512_sub_pd(                                                 \
+            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), vref); \
+        t0 = _mm512_add_pd(t0, d0_);                                                 \
+        t1 = _mm512_add_pd(t1, d1_);                                                 \
+        s0 = _mm512_mask_add_pd(s0, (__mmask8)mh_, s0, d0_);                         \
+        s1 = _mm512_mask_add_pd(s1, (__mmask8)(mh_ >> 8), s1, d1_);                  \
+        c += __builtin_popcount((unsigned)mh_);                                      \
+        _mm512_storeu_ps(mid + k, _mm512_maskz_compress_ps(mm_, x));                 \
+        k += __builtin_popcount((unsigned)mm_);                                      \
+    } while (0)
+
+// mid: (n + 16,) floats
+static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
+                      bpass_t *r) {
+    const __m512 vlo = _mm512_set1_ps(ceil_to_float(t_lo)), vhi = _mm512_set1_ps(ceil_to_float(t_hi));
+    const __m512d vref = _mm512_set1_pd(ref);
+    __m512 mn = _mm512_set1_ps(src[0]), mx = mn;
+    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
+    int64_t k = 0, j = 0, c = 0;
+    for (; j + PASS_LANES <= n; j += PASS_LANES) {
+        __m512 x = _mm512_loadu_ps(src + j);
+        BPASS_BLOCK_F32(x, (__mmask16)0xFFFF);
+    }
+    if (j < n) {
+        __mmask16 tm = (__mmask16)((1u << (n - j)) - 1);
+        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(src[0]), tm, src + j);
+        BPASS_BLOCK_F32(x, tm);
+    }
+    double ta[PASS_LANES], sa[PASS_LANES];
+    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
+    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
+    r->t_all = lanes_sum(ta);
+    r->s_hi = lanes_sum(sa);
+    r->c_hi = c;
+    r->c_mid = k;
+    r->umin = _mm512_reduce_min_ps(mn);
+    r->umax = _mm512_reduce_max_ps(mx);
+}
+
+// The same pass on doubles: lanes 0-7 and 8-15 of each block of 16 as two
+// vectors, so the sums run exactly as in bpass_f32.
+#define BPASS_BLOCK_F64(x0, x1, tm)                                                  \
+    do {                                                                             \
+        mn = _mm512_min_pd(_mm512_min_pd(mn, x0), x1);                               \
+        mx = _mm512_max_pd(_mm512_max_pd(mx, x0), x1);                               \
+        __mmask8 tm0_ = (__mmask8)(tm), tm1_ = (__mmask8)((tm) >> 8);                \
+        __mmask8 h0_ = _mm512_mask_cmp_pd_mask(tm0_, x0, vhi, _CMP_GE_OQ);           \
+        __mmask8 h1_ = _mm512_mask_cmp_pd_mask(tm1_, x1, vhi, _CMP_GE_OQ);           \
+        __mmask8 g0_ = _mm512_kandn(h0_, _mm512_mask_cmp_pd_mask(tm0_, x0, vlo, _CMP_GE_OQ)); \
+        __mmask8 g1_ = _mm512_kandn(h1_, _mm512_mask_cmp_pd_mask(tm1_, x1, vlo, _CMP_GE_OQ)); \
+        __m512d d0_ = _mm512_sub_pd(x0, vref), d1_ = _mm512_sub_pd(x1, vref);        \
+        t0 = _mm512_add_pd(t0, d0_);                                                 \
+        t1 = _mm512_add_pd(t1, d1_);                                                 \
+        s0 = _mm512_mask_add_pd(s0, h0_, s0, d0_);                                   \
+        s1 = _mm512_mask_add_pd(s1, h1_, s1, d1_);                                   \
+        c += __builtin_popcount((unsigned)h0_) + __builtin_popcount((unsigned)h1_);  \
+        _mm512_storeu_pd(mid + k, _mm512_maskz_compress_pd(g0_, x0));                \
+        k += __builtin_popcount((unsigned)g0_);                                      \
+        _mm512_storeu_pd(mid + k, _mm512_maskz_compress_pd(g1_, x1));                \
+        k += __builtin_popcount((unsigned)g1_);                                      \
+    } while (0)
+
+// mid: (n + 16,) doubles
+static void bpass_f64(const double *src, int64_t n, double ref, double t_lo, double t_hi, double *mid,
+                      bpass_t *r) {
+    const __m512d vlo = _mm512_set1_pd(t_lo), vhi = _mm512_set1_pd(t_hi), vref = _mm512_set1_pd(ref);
+    __m512d mn = _mm512_set1_pd(src[0]), mx = mn;
+    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
+    int64_t k = 0, j = 0, c = 0;
+    for (; j + PASS_LANES <= n; j += PASS_LANES) {
+        __m512d x0 = _mm512_loadu_pd(src + j), x1 = _mm512_loadu_pd(src + j + 8);
+        BPASS_BLOCK_F64(x0, x1, 0xFFFFu);
+    }
+    if (j < n) {
+        unsigned tm = (1u << (n - j)) - 1;
+        __m512d fill = _mm512_set1_pd(src[0]);
+        __m512d x0 = _mm512_mask_loadu_pd(fill, (__mmask8)tm, src + j);
+        __m512d x1 = _mm512_mask_loadu_pd(fill, (__mmask8)(tm >> 8), src + j + 8);
+        BPASS_BLOCK_F64(x0, x1, tm);
+    }
+    double ta[PASS_LANES], sa[PASS_LANES];
+    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
+    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
+    r->t_all = lanes_sum(ta);
+    r->s_hi = lanes_sum(sa);
+    r->c_hi = c;
+    r->c_mid = k;
+    r->umin = _mm512_reduce_min_pd(mn);
+    r->umax = _mm512_reduce_max_pd(mx);
+}
+
+// Sums over the bracket's samples dd (k,) with dd >= m, and the smallest of
+// them (INFINITY when none). Thirty-two fixed lanes (sample j in lane j mod
+// 32: four accumulators, so the adds do not wait on each other) combined in
+// a fixed order, so the same selection always gives the same sums.
+static inline double tree8(const double *a) {
+    return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
+}
+
+#define MID_BLOCK(q, tm)                                                        \
+    do {                                                                        \
+        __m512d x_ = _mm512_maskz_loadu_pd(tm, dd + j);                         \
+        __mmask8 a_ = _mm512_mask_cmp_pd_mask(tm, x_, vm, _CMP_GE_OQ);          \
+        vs##q = _mm512_mask_add_pd(vs##q, a_, vs##q, x_);                       \
+        vc##q = _mm512_mask_add_pd(vc##q, a_, vc##q, one);                      \
+        vn##q = _mm512_mask_min_pd(vn##q, a_, vn##q, x_);                       \
+        j += 8;                                                                 \
+    } while (0)
+#define MID_TAIL_MASK (__mmask8)(k - j >= 8 ? 0xFF : (1u << (k - j)) - 1)
+
+// mid_sums, and with tot != NULL also the plain sum of dd (any fixed order):
+// the bracket check needs it, and the first Dinkelbach step comes with it.
+static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s, double *c, double *mh,
+                                double *tot) {
+    double sa[8], ca[8], ma[8], ta[8];
+    const __m512d vm = _mm512_set1_pd(m), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
+    __m512d vs0 = _mm512_setzero_pd(), vs1 = vs0, vs2 = vs0, vs3 = vs0;
+    __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0, vt = vs0;
+    __m512d vn0 = inf, vn1 = inf, vn2 = inf, vn3 = inf;
+    int64_t j = 0;
+    // four blocks of eight a step, then the tail; BLK is MID_BLOCK or MID_BLOCK_T
+#define MID_LOOP(BLK)                                                           \
+    do {                                                                        \
+        while (j + 32 <= k) {                                                   \
+            BLK(0, 0xFF); BLK(1, 0xFF); BLK(2, 0xFF); BLK(3, 0xFF);             \
+        }                                                                       \
+        if (j < k) BLK(0, MID_TAIL_MASK);                                       \
+        if (j < k) BLK(1, MID_TAIL_MASK);                                       \
+        if (j < k) BLK(2, MID_TAIL_MASK);                                       \
+        if (j < k) BLK(3, MID_TAIL_MASK);                                       \
+    } while (0)
+#define MID_BLOCK_T(q, tm) do { vt = _mm512_add_pd(vt, _mm512_maskz_loadu_pd(tm, dd + j)); MID_BLOCK(q, tm); } while (0)
+    if (tot) MID_LOOP(MID_BLOCK_T);
+    else MID_LOOP(MID_BLOCK);
+#undef MID_BLOCK_T
+#undef MID_LOOP
+    _mm512_storeu_pd(sa, _mm512_add_pd(_mm512_add_pd(vs0, vs1), _mm512_add_pd(vs2, vs3)));
+    _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
+    _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
+    _mm512_storeu_pd(ta, vt);
+    double mm = INFINITY;
+    for (int l = 0; l < 8; l++) mm = lo2(mm, ma[l]);
+    *s = tree8(sa);
+    *c = tree8(ca);
+    *mh = mm;
+    if (tot) *tot = tree8(ta);
+}
+
+static inline void mid_sums(const double *dd, int64_t k, double m, double *s, double *c, double *mh) {
+    mid_sums_tot(dd, k, m, s, c, mh, NULL);
+}
+
+// Value of the active set with sum sa and count pa in a row of total T and n
+// samples (uniform weights). The empty set is the row's mean, or with gamma
+// infinite the limit max d; eps * (T - sa) is not formed for it, since with
+// tiny rewards (1e-300) it underflows.
+static inline double uni_value(double sa, double pa, double T, double n, double eps, double dmax) {
+    if (pa <= 0) return eps > 0 ? T / n : dmax;
+    return srs_set_value(sa, pa, T - sa, n - pa, eps);
+}
+
+void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold_opts_t *o,
+                         scratch_t *s, bracket_t *br) {
+    double x[SUB_N * LANES] __attribute__((aligned(64)));   // (SUB_N, lanes)
+    double ref[LANES], mn[LANES], mx[LANES], sum[LANES], eps[LANES], m[LANES], fpc[LANES];
+    const char *src[LANES];   // a lane's first subsample
+    int64_t stride[LANES];    // and their spacing, in bytes
+    const size_t elem = b->reward.dtype == SRS_F32 ? sizeof(float) : sizeof(double);
+    for (int l = 0; l < LANES; l++) {
+        int64_t start, n;
+        srs_batch_row(b, rows[l], &start, &n);
+        const int64_t st = n / SUB_N;
+        src[l] = (const char *)b->reward.data + (size_t)(start + st / 2) * elem;
+        stride[l] = st * (int64_t)elem;
+        ref[l] = vec_at(&b->reward, start);
+        fpc[l] = 1.0 - (double)SUB_N / (double)n;
+        mn[l] = mx[l] = sum[l] = 0;
+    }
+    {
+        // sample i of the eight rows as one vector: no scattered scalar stores
+        const __m512d vref = _mm512_loadu_pd(ref);
+        __m512d vmn = _mm512_setzero_pd(), vmx = vmn, vsum = vmn;
+#define SUB_AT(T, l) (*(const T *)(src[l] + i * stride[l]))
+        for (int i = 0; i < SUB_N; i++) {
+            __m512d xi;
+            if (b->reward.dtype == SRS_F32)
+                xi = _mm512_cvtps_pd(_mm256_setr_ps(SUB_AT(float, 0), SUB_AT(float, 1), SUB_AT(float, 2),
+                                                    SUB_AT(float, 3), SUB_AT(float, 4), SUB_AT(float, 5),
+                                                    SUB_AT(float, 6), SUB_AT(float, 7)));
+            else
+                xi = _mm512_setr_pd(SUB_AT(double, 0), SUB_AT(double, 1), SUB_AT(double, 2), SUB_AT(double, 3),
+                                    SUB_AT(double, 4), SUB_AT(double, 5), SUB_AT(double, 6), SUB_AT(double, 7));
+#undef SUB_AT
+            xi = _mm512_sub_pd(xi, vref);
+            _mm512_store_pd(x + i * LANES, xi);
+            vmn = _mm512_min_pd(vmn, xi);
+            vmx = _mm512_max_pd(vmx, xi);
+            vsum = _mm512_add_pd(vsum, xi);
+        }
+        _mm512_storeu_pd(mn, vmn);
+        _mm512_storeu_pd(mx, vmx);
+        _mm512_storeu_pd(sum, vsum);
+    }
+    for (int l = 0; l < LANES; l++) {
+        eps[l] = preset_row(o, mn[l], mx[l], s).eps;
+        m[l] = sum[l] / SUB_N;
+    }
+    {
+        const __m512d one = _mm512_set1_pd(1.0), veps = _mm512_loadu_pd(eps), vsum = _mm512_loadu_pd(sum);
+        const __m512d vn = _mm512_set1_pd(SUB_N), vzero = _mm512_setzero_pd();
+        // the empty set's value (uni_value); A(m) is never empty from the mean, kept for form
+        const __m512d vempty = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(veps, vzero, _CMP_GT_OQ),
+                                                    _mm512_loadu_pd(mx), _mm512_div_pd(vsum, vn));
+        __m512d vm = _mm512_loadu_pd(m);
+        __mmask8 live = 0xFF;
+        for (int it = 0; it < SUB_N + 2 && live; it++) {
+            // two accumulators: the adds of one pass do not all wait on each other
+            __m512d s0 = vzero, s1 = vzero, p0 = vzero, p1 = vzero;
+            __m512d n0 = _mm512_set1_pd(INFINITY), n1 = n0;
+            for (int i = 0; i < SUB_N; i += 2) {
+                __m512d x0 = _mm512_load_pd(x + i * LANES), x1 = _mm512_load_pd(x + (i + 1) * LANES);
+                __mmask8 a0 = _mm512_cmp_pd_mask(x0, vm, _CMP_GE_OQ), a1 = _mm512_cmp_pd_mask(x1, vm, _CMP_GE_OQ);
+                s0 = _mm512_mask_add_pd(s0, a0, s0, x0);
+                s1 = _mm512_mask_add_pd(s1, a1, s1, x1);
+                p0 = _mm512_mask_add_pd(p0, a0, p0, one);
+                p1 = _mm512_mask_add_pd(p1, a1, p1, one);
+                n0 = _mm512_mask_min_pd(n0, a0, n0, x0);
+                n1 = _mm512_mask_min_pd(n1, a1, n1, x1);
+            }
+            __m512d sh = _mm512_add_pd(s0, s1), ph = _mm512_add_pd(p0, p1), mh = _mm512_min_pd(n0, n1);
+            __m512d num = _mm512_add_pd(sh, _mm512_mul_pd(veps, _mm512_sub_pd(vsum, sh)));
+            __m512d den = _mm512_add_pd(ph, _mm512_mul_pd(veps, _mm512_sub_pd(vn, ph)));
+            __m512d next = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(ph, vzero, _CMP_LE_OQ),
+                                                _mm512_div_pd(num, den), vempty);
+            // done unless some active sample lies below next and next rose
+            __mmask8 go = _mm512_cmp_pd_mask(mh, next, _CMP_LT_OQ) & _mm512_cmp_pd_mask(next, vm, _CMP_GT_OQ);
+            vm = _mm512_mask_mov_pd(vm, live, next);
+            live &= go;
+        }
+        _mm512_storeu_pd(m, vm);
+    }
+    double f2[LANES] = {0}, ws[LANES] = {0};
+    for (int i = 0; i < SUB_N; i++) {
+        const double *xi = x + i * LANES;
+#pragma omp simd
+        for (int l = 0; l < LANES; l++) {
+            double w = xi[l] >= m[l] ? 1.0 : eps[l], f = w * (xi[l] - m[l]);
+            f2[l] += f * f;
+            ws[l] += w;
+        }
+    }
+    for (int l = 0; l < LANES; l++) {
+        double se = sqrt(f2[l] / SUB_N * fpc[l] / SUB_N) / (ws[l] / SUB_N);
+        double half = BRACKET_Z * se;
+        br[l].lo = ref[l] + (m[l] - half);
+        br[l].c = ref[l] + m[l];
+        br[l].hi = ref[l] + (m[l] + half);
+    }
+}
+
+static inline void bpass(const srs_vec_t *v, int64_t start, int64_t n, double ref, double t_lo,
+                         double t_hi, void *mid, bpass_t *r) {
+    if (v->dtype == SRS_F32) bpass_f32((const float *)v->data + start, n, ref, t_lo, t_hi, mid, r);
+    else bpass_f64((const double *)v->data + start, n, ref, t_lo, t_hi, mid, r);
+}
+
+// The bracket's samples as d = u - ref into dd (k,), their sum, and in the
+// same pass the first Dinkelbach step's sums at c (exactly mid_sums(dd, k, c)).
+typedef struct {
+    double s, n, mh;   // active sum, count and smallest active value at c
+} mid_first_t;
+
+static double mid_to_d(const srs_vec_t *v, const void *mid, int64_t k, double ref, double c, double *dd,
+                       mid_first_t *f) {
+    if (v->dtype == SRS_F32) {
+        const float *x = mid;
+        for (int64_t j = 0; j < k; j++) dd[j] = (double)x[j] - ref;
+    } else {
+        const double *x = mid;
+        for (int64_t j = 0; j < k; j++) dd[j] = x[j] - ref;
+    }
+    double t;
+    mid_sums_tot(dd, k, c, &f->s, &f->n, &f->mh, &t);
+    return t;
+}
+
+// Solves the row given the decided active sums (sh, ph), the row total T and
+// the bracket's samples dd (k,), all >= t_lo (d coordinates) and all below
+// the decided active ones. Dinkelbach starts from R(A(c)) for the subsample's
+// estimate c inside the bracket (any set's value is at most the root; an
+// iterate below t_lo acts as t_lo, where F >= 0). Both solvers end on
+// R(active set) computed by mid_sums, so they agree to the bit when they find
+// the same set.
+static double bracket_finish(srs_solver_t solver, double *dd, int64_t k, double c, const mid_first_t *first,
+                             double sh, double ph, double T, double n, double eps, const row_t *r, double *td) {
+    double m = c;
+    int passes = solver == SRS_SOLVER_DINKELBACH ? (int)k + 3 : EXACT_WARM_PASSES + 1;
+    for (int it = 0; it < passes; it++) {
+        double sa, ca, mh;
+        if (it == 0) {
+            sa = first->s;
+            ca = first->n;
+            mh = first->mh;
+        } else {
+            mid_sums(dd, k, m, &sa, &ca, &mh);
+        }
+        double next = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
+        next = lo2(hi2(next, r->dmin), r->dmax);
+        // the set is final when no sample lies in [m, next); from c (not a
+        // set's value) only that test applies
+        if (mh >= next && next >= m) return next;
+        if (it > 0 && next <= m) return next;
+        m = next;
+    }
+    if (solver == SRS_SOLVER_DINKELBACH) return m;
+    // exact: samples below m are inactive, search the rest
+    int64_t u = 0;
+    double su = 0;
+    for (int64_t j = 0; j < k; j++) {
+        double x = dd[j];
+        int keep = x >= m;
+        su += keep ? x : 0.0;
+        td[u] = x;
+        u += keep;
+    }
+    double sl = T - sh - su, pl = n - ph - (double)u;
+    double me = srs_exact_search(td, NULL, u, sh, ph, sl, pl, eps, r->dmin, r->dmax);
+    double sa, ca, mh;
+    mid_sums(dd, k, me, &sa, &ca, &mh);
+    double v = uni_value(sh + sa, ph + ca, T, n, eps, r->dmax);
+    return lo2(hi2(v, r->dmin), r->dmax);
+}
+
+// The largest double t with t - ref <= m (as computed): the pass compares u
+// against t, the sums see t - ref, and a bound meant to lie at or below the
+// root must not be pushed above it by the rounding of ref + m.
+static inline double u_at_or_below(double ref, double m) {
+    double t = ref + m;
+    for (int i = 0; i < 4 && t - ref > m; i++) t = nextafter(t, -INFINITY);
+    return t;
+}
+
+// m* of a long uniform row [start, start+n) (shifted coordinates) and the
+// row's loader values (mean excepted), or LONG_GENERAL: the row is left to
+// the general path (bad values, sums out of range, a bracket that would not
+// close), which reports or solves it.
+int solve_long_uniform(const srs_threshold_opts_t *o, const srs_vec_t *v, int64_t start, int64_t n,
+                              const bracket_t *br, scratch_t *s, row_t *r, double *m_out,
+                              srs_preset_vals_t *pv) {
+    const double ref = vec_at(v, start);
+    double t_lo = br->lo, t_c = br->c, t_hi = br->hi;
+    bpass_t bp;
+    bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
+    if (!(isfinite(bp.t_all) && isfinite(bp.s_hi)) || srs_row_too_wide(bp.umin - ref, bp.umax - ref, (double)n))
+        return LONG_GENERAL;   // the general path reports the row
+    r->ref = ref;
+    r->umin = bp.umin;
+    r->umax = bp.umax;
+    r->dmin = bp.umin - ref;
+    r->dmax = bp.umax - ref;
+    r->wsum = (double)n;
+    r->mean = bp.t_all / (double)n;
+    *pv = preset_row(o, r->dmin, r->dmax, s);
+    if (r->dmax == r->dmin) {
+        *m_out = r->dmin;
+        return LONG_OK;
+    }
+    const double eps = pv->eps, T = bp.t_all, nn = (double)n;
+    int lo_is_value = 0;   // t_lo is at or below the value of a set (hence at or below the root)
+    for (int tries = 0; tries < BRACKET_TRIES; tries++) {
+        int64_t k = bp.c_mid;
+        mid_first_t first;
+        double smid = mid_to_d(v, s->mid, k, ref, t_c - ref, s->d, &first);
+        double sh = bp.s_hi, ph = (double)bp.c_hi;
+        double lo_d = t_lo - ref, hi_d = t_hi - ref;
+        // F(t) >= 0 <=> R(A(t)) >= t: the values, not F, whose eps-terms
+        // can underflow to a false zero
+        double r_lo = uni_value(sh + smid, ph + (double)k, T, nn, eps, r->dmax);
+        double r_hi = uni_value(sh, ph, T, nn, eps, r->dmax);
+        if (r_lo >= lo_d && r_hi <= hi_d) {
+            *m_out = bracket_finish(o->solver, s->d, k, t_c - ref, &first, sh, ph, T, nn, eps, r, s->td);
+            return LONG_OK;
+        }
+        if (lo_is_value && r_lo <= lo_d) {
+            // below a set's value F is >= 0, so this is rounding at the root:
+            // Dinkelbach's stop (the value did not rise)
+            *m_out = lo2(hi2(r_lo, r->dmin), r->dmax);
+            return LONG_OK;
+        }
+        // a bracket that cannot miss, from a set's value (at most the root)
+        if (!(r_lo >= lo_d)) {
+            t_hi = t_lo;
+            t_lo = u_at_or_below(ref, r_lo);
+        } else {
+            t_lo = u_at_or_below(ref, r_hi);
+            t_hi = r->umax;
+        }
+        t_c = t_lo;
+        lo_is_value = 1;
+        bpass(v, start, n, ref, t_lo, t_hi, s->mid, &bp);
+    }
+    return LONG_GENERAL;
+}
