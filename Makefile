@@ -7,6 +7,8 @@
 #                   runtime do not mix) and run the test suite there, at every CPU level
 #   make test-portable  the test suite at every other CPU level this machine runs
 #                   (SRS_CPU=v2, v3, ...): the code CPUs without AVX-512 or AVX2 run
+#   make test-arm64 the suite cross-compiled for aarch64 (build-arm64/, level neon) and
+#                   run under qemu-user (installs the cross toolchain and arm64 libraries)
 #   make bench      CPU threshold benchmark against NumPy and SciPy (results/cpu-threshold.md)
 #   make test-mpi   srs under mpirun with 1-4 ranks (tests/mpi/run.sh)
 #   make test-slurm the Slurm templates on a localhost cluster, as root (tests/slurm/run.sh)
@@ -174,7 +176,7 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh
+        install uninstall test-install test-fresh test-arm64
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -263,6 +265,15 @@ test-portable: all $(TESTBIN)
 	    echo "== the suite at CPU level $$l (SRS_CPU=$$l)"; \
 	    SRS_CPU=$$l SRS_BIN=$(SRS) SRS_TEST_QUICK=1 $(TESTBIN) || exit 1; \
 	done
+
+# aarch64: the engine and the suite cross-compiled with Debian's toolchain
+# against the arm64 libraries (dpkg multiarch), the suite run under qemu-user
+# (tests/arm64/run.sh): correctness only.
+ARM64_CC ?= aarch64-linux-gnu-gcc
+test-arm64:
+	bash scripts/install-deps.sh --arm64
+	$(MAKE) CC=$(ARM64_CC) NO_CUDA=1 MPI=0 BUILD=build-arm64 build-arm64/srs build-arm64/test_srs
+	bash tests/arm64/run.sh build-arm64
 
 # Benchmark programs link the library like srs does (CUDA, BLAS, ... as built).
 # Its streaming read, the reference, is compiled for this machine (-march=native).

@@ -8,6 +8,8 @@
 #                                    backend's vector code below AVX-512)
 #   scripts/install-deps.sh --bench  also SciPy for the benchmark peers
 #   scripts/install-deps.sh --fresh  also debootstrap, for make test-fresh
+#   scripts/install-deps.sh --arm64  also the aarch64 cross toolchain, qemu-user and the arm64
+#                                    libraries (dpkg multiarch), for make test-arm64
 # Not a Debian machine (no dpkg-query): says what to install and exits 0.
 set -euo pipefail
 
@@ -17,8 +19,10 @@ pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox 
 case "${1:-}" in
     --bench) pkgs+=(python3-scipy) ;;
     --fresh) pkgs+=(debootstrap) ;;
+    --arm64) pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+                    libjansson-dev:arm64 libopenblas-dev:arm64 libinih-dev:arm64 libgomp1:arm64) ;;
     "") ;;
-    *) echo "usage: scripts/install-deps.sh [--bench|--fresh]" >&2; exit 2 ;;
+    *) echo "usage: scripts/install-deps.sh [--bench|--fresh|--arm64]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null; then
@@ -42,6 +46,10 @@ if [[ $(id -u) -ne 0 ]]; then
     SUDO=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+# arm64 packages come from the same archive once dpkg knows the architecture
+if [[ " ${missing[*]}" == *":arm64"* ]] && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+    $SUDO dpkg --add-architecture arm64
+fi
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 echo "srs: installed ${missing[*]}"
