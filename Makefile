@@ -7,6 +7,8 @@
 #                   runtime do not mix) and run the test suite there, at every CPU level
 #   make test-portable  the test suite at every other CPU level this machine runs
 #                   (SRS_CPU=v2, v3, ...): the code CPUs without AVX-512 or AVX2 run
+#   make fuzz       the libFuzzer harnesses (tests/fuzz/: readers, pipeline, config) with
+#                   ASan + UBSan, FUZZ_SECONDS (300) each; make fuzz-smoke: 40 s each (CI)
 #   make test-arm64 the suite cross-compiled for aarch64 (build-arm64/, level neon) and
 #                   run under qemu-user (installs the cross toolchain and arm64 libraries)
 #   make bench      CPU threshold benchmark against NumPy and SciPy (results/cpu-threshold.md)
@@ -176,7 +178,7 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -275,6 +277,14 @@ test-arm64:
 	$(MAKE) CC=$(ARM64_CC) NO_CUDA=1 MPI=0 BUILD=build-arm64 build-arm64/srs build-arm64/test_srs
 	bash tests/arm64/run.sh build-arm64
 
+# Fuzzing: clang's libFuzzer with ASan and UBSan over a CPU-only libsrs in
+# build-fuzz/; the harnesses check the library's promises as properties.
+FUZZ_SECONDS ?= 300
+fuzz:
+	bash tests/fuzz/run.sh $(FUZZ_SECONDS)
+fuzz-smoke:
+	bash tests/fuzz/run.sh 40
+
 # Benchmark programs link the library like srs does (CUDA, BLAS, ... as built).
 # Its streaming read, the reference, is compiled for this machine (-march=native).
 $(BUILD)/bench_cpu: bench/bench_cpu.c $(LIBA) include/srs.h
@@ -340,4 +350,4 @@ test-fresh:
 	bash tests/fresh/run.sh $(FRESH_SUITES)
 
 clean:
-	rm -rf build build-san build-cpu build-arm64
+	rm -rf build build-san build-cpu build-arm64 build-fuzz

@@ -96,9 +96,10 @@ static inline __attribute__((always_inline)) int srs_cmp_known(int pred) {
            pred == SIMDE_CMP_LT_OQ || pred == SIMDE_CMP_EQ_OQ || pred == SIMDE_CMP_NLE_UQ;
 }
 // Eight or sixteen lanes as two 256-bit compares, their sign bits by movemask.
-#define SRS_CMP_MASK(NAME, FALLBACK, VT, KT, HV, HM, MVT, MOVEMASK, HL)           \
+// Only for the predicates srs_cmp_known accepts (the macros below send the
+// others to SIMDe, with the predicate still a literal, as clang requires).
+#define SRS_CMP_MASK(NAME, VT, KT, HV, HM, MVT, MOVEMASK, HL)                     \
     static inline __attribute__((always_inline)) KT NAME(VT a, VT b, const int pred) { \
-        if (!srs_cmp_known(pred)) return FALLBACK(a, b, pred);                     \
         HV x[2], y[2];                                                             \
         memcpy(x, &a, sizeof x);                                                   \
         memcpy(y, &b, sizeof y);                                                   \
@@ -111,8 +112,8 @@ static inline __attribute__((always_inline)) int srs_cmp_known(int pred) {
         }                                                                          \
         return (KT)bits;                                                           \
     }
-SRS_CMP_MASK(srs_cmp_pd_mask, simde_mm512_cmp_pd_mask, simde__m512d, simde__mmask8, srs_d4_, srs_l4_, simde__m256d, simde_mm256_movemask_pd, 4)
-SRS_CMP_MASK(srs_cmp_ps_mask, simde_mm512_cmp_ps_mask, simde__m512, simde__mmask16, srs_f8_, srs_i8_, simde__m256, simde_mm256_movemask_ps, 8)
+SRS_CMP_MASK(srs_cmp_pd_mask, simde__m512d, simde__mmask8, srs_d4_, srs_l4_, simde__m256d, simde_mm256_movemask_pd, 4)
+SRS_CMP_MASK(srs_cmp_ps_mask, simde__m512, simde__mmask16, srs_f8_, srs_i8_, simde__m256, simde_mm256_movemask_ps, 8)
 #undef SRS_CMP_MASK
 #endif
 
@@ -200,18 +201,19 @@ static inline __attribute__((always_inline)) srs_x8l srs_k2v(simde__mmask8 k) {
     return r;
 }
 // SIMDe's vector and ours, the same 64 bytes, converted member by member
-// (a memcpy of the whole would go through 16-byte moves on the stack).
+// (a memcpy of the whole would go through 16-byte moves on the stack), by byte
+// offset: clang's SIMDe keeps f64 as a vector, whose elements have no address.
 static inline __attribute__((always_inline)) srs_x8d srs_v(simde__m512d a) {
     simde__m512d_private p = simde__m512d_to_private(a);
     srs_x8d v;
-#define SRS_V_(q) v.v##q = *(const srs_vdu *)&p.f64[q * (SRS_VB / 8)];
+#define SRS_V_(q) v.v##q = *(const srs_vdu *)((const char *)&p + q * SRS_VB);
     SRS_EACH(SRS_V_)
 #undef SRS_V_
     return v;
 }
 static inline __attribute__((always_inline)) simde__m512d srs_m(srs_x8d v) {
     simde__m512d_private p;
-#define SRS_M_(q) *(srs_vdu *)&p.f64[q * (SRS_VB / 8)] = v.v##q;
+#define SRS_M_(q) *(srs_vdu *)((char *)&p + q * SRS_VB) = v.v##q;
     SRS_EACH(SRS_M_)
 #undef SRS_M_
     return simde__m512d_from_private(p);
@@ -287,17 +289,16 @@ static inline __attribute__((always_inline)) simde__m512d srs_mask_blend_pd(simd
 #define _mm512_kandn(a, b) ((simde__mmask16)(~(a) & (b)))
 #if defined(__AVX__)
 #undef _mm512_cmp_pd_mask
-#define _mm512_cmp_pd_mask(a, b, p) srs_cmp_pd_mask((a), (b), (p))
+#define _mm512_cmp_pd_mask(a, b, p) \
+    (srs_cmp_known(p) ? srs_cmp_pd_mask((a), (b), (p)) : simde_mm512_cmp_pd_mask((a), (b), (p)))
 #undef _mm512_cmp_ps_mask
-#define _mm512_cmp_ps_mask(a, b, p) srs_cmp_ps_mask((a), (b), (p))
-#else
-#define srs_cmp_pd_mask simde_mm512_cmp_pd_mask
-#define srs_cmp_ps_mask simde_mm512_cmp_ps_mask
+#define _mm512_cmp_ps_mask(a, b, p) \
+    (srs_cmp_known(p) ? srs_cmp_ps_mask((a), (b), (p)) : simde_mm512_cmp_ps_mask((a), (b), (p)))
 #endif
 #undef _mm512_mask_cmp_pd_mask
-#define _mm512_mask_cmp_pd_mask(k, a, b, p) ((simde__mmask8)((k) & srs_cmp_pd_mask((a), (b), (p))))
+#define _mm512_mask_cmp_pd_mask(k, a, b, p) ((simde__mmask8)((k) & _mm512_cmp_pd_mask((a), (b), (p))))
 #undef _mm512_mask_cmp_ps_mask
-#define _mm512_mask_cmp_ps_mask(k, a, b, p) ((simde__mmask16)((k) & srs_cmp_ps_mask((a), (b), (p))))
+#define _mm512_mask_cmp_ps_mask(k, a, b, p) ((simde__mmask16)((k) & _mm512_cmp_ps_mask((a), (b), (p))))
 #undef _mm512_maskz_compress_ps
 #define _mm512_maskz_compress_ps(k, a) srs_maskz_compress_ps((k), (a))
 #undef _mm512_maskz_compress_pd

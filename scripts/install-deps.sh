@@ -8,6 +8,7 @@
 #                                    backend's vector code below AVX-512)
 #   scripts/install-deps.sh --bench  also SciPy for the benchmark peers
 #   scripts/install-deps.sh --fresh  also debootstrap, for make test-fresh
+#   scripts/install-deps.sh --fuzz   also clang and its libFuzzer/sanitizer runtimes, for make fuzz
 #   scripts/install-deps.sh --arm64  also the aarch64 cross toolchain, qemu-user and the arm64
 #                                    libraries (dpkg multiarch), for make test-arm64
 # Not a Debian machine (no dpkg-query): says what to install and exits 0.
@@ -19,10 +20,11 @@ pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox 
 case "${1:-}" in
     --bench) pkgs+=(python3-scipy) ;;
     --fresh) pkgs+=(debootstrap) ;;
+    --fuzz)  pkgs+=(clang libclang-rt-dev) ;;
     --arm64) pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
                     libjansson-dev:arm64 libopenblas-dev:arm64 libinih-dev:arm64 libgomp1:arm64) ;;
     "") ;;
-    *) echo "usage: scripts/install-deps.sh [--bench|--fresh|--arm64]" >&2; exit 2 ;;
+    *) echo "usage: scripts/install-deps.sh [--bench|--fresh|--fuzz|--arm64]" >&2; exit 2 ;;
 esac
 
 if ! command -v dpkg-query >/dev/null; then

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# tests/fuzz/run.sh [SECONDS] — the libFuzzer harnesses (make fuzz, make fuzz-smoke).
+#
+# Builds a CPU-only, single-threaded libsrs with clang, ASan, UBSan (no
+# recovery: undefined behaviour aborts) and coverage into build-fuzz/, links
+# the harnesses of tests/fuzz/ against it, seeds their corpora from srs gen
+# (every format, dense and ragged, with logw) and the repository's configs,
+# and runs each for SECONDS (default 60). A crash, a sanitizer report or a
+# broken property fails the run; the input is kept as build-fuzz/crash-*.
+# Prints executions and edges per harness; FUZZ_REPORT=FILE also writes them
+# as a Markdown report (results/fuzz.md). FUZZ_TARGETS picks harnesses
+# (default: jsonl csv npy config).
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+secs=${1:-60}
+targets=${FUZZ_TARGETS:-jsonl csv npy config}
+B=build-fuzz
+bash scripts/install-deps.sh --fuzz
+
+make -s all >/dev/null   # build/srs (gcc) writes the seeds
+san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
+make -s CC=clang NO_CUDA=1 MPI=0 NO_OMP=1 BUILD=$B OPT="-O1" SAN="$san -fsanitize=fuzzer-no-link" \
+    $B/libsrs.a >/dev/null
+flags=(-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Iinclude -Ihost -fsanitize=fuzzer $san)
+libs=($B/libsrs.a -ljansson -lopenblas -linih -lm)
+for t in $targets; do
+    case $t in
+        jsonl|csv|npy) clang "${flags[@]}" -DFUZZ_FORMAT="SRS_FMT_${t^^}" tests/fuzz/fuzz_pipeline.c "${libs[@]}" -o $B/fuzz_$t ;;
+        config)        clang "${flags[@]}" tests/fuzz/fuzz_config.c "${libs[@]}" -o $B/fuzz_$t ;;
+        *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
+    esac
+done
+
+# seeds: small files of every shape srs gen makes, and the shipped configs
+seeds=$B/seeds
+rm -rf "$seeds"
+mkdir -p "$seeds"/{jsonl,csv,npy,config}
+i=0
+for args in "--prompts 3 --samples 4" "--prompts 4 --samples 6 --ragged" "--prompts 2 --samples 5 --with-logw" \
+            "--scenario twopoint --prompts 2" "--scenario gauss --prompts 3 --samples 3 --ragged --with-logw"; do
+    for fmt in jsonl csv npy; do
+        [[ $fmt == npy && $args == *ragged* ]] && continue
+        # shellcheck disable=SC2086
+        build/srs gen $args --seed $((i + 1)) -q -o "$seeds/$fmt/seed$i.$fmt" 2>/dev/null || true
+        rm -f "$seeds/$fmt"/seed$i.gold.npy "$seeds/$fmt"/seed$i.logw.npy
+    done
+    i=$((i + 1))
+done
+cp configs/*.ini "$seeds/config/"
+
+tmp=${TMPDIR:-/tmp}
+[[ -d /dev/shm && -w /dev/shm ]] && tmp=/dev/shm
+rows=()
+status=0
+for t in $targets; do
+    mkdir -p $B/corpus/$t
+    log=$B/fuzz_$t.log
+    t0=$SECONDS
+    set +e
+    TMPDIR=$tmp $B/fuzz_$t -max_total_time="$secs" -max_len=4096 -timeout=20 -rss_limit_mb=4096 \
+        -print_final_stats=1 -seed=1 -artifact_prefix=$B/crash-$t- $B/corpus/$t "$seeds/$t" > "$log" 2>&1
+    rc=$?
+    set -e
+    execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+    last=$(grep -E '^#[0-9]+' "$log" | tail -1)
+    cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<< "$last")
+    ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
+    corp=$(sed -n 's/.* corp: \([0-9]*\).*/\1/p' <<< "$last")
+    rows+=("$t|$((SECONDS - t0))|${execs:-?}|${cov:-?}|${ft:-?}|${corp:-?}|$([[ $rc == 0 ]] && echo ok || echo FAILED)")
+    if [[ $rc != 0 ]]; then
+        status=1
+        echo "== fuzz_$t FAILED (exit $rc); the end of $log:" >&2
+        grep -v '^#[0-9]' "$log" | tail -40 >&2
+    fi
+done
+
+printf '%-8s %8s %12s %8s %9s %7s  %s\n' harness seconds executions edges features corpus result
+for r in "${rows[@]}"; do
+    IFS='|' read -r t s e c f n res <<< "$r"
+    printf '%-8s %8s %12s %8s %9s %7s  %s\n' "$t" "$s" "$e" "$c" "$f" "$n" "$res"
+done
+if [[ -n "${FUZZ_REPORT:-}" ]]; then
+    {
+        echo "# Fuzzing run"
+        echo
+        echo "- command: \`FUZZ_REPORT=$FUZZ_REPORT bash tests/fuzz/run.sh $secs\` (harnesses: $targets)"
+        echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
+        echo "- machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores; $(clang --version | head -1)"
+        echo "- build: libsrs CPU-only, one thread, clang -O1 with ASan, UBSan (no recovery) and libFuzzer coverage;"
+        echo "  CPU level $(build/srs --version | sed -n 's/^CPU level: \([^ ]*\).*/\1/p') (the dispatcher's choice on this machine)"
+        echo
+        echo "| harness | seconds | executions | edges (cov) | features (ft) | corpus | result |"
+        echo "|---|---:|---:|---:|---:|---:|---|"
+        for r in "${rows[@]}"; do echo "| ${r//|/ | } |"; done
+    } > "$FUZZ_REPORT"
+    echo "wrote $FUZZ_REPORT"
+fi
+exit $status
