@@ -58,6 +58,7 @@ srs_status_t srs_file_load(srs_ctx_t *ctx, const char *path, srs_file_t *f) {
     if (S_ISREG(st.st_mode)) {
         if (st.st_size == 0) {
             if (!is_stdin) close(fd);
+            f->data = "";   // never NULL: readers form data + len
             return SRS_OK;
         }
         void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -93,6 +94,7 @@ srs_status_t srs_file_load(srs_ctx_t *ctx, const char *path, srs_file_t *f) {
     if (!is_stdin) close(fd);
     if (len == 0) {
         free(buf);
+        f->data = "";
         return SRS_OK;
     }
     f->buf = buf;

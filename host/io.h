@@ -24,7 +24,7 @@ int srs_grow(void **p, int64_t *cap, int64_t need, size_t elem);
 // A file's bytes: memory-mapped read-only when possible (regular files),
 // else read into a malloc'd buffer (pipes, "-" = stdin).
 typedef struct {
-    const char *data;   // (len,) the bytes; NULL when len == 0
+    const char *data;   // (len,) the bytes; "" (never NULL) when len == 0
     size_t len;
     void *map;          // mmap base, or NULL
     size_t map_len;
