@@ -196,7 +196,7 @@ srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t) {
     const char *name = t->to_stdout ? STDOUT_NAME : t->path;
     errno = 0;
     int bad = fflush(t->f) != 0 || ferror(t->f);
-    int e = errno;
+    int e = errno ? errno : t->err;  // a write that failed earlier left its errno in t->err
     if (t->to_stdout) {  // keep the anonymous file open: commit copies it
         if (bad) return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", name, strerror(e ? e : EIO));
         return SRS_OK;
@@ -209,19 +209,36 @@ srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t) {
     return SRS_OK;
 }
 
+// Writes all n bytes to fd; 0, or the errno of the failing write.
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        if (w == 0) return EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+// Copies the anonymous temporary file f to stdout. The bytes go to file
+// descriptor 1 with write(2), after whatever stdio buffered there; the errno
+// of the failing write is the one reported (ENOSPC on a full disk).
 static srs_status_t copy_to_stdout(srs_ctx_t *ctx, FILE *f) {
     if (fseek(f, 0, SEEK_SET) != 0)
         return srs_fail(ctx, SRS_ERR_IO, "%s: cannot rewind the temporary file: %s", STDOUT_NAME,
                         strerror(errno));
+    errno = 0;
+    if (fflush(stdout) != 0)
+        return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", STDOUT_NAME, strerror(errno ? errno : EIO));
     char buf[65536];
     size_t r;
-    while ((r = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, r, stdout) != r) break;
-    errno = 0;
+    while ((r = fread(buf, 1, sizeof buf, f)) > 0) {
+        int e = write_all(STDOUT_FILENO, buf, r);
+        if (e) return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", STDOUT_NAME, strerror(e));
+    }
     if (ferror(f)) return srs_fail(ctx, SRS_ERR_IO, "%s: re-reading the output failed", STDOUT_NAME);
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", STDOUT_NAME,
-                        strerror(errno ? errno : EIO));
     return SRS_OK;
 }
 

@@ -50,6 +50,7 @@ typedef struct {
     char *tmp;       // temporary path (NULL for stdout)
     char *vbuf;      // the stream's buffer, freed after fclose
     int to_stdout;
+    int err;         // errno of the first failed write seen by a caller (0: none)
 } srs_tmp_t;
 
 // Creates the temporary file for path. On failure SRS_ERR_IO/NOMEM and *t

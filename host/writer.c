@@ -5,6 +5,7 @@
 //   CSV    prompt_id,m_star,B_eff  |  prompt_id,shaped,m_star,B_eff (one line per sample)
 //   NPY    thresholds: float64 [prompts, 2] (m_star, B_eff)
 //          shaped: float64 [prompts, samples] + "<stem>.thresholds.npy" [prompts, 2]
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io.h"
@@ -247,7 +248,9 @@ srs_status_t srs_writer_put(srs_writer_t *w, int64_t first_row, int64_t n_rows,
     }
     w->next_row += n_rows;
     if (ferror(w->main.f) || (w->thr.f && ferror(w->thr.f))) {  // disk full: stop early
-        srs_status_t st = srs_tmp_close(ctx, w->main.f && ferror(w->main.f) ? &w->main : &w->thr);
+        srs_tmp_t *t = ferror(w->main.f) ? &w->main : &w->thr;
+        if (!t->err) t->err = errno;  // the failed write's, before anything resets it
+        srs_status_t st = srs_tmp_close(ctx, t);
         w->failed = st != SRS_OK ? st : SRS_ERR_IO;
         snprintf(w->err, sizeof w->err, "%s", ctx->err);
         return w->failed;

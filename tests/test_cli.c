@@ -389,3 +389,61 @@ TEST(cli_demo_runs) {
     CHECK(t_exists(p), "demo did not write %s", p);
     free(out);
 }
+
+// ----------------------------------------------------------------------------
+// outputs under faults: full disks, signals, special files
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char **environ;
+
+// Starts srs with argv (as t_run_srs), stdout to out_path (NULL: a scratch
+// file) and stderr to err_path; returns the pid, or -1.
+static pid_t spawn_srs(const char *const *argv, const char *out_path, const char *err_path) {
+    const char *bin = getenv("SRS_BIN");
+    if (!bin || !*bin) bin = "build/srs";
+    const char *args[64];
+    int n = 0;
+    args[n++] = bin;
+    for (int i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, 1, out_path ? out_path : t_path(".spawn.out"), O_WRONLY | O_CREAT | O_TRUNC,
+                                     0644);
+    posix_spawn_file_actions_addopen(&fa, 2, err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    pid_t pid;
+    int rc = posix_spawn(&pid, bin, &fa, NULL, (char *const *)args, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    return rc == 0 ? pid : -1;
+}
+
+// Waits for pid; its wait status, or -1.
+static int wait_status(pid_t pid) {
+    int status;
+    while (waitpid(pid, &status, 0) < 0)
+        if (errno != EINTR) return -1;
+    return status;
+}
+
+TEST(cli_stdout_full_disk_names_enospc) {
+    // bigger than a stdio buffer: the failing write is a write(2) of the copy
+    char in[512], errp[512];
+    snprintf(in, sizeof in, "%s", t_path("full-in.jsonl"));
+    snprintf(errp, sizeof errp, "%s", t_path("full.err"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "5000", "-o", in), NULL, NULL) == 0, "gen");
+    if (access("/dev/full", W_OK) != 0) SKIP("/dev/full is not writable here");
+    int st = wait_status(spawn_srs(ARGV("threshold", in, "-q"), "/dev/full", errp));
+    char *err = t_slurp(errp);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "exit status %d", st);
+    CHECK(err && strstr(err, "standard output") && strstr(err, "No space left on device"), "stderr: %s",
+          err ? err : "");
+    free(err);
+}
