@@ -914,16 +914,28 @@ srs_format_t srs_format_from_path(const char *path) {
 }
 
 // format, or the extension's ("-" is JSONL); SRS_ERR_INVALID_ARG when unknown.
-srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
-                                srs_format_t *out) {
+// The format of path; `flag` names the option that overrides the extension.
+static srs_status_t resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format, srs_format_t *out,
+                                   const char *flag) {
     if ((unsigned)format > SRS_FMT_CSV)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown format %d", (int)format);
     if (format == SRS_FMT_AUTO) format = strcmp(path, "-") == 0 ? SRS_FMT_JSONL : srs_format_from_path(path);
     if (format == SRS_FMT_AUTO)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG,
-                        "cannot tell the format of %s from its extension; use --format", path);
+                        "cannot tell the format of %s from its extension (.jsonl, .csv or .npy); use %s", path,
+                        flag);
     *out = format;
     return SRS_OK;
+}
+
+srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                srs_format_t *out) {
+    return resolve_format(ctx, path, format, out, "--format");
+}
+
+srs_status_t srs_resolve_out_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                    srs_format_t *out) {
+    return resolve_format(ctx, path, format, out, "--out-format");
 }
 
 // Dispatches on the format; *out NULL and a message on ctx on failure.
@@ -1084,7 +1096,7 @@ srs_status_t srs_data_write(srs_ctx_t *ctx, const char *path, const srs_data_t *
     if (!path || !*path || !d)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_write: path or data is NULL");
     srs_format_t fmt = SRS_FMT_JSONL;
-    srs_status_t st = srs_resolve_format(ctx, path, format, &fmt);
+    srs_status_t st = srs_resolve_out_format(ctx, path, format, &fmt);
     if (st == SRS_OK) st = srs_batch_check(ctx, &d->batch);
     if (st == SRS_OK) st = check_rows_nonempty(ctx, &d->batch);
     if (st != SRS_OK) return st;

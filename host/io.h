@@ -157,6 +157,9 @@ void srs_bld_free(srs_bld_t *b);
 // JSONL); SRS_ERR_INVALID_ARG "cannot tell the format of FILE ..." otherwise.
 srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
                                 srs_format_t *out);
+// The same for an output: the message names --out-format.
+srs_status_t srs_resolve_out_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                    srs_format_t *out);
 // Samples per row when every row of b has the same length (NPY), else
 // SRS_ERR_INVALID_ARG "NPY needs equal rows: ...".
 srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_len);

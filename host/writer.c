@@ -64,7 +64,7 @@ static srs_status_t writer_open(srs_ctx_t *ctx, const char *path, srs_format_t f
     if (kind != SRS_OUT_THRESHOLDS && kind != SRS_OUT_SHAPED && kind != SRS_OUT_REWARDS)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown output kind %d", (int)kind);
     srs_format_t fmt = SRS_FMT_JSONL;
-    srs_status_t st = srs_resolve_format(ctx, path, format, &fmt);
+    srs_status_t st = srs_resolve_out_format(ctx, path, format, &fmt);
     if (st != SRS_OK) return st;
     int is_stdout = strcmp(path, "-") == 0;
     if (fmt == SRS_FMT_NPY && kind != SRS_OUT_THRESHOLDS) {

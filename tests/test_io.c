@@ -805,7 +805,8 @@ TEST(io_write_failures_leave_nothing) {
           srs_status_str(st), srs_ctx_last_error(t_ctx()));
     CHECK(count_tmp() == 0, "temporary files left");
     st = srs_data_write(t_ctx(), t_path("io_x.parquet"), d, SRS_FMT_AUTO, SRS_F64);
-    CHECK(st == SRS_ERR_INVALID_ARG && strstr(srs_ctx_last_error(t_ctx()), "use --format"), "unknown ext");
+    CHECK(st == SRS_ERR_INVALID_ARG && strstr(srs_ctx_last_error(t_ctx()), "use --out-format"), "unknown ext: %s",
+          srs_ctx_last_error(t_ctx()));
     // an existing file is replaced only on success
     snprintf(p, sizeof p, "%s", t_write("io_keep.csv", "old"));
     const char *ids[2] = {"same", "same"};
