@@ -31,14 +31,14 @@ static void help_eval(void) {
            "               (\"good\" = gold when present, else the proxy reward u)\n"
            "Best-of-n is the exact law of the max-u of n draws from p (not Monte Carlo).\n"
            "\n"
-           "Outputs, in the results directory (default results/runs/NAME): metrics.csv,\n"
+           "Outputs, in the results directory (default ./srs-eval-NAME): metrics.csv,\n"
            "metrics.json, config.ini (the resolved configuration), eval.png (or .svg) with\n"
            "plot.gp and plot.dat; the table is printed on stdout.\n"
            "\n"
            "Options (each also an INI key: [section] key):\n"
            "  --config FILE      INI configuration (see configs/); the command line overrides it\n"
            "  --name NAME        [run] name: the run's name (default: default)\n"
-           "  --out DIR          [run] out: results directory (default results/runs/NAME)\n"
+           "  --out DIR          [run] out: results directory (default ./srs-eval-NAME)\n"
            "  --plot FMT         [run] plot: png (default) | svg | none\n"
            "  --chunk N          [run] chunk: prompts per accumulation chunk (default 65536)\n"
            "  --designs LIST     [eval] designs: base, raw, hard, soft, minmax, meanstd, cap, meansoft\n"
@@ -46,7 +46,7 @@ static void help_eval(void) {
            "  --alpha LIST       [eval] alpha: soft/meansoft sharpness, one arm per value (default 1)\n"
            "  --best-of-n LIST   [eval] best_of_n: n values, or none (default 2,4,8,16)\n"
            "  --beta LIST        [eval] beta: follower strengths (default 4,2,1,0.5,0.25)\n"
-           "  --lambda LIST      [eval] lambda: the same given as 1/β\n"
+           "  --lambda LIST      [eval] lambda: the same given as 1/β (not with --beta)\n"
            "  --clip X           [eval] clip: the cap design's clip (default B)\n"
            "  --fixed-beta X     [threshold] fixed_beta: m* solved once at β = X for every β\n"
            "                     (default: none, m* re-solved for each β)\n"
@@ -61,7 +61,7 @@ static void help_eval(void) {
            "\n"
            "Examples:\n"
            "  srs eval data.jsonl --config configs/default.ini\n"
-           "  srs eval base.jsonl --config configs/paper-cd.ini --lambda 0.5,1,2 --out results/runs/cd\n"
+           "  srs eval base.jsonl --config configs/paper-cd.ini --lambda 0.5,1,2 --out cd-run\n"
            "\n"
            "With --device cuda (or auto on a machine with a GPU) the metrics and the bootstrap\n"
            "sums are computed by the CUDA backend, else by the CPU backend; the timing line\n"
@@ -96,6 +96,7 @@ typedef struct {
     const char *config;
     struct { const char *sec, *key, *val; } set[64];
     int n_set;
+    int beta, lambda, alpha;   // given on the command line
 } eval_cli_t;
 
 static int eval_handle(int c, const char *arg, void *user) {
@@ -116,6 +117,12 @@ static int eval_handle(int c, const char *arg, void *user) {
         g_warmup = 1;
         return 0;
     }
+    e->beta |= c == OPT_BETAS;
+    e->lambda |= c == OPT_LAMBDA;
+    e->alpha |= c == OPT_ALPHAS;
+    if (e->beta && e->lambda)
+        return cli_usage_error("eval", "--beta and --lambda both set the follower strengths (lambda = 1/beta); "
+                               "give one of them");
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].code == c) {
             if (e->n_set >= 64) return cli_usage_error("eval", "too many options");
@@ -600,13 +607,18 @@ int srs_cmd_eval(int argc, char **argv) {
     a.to.max_iter = -1;
     a.so.clip = NAN;
     a.go.seed = UINT64_MAX;
-    int rc = cli_parse(argc, av, &a, eval_opts, eval_handle, &e);
+    uint64_t allowed = CLI_THRESHOLD_OPTS | cli_bit('o') | cli_bit(CLI_OPT_CLIP) | cli_bit(CLI_OPT_SEED) |
+                       cli_bit(CLI_OPT_FORMAT) | cli_bit(CLI_OPT_GOLD) | cli_bit(CLI_OPT_LOGW) |
+                       cli_bit(CLI_OPT_DEVICE) | cli_bit(CLI_OPT_THREADS);
+    int rc = cli_parse(argc, av, &a, allowed, eval_opts, eval_handle, &e);
     free(av);
     if (rc) return rc;
     if (a.help) {
         help_eval();
         return 0;
     }
+    if (cli_given(&a, 'o'))
+        return cli_usage_error("eval", "eval writes a results directory: give it with --out DIR, not -o");
     srs_eval_cfg_t cfg;
     srs_eval_cfg_default(&cfg);
     char err[1200];
@@ -628,9 +640,32 @@ int srs_cmd_eval(int argc, char **argv) {
             return cli_usage_error("eval", "%s", err);
     if (a.input) snprintf(cfg.input, sizeof cfg.input, "%s", a.input);
     if (!cfg.input[0]) return cli_usage_error("eval", "no INPUT (give a data file, or [run] input in the config)");
+    // options given that the resolved configuration does not use
+    if ((rc = cli_check_threshold_use(&a, &cfg.to, 0))) return rc;
+    int soft = 0, cap = 0;
+    for (int i = 0; i < cfg.n_designs; i++) {
+        soft |= !strcmp(cfg.designs[i], "soft") || !strcmp(cfg.designs[i], "meansoft");
+        cap |= !strcmp(cfg.designs[i], "cap");
+    }
+    if (e.alpha && !soft)
+        return cli_usage_error("eval", "--alpha applies to the soft and meansoft designs, and --designs has neither");
+    if (cli_given(&a, CLI_OPT_CLIP) && !cap)
+        return cli_usage_error("eval", "--clip applies to the cap design, and --designs does not have it");
     char dir[1200];
     if (cfg.out[0]) snprintf(dir, sizeof dir, "%s", cfg.out);
-    else snprintf(dir, sizeof dir, "results/runs/%s", cfg.name);
+    else snprintf(dir, sizeof dir, "srs-eval-%s", cfg.name);
+    // the results never replace the data they are computed from
+    {
+        static const char *files[] = {"metrics.csv", "metrics.json", "config.ini", "plot.gp", "plot.dat",
+                                      "eval.png", "eval.svg"};
+        char outp[7][1300];
+        const char *outs[7], *ins[3] = {cfg.input, a.gold, a.logw};
+        for (int k = 0; k < 7; k++) {
+            snprintf(outp[k], sizeof outp[k], "%s/%s", dir, files[k]);
+            outs[k] = outp[k];
+        }
+        if ((rc = cli_check_distinct("eval", ins, 3, outs, 7))) return rc;
+    }
 
     if ((rc = srs_mpi_start("eval"))) return rc;
     // from here every rank reaches every collective call; see cli_threshold.c

@@ -20,9 +20,9 @@
 #define SRS_CFG_STR 1024
 
 typedef struct {
-    char name[256];                       // run name: results/runs/<name> unless out is set
+    char name[256];                       // run name: ./srs-eval-<name> unless out is set
     char input[SRS_CFG_STR];              // data file ("" = from the command line)
-    char out[SRS_CFG_STR];                // results directory ("" = results/runs/<name>)
+    char out[SRS_CFG_STR];                // results directory ("" = ./srs-eval-<name>)
     char plot[8];                         // png | svg | none
     int64_t chunk;                        // prompts per accumulation chunk
     srs_threshold_opts_t to;              // to.beta: unused (per-beta thresholds) or fixed_beta

@@ -447,3 +447,196 @@ TEST(cli_stdout_full_disk_names_enospc) {
           err ? err : "");
     free(err);
 }
+
+// ----------------------------------------------------------------------------
+// options do what they say: an option a command does not use is refused
+
+typedef struct {
+    const char *argv[16];
+    const char *want;   // in stderr
+} usage_case_t;
+
+TEST(cli_unused_and_conflicting_options_are_usage_errors) {
+    char in[512], npy[512], out[512], g[512];
+    snprintf(in, sizeof in, "%s", t_write("uo.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1, 2, 3]}\n"));
+    snprintf(npy, sizeof npy, "%s", t_path("uo.npy"));
+    snprintf(out, sizeof out, "%s", t_path("uo-out.jsonl"));
+    snprintf(g, sizeof g, "%s", t_path("uo-gen.jsonl"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "4", "-o", npy), NULL, NULL) == 0, "gen");
+    const usage_case_t cases[] = {
+        // the list
+        {{"threshold", in, "--alpha", "2", "-o", out}, "'--alpha' does not apply to 'srs threshold'"},
+        {{"threshold", in, "--design", "hard", "-o", out}, "'--design' does not apply"},
+        {{"threshold", in, "--clip", "3", "-o", out}, "'--clip' does not apply"},
+        {{"gen", "--preset", "paper-cd", "-o", g}, "'--preset' does not apply to 'srs gen'"},
+        {{"gen", "--B", "3", "-o", g}, "'--B' does not apply"},
+        {{"score", "--design", "soft", "--hidden", npy, "--head", npy, "-o", out}, "'--design' does not apply"},
+        {{"gen", "--scenario", "twopoint", "--samples", "4", "-o", g}, "--samples does not apply to the twopoint"},
+        {{"gen", "--scenario", "twopoint", "--ragged", "-o", g}, "--ragged does not apply to the twopoint"},
+        {{"eval", in, "--lambda", "1,2", "--beta", "4", "--out", t_path("uo-ev")}, "--beta and --lambda"},
+        {{"eval", in, "--beta", "4", "--lambda", "1,2", "--out", t_path("uo-ev")}, "--beta and --lambda"},
+        // the same audit over every command
+        {{"threshold", in, "--gold", npy, "-o", out}, "'--gold' does not apply"},
+        {{"threshold", in, "--seed", "3", "-o", out}, "'--seed' does not apply"},
+        {{"threshold", in, "--dir", "x", "-o", out}, "'--dir' does not apply"},
+        {{"threshold", in, "--cap", "3", "-o", out}, "--cap applies to --preset paper-cd"},
+        {{"threshold", in, "--tol", "1e-3", "-o", out}, "--tol applies to --solver bisect"},
+        {{"threshold", in, "--max-iter", "5", "-o", out}, "--max-iter applies to --solver bisect or dinkelbach"},
+        {{"threshold", in, "--logw", npy, "-o", out}, "--logw names a companion of NPY input"},
+        {{"shape", in, "--design", "hard", "--alpha", "2", "-o", out}, "--alpha applies to the soft and meansoft"},
+        {{"shape", in, "--design", "soft", "--clip", "2", "-o", out}, "--clip applies to the cap design"},
+        {{"gen", "--dtype", "f32", "-o", g}, "--dtype applies to NPY output only"},
+        {{"gen", "--scenario", "twopoint", "--seed", "4", "-o", g}, "--seed does not apply to the twopoint"},
+        {{"gen", "--format", "csv", "-o", g}, "'--format' does not apply"},
+        {{"demo", "--design", "hard", "--dir", t_path("uo-demo")}, "'--design' does not apply to 'srs demo'"},
+        {{"demo", "-o", g}, "'-o/--output' does not apply to 'srs demo'"},
+        {{"demo", "--cap", "3", "--preset", "exact", "--dir", t_path("uo-demo")}, "--cap applies"},
+        {{"eval", in, "-o", out}, "--out DIR, not -o"},
+        {{"eval", in, "--design", "hard", "--out", t_path("uo-ev")}, "'--design' does not apply"},
+        {{"eval", in, "--samples", "3", "--out", t_path("uo-ev")}, "'--samples' does not apply"},
+        {{"eval", in, "--designs", "raw,hard", "--alpha", "2", "--out", t_path("uo-ev")}, "--alpha applies"},
+        {{"eval", in, "--designs", "raw,hard", "--clip", "2", "--out", t_path("uo-ev")}, "--clip applies"},
+        {{"eval", in, "--tol", "1e-3", "--out", t_path("uo-ev")}, "--tol applies"},
+        {{"score", "--hidden", npy, "--head", npy, "-o", out, "--B", "3"}, "apply to --then-threshold only"},
+        {{"score", "--hidden", npy, "--head", npy, "-o", out, "--head-index", "1"}, "--head-index applies"},
+        {{"score", "--hidden", npy, "--head", npy, "--row-len", "2", "--then-threshold", out, "--out-format", "csv"},
+         "--out-format applies to -o"},
+        {{"bench", "threshold", "--solver", "bisect"}, "use --solvers LIST"},
+        {{"bench", "threshold", "--solvers", "exact", "--tol", "1e-3"}, "--tol applies"},
+        {{"bench", "threshold", "-o", out}, "'-o/--output' does not apply"},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        char *err = NULL;
+        int rc = t_run_srs(cases[k].argv, NULL, &err);
+        CHECK(rc == 2 && err && strstr(err, cases[k].want), "case %zu (%s %s): exit %d, stderr: %s", k,
+              cases[k].argv[0], cases[k].argv[1], rc, err ? err : "");
+        free(err);
+    }
+    CHECK(!t_exists(out) && !t_exists(g) && !t_exists(t_path("uo-ev")) && !t_exists(t_path("uo-demo")),
+          "a refused command left output");
+    // what the options are for still works
+    CHECK(t_run_srs(ARGV("shape", in, "--design", "cap", "--clip", "2", "-q", "-o", out), NULL, NULL) == 0, "cap clip");
+    CHECK(t_run_srs(ARGV("threshold", in, "--preset", "paper-cd", "--cap", "1", "--solver", "bisect", "--tol", "1e-9",
+                         "--max-iter", "100", "-q", "-o", out), NULL, NULL) == 0, "paper-cd cap bisect tol");
+    CHECK(t_run_srs(ARGV("gen", "--scenario", "twopoint", "--prompts", "3", "-q", "-o", g), NULL, NULL) == 0,
+          "twopoint");
+}
+
+TEST(cli_demo_honours_threshold_and_design_options) {
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s", t_path("demo-opts"));
+    char *out = NULL, *err = NULL;
+    int rc = t_run_srs(ARGV("demo", "--dir", dir, "--preset", "paper-args", "--B", "12", "--beta", "2", "--alpha", "5",
+                            "--prompts", "300", "-q"), &out, &err);
+    CHECK(rc == 0, "demo exited %d: %s", rc, err ? err : "");
+    CHECK(out && strstr(out, "preset paper-args, B 12") && strstr(out, "soft (alpha 5)") && strstr(out, "1/β = 0.5 (β = 2)")
+              && !strstr(out, "(β = 1)"), "table: %s", out ? out : "");
+    snprintf(p, sizeof p, "%s/config.ini", dir);
+    char *ini = t_slurp(p);
+    CHECK(ini && strstr(ini, "preset = paper-args") && strstr(ini, "B = 12\n") && strstr(ini, "alpha = 5\n") &&
+              strstr(ini, "beta = 2\n"), "config.ini: %s", ini ? ini : "");
+    free(ini);
+    free(out);
+    free(err);
+}
+
+// ----------------------------------------------------------------------------
+// messages that point at the right thing
+
+TEST(cli_messages_name_the_right_option_and_file) {
+    char in[512], out[512], link[512];
+    const char *text = "{\"prompt_id\": \"a\", \"rewards\": [1, 2, 1.5, 1.7]}\n{\"prompt_id\": \"b\", \"rewards\": [3, 1]}\n";
+    snprintf(in, sizeof in, "%s", t_write("msg.jsonl", text));
+    snprintf(out, sizeof out, "%s", t_path("msg-out.txt"));
+    expect_failure(ARGV("threshold", in, "-o", out), 2, out, "use --out-format", NULL);
+    expect_failure(ARGV("gen", "-o", out), 2, out, "use --out-format", NULL);
+    expect_failure(ARGV("threshold", in, "--beta", "1e-320"), 2, NULL, "'1e-320' is out of range", "smallest normal");
+    expect_failure(ARGV("threshold", in, "--B", "1e999"), 2, NULL, "'1e999' is out of range", NULL);
+    expect_failure(ARGV("threshold", in, "--B", "abc"), 2, NULL, "'abc' is not a number", NULL);
+    // -o naming the input, directly or through a link, is refused and the input kept
+    expect_failure(ARGV("threshold", in, "-o", in), 2, NULL, "is the input file", NULL);
+    snprintf(link, sizeof link, "%s", t_path("msg-link.jsonl"));
+    CHECK(symlink(in, link) == 0, "symlink");
+    expect_failure(ARGV("shape", in, "-o", link), 2, NULL, "is the input file", NULL);
+    char npy[512];
+    snprintf(npy, sizeof npy, "%s", t_path("msg.npy"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "3", "--samples", "4", "-o", npy), NULL, NULL) == 0, "gen npy");
+    // the shaped NPY's companion <stem>.thresholds.npy would replace the input msg.thresholds.npy
+    char thr_in[512];
+    snprintf(thr_in, sizeof thr_in, "%s", t_path("msg.thresholds.npy"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "3", "--samples", "4", "-o", thr_in), NULL, NULL) == 0, "gen npy 2");
+    expect_failure(ARGV("shape", thr_in, "-o", npy), 2, NULL, "is the input file", NULL);
+    char *s = t_slurp(in);
+    CHECK(s && !strcmp(s, text), "the input was changed");
+    free(s);
+    // two outputs of one run cannot share a file
+    char sc[512];
+    snprintf(sc, sizeof sc, "%s", t_path("msg-sc.jsonl"));
+    expect_failure(ARGV("score", "--hidden", npy, "--head", npy, "--row-len", "2", "-o", sc, "--then-threshold", sc), 2,
+                   sc, "are the same file", NULL);
+}
+
+TEST(cli_bounded_solver_that_stops_early_is_an_error) {
+    char in[512], out[512];
+    snprintf(in, sizeof in, "%s",
+             t_write("conv.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1, 2, 1.5, 1.7]}\n"
+                                   "{\"prompt_id\": \"b\", \"rewards\": [3, 1, 2]}\n"));
+    snprintf(out, sizeof out, "%s", t_path("conv-out.jsonl"));
+    // the case: 1.75 instead of 1.731 with exit 0
+    expect_failure(ARGV("threshold", in, "--solver", "bisect", "--max-iter", "1", "-o", out), 1, out, "conv.jsonl:1",
+                   "did not converge within max_iter 1");
+    expect_failure(ARGV("shape", in, "--solver", "bisect", "--max-iter", "3", "-o", out), 1, out, "prompt \"a\"",
+                   "raise max_iter");
+    // enough iterations: the bounded solvers agree with exact
+    char *a = NULL, *b = NULL, *c = NULL;
+    CHECK(t_run_srs(ARGV("threshold", in, "-q"), &a, NULL) == 0, "exact");
+    CHECK(t_run_srs(ARGV("threshold", in, "--solver", "bisect", "--max-iter", "60", "--tol", "1e-15", "-q"), &b, NULL) == 0,
+          "bisect 60");
+    CHECK(t_run_srs(ARGV("threshold", in, "--solver", "dinkelbach", "--max-iter", "10", "-q"), &c, NULL) == 0,
+          "dinkelbach 10");
+    CHECK(a && c && !strcmp(a, c), "dinkelbach: %s vs %s", c ? c : "", a ? a : "");
+    CHECK(b && strstr(b, "\"m_star\": 1.68863514717"), "bisect: %s", b ? b : "");
+    free(a);
+    free(b);
+    free(c);
+}
+
+// ----------------------------------------------------------------------------
+// srs eval writes into the current directory by default
+
+// Runs srs with argv in directory dir (stdout and stderr discarded); the exit code or -1.
+static int run_srs_in(const char *dir, const char *const *argv) {
+    const char *bin = getenv("SRS_BIN");
+    char abs_bin[4096];
+    if (!realpath(bin && *bin ? bin : "build/srs", abs_bin)) return -1;
+    const char *args[64];
+    int n = 0;
+    args[n++] = abs_bin;
+    for (int i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        int fd = open("/dev/null", O_WRONLY);
+        if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 || chdir(dir) != 0) _exit(126);
+        execv(abs_bin, (char *const *)args);
+        _exit(127);
+    }
+    int st = wait_status(pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+TEST(cli_eval_default_results_in_the_current_directory) {
+    char in[512], wd[512], p[1400], repo_run[600];
+    snprintf(in, sizeof in, "%s", t_write("ev-cwd.jsonl", "{\"prompt_id\": 1, \"rewards\": [1, 2, 3]}\n"
+                                                          "{\"prompt_id\": 2, \"rewards\": [0, 5]}\n"));
+    snprintf(wd, sizeof wd, "%s", t_path("ev-cwd"));
+    mkdir(wd, 0755);
+    snprintf(repo_run, sizeof repo_run, "results/runs/srs-test-cwd-%d", (int)getpid());
+    const char *name = repo_run + strlen("results/runs/");
+    int rc = run_srs_in(wd, ARGV("eval", in, "--name", name, "--replicates", "5", "--plot", "none", "-q"));
+    CHECK(rc == 0, "eval exited %d", rc);
+    snprintf(p, sizeof p, "%s/srs-eval-%s/metrics.csv", wd, name);
+    CHECK(t_exists(p), "no %s", p);
+    CHECK(!t_exists(repo_run), "eval wrote into the repository: %s", repo_run);
+}
