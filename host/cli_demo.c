@@ -71,6 +71,8 @@ int srs_cmd_demo(int argc, char **argv) {
     if (cli_given(&a, CLI_OPT_BETA)) {
         cfg.betas[0] = a.to.beta;
         cfg.n_betas = 1;
+        cfg.by_lambda = 0;
+        memset(cfg.lambdas, 0, sizeof cfg.lambdas);
         ECHO(" --beta %.17g", a.to.beta);
     }
     if (cli_given(&a, CLI_OPT_ALPHA)) {
