@@ -292,6 +292,8 @@ int cli_check_gen_use(const cli_args_t *a) {
 int cli_check_out_format(const cli_args_t *a, const char *path) {
     if (!path || !strcmp(path, "-") || a->out_fmt != SRS_FMT_AUTO || srs_format_from_path(path) != SRS_FMT_AUTO)
         return 0;
+    struct stat st;  // a FIFO or a device (/dev/stdout, /dev/null) is JSONL, as "-" is
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return 0;
     return cli_usage_error(a->cmd, "cannot tell the format of %s from its extension (.jsonl, .csv or .npy); "
                            "use --out-format", path);
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 #include "internal.h"
 #include "score.h"
@@ -113,7 +114,9 @@ int srs_cmd_score(int argc, char **argv) {
     if (cli_given(&a, CLI_OPT_OUTFMT) && !a.output)
         return cli_usage_error("score", "--out-format applies to -o (--then-threshold goes by its extension)");
     if ((rc = cli_check_threshold_use(&a, &a.to, 0)) || (rc = cli_check_out_format(&a, a.output))) return rc;
-    if (so.then && strcmp(so.then, "-") && srs_format_from_path(so.then) == SRS_FMT_AUTO)
+    struct stat sst;  // a FIFO or a device without an extension is JSONL
+    if (so.then && strcmp(so.then, "-") && srs_format_from_path(so.then) == SRS_FMT_AUTO &&
+        !(stat(so.then, &sst) == 0 && !S_ISREG(sst.st_mode) && !S_ISDIR(sst.st_mode)))
         return cli_usage_error("score", "cannot tell the format of %s from its extension (.jsonl, .csv or .npy)",
                                so.then);
     const char *ins[3] = {so.hidden, so.head, so.bias}, *outs[2] = {a.output, so.then};

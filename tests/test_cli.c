@@ -640,3 +640,184 @@ TEST(cli_eval_default_results_in_the_current_directory) {
     CHECK(t_exists(p), "no %s", p);
     CHECK(!t_exists(repo_run), "eval wrote into the repository: %s", repo_run);
 }
+
+// ----------------------------------------------------------------------------
+// every file of a run or none
+
+#include <sys/resource.h>
+
+// Runs srs with argv, files limited to fsize bytes (writes past it fail with
+// EFBIG, SIGXFSZ ignored); stderr to err_path. The exit code, or -1.
+static int run_srs_fsize(const char *const *argv, long fsize, const char *err_path) {
+    const char *bin = getenv("SRS_BIN");
+    if (!bin || !*bin) bin = "build/srs";
+    const char *args[64];
+    int n = 0;
+    args[n++] = bin;
+    for (int i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    pid_t pid = fork();
+    if (pid < 0) return -1;
+    if (pid == 0) {
+        struct rlimit rl = {(rlim_t)fsize, (rlim_t)fsize};
+        int fd = open("/dev/null", O_WRONLY), fe = open(err_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || fe < 0 || dup2(fd, 1) < 0 || dup2(fe, 2) < 0) _exit(126);
+        signal(SIGXFSZ, SIG_IGN);
+        if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(126);
+        execv(bin, (char *const *)args);
+        _exit(127);
+    }
+    int st = wait_status(pid);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+// Number of entries of dir whose name contains ".tmp" (temporaries, staging directories).
+static int count_tmp_in(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) n += strstr(e->d_name, ".tmp") != NULL;
+    closedir(d);
+    return n;
+}
+
+TEST(cli_shaped_npy_commits_both_files_or_neither) {
+    char in[512], out[512], thr[512], sub[600];
+    snprintf(in, sizeof in, "%s", t_path("both-in.npy"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "20", "--samples", "4", "-o", in), NULL, NULL) == 0, "gen");
+    mkdir(t_path("both"), 0755);
+    snprintf(out, sizeof out, "%s", t_path("both/shq.npy"));
+    snprintf(thr, sizeof thr, "%s", t_write("both/shq.thresholds.npy", "old companion"));
+    snprintf(sub, sizeof sub, "%s/x", out);
+    mkdir(out, 0755);  // the case: the main output cannot be replaced
+    mkdir(sub, 0755);
+    expect_failure(ARGV("shape", in, "-o", out), 1, NULL, "shq.npy", "is a directory");
+    char *s = t_slurp(thr);
+    CHECK(s && !strcmp(s, "old companion"), "the companion was replaced by a failed run: %.20s", s ? s : "(gone)");
+    free(s);
+    CHECK(count_tmp_in(t_path("both")) == 0, "temporaries left");
+    // and a good run replaces both
+    rmdir(sub);
+    rmdir(out);
+    CHECK(t_run_srs(ARGV("shape", in, "-q", "-o", out), NULL, NULL) == 0, "good run");
+    s = t_slurp(thr);
+    CHECK(s && !memcmp(s, "\x93NUMPY", 6), "companion not written");
+    free(s);
+}
+
+TEST(cli_failed_eval_leaves_no_results) {
+    char in[512], errp[512], dir[512], p[700];
+    snprintf(in, sizeof in, "%s", t_path("evf.jsonl"));
+    snprintf(errp, sizeof errp, "%s", t_path("evf.err"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "300", "-o", in), NULL, NULL) == 0, "gen");
+    // a new nested directory, and writing fails (EFBIG past 4 KiB): nothing is left, not even the parents
+    snprintf(dir, sizeof dir, "%s", t_path("evf-new/a/b"));
+    int rc = run_srs_fsize(ARGV("eval", in, "--out", dir, "--replicates", "5", "--plot", "none", "-q"), 4096, errp);
+    char *err = t_slurp(errp);
+    CHECK(rc == 1 && err && strstr(err, "nothing written"), "exit %d: %s", rc, err ? err : "");
+    free(err);
+    CHECK(!t_exists(t_path("evf-new")), "a failed eval left a directory behind");
+    CHECK(count_tmp_in(t_tmpdir()) == 0, "staging left in %s", t_tmpdir());
+    // an existing directory: a result that cannot be replaced fails the run before any file moves
+    snprintf(dir, sizeof dir, "%s", t_path("evf-old"));
+    mkdir(dir, 0755);
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
+    FILE *f = fopen(p, "w");
+    fputs("old", f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/metrics.json", dir);
+    mkdir(p, 0755);
+    snprintf(p, sizeof p, "%s/metrics.json/x", dir);
+    mkdir(p, 0755);
+    expect_failure(ARGV("eval", in, "--out", dir, "--replicates", "5", "-q"), 1, NULL, "metrics.json", "is a directory");
+    snprintf(p, sizeof p, "%s/metrics.csv", dir);
+    char *s = t_slurp(p);
+    CHECK(s && !strcmp(s, "old"), "metrics.csv changed by a failed run");
+    free(s);
+    CHECK(count_tmp_in(dir) == 0, "staging left in %s", dir);
+    // a rerun with --plot none replaces the run whole: no plot of the earlier run stays
+    snprintf(dir, sizeof dir, "%s", t_path("evf-rerun"));
+    CHECK(t_run_srs(ARGV("eval", in, "--out", dir, "--replicates", "5", "-q"), NULL, NULL) == 0, "first run");
+    snprintf(p, sizeof p, "%s/plot.gp", dir);
+    CHECK(t_exists(p), "first run: no plot.gp");
+    CHECK(t_run_srs(ARGV("eval", in, "--out", dir, "--replicates", "6", "--plot", "none", "-q"), NULL, NULL) == 0,
+          "rerun");
+    CHECK(!t_exists(p), "plot.gp of the earlier run left beside the new metrics");
+    snprintf(p, sizeof p, "%s/config.ini", dir);
+    s = t_slurp(p);
+    CHECK(s && strstr(s, "replicates = 6"), "rerun's config.ini: %s", s ? s : "");
+    free(s);
+    CHECK(count_tmp_in(dir) == 0, "staging left in %s", dir);
+}
+
+// ----------------------------------------------------------------------------
+// special output paths: written through (FIFOs, devices) or followed (symlinks)
+
+#include <sys/sysmacros.h>
+
+TEST(cli_special_outputs_are_written_through_or_followed) {
+    char in[512], ref[512], p[512], q[512];
+    snprintf(in, sizeof in, "%s", t_write("sp.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1, 2, 1.5]}\n"
+                                                      "{\"prompt_id\": \"b\", \"rewards\": [3, 1]}\n"));
+    snprintf(ref, sizeof ref, "%s", t_path("sp-ref.jsonl"));
+    CHECK(t_run_srs(ARGV("threshold", in, "-q", "-o", ref), NULL, NULL) == 0, "reference");
+    char *want = t_slurp(ref);
+    BAIL_IF_FAILED();
+    // a FIFO: the bytes go through it to its reader, and it stays a FIFO (the
+    // test holds the read end, so srs's open does not wait; the output fits
+    // in the pipe's buffer)
+    snprintf(p, sizeof p, "%s", t_path("sp.fifo"));
+    CHECK(mkfifo(p, 0644) == 0, "mkfifo");
+    int fr = open(p, O_RDONLY | O_NONBLOCK);
+    CHECK(fr >= 0, "open the FIFO");
+    CHECK(t_run_srs(ARGV("threshold", in, "-q", "-o", p), NULL, NULL) == 0, "threshold -o FIFO");
+    char got_buf[4096];
+    ssize_t got_n = fr >= 0 ? read(fr, got_buf, sizeof got_buf - 1) : -1;
+    got_buf[got_n > 0 ? got_n : 0] = '\0';
+    if (fr >= 0) close(fr);
+    CHECK(!strcmp(got_buf, want), "through the FIFO: '%s'", got_buf);
+    char *got;
+    struct stat sb;
+    CHECK(lstat(p, &sb) == 0 && S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+    // a character device: written through, never replaced (as root a copy of
+    // /dev/null made here; a regular file in its place would show)
+    snprintf(p, sizeof p, "%s", t_path("sp-null"));
+    if (mknod(p, S_IFCHR | 0666, makedev(1, 3)) == 0) {
+        CHECK(t_run_srs(ARGV("shape", in, "-q", "-o", p), NULL, NULL) == 0, "shape -o a null device");
+        CHECK(lstat(p, &sb) == 0 && S_ISCHR(sb.st_mode), "the device was replaced by a %s",
+              S_ISREG(sb.st_mode) ? "regular file" : "something else");
+    }
+    // the system's /dev/null and /dev/full only when not root: a build without
+    // this rule would replace them as root (the copies above and below show it)
+    if (geteuid() != 0) {
+        CHECK(t_run_srs(ARGV("threshold", in, "-q", "-o", "/dev/null"), NULL, NULL) == 0, "-o /dev/null");
+        CHECK(stat("/dev/null", &sb) == 0 && S_ISCHR(sb.st_mode), "/dev/null is no longer a device");
+    }
+    snprintf(p, sizeof p, "%s", t_path("sp-full"));
+    const char *full = geteuid() == 0 && mknod(p, S_IFCHR | 0666, makedev(1, 7)) == 0 ? p : "/dev/full";
+    if (access(full, W_OK) == 0 && (geteuid() != 0 || full == p))
+        expect_failure(ARGV("threshold", in, "-q", "-o", full), 1, NULL, full, "No space left on device");
+    // a symlink: its target is replaced atomically, the link stays
+    snprintf(p, sizeof p, "%s", t_path("sp-link.jsonl"));
+    snprintf(q, sizeof q, "%s", t_write("sp-target.jsonl", "old"));
+    CHECK(symlink("sp-target.jsonl", p) == 0, "symlink");
+    CHECK(t_run_srs(ARGV("threshold", in, "-q", "-o", p), NULL, NULL) == 0, "-o symlink");
+    CHECK(lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode), "the symlink was replaced");
+    got = t_slurp(q);
+    CHECK(got && !strcmp(got, want), "target: %s", got ? got : "(nothing)");
+    free(got);
+    // a dangling symlink: the file it names is created
+    snprintf(p, sizeof p, "%s", t_path("sp-dangling.jsonl"));
+    CHECK(symlink("sp-new-target.jsonl", p) == 0, "symlink 2");
+    CHECK(t_run_srs(ARGV("threshold", in, "-q", "-o", p), NULL, NULL) == 0, "-o dangling symlink");
+    CHECK(lstat(p, &sb) == 0 && S_ISLNK(sb.st_mode), "the dangling symlink was replaced");
+    got = t_slurp(t_path("sp-new-target.jsonl"));
+    CHECK(got && !strcmp(got, want), "new target: %s", got ? got : "(nothing)");
+    free(got);
+    // a directory: refused
+    snprintf(p, sizeof p, "%s", t_path("sp-dir.jsonl"));
+    mkdir(p, 0755);
+    expect_failure(ARGV("threshold", in, "-o", p), 1, NULL, "sp-dir.jsonl", "is a directory");
+    CHECK(count_tmp_in(t_tmpdir()) == 0, "temporaries left");
+    free(want);
+}
