@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
+#include "io.h"
 #include "srs_mpi.h"
 
 // ----------------------------------------------------------------------------
@@ -369,8 +372,78 @@ srs_batch_t cli_sub_batch(const srs_batch_t *b, int64_t i0, int64_t n) {
 }
 
 // ----------------------------------------------------------------------------
+// signals: no temporary outlives the run
+//
+// Every temporary the run creates is in the library's registry (host/data.c):
+// named temporary files, eval's staging directory and the directories a run
+// created. On SIGINT, SIGTERM, SIGHUP and SIGPIPE the handler removes them,
+// then dies of the same signal (the default action, so the exit status says
+// which). Unnamed O_TMPFILE temporaries need nothing: even SIGKILL leaves no
+// trace of them. A signal ignored at start (nohup) stays ignored.
+//
+// SIGBUS in a memory-mapped input means the file shrank under the run
+// (truncated by another program): an I/O error naming the file, exit 1,
+// temporaries removed. Any other SIGBUS is a fault: the default action after
+// the same cleanup. All of it async-signal-safe: the registry's own reads,
+// unlink, rmdir, write, _exit.
+
+// write(2) of a string, in a handler.
+static void say(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_fatal_signal(int sig) {
+    srs_cleanup_run();
+    signal(sig, SIG_DFL);
+    raise(sig);  // delivered when the handler returns: the process ends as the signal says
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    const char *file = srs_mapped_file_at(si->si_addr);
+    srs_cleanup_run();
+    if (file) {
+        say(prog);
+        say(": ");
+        say(file[0] ? file : "an input file");
+        say(": the file became shorter while it was being read (truncated by another program?); no output "
+            "written\n");
+        _exit(EXIT_RUNTIME);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signal_handlers(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t j = 0; j < sizeof sigs / sizeof sigs[0]; j++) sigaddset(&sa.sa_mask, sigs[j]);
+        sigaction(sigs[i], &sa, NULL);
+    }
+    struct sigaction sb;
+    memset(&sb, 0, sizeof sb);
+    sb.sa_sigaction = on_sigbus;
+    sb.sa_flags = SA_SIGINFO;
+    sigemptyset(&sb.sa_mask);
+    sigaction(SIGBUS, &sb, NULL);
+}
+
+// ----------------------------------------------------------------------------
 
 int main(int argc, char **argv) {
+    install_signal_handlers();
     if (argc < 2) {
         fputs(help_main, stderr);
         return EXIT_USAGE;

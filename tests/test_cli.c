@@ -821,3 +821,191 @@ TEST(cli_special_outputs_are_written_through_or_followed) {
     CHECK(count_tmp_in(t_tmpdir()) == 0, "temporaries left");
     free(want);
 }
+
+// ----------------------------------------------------------------------------
+// signals: no temporary outlives the run
+
+// Starts srs with argv; stdout and stderr to /dev/null, the signals at their
+// default action (a test run in the background may have SIGINT ignored),
+// `path_first` (if any) at the head of PATH, SRS_TEST_MARK=mark (if any).
+static pid_t spawn_srs_sig(const char *const *argv, const char *path_first, const char *mark) {
+    const char *bin = getenv("SRS_BIN");
+    char abs_bin[4096];
+    if (!realpath(bin && *bin ? bin : "build/srs", abs_bin)) return -1;
+    const char *args[64];
+    int n = 0;
+    args[n++] = abs_bin;
+    for (int i = 0; argv[i] && n < 63; i++) args[n++] = argv[i];
+    args[n] = NULL;
+    pid_t pid = fork();
+    if (pid != 0) return pid;
+    int fd = open("/dev/null", O_RDWR);
+    if (fd < 0 || dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0) _exit(126);
+    int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (int i = 0; i < 4; i++) signal(sigs[i], SIG_DFL);
+    if (path_first) {
+        char p[8192];
+        snprintf(p, sizeof p, "%s:%s", path_first, getenv("PATH") ? getenv("PATH") : "/usr/bin:/bin");
+        setenv("PATH", p, 1);
+    }
+    if (mark) setenv("SRS_TEST_MARK", mark, 1);
+    execv(abs_bin, (char *const *)args);
+    _exit(127);
+}
+
+// Waits until pid blocks opening a FIFO for writing (no reader yet): 1; 0
+// when it exited first (*status set); -1 when this kernel shows neither
+// /proc/PID/wchan nor /proc/PID/syscall (or after a minute, a safety net).
+static int wait_blocked_on_fifo(pid_t pid, int *status) {
+    char p[64], buf[256];
+    for (int i = 0; i < 60000; i++) {
+        if (waitpid(pid, status, WNOHANG) == pid) return 0;
+        snprintf(p, sizeof p, "/proc/%d/wchan", (int)pid);
+        FILE *f = fopen(p, "r");
+        size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) fclose(f);
+        buf[n] = '\0';
+        if (strstr(buf, "wait_for_partner")) return 1;
+#if defined(__x86_64__) || defined(__aarch64__)
+        // else: asleep in openat(dirfd, path, O_WRONLY | O_CLOEXEC | O_NOCTTY), the
+        // open of a written-through output (the FIFO; no other open uses these flags)
+        snprintf(p, sizeof p, "/proc/%d/syscall", (int)pid);
+        f = fopen(p, "r");
+        n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+        if (f) fclose(f);
+        buf[n] = '\0';
+        long nr = -1;
+        unsigned long a0 = 0, a1 = 0, a2 = 0;
+        int fields = sscanf(buf, "%ld %lx %lx %lx", &nr, &a0, &a1, &a2);
+#if defined(__x86_64__)
+        const long openat_nr = 257;
+#else
+        const long openat_nr = 56;
+#endif
+        snprintf(p, sizeof p, "/proc/%d/stat", (int)pid);
+        char stat_buf[512] = "";
+        FILE *fs = fopen(p, "r");
+        size_t sn = fs ? fread(stat_buf, 1, sizeof stat_buf - 1, fs) : 0;
+        if (fs) fclose(fs);
+        stat_buf[sn] = '\0';
+        const char *rp = strrchr(stat_buf, ')');
+        if (fields == 4 && nr == openat_nr && a2 == (unsigned long)(O_WRONLY | O_CLOEXEC | O_NOCTTY) && rp &&
+            rp[1] == ' ' && rp[2] == 'S')
+            return 1;
+#endif
+        usleep(1000);
+    }
+    return -1;
+}
+
+TEST(cli_signals_remove_temporaries) {
+    char in[512], dir[512], fifo[600], thr[600];
+    snprintf(in, sizeof in, "%s", t_path("sig-in.jsonl"));
+    CHECK(t_run_srs(ARGV("gen", "--prompts", "2000", "--samples", "8", "-o", in), NULL, NULL) == 0, "gen");
+    const int sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+    for (int k = 0; k < 3; k++) {
+        // shape to a FIFO nobody reads, with its thresholds companion beside it:
+        // the run blocks in the commit with the companion's temporary made
+        snprintf(dir, sizeof dir, "%s/sig%d", t_tmpdir(), k);
+        mkdir(dir, 0755);
+        snprintf(fifo, sizeof fifo, "%s/out.npy", dir);
+        snprintf(thr, sizeof thr, "%s/out.thresholds.npy", dir);
+        CHECK(mkfifo(fifo, 0644) == 0, "mkfifo");
+        pid_t pid = spawn_srs_sig(ARGV("shape", in, "-q", "-o", fifo), NULL, NULL);
+        int status = 0, w = wait_blocked_on_fifo(pid, &status);
+        if (w < 0) {
+            kill(pid, SIGKILL);
+            wait_status(pid);
+            SKIP("cannot see where a process blocks (/proc/PID/wchan, /proc/PID/syscall)");
+        }
+        CHECK(w == 1, "srs did not wait for the FIFO's reader (exit status %d)", status);
+        if (w == 1) {
+            kill(pid, sigs[k]);
+            status = wait_status(pid);
+        }
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == sigs[k], "%s: status %d, want death by the signal",
+              strsignal(sigs[k]), status);
+        CHECK(count_tmp_in(dir) == 0, "%s: temporaries left in %s", strsignal(sigs[k]), dir);
+        CHECK(!t_exists(thr), "%s: the companion was committed", strsignal(sigs[k]));
+        struct stat sb;
+        CHECK(lstat(fifo, &sb) == 0 && S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+    }
+    // eval: its staging directory and the parents it created, while the plot
+    // renders (a gnuplot that waits, found first on PATH)
+    char bin[600], gp[700], mark[700], base[600], out[700];
+    snprintf(bin, sizeof bin, "%s/fakebin", t_tmpdir());
+    mkdir(bin, 0755);
+    snprintf(gp, sizeof gp, "%s/gnuplot", bin);
+    FILE *f = fopen(gp, "w");
+    fputs("#!/bin/sh\necho $$ > \"$SRS_TEST_MARK.part\" && mv \"$SRS_TEST_MARK.part\" \"$SRS_TEST_MARK\"\n"
+          "exec sleep 600\n", f);
+    fclose(f);
+    chmod(gp, 0755);
+    for (int k = 0; k < 3; k++) {
+        snprintf(mark, sizeof mark, "%s/gnuplot-started-%d", bin, k);
+        snprintf(base, sizeof base, "%s/sigev%d", t_tmpdir(), k);
+        snprintf(out, sizeof out, "%s/new/run", base);
+        mkdir(base, 0755);
+        pid_t pid = spawn_srs_sig(ARGV("eval", in, "--out", out, "--replicates", "3", "-q"), bin, mark);
+        int status = 0, started = 0;
+        while (!(started = t_exists(mark)) && waitpid(pid, &status, WNOHANG) == 0) usleep(1000);
+        CHECK(started, "gnuplot never started (srs exit status %d)", status);
+        if (!started) continue;
+        char sp[700];
+        snprintf(sp, sizeof sp, "%s/new", base);
+        CHECK(count_tmp_in(sp) == 1, "no staging directory in %s while the plot renders", sp);
+        kill(pid, sigs[k]);
+        status = wait_status(pid);
+        char *gpid = t_slurp(mark);
+        if (gpid && atoi(gpid) > 0) kill(atoi(gpid), SIGKILL);  // the waiting gnuplot
+        free(gpid);
+        CHECK(WIFSIGNALED(status) && WTERMSIG(status) == sigs[k], "eval, %s: status %d", strsignal(sigs[k]), status);
+        CHECK(!t_exists(sp), "eval, %s: %s (created by the run) is left", strsignal(sigs[k]), sp);
+        CHECK(t_exists(base) && count_tmp_in(base) == 0, "eval, %s: %s changed", strsignal(sigs[k]), base);
+    }
+}
+
+// An NPY input truncated while srs reads it (memory-mapped): an I/O error
+// naming the file, not a crash. The --logw companion is a FIFO, so the run
+// waits there with the rewards already mapped: the test truncates them, then
+// feeds the companion.
+TEST(cli_npy_truncated_during_the_run_is_an_io_error) {
+    enum { ROWS = 64, COLS = 512 };
+    char npy[512], fifo[512], out[512], errp[512];
+    static double v[ROWS * COLS];
+    uint64_t s = 5;
+    for (int k = 0; k < ROWS * COLS; k++) v[k] = t_rand_normal(&s);
+    snprintf(npy, sizeof npy, "%s", write_npy("trunc-run.npy", "<f8", "(64, 512)", v, sizeof v));
+    snprintf(fifo, sizeof fifo, "%s", t_path("trunc-run.logw.fifo"));
+    snprintf(out, sizeof out, "%s", t_path("trunc-run-out.jsonl"));
+    snprintf(errp, sizeof errp, "%s", t_path("trunc-run.err"));
+    CHECK(mkfifo(fifo, 0644) == 0, "mkfifo");
+    pid_t pid = spawn_srs(ARGV("shape", npy, "--logw", fifo, "-q", "-o", out), NULL, errp);
+    CHECK(pid > 0, "spawn");
+    BAIL_IF_FAILED();
+    int fd = open(fifo, O_WRONLY);  // returns once srs opens the companion: the rewards are mapped
+    CHECK(fd >= 0, "open the FIFO: %s", strerror(errno));
+    CHECK(truncate(npy, 4096) == 0, "truncate");
+    // the companion: the same shape, uniform weights
+    char hdr[128];
+    int n = snprintf(hdr, sizeof hdr, "{'descr': '<f8', 'fortran_order': False, 'shape': (64, 512), }");
+    while ((10 + n + 1) % 64) hdr[n++] = ' ';
+    hdr[n++] = '\n';
+    unsigned char pre[10] = {0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, (unsigned char)(n & 0xff), (unsigned char)(n >> 8)};
+    static double zero[ROWS * COLS];
+    int ok = fd >= 0 && write(fd, pre, 10) == 10 && write(fd, hdr, (size_t)n) == n;
+    for (size_t off = 0; ok && off < sizeof zero;) {
+        ssize_t w = write(fd, (const char *)zero + off, sizeof zero - off);
+        ok = w > 0;
+        off += w > 0 ? (size_t)w : 0;
+    }
+    if (fd >= 0) close(fd);
+    int st = wait_status(pid);
+    char *err = t_slurp(errp);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 1, "status %d (a signal: %s)", st,
+          WIFSIGNALED(st) ? strsignal(WTERMSIG(st)) : "none");
+    CHECK(err && strstr(err, "trunc-run.npy") && strstr(err, "became shorter"), "stderr: %s", err ? err : "");
+    free(err);
+    CHECK(!t_exists(out), "an output was left");
+    CHECK(count_tmp_in(t_tmpdir()) == 0, "temporaries left");
+}
