@@ -34,7 +34,8 @@ static void help_eval(void) {
            "\n"
            "Outputs, in the results directory (default ./srs-eval-NAME): metrics.csv,\n"
            "metrics.json, config.ini (the resolved configuration), eval.png (or .svg) with\n"
-           "plot.gp and plot.dat; the table is printed on stdout.\n"
+           "plot.gp and plot.dat; the table is printed on stdout. The directory gets every file\n"
+           "of a run or none (a failed or interrupted run leaves it as it was).\n"
            "\n"
            "Options (each also an INI key: [section] key):\n"
            "  --config FILE      INI configuration (see configs/); the command line overrides it\n"
@@ -601,8 +602,8 @@ static void write_plot_script(FILE *f, const srs_eval_cfg_t *cfg, const srs_eval
     fprintf(f, "\nunset multiplot\nset output\n");
 }
 
-// Runs gnuplot on dir/plot.gp writing dir/<tmpname>; 0 rendered, 1 gnuplot
-// missing, 2 gnuplot failed.
+// Runs gnuplot on dir/plot.gp writing dir/<tmpname> (the staging directory);
+// 0 rendered, 1 gnuplot missing, 2 gnuplot failed.
 static int render_plot(const char *dir, const char *term, const char *tmpname) {
     char e1[256];
     snprintf(e1, sizeof e1, "term='%s'; outfile='%s'", term, tmpname);
