@@ -9,12 +9,15 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include "cli.h"
+#include "io.h"
 #include "srs_mpi.h"
 
 // ----------------------------------------------------------------------------
@@ -71,17 +74,23 @@ const char *cli_help_threshold_opts =
     "                    paper-args: B_eff = min(B, 1.01 range), gamma = min(exp(B_eff/beta), 2)\n"
     "  --B X           reward bound, >= 0 (default 1)\n"
     "  --beta X        KL strength of the decoder, > 0 (default 1; lambda = 1/beta)\n"
-    "  --cap X         paper-cd cap on log gamma (default 2)\n"
+    "  --cap X         paper-cd only: cap on log gamma (default 2)\n"
     "  --solver S      exact (default) | dinkelbach | bisect (the paper's)\n"
-    "  --tol X         bisection tolerance relative to max(1, range) (default 1e-12)\n"
-    "  --max-iter N    iteration bound for bisect/dinkelbach (default: enough)\n"
-    "\n"
-    "Input and run options:\n"
-    "  -o, --output F  output file (.jsonl, .csv, .npy; '-' or absent: JSONL on stdout)\n"
+    "  --tol X         bisect only: tolerance relative to max(1, range) (default 1e-12)\n"
+    "  --max-iter N    bisect/dinkelbach only: iteration bound (default: enough); a row\n"
+    "                  that has not converged within it is an error naming the row\n";
+
+const char *cli_help_io_opts =
+    "Input and output options:\n"
+    "  -o, --output F  output file (.jsonl, .csv, .npy; '-' or absent: JSONL on stdout);\n"
+    "                  never the input; a FIFO or a device is written through, a symlink\n"
+    "                  is followed and its target replaced\n"
     "  --format F      input format jsonl|npy|csv (default: by extension)\n"
-    "  --out-format F  output format (default: by extension of -o)\n"
-    "  --gold F        NPY gold companion (default: <stem>.gold.npy if present)\n"
-    "  --logw F        NPY base log-weight companion (default: <stem>.logw.npy if present)\n"
+    "  --out-format F  output format jsonl|npy|csv (default: by extension of -o)\n"
+    "  --logw F        NPY base log-weight companion (default: <stem>.logw.npy if present)\n";
+
+const char *cli_help_run_opts =
+    "Run options:\n"
     "  --device D      auto (default) | cpu | cuda\n"
     "  --threads N     CPU threads (default: all cores)\n"
     "  -q, --quiet     no progress bar\n"
@@ -112,8 +121,12 @@ int cli_parse_double(const char *cmd, const char *name, const char *s, double *o
     char *end;
     errno = 0;
     double x = strtod(s, &end);
-    if (end == s || *end || errno == ERANGE)
-        return cli_usage_error(cmd, "--%s: '%s' is not a number", name, s);
+    if (end == s || *end) return cli_usage_error(cmd, "--%s: '%s' is not a number", name, s);
+    if (errno == ERANGE && fabs(x) > 1)
+        return cli_usage_error(cmd, "--%s: '%s' is out of range (beyond the largest double, 1.8e308)", name, s);
+    if (errno == ERANGE)  // glibc: subnormal or flushed to zero
+        return cli_usage_error(cmd, "--%s: '%s' is out of range (nonzero but below the smallest normal double, "
+                               "2.2e-308)", name, s);
     *out = x;
     return 0;
 }
@@ -140,6 +153,7 @@ static int common_option(int c, char **argv, cli_args_t *a) {
     long long v = 0;
     double x = 0;
     int rc;
+    a->given |= cli_bit(c);
     switch (c) {
     case 'o': a->output = optarg; break;
     case 'q': a->quiet = 1; break;
@@ -198,7 +212,23 @@ static int common_option(int c, char **argv, cli_args_t *a) {
     return 0;
 }
 
-int cli_parse(int argc, char **argv, cli_args_t *a, const struct option *extra, cli_opt_fn handle, void *user) {
+const char *cli_opt_name(int c) {
+    static char buf[2][40];
+    static int k;
+    char *b = buf[k++ & 1];
+    for (const struct option *o = common_opts; o->name; o++)
+        if (o->val == c) {
+            if (c < 128) snprintf(b, sizeof buf[0], "-%c/--%s", c, o->name);
+            else snprintf(b, sizeof buf[0], "--%s", o->name);
+            return b;
+        }
+    snprintf(b, sizeof buf[0], "-%c", c);
+    return b;
+}
+
+int cli_parse(int argc, char **argv, cli_args_t *a, uint64_t allowed, const struct option *extra,
+              cli_opt_fn handle, void *user) {
+    allowed |= cli_bit('q');  // no progress bar: harmless wherever there is none
     enum { N_COMMON = sizeof common_opts / sizeof common_opts[0] - 1 };
     int n_extra = 0;
     while (extra && extra[n_extra].name) n_extra++;
@@ -215,6 +245,10 @@ int cli_parse(int argc, char **argv, cli_args_t *a, const struct option *extra, 
     for (;;) {
         int c = getopt_long(argc, argv, ":o:qh", opts, NULL);
         if (c == -1) break;
+        if (cli_bit(c) && !(cli_bit(c) & allowed)) {
+            rc = cli_usage_error(a->cmd, "option '%s' does not apply to 'srs %s'", cli_opt_name(c), a->cmd);
+            break;
+        }
         rc = c >= CLI_OPT_USER && handle ? handle(c, optarg, user) : common_option(c, argv, a);
         if (rc) break;
     }
@@ -232,6 +266,65 @@ void cli_args_init(cli_args_t *a, const char *cmd) {
     a->so = srs_shape_opts_default();
     a->go = srs_gen_opts_default();
     a->dtype = SRS_F64;
+}
+
+int cli_check_threshold_use(const cli_args_t *a, const srs_threshold_opts_t *to, unsigned solvers) {
+    if (!solvers) solvers = 1u << to->solver;
+    if (cli_given(a, CLI_OPT_CAP) && to->preset != SRS_PRESET_PAPER_CD)
+        return cli_usage_error(a->cmd, "--cap applies to --preset paper-cd only (the preset is %s)",
+                               srs_preset_name(to->preset));
+    if (cli_given(a, CLI_OPT_TOL) && !(solvers & (1u << SRS_SOLVER_BISECT)))
+        return cli_usage_error(a->cmd, "--tol applies to --solver bisect only (exact and dinkelbach have no "
+                               "tolerance)");
+    if (cli_given(a, CLI_OPT_MAXIT) && !(solvers & ~(1u << SRS_SOLVER_EXACT)))
+        return cli_usage_error(a->cmd, "--max-iter applies to --solver bisect or dinkelbach (exact has no "
+                               "iteration bound)");
+    return 0;
+}
+
+int cli_check_gen_use(const cli_args_t *a) {
+    if (a->go.scenario != SRS_SCEN_TWOPOINT) return 0;
+    const int unused[3] = {CLI_OPT_SAMPLES, CLI_OPT_RAGGED, CLI_OPT_SEED};
+    for (int k = 0; k < 3; k++)
+        if (cli_given(a, unused[k]))
+            return cli_usage_error(a->cmd, "%s does not apply to the twopoint scenario (two samples per prompt, "
+                                   "utilities 1 and 2, nothing random)", cli_opt_name(unused[k]));
+    return 0;
+}
+
+int cli_check_out_format(const cli_args_t *a, const char *path) {
+    if (!path || !strcmp(path, "-") || a->out_fmt != SRS_FMT_AUTO || srs_format_from_path(path) != SRS_FMT_AUTO)
+        return 0;
+    struct stat st;  // a FIFO or a device (/dev/stdout, /dev/null) is JSONL, as "-" is
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) return 0;
+    return cli_usage_error(a->cmd, "cannot tell the format of %s from its extension (.jsonl, .csv or .npy); "
+                           "use --out-format", path);
+}
+
+int cli_check_distinct(const char *cmd, const char *const *inputs, int n_in, const char *const *outputs,
+                       int n_out) {
+    for (int i = 0; i < n_out; i++) {
+        struct stat so;
+        if (!outputs[i] || !strcmp(outputs[i], "-") || stat(outputs[i], &so) != 0) continue;
+        // a FIFO or a device is written through, never replaced: reading and writing it is the user's call
+        if (!S_ISREG(so.st_mode)) continue;
+        for (int j = 0; j < n_in + n_out; j++) {
+            const char *p = j < n_in ? inputs[j] : outputs[j - n_in];
+            struct stat si;
+            if (!p || (j >= n_in && j - n_in <= i) || !strcmp(p, "-") || stat(p, &si) != 0) continue;
+            if (si.st_dev == so.st_dev && si.st_ino == so.st_ino)
+                return cli_usage_error(cmd, j < n_in ? "%s is the input file %s: it would be replaced; write "
+                                                       "the output elsewhere"
+                                                     : "%s and %s are the same file: two outputs cannot share it",
+                                       outputs[i], p);
+        }
+    }
+    for (int i = 0; i < n_out; i++)  // outputs that do not exist yet, spelled alike
+        for (int j = i + 1; j < n_out; j++)
+            if (outputs[i] && outputs[j] && strcmp(outputs[i], "-") && !strcmp(outputs[i], outputs[j]))
+                return cli_usage_error(cmd, "%s and %s are the same file: two outputs cannot share it", outputs[i],
+                                       outputs[j]);
+    return 0;
 }
 
 int cli_make_ctx(const cli_args_t *a, srs_ctx_t **ctx) {
@@ -279,8 +372,78 @@ srs_batch_t cli_sub_batch(const srs_batch_t *b, int64_t i0, int64_t n) {
 }
 
 // ----------------------------------------------------------------------------
+// signals: no temporary outlives the run
+//
+// Every temporary the run creates is in the library's registry (host/data.c):
+// named temporary files, eval's staging directory and the directories a run
+// created. On SIGINT, SIGTERM, SIGHUP and SIGPIPE the handler removes them,
+// then dies of the same signal (the default action, so the exit status says
+// which). Unnamed O_TMPFILE temporaries need nothing: even SIGKILL leaves no
+// trace of them. A signal ignored at start (nohup) stays ignored.
+//
+// SIGBUS in a memory-mapped input means the file shrank under the run
+// (truncated by another program): an I/O error naming the file, exit 1,
+// temporaries removed. Any other SIGBUS is a fault: the default action after
+// the same cleanup. All of it async-signal-safe: the registry's own reads,
+// unlink, rmdir, write, _exit.
+
+// write(2) of a string, in a handler.
+static void say(const char *s) {
+    size_t n = 0;
+    while (s[n]) n++;
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, s, n);
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+static void on_fatal_signal(int sig) {
+    srs_cleanup_run();
+    signal(sig, SIG_DFL);
+    raise(sig);  // delivered when the handler returns: the process ends as the signal says
+}
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc) {
+    (void)uc;
+    const char *file = srs_mapped_file_at(si->si_addr);
+    srs_cleanup_run();
+    if (file) {
+        say(prog);
+        say(": ");
+        say(file[0] ? file : "an input file");
+        say(": the file became shorter while it was being read (truncated by another program?); no output "
+            "written\n");
+        _exit(EXIT_RUNTIME);
+    }
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void install_signal_handlers(void) {
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGPIPE};
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old, sa;
+        if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler == SIG_IGN) continue;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = on_fatal_signal;
+        sigemptyset(&sa.sa_mask);
+        for (size_t j = 0; j < sizeof sigs / sizeof sigs[0]; j++) sigaddset(&sa.sa_mask, sigs[j]);
+        sigaction(sigs[i], &sa, NULL);
+    }
+    struct sigaction sb;
+    memset(&sb, 0, sizeof sb);
+    sb.sa_sigaction = on_sigbus;
+    sb.sa_flags = SA_SIGINFO;
+    sigemptyset(&sb.sa_mask);
+    sigaction(SIGBUS, &sb, NULL);
+}
+
+// ----------------------------------------------------------------------------
 
 int main(int argc, char **argv) {
+    install_signal_handlers();
     if (argc < 2) {
         fputs(help_main, stderr);
         return EXIT_USAGE;

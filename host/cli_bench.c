@@ -48,7 +48,9 @@ static void help_bench(void) {
            "  --solvers LIST  bisect,dinkelbach,exact (default: all)\n"
            "  --reps N        repeats, the median is reported (default 20 CUDA, 3 CPU)\n"
            "  --json F        also write one JSON object per measurement to F\n"
-           "  --preset/--B/--beta/--cap/--tol  threshold options (default exact, B 1, beta 1)\n"
+           "  --preset/--B/--beta/--cap/--tol/--max-iter  threshold options (default exact, B 1,\n"
+           "                  beta 1; --cap with paper-cd, --tol with bisect, --max-iter with\n"
+           "                  bisect or dinkelbach among --solvers)\n"
            "  --device D      cuda | cpu | auto (default)\n"
            "  --threads N     CPU threads\n");
 }
@@ -316,12 +318,19 @@ int srs_cmd_bench(int argc, char **argv) {
     bench_opts_t bo = {{16, 64, 256, 1024, 4096}, 5, 0, 0, NULL, {0, 1, 2}, 3};
     cli_args_t a;
     cli_args_init(&a, "bench");
-    int rc = cli_parse(argc - 1, argv + 1, &a, extra, bench_opt, &bo);
+    uint64_t allowed = CLI_THRESHOLD_OPTS | cli_bit(CLI_OPT_DEVICE) | cli_bit(CLI_OPT_THREADS);
+    int rc = cli_parse(argc - 1, argv + 1, &a, allowed, extra, bench_opt, &bo);
     if (rc) return rc;
     if (a.help) {
         help_bench();
         return 0;
     }
+    if (a.input) return cli_usage_error("bench", "unexpected argument '%s'", a.input);
+    if (cli_given(&a, CLI_OPT_SOLVER))
+        return cli_usage_error("bench", "bench runs a list of solvers: use --solvers LIST, not --solver");
+    unsigned solvers = 0;
+    for (int i = 0; i < bo.n_solvers; i++) solvers |= 1u << bo.solvers[i];
+    if ((rc = cli_check_threshold_use(&a, &a.to, solvers))) return rc;
     srs_ctx_t *ctx;
     if ((rc = cli_make_ctx(&a, &ctx))) return rc;
     if (srs_threshold_opts_check(ctx, &a.to) != SRS_OK) {

@@ -15,6 +15,7 @@
 #include "srs_mpi.h"
 #include "cli_eval.h"
 #include "internal.h"
+#include "io.h"
 #include "progress.h"
 
 #define MAX_ARMS 256
@@ -32,14 +33,15 @@ static void help_eval(void) {
            "               (\"good\" = gold when present, else the proxy reward u)\n"
            "Best-of-n is the exact law of the max-u of n draws from p (not Monte Carlo).\n"
            "\n"
-           "Outputs, in the results directory (default results/runs/NAME): metrics.csv,\n"
+           "Outputs, in the results directory (default ./srs-eval-NAME): metrics.csv,\n"
            "metrics.json, config.ini (the resolved configuration), eval.png (or .svg) with\n"
-           "plot.gp and plot.dat; the table is printed on stdout.\n"
+           "plot.gp and plot.dat; the table is printed on stdout. The directory gets every file\n"
+           "of a run or none (a failed or interrupted run leaves it as it was).\n"
            "\n"
            "Options (each also an INI key: [section] key):\n"
            "  --config FILE      INI configuration (see configs/); the command line overrides it\n"
            "  --name NAME        [run] name: the run's name (default: default)\n"
-           "  --out DIR          [run] out: results directory (default results/runs/NAME)\n"
+           "  --out DIR          [run] out: results directory (default ./srs-eval-NAME)\n"
            "  --plot FMT         [run] plot: png (default) | svg | none\n"
            "  --chunk N          [run] chunk: prompts per accumulation chunk (default 65536)\n"
            "  --designs LIST     [eval] designs: base, raw, hard, soft, minmax, meanstd, cap, meansoft\n"
@@ -47,7 +49,7 @@ static void help_eval(void) {
            "  --alpha LIST       [eval] alpha: soft/meansoft sharpness, one arm per value (default 1)\n"
            "  --best-of-n LIST   [eval] best_of_n: n values, or none (default 2,4,8,16)\n"
            "  --beta LIST        [eval] beta: follower strengths (default 4,2,1,0.5,0.25)\n"
-           "  --lambda LIST      [eval] lambda: the same given as 1/β\n"
+           "  --lambda LIST      [eval] lambda: the same given as 1/β (not with --beta)\n"
            "  --clip X           [eval] clip: the cap design's clip (default B)\n"
            "  --fixed-beta X     [threshold] fixed_beta: m* solved once at β = X for every β\n"
            "                     (default: none, m* re-solved for each β)\n"
@@ -62,7 +64,7 @@ static void help_eval(void) {
            "\n"
            "Examples:\n"
            "  srs eval data.jsonl --config configs/default.ini\n"
-           "  srs eval base.jsonl --config configs/paper-cd.ini --lambda 0.5,1,2 --out results/runs/cd\n"
+           "  srs eval base.jsonl --config configs/paper-cd.ini --lambda 0.5,1,2 --out cd-run\n"
            "\n"
            "With --device cuda (or auto on a machine with a GPU) the metrics and the bootstrap\n"
            "sums are computed by the CUDA backend, else by the CPU backend; the timing line\n"
@@ -97,6 +99,7 @@ typedef struct {
     const char *config;
     struct { const char *sec, *key, *val; } set[64];
     int n_set;
+    int beta, lambda, alpha;   // given on the command line
 } eval_cli_t;
 
 static int eval_handle(int c, const char *arg, void *user) {
@@ -117,6 +120,12 @@ static int eval_handle(int c, const char *arg, void *user) {
         g_warmup = 1;
         return 0;
     }
+    e->beta |= c == OPT_BETAS;
+    e->lambda |= c == OPT_LAMBDA;
+    e->alpha |= c == OPT_ALPHAS;
+    if (e->beta && e->lambda)
+        return cli_usage_error("eval", "--beta and --lambda both set the follower strengths (lambda = 1/beta); "
+                               "give one of them");
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (map[i].code == c) {
             if (e->n_set >= 64) return cli_usage_error("eval", "too many options");
@@ -155,49 +164,224 @@ static char **rewrite_argv(int argc, char **argv) {
     return v;
 }
 
+// The process umask, read without changing it (other threads may be creating
+// files): /proc/self/status, 022 when that is unavailable.
+static mode_t current_umask(void) {
+    mode_t mask = 022;
+    FILE *s = fopen("/proc/self/status", "re");
+    if (s) {
+        char line[256];
+        while (fgets(line, sizeof line, s))
+            if (!strncmp(line, "Umask:", 6)) {
+                mask = (mode_t)strtol(line + 6, NULL, 8);
+                break;
+            }
+        fclose(s);
+    }
+    return mask;
+}
+
 // ----------------------------------------------------------------------------
-// output files: temporary names, renamed together at the end
+// the results directory: every file of a run or none
+//
+// The files are written into a staging directory first and checked; only
+// then do they take their places. When the results directory does not exist
+// yet, the staging directory is "<dir>.tmp.XXXXXX" beside it (after creating
+// any missing parents) and one rename makes the whole directory appear. When
+// it exists (a rerun, or a directory of the user's), the staging directory is
+// "<dir>/.srs-eval.tmp.XXXXXX" and the files are renamed one by one, each
+// file they replace kept as a hard link in the staging directory until all
+// renames succeeded, and put back if one fails; files of the set that this
+// run does not write (eval.png of an earlier run with --plot none) go too,
+// so the directory never mixes two runs. On failure the staging directory
+// and every directory the run created are removed; on SIGINT, SIGTERM,
+// SIGHUP and SIGPIPE the handler in cli.c does the same (the registry).
+
+// Every file a run may write, in commit order: metrics.csv last.
+static const char *const result_files[] = {"plot.dat", "plot.gp", "eval.png", "eval.svg", "config.ini",
+                                           "metrics.json", "metrics.csv"};
+#define N_RESULT_FILES ((int)(sizeof result_files / sizeof result_files[0]))
+#define RPATH 1400
 
 typedef struct {
-    char tmp[8][1200], dst[8][1200];
-    int n;
-} commit_t;
+    char dir[RPATH];              // the results directory
+    char stage[RPATH];            // where the files are written first
+    int whole;                    // 1: stage is renamed to dir (dir did not exist)
+    char made[16][RPATH];         // parent directories this run created, outermost first
+    int n_made, made_reg[16];
+    int stage_reg;
+    int written[N_RESULT_FILES];  // registry slot + 1... of the staged files (0: not written)
+} results_t;
 
-static FILE *open_out(commit_t *cm, const char *dir, const char *name) {
-    if (cm->n >= 8) return NULL;
-    snprintf(cm->dst[cm->n], sizeof cm->dst[0], "%s/%s", dir, name);
-    snprintf(cm->tmp[cm->n], sizeof cm->tmp[0], "%s/.%s.tmp-%ld", dir, name, (long)getpid());
-    FILE *f = fopen(cm->tmp[cm->n], "w");
-    if (f) cm->n++;
-    return f;
+static int result_index(const char *name) {
+    for (int k = 0; k < N_RESULT_FILES; k++)
+        if (!strcmp(result_files[k], name)) return k;
+    return -1;
 }
 
-static void abort_all(commit_t *cm) {
-    for (int i = 0; i < cm->n; i++) unlink(cm->tmp[i]);
-    cm->n = 0;
+// Removes what the run created; the results directory is as it was.
+static void results_abort(results_t *r) {
+    char p[2 * RPATH];
+    for (int k = 0; k < N_RESULT_FILES; k++) {
+        snprintf(p, sizeof p, "%s/%s", r->stage, result_files[k]);
+        if (r->written[k]) unlink(p);
+        srs_cleanup_remove(r->written[k] > 0 ? r->written[k] : 0);
+        r->written[k] = 0;
+        snprintf(p, sizeof p, "%s/%s.old", r->stage, result_files[k]);
+        unlink(p);  // a backup link of a failed commit (already put back, or never made)
+    }
+    if (r->stage[0]) rmdir(r->stage);
+    srs_cleanup_remove(r->stage_reg);
+    for (int i = r->n_made - 1; i >= 0; i--) {
+        rmdir(r->made[i]);
+        srs_cleanup_remove(r->made_reg[i]);
+    }
+    r->n_made = 0;
+    r->stage[0] = '\0';
 }
 
-static int commit_all(commit_t *cm) {
-    for (int i = 0; i < cm->n; i++)
-        if (rename(cm->tmp[i], cm->dst[i]) != 0) {
-            cli_msg("cannot rename %s to %s: %s", cm->tmp[i], cm->dst[i], strerror(errno));
-            for (int j = i; j < cm->n; j++) unlink(cm->tmp[j]);
+// Creates the staging directory for dir (and dir's missing parents). 0, or
+// an exit code with a message printed and nothing left.
+static int results_begin(results_t *r, const char *dir) {
+    memset(r, 0, sizeof *r);
+    if (strlen(dir) + 40 >= RPATH) {
+        cli_msg("%s: path too long", dir);
+        return EXIT_USAGE;
+    }
+    snprintf(r->dir, sizeof r->dir, "%s", dir);
+    struct stat st;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode)) {
+            cli_msg("%s: not a directory (the results directory)", dir);
             return EXIT_RUNTIME;
         }
-    cm->n = 0;
+        for (int k = 0; k < N_RESULT_FILES; k++) {
+            char p[2 * RPATH];
+            snprintf(p, sizeof p, "%s/%s", dir, result_files[k]);
+            if (stat(p, &st) == 0 && S_ISDIR(st.st_mode)) {
+                cli_msg("%s: is a directory; it cannot be replaced by the results", p);
+                return EXIT_RUNTIME;
+            }
+        }
+        snprintf(r->stage, sizeof r->stage, "%s/.srs-eval.tmp.XXXXXX", dir);
+    } else if (errno != ENOENT) {
+        cli_msg("%s: %s", dir, strerror(errno));
+        return EXIT_RUNTIME;
+    } else {
+        // the missing parents, outermost first (removed again on failure)
+        char buf[RPATH];
+        snprintf(buf, sizeof buf, "%s", dir);
+        for (char *p = buf + 1; *p; p++) {
+            if (*p != '/') continue;
+            *p = '\0';
+            if (mkdir(buf, 0777) == 0) {
+                if (r->n_made == 16) {
+                    rmdir(buf);
+                    cli_msg("%s: more than 16 directories to create", dir);
+                    results_abort(r);
+                    return EXIT_RUNTIME;
+                }
+                snprintf(r->made[r->n_made], RPATH, "%s", buf);
+                r->made_reg[r->n_made++] = srs_cleanup_add(buf, 1);
+            } else if (errno != EEXIST) {
+                cli_msg("cannot create %s: %s", buf, strerror(errno));
+                results_abort(r);
+                return EXIT_RUNTIME;
+            }
+            *p = '/';
+        }
+        size_t n = strlen(buf);
+        while (n > 1 && buf[n - 1] == '/') buf[--n] = '\0';  // "out/" -> "out.tmp.XXXXXX"
+        snprintf(r->stage, sizeof r->stage, "%s.tmp.XXXXXX", buf);
+        r->whole = 1;
+    }
+    if (!mkdtemp(r->stage)) {
+        cli_msg("cannot create a directory beside %s: %s", dir, strerror(errno));
+        r->stage[0] = '\0';
+        results_abort(r);
+        return EXIT_RUNTIME;
+    }
+    (void)chmod(r->stage, 0777 & ~current_umask());  // mkdtemp makes 0700; a results directory is shared as usual
+    r->stage_reg = srs_cleanup_add(r->stage, 1);
     return 0;
 }
 
-static int mkdir_p(const char *path) {
-    char buf[1200];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++)
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(buf, 0755) != 0 && errno != EEXIST) return -1;
-            *p = '/';
+// A new file `name` (one of result_files) in the staging directory.
+static FILE *results_open(results_t *r, const char *name) {
+    int k = result_index(name);
+    char p[2 * RPATH];
+    snprintf(p, sizeof p, "%s/%s", r->stage, name);
+    FILE *f = fopen(p, "w");
+    if (f && k >= 0) {
+        int slot = srs_cleanup_add(p, 0);
+        r->written[k] = slot > 0 ? slot : -1;
+    }
+    return f;
+}
+
+// Marks a file that something else (gnuplot) wrote into the staging directory.
+static void results_adopt(results_t *r, const char *name) {
+    int k = result_index(name);
+    char p[2 * RPATH];
+    snprintf(p, sizeof p, "%s/%s", r->stage, name);
+    if (k >= 0 && !r->written[k]) {
+        int slot = srs_cleanup_add(p, 0);
+        r->written[k] = slot > 0 ? slot : -1;
+    }
+}
+
+// The files take their places, all or none. 0, or an exit code (message
+// printed; the results directory as it was).
+static int results_commit(results_t *r) {
+    char src[2 * RPATH], dst[2 * RPATH], old[2 * RPATH];
+    if (r->whole) {
+        if (rename(r->stage, r->dir) == 0) {
+            for (int k = 0; k < N_RESULT_FILES; k++) srs_cleanup_remove(r->written[k] > 0 ? r->written[k] : 0);
+            srs_cleanup_remove(r->stage_reg);
+            for (int i = 0; i < r->n_made; i++) srs_cleanup_remove(r->made_reg[i]);
+            return 0;
         }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+        if (errno != EEXIST && errno != ENOTEMPTY && errno != ENOTDIR) {
+            cli_msg("cannot rename %s to %s: %s", r->stage, r->dir, strerror(errno));
+            results_abort(r);
+            return EXIT_RUNTIME;
+        }
+        // the directory appeared meanwhile: file by file below
+    }
+    int had[N_RESULT_FILES] = {0}, moved = -1, rc = 0;
+    for (int k = 0; k < N_RESULT_FILES; k++) {
+        snprintf(dst, sizeof dst, "%s/%s", r->dir, result_files[k]);
+        snprintf(old, sizeof old, "%s/%s.old", r->stage, result_files[k]);
+        had[k] = link(dst, old) == 0;
+    }
+    for (int k = 0; k < N_RESULT_FILES; k++) {
+        snprintf(src, sizeof src, "%s/%s", r->stage, result_files[k]);
+        snprintf(dst, sizeof dst, "%s/%s", r->dir, result_files[k]);
+        int bad = r->written[k] ? rename(src, dst) != 0 : had[k] && unlink(dst) != 0 && errno != ENOENT;
+        if (bad) {
+            cli_msg("cannot %s %s: %s; the results directory is left as it was", r->written[k] ? "write" : "remove",
+                    dst, strerror(errno));
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        moved = k;
+    }
+    for (int k = moved; rc && k >= 0; k--) {  // undo: the earlier files back
+        snprintf(dst, sizeof dst, "%s/%s", r->dir, result_files[k]);
+        snprintf(old, sizeof old, "%s/%s.old", r->stage, result_files[k]);
+        if (had[k]) rename(old, dst);
+        else if (r->written[k]) unlink(dst);
+    }
+    for (int k = 0; k < N_RESULT_FILES; k++) {
+        snprintf(old, sizeof old, "%s/%s.old", r->stage, result_files[k]);
+        unlink(old);
+        if (!rc) {
+            srs_cleanup_remove(r->written[k] > 0 ? r->written[k] : 0);
+            r->written[k] = 0;
+        }
+    }
+    results_abort(r);  // the staging directory (and, on failure, what is left in it)
+    return rc;
 }
 
 // ----------------------------------------------------------------------------
@@ -419,9 +603,10 @@ static void write_plot_script(FILE *f, const srs_eval_cfg_t *cfg, const srs_eval
     fprintf(f, "\nunset multiplot\nset output\n");
 }
 
-// Runs gnuplot on dir/plot.gp writing dir/<tmpname>; 0 rendered, 1 gnuplot
-// missing, 2 gnuplot failed. posix_spawn rather than fork: no copy of a large
-// process, and it works where fork does not (qemu-user, make test-arm64).
+// Runs gnuplot on dir/plot.gp writing dir/<tmpname> (the staging directory);
+// 0 rendered, 1 gnuplot missing, 2 gnuplot failed. posix_spawn rather than
+// fork: no copy of a large process, and it works where fork does not
+// (qemu-user, make test-arm64).
 static int render_plot(const char *dir, const char *term, const char *tmpname) {
     char e1[256];
     snprintf(e1, sizeof e1, "term='%s'; outfile='%s'", term, tmpname);
@@ -515,6 +700,65 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
         srs_eval_result_free(&res);
         return 0;
     }
+
+    // files: written into a staging directory, committed together
+    results_t rs;
+    if ((rc = results_begin(&rs, dir)) != 0) {
+        srs_eval_result_free(&res);
+        return rc;
+    }
+    const char *input = srs_data_path(d);
+    srs_metric_t y = res.has_gold ? SRS_MET_GOLD : SRS_MET_PROXY;
+    const char *ylabel = res.has_gold ? "gold utility" : "proxy utility";
+    int want_plot = strcmp(cfg->plot, "none") != 0;
+    int ok = 1, e = 0;
+    for (int k = 0; ok && k < 5; k++) {
+        static const char *const names[5] = {"metrics.csv", "metrics.json", "config.ini", "plot.dat", "plot.gp"};
+        if (k >= 3 && !want_plot) break;
+        FILE *f = results_open(&rs, names[k]);
+        if (!f) {
+            ok = 0;
+            e = errno;
+            break;
+        }
+        if (k == 0) write_csv(f, &o, &res);
+        else if (k == 1) write_json(f, cfg, input, &o, &res);
+        else if (k == 2) {
+            srs_eval_cfg_t rc_cfg = *cfg;
+            if (!rc_cfg.input[0] && input[0]) snprintf(rc_cfg.input, sizeof rc_cfg.input, "%s", input);
+            srs_eval_cfg_write(&rc_cfg, f);
+        } else if (k == 3) write_plot_data(f, &o, &res, y);
+        else write_plot_script(f, cfg, &o, &res, ylabel);
+        errno = 0;
+        int bad = fflush(f) != 0 || ferror(f);
+        e = errno;
+        if (fclose(f) != 0 && !bad) {
+            bad = 1;
+            e = errno;
+        }
+        ok = !bad;
+    }
+    if (!ok) {
+        cli_msg("cannot write the results into %s: %s; nothing written", dir, strerror(e ? e : EIO));
+        results_abort(&rs);
+        srs_eval_result_free(&res);
+        return EXIT_RUNTIME;
+    }
+    int pr = -1;
+    char plot_name[32];
+    snprintf(plot_name, sizeof plot_name, "eval.%s", cfg->plot);
+    if (want_plot) {
+        pr = render_plot(rs.stage, cfg->plot, plot_name);
+        char pp[2 * RPATH];
+        snprintf(pp, sizeof pp, "%s/%s", rs.stage, plot_name);
+        if (pr == 0 && access(pp, F_OK) == 0) results_adopt(&rs, plot_name);
+        else unlink(pp);  // a partial picture
+    }
+    if ((rc = results_commit(&rs)) != 0) {
+        srs_eval_result_free(&res);
+        return rc;
+    }
+    // the table too only once the files are there: a failed run prints no results
     int on_gpu = srs_ctx_device(ctx) == SRS_DEVICE_CUDA;
     printf("srs eval: %s — %lld prompts, %d designs × %d β on %s (%d threads) in %.3f s\n",
            srs_data_path(d)[0] ? srs_data_path(d) : "(generated)", (long long)res.n_prompts, n_arms,
@@ -527,61 +771,18 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
     if (o.fixed_threshold) printf("%g", o.to.beta);
     printf("; gold: %s\n", res.has_gold ? "yes" : "no (proxy only)");
     print_table(&o, &res);
-
-    // files: written under temporary names, renamed together
-    rc = EXIT_RUNTIME;
-    commit_t cm = {.n = 0};
-    if (mkdir_p(dir) != 0) {
-        cli_msg("cannot create %s: %s", dir, strerror(errno));
-        srs_eval_result_free(&res);
-        return EXIT_RUNTIME;
-    }
-    const char *input = srs_data_path(d);
-    srs_metric_t y = res.has_gold ? SRS_MET_GOLD : SRS_MET_PROXY;
-    const char *ylabel = res.has_gold ? "gold utility" : "proxy utility";
-    FILE *f;
-    int ok = 1;
-    if ((f = open_out(&cm, dir, "metrics.csv"))) { write_csv(f, &o, &res); ok &= !ferror(f) && fclose(f) == 0; } else ok = 0;
-    if (ok && (f = open_out(&cm, dir, "metrics.json"))) { write_json(f, cfg, input, &o, &res); ok &= !ferror(f) && fclose(f) == 0; } else ok = 0;
-    if (ok && (f = open_out(&cm, dir, "config.ini"))) {
-        srs_eval_cfg_t rc_cfg = *cfg;
-        if (!rc_cfg.input[0] && input[0]) snprintf(rc_cfg.input, sizeof rc_cfg.input, "%s", input);
-        srs_eval_cfg_write(&rc_cfg, f);
-        ok &= !ferror(f) && fclose(f) == 0;
-    } else ok = 0;
-    int want_plot = strcmp(cfg->plot, "none") != 0;
-    if (ok && want_plot && (f = open_out(&cm, dir, "plot.dat"))) { write_plot_data(f, &o, &res, y); ok &= !ferror(f) && fclose(f) == 0; } else if (want_plot) ok = 0;
-    if (ok && want_plot && (f = open_out(&cm, dir, "plot.gp"))) { write_plot_script(f, cfg, &o, &res, ylabel); ok &= !ferror(f) && fclose(f) == 0; } else if (want_plot) ok = 0;
-    if (!ok) {
-        cli_msg("cannot write the results into %s: %s", dir, strerror(errno));
-        abort_all(&cm);
-        srs_eval_result_free(&res);
-        return EXIT_RUNTIME;
-    }
-    if ((rc = commit_all(&cm)) != 0) {
-        srs_eval_result_free(&res);
-        return rc;
-    }
     printf("\nresults: %s/metrics.csv, metrics.json, config.ini", dir);
-    if (want_plot) {
-        char tmpname[64], final[1200], tmppath[1200];
-        snprintf(tmpname, sizeof tmpname, ".eval.%s.tmp-%ld", cfg->plot, (long)getpid());
-        snprintf(tmppath, sizeof tmppath, "%s/%s", dir, tmpname);
-        snprintf(final, sizeof final, "%s/eval.%s", dir, cfg->plot);
-        int pr = render_plot(dir, cfg->plot, tmpname);
-        if (pr == 0 && rename(tmppath, final) == 0) {
-            printf(", eval.%s (plot.gp, plot.dat)\n", cfg->plot);
-        } else {
-            unlink(tmppath);
-            printf(", plot.gp, plot.dat\n");
-            if (pr == 1)
-                cli_msg("gnuplot is not installed: no plot rendered (plot.gp and plot.dat are in %s; "
-                        "install gnuplot-nox and run `gnuplot plot.gp` there)", dir);
-            else
-                cli_msg("gnuplot failed: no plot rendered (plot.gp and plot.dat are in %s)", dir);
-        }
-    } else {
+    if (!want_plot) {
         printf("\n");
+    } else if (pr == 0) {
+        printf(", %s (plot.gp, plot.dat)\n", plot_name);
+    } else {
+        printf(", plot.gp, plot.dat\n");
+        if (pr == 1)
+            cli_msg("gnuplot is not installed: no plot rendered (plot.gp and plot.dat are in %s; "
+                    "install gnuplot-nox and run `gnuplot plot.gp` there)", dir);
+        else
+            cli_msg("gnuplot failed: no plot rendered (plot.gp and plot.dat are in %s)", dir);
     }
     srs_eval_result_free(&res);
     return 0;
@@ -604,13 +805,18 @@ int srs_cmd_eval(int argc, char **argv) {
     a.to.max_iter = -1;
     a.so.clip = NAN;
     a.go.seed = UINT64_MAX;
-    int rc = cli_parse(argc, av, &a, eval_opts, eval_handle, &e);
+    uint64_t allowed = CLI_THRESHOLD_OPTS | cli_bit('o') | cli_bit(CLI_OPT_CLIP) | cli_bit(CLI_OPT_SEED) |
+                       cli_bit(CLI_OPT_FORMAT) | cli_bit(CLI_OPT_GOLD) | cli_bit(CLI_OPT_LOGW) |
+                       cli_bit(CLI_OPT_DEVICE) | cli_bit(CLI_OPT_THREADS);
+    int rc = cli_parse(argc, av, &a, allowed, eval_opts, eval_handle, &e);
     free(av);
     if (rc) return rc;
     if (a.help) {
         help_eval();
         return 0;
     }
+    if (cli_given(&a, 'o'))
+        return cli_usage_error("eval", "eval writes a results directory: give it with --out DIR, not -o");
     srs_eval_cfg_t cfg;
     srs_eval_cfg_default(&cfg);
     char err[1200];
@@ -632,9 +838,32 @@ int srs_cmd_eval(int argc, char **argv) {
             return cli_usage_error("eval", "%s", err);
     if (a.input) snprintf(cfg.input, sizeof cfg.input, "%s", a.input);
     if (!cfg.input[0]) return cli_usage_error("eval", "no INPUT (give a data file, or [run] input in the config)");
+    // options given that the resolved configuration does not use
+    if ((rc = cli_check_threshold_use(&a, &cfg.to, 0))) return rc;
+    int soft = 0, cap = 0;
+    for (int i = 0; i < cfg.n_designs; i++) {
+        soft |= !strcmp(cfg.designs[i], "soft") || !strcmp(cfg.designs[i], "meansoft");
+        cap |= !strcmp(cfg.designs[i], "cap");
+    }
+    if (e.alpha && !soft)
+        return cli_usage_error("eval", "--alpha applies to the soft and meansoft designs, and --designs has neither");
+    if (cli_given(&a, CLI_OPT_CLIP) && !cap)
+        return cli_usage_error("eval", "--clip applies to the cap design, and --designs does not have it");
     char dir[1200];
     if (cfg.out[0]) snprintf(dir, sizeof dir, "%s", cfg.out);
-    else snprintf(dir, sizeof dir, "results/runs/%s", cfg.name);
+    else snprintf(dir, sizeof dir, "srs-eval-%s", cfg.name);
+    // the results never replace the data they are computed from
+    {
+        static const char *files[] = {"metrics.csv", "metrics.json", "config.ini", "plot.gp", "plot.dat",
+                                      "eval.png", "eval.svg"};
+        char outp[7][1300];
+        const char *outs[7], *ins[3] = {cfg.input, a.gold, a.logw};
+        for (int k = 0; k < 7; k++) {
+            snprintf(outp[k], sizeof outp[k], "%s/%s", dir, files[k]);
+            outs[k] = outp[k];
+        }
+        if ((rc = cli_check_distinct("eval", ins, 3, outs, 7))) return rc;
+    }
 
     if ((rc = srs_mpi_start("eval"))) return rc;
     // from here every rank reaches every collective call; see cli_threshold.c

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 #include "internal.h"
 #include "score.h"
@@ -15,6 +16,7 @@ enum { OPT_HIDDEN = CLI_OPT_USER, OPT_HEAD, OPT_BIAS, OPT_ROWLEN, OPT_HEADIX, OP
 typedef struct {
     const char *hidden, *head, *bias, *then;
     long long row_len, head_ix;
+    int head_ix_given;
 } score_opts_t;
 
 static void help_score(void) {
@@ -45,7 +47,10 @@ static void help_score(void) {
            "Example:\n"
            "  srs score --hidden h.npy --head w.npy --row-len 16 -o rewards.npy \\\n"
            "      --then-threshold thresholds.jsonl --preset paper-cd --B 15 --beta 0.667\n"
-           "\n%s", cli_help_threshold_opts);
+           "  --out-format F  the format of -o (default: by its extension)\n"
+           "\n"
+           "Threshold options (with --then-threshold only):\n%s\n%s",
+           strchr(cli_help_threshold_opts, '\n') + 1, cli_help_run_opts);
 }
 
 static int score_opt(int c, const char *arg, void *user) {
@@ -56,7 +61,9 @@ static int score_opt(int c, const char *arg, void *user) {
     case OPT_BIAS: s->bias = arg; return 0;
     case OPT_THEN: s->then = arg; return 0;
     case OPT_ROWLEN: return cli_parse_int("score", "row-len", arg, 1, 1LL << 40, &s->row_len);
-    case OPT_HEADIX: return cli_parse_int("score", "head-index", arg, 0, 1LL << 30, &s->head_ix);
+    case OPT_HEADIX:
+        s->head_ix_given = 1;
+        return cli_parse_int("score", "head-index", arg, 0, 1LL << 30, &s->head_ix);
     }
     return cli_usage_error("score", "unknown option");
 }
@@ -84,18 +91,36 @@ int srs_cmd_score(int argc, char **argv) {
         {"head-index", required_argument, 0, OPT_HEADIX}, {"then-threshold", required_argument, 0, OPT_THEN},
         {0, 0, 0, 0},
     };
-    score_opts_t so = {NULL, NULL, NULL, NULL, 0, 0};
+    score_opts_t so = {NULL, NULL, NULL, NULL, 0, 0, 0};
     cli_args_t a;
     cli_args_init(&a, "score");
-    int rc = cli_parse(argc, argv, &a, extra, score_opt, &so);
+    uint64_t allowed = cli_bit('o') | cli_bit(CLI_OPT_OUTFMT) | cli_bit(CLI_OPT_DEVICE) | cli_bit(CLI_OPT_THREADS) |
+                       CLI_THRESHOLD_OPTS;
+    int rc = cli_parse(argc, argv, &a, allowed, extra, score_opt, &so);
     if (rc) return rc;
     if (a.help) {
         help_score();
         return 0;
     }
+    if (a.input) return cli_usage_error("score", "unexpected argument '%s' (the inputs are --hidden and --head)",
+                                        a.input);
     if (!so.hidden || !so.head) return cli_usage_error("score", "need --hidden and --head");
     if (!a.output && !so.then) return cli_usage_error("score", "need -o REWARDS and/or --then-threshold OUT");
     if (so.then && !so.row_len) return cli_usage_error("score", "--then-threshold needs --row-len");
+    if (!so.then && (a.given & CLI_THRESHOLD_OPTS))
+        return cli_usage_error("score", "the threshold options apply to --then-threshold only");
+    if (so.head_ix_given && !so.row_len)
+        return cli_usage_error("score", "--head-index applies with --row-len only (without it -o holds every head)");
+    if (cli_given(&a, CLI_OPT_OUTFMT) && !a.output)
+        return cli_usage_error("score", "--out-format applies to -o (--then-threshold goes by its extension)");
+    if ((rc = cli_check_threshold_use(&a, &a.to, 0)) || (rc = cli_check_out_format(&a, a.output))) return rc;
+    struct stat sst;  // a FIFO or a device without an extension is JSONL
+    if (so.then && strcmp(so.then, "-") && srs_format_from_path(so.then) == SRS_FMT_AUTO &&
+        !(stat(so.then, &sst) == 0 && !S_ISREG(sst.st_mode) && !S_ISDIR(sst.st_mode)))
+        return cli_usage_error("score", "cannot tell the format of %s from its extension (.jsonl, .csv or .npy)",
+                               so.then);
+    const char *ins[3] = {so.hidden, so.head, so.bias}, *outs[2] = {a.output, so.then};
+    if ((rc = cli_check_distinct("score", ins, 3, outs, 2))) return rc;
     if ((rc = srs_mpi_start("score"))) return rc;
     // From here every rank reaches every srs_mpi_* call: a local failure
     // travels in rc to the next agreement (see cli_threshold.c). Under MPI

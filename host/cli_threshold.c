@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "io.h"
 #include "progress.h"
 #include "srs_mpi.h"
 
@@ -25,7 +26,7 @@ static void help_threshold(void) {
            "\n"
            "Example:\n"
            "  srs threshold rewards.jsonl --preset paper-cd --B 15 --beta 0.667 -o thresholds.jsonl\n"
-           "\n%s", cli_help_threshold_opts);
+           "\n%s\n%s\n%s", cli_help_threshold_opts, cli_help_io_opts, cli_help_run_opts);
 }
 
 static void help_shape(void) {
@@ -43,25 +44,67 @@ static void help_shape(void) {
            "                    meanstd:  (u - mean) / std\n"
            "                    cap:      clip(u - min, 0, clip)\n"
            "                    meansoft: B_eff sigmoid(alpha (u - mean))\n"
-           "  --alpha X       sigmoid sharpness, > 0 (default 1)\n"
-           "  --clip X        the cap design's clip value (default: B)\n"
+           "  --alpha X       soft/meansoft only: sigmoid sharpness, > 0 (default 1)\n"
+           "  --clip X        cap only: the clip value (default: B)\n"
            "\n"
            "Example:\n"
            "  srs shape rewards.jsonl --design soft --alpha 1.0 --preset paper-cd --B 15 --beta 0.667 \\\n"
            "      -o shaped.jsonl\n"
-           "\n%s", cli_help_threshold_opts);
+           "\n%s\n%s\n%s", cli_help_threshold_opts, cli_help_io_opts, cli_help_run_opts);
+}
+
+// What the parser cannot see: options the chosen preset, solver or design
+// would ignore, an output format that cannot be told, an output that would
+// replace an input. 0 or a usage error (message printed).
+static int check_options(const cli_args_t *a, int shaping) {
+    int rc;
+    if ((rc = cli_check_threshold_use(a, &a->to, 0))) return rc;
+    srs_design_t dz = a->so.design;
+    if (shaping && cli_given(a, CLI_OPT_ALPHA) && dz != SRS_DESIGN_SOFT && dz != SRS_DESIGN_MEANSOFT)
+        return cli_usage_error(a->cmd, "--alpha applies to the soft and meansoft designs only (the design is %s)",
+                               srs_design_name(dz));
+    if (shaping && cli_given(a, CLI_OPT_CLIP) && dz != SRS_DESIGN_CAP)
+        return cli_usage_error(a->cmd, "--clip applies to the cap design only (the design is %s)",
+                               srs_design_name(dz));
+    srs_format_t in_fmt = a->in_fmt != SRS_FMT_AUTO ? a->in_fmt
+                          : strcmp(a->input, "-") ? srs_format_from_path(a->input) : SRS_FMT_JSONL;
+    if (a->logw && in_fmt != SRS_FMT_NPY && in_fmt != SRS_FMT_AUTO)
+        return cli_usage_error(a->cmd, "--logw names a companion of NPY input; %s input carries logw in the file",
+                               in_fmt == SRS_FMT_CSV ? "CSV" : "JSONL");
+    if ((rc = cli_check_out_format(a, a->output))) return rc;
+    // inputs: the file and the companions the NPY reader loads; outputs: -o and
+    // the thresholds companion of shaped NPY
+    char *in_logw = NULL, *in_gold = NULL, *out_thr = NULL;
+    if (in_fmt == SRS_FMT_NPY && strcmp(a->input, "-")) {
+        in_logw = srs_npy_companion(a->input, ".logw.npy");
+        in_gold = srs_npy_companion(a->input, ".gold.npy");
+    }
+    srs_format_t out_fmt = a->out_fmt;
+    if (out_fmt == SRS_FMT_AUTO && a->output) out_fmt = srs_format_from_path(a->output);
+    if (shaping && out_fmt == SRS_FMT_NPY && a->output && strcmp(a->output, "-"))
+        out_thr = srs_npy_companion(a->output, ".thresholds.npy");
+    const char *ins[4] = {a->input, a->logw, in_logw, in_gold}, *outs[2] = {a->output, out_thr};
+    rc = cli_check_distinct(a->cmd, ins, 4, outs, 2);
+    free(in_logw);
+    free(in_gold);
+    free(out_thr);
+    return rc;
 }
 
 static int run_threshold_or_shape(int argc, char **argv, int shaping) {
     cli_args_t a;
     cli_args_init(&a, shaping ? "shape" : "threshold");
-    int rc = cli_parse(argc, argv, &a, NULL, NULL, NULL);
+    uint64_t allowed = CLI_THRESHOLD_OPTS | cli_bit('o') | cli_bit(CLI_OPT_FORMAT) | cli_bit(CLI_OPT_OUTFMT) |
+                       cli_bit(CLI_OPT_LOGW) | cli_bit(CLI_OPT_DEVICE) | cli_bit(CLI_OPT_THREADS);
+    if (shaping) allowed |= cli_bit(CLI_OPT_DESIGN) | cli_bit(CLI_OPT_ALPHA) | cli_bit(CLI_OPT_CLIP);
+    int rc = cli_parse(argc, argv, &a, allowed, NULL, NULL, NULL);
     if (rc) return rc;
     if (a.help) {
         shaping ? help_shape() : help_threshold();
         return 0;
     }
     if (!a.input) return cli_usage_error(a.cmd, "missing INPUT file");
+    if ((rc = check_options(&a, shaping))) return rc;
     if ((rc = srs_mpi_start(a.cmd))) return rc;
     // From here every rank reaches every srs_mpi_* call: a local failure
     // travels in rc to the next agreement instead of returning early.

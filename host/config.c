@@ -29,7 +29,11 @@ void srs_eval_cfg_default(srs_eval_cfg_t *c) {
     static const int64_t bon[] = {2, 4, 8, 16};
     for (size_t i = 0; i < 4; i++) c->bon[c->n_bon++] = bon[i];
     static const double lambdas[] = {0.25, 0.5, 1, 2, 4};
-    for (size_t i = 0; i < 5; i++) c->betas[c->n_betas++] = 1.0 / lambdas[i];
+    for (size_t i = 0; i < 5; i++) {
+        c->lambdas[i] = lambdas[i];
+        c->betas[c->n_betas++] = 1.0 / lambdas[i];
+    }
+    c->by_lambda = 1;
     c->clip = -1;
     c->replicates = 200;
     c->confidence = 0.95;
@@ -72,18 +76,21 @@ static int split_list(const char *v, char items[][64], int *n) {
 
 #define ERR(code, ...) do { snprintf(err, errlen, __VA_ARGS__); return (code); } while (0)
 
-static int set_num_list(const char *key, const char *value, double *dst, int *n, int inverse, char *err,
+// A list of numbers > 0 into dst (and, for lambda, their inverses into inv).
+static int set_num_list(const char *key, const char *value, double *dst, int *n, double *inv, char *err,
                         size_t errlen) {
     char items[SRS_CFG_MAX_LIST][64];
+    double x[SRS_CFG_MAX_LIST];
     int k;
     if (!split_list(value, items, &k) || k == 0)
         ERR(2, "key '%s': expected a comma-separated list of at most %d numbers, got '%s'", key,
             SRS_CFG_MAX_LIST, value);
+    for (int i = 0; i < k; i++)
+        if (!parse_num(items[i], &x[i]) || !(x[i] > 0) || !isfinite(x[i]))
+            ERR(2, "key '%s': '%s' is not a finite number > 0 (and at least 2.2e-308)", key, items[i]);
     for (int i = 0; i < k; i++) {
-        double x;
-        if (!parse_num(items[i], &x) || !(x > 0) || !isfinite(x))
-            ERR(2, "key '%s': '%s' is not a finite number > 0", key, items[i]);
-        dst[i] = inverse ? 1.0 / x : x;
+        dst[i] = x[i];
+        if (inv) inv[i] = 1.0 / x[i];
     }
     *n = k;
     return 0;
@@ -135,6 +142,7 @@ int srs_eval_cfg_set(srs_eval_cfg_t *c, const char *section, const char *key, co
     } else if (IS("threshold", "fixed_beta")) {
         if (!strcmp(value, "none") || !*value) {
             c->fixed = 0;
+            c->fixed_beta = 0.667;  // unused; the default, so that a written file reads back alike
         } else {
             NUM(x > 0 && isfinite(x), "'none' or a finite number > 0");
             c->fixed = 1;
@@ -152,9 +160,18 @@ int srs_eval_cfg_set(srs_eval_cfg_t *c, const char *section, const char *key, co
         }
         c->n_designs = k;
     } else if (IS("eval", "alpha")) {
-        return set_num_list(key, value, c->alphas, &c->n_alphas, 0, err, errlen);
-    } else if (IS("eval", "beta") || IS("eval", "lambda")) {
-        return set_num_list(key, value, c->betas, &c->n_betas, key[0] == 'l', err, errlen);
+        return set_num_list(key, value, c->alphas, &c->n_alphas, NULL, err, errlen);
+    } else if (IS("eval", "beta")) {
+        if (set_num_list(key, value, c->betas, &c->n_betas, NULL, err, errlen)) return 2;
+        c->by_lambda = 0;
+        memset(c->lambdas, 0, sizeof c->lambdas);
+    } else if (IS("eval", "lambda")) {
+        double lam[SRS_CFG_MAX_LIST] = {0};
+        int n;
+        if (set_num_list(key, value, lam, &n, c->betas, err, errlen)) return 2;
+        c->n_betas = n;
+        c->by_lambda = 1;
+        memcpy(c->lambdas, lam, sizeof lam);
     } else if (IS("eval", "best_of_n")) {
         c->n_bon = 0;
         if (!strcmp(value, "none")) return 0;
@@ -192,7 +209,69 @@ int srs_eval_cfg_set(srs_eval_cfg_t *c, const char *section, const char *key, co
 typedef struct {
     srs_eval_cfg_t *c;
     char msg[512];
+    int beta, lambda;             // lines of [eval] seen
+    char pend[16];                // a quoted value continued on the next line: its key, else ""
+    char acc[SRS_CFG_STR + 1];    // its text so far
+    size_t acc_len;
 } load_ctx_t;
+
+static int is_str_key(const char *section, const char *name) {
+    return !strcmp(section, "run") && (!strcmp(name, "name") || !strcmp(name, "input") || !strcmp(name, "out"));
+}
+
+static int hexval(char ch) {
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10
+                                           : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
+}
+
+// Decodes one quoted chunk v ("...", escapes) onto lc->acc; *more = 1 when a
+// backslash after the closing quote continues the value on the next line.
+// 0, or -1 with a message in lc->msg.
+static int decode_chunk(load_ctx_t *lc, const char *name, const char *v, int *more) {
+    if (*v != '"') {
+        snprintf(lc->msg, sizeof lc->msg, "key '%s': expected the next quoted chunk of the value", name);
+        return -1;
+    }
+    const char *p = v + 1;
+    for (; *p && *p != '"'; p++) {
+        int ch = (unsigned char)*p;
+        if (ch == '\\') {
+            char e = *++p;
+            if (e == 'x' && hexval(p[1]) >= 0 && hexval(p[2]) >= 0) {
+                ch = hexval(p[1]) * 16 + hexval(p[2]);
+                p += 2;
+            } else if (e == 'n' || e == 't' || e == 'r') {
+                ch = e == 'n' ? '\n' : e == 't' ? '\t' : '\r';
+            } else if (e == '\\' || e == '"' || e == ';') {
+                ch = e;
+            } else {
+                snprintf(lc->msg, sizeof lc->msg, "key '%s': unknown escape '\\%c' in a quoted value (use \\\\ "
+                         "\\\" \\; \\n \\t \\r \\xHH)", name, e ? e : ' ');
+                return -1;
+            }
+        }
+        if (ch == 0 || lc->acc_len >= SRS_CFG_STR - 1) {
+            snprintf(lc->msg, sizeof lc->msg, "key '%s': %s", name,
+                     ch == 0 ? "a NUL byte in a quoted value" : "value too long");
+            return -1;
+        }
+        lc->acc[lc->acc_len++] = (char)ch;
+    }
+    if (*p != '"') {
+        snprintf(lc->msg, sizeof lc->msg, "key '%s': unterminated quoted value (inih ends a value at a ';' after "
+                 "a space: write \\; inside quotes)", name);
+        return -1;
+    }
+    p++;
+    while (*p == ' ' || *p == '\t') p++;
+    *more = *p == '\\' && !p[1];
+    if (*p && !*more) {
+        snprintf(lc->msg, sizeof lc->msg, "key '%s': text after the closing quote", name);
+        return -1;
+    }
+    lc->acc[lc->acc_len] = '\0';
+    return 0;
+}
 
 static int ini_cb(void *user, const char *section, const char *name, const char *value) {
     load_ctx_t *lc = user;
@@ -203,21 +282,58 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
         return 0;
     }
     // inih goes on after a failed line and returns the first one: keep its message
+    if (lc->msg[0]) return 0;
+    if (!value) value = "";
     char msg[512];
-    if (srs_eval_cfg_set(lc->c, section, name, value ? value : "", msg, sizeof msg) == 0) return 1;
-    if (!lc->msg[0]) snprintf(lc->msg, sizeof lc->msg, "%s", msg);
+    if (lc->pend[0] && (strcmp(section, "run") || strcmp(name, lc->pend))) {
+        snprintf(lc->msg, sizeof lc->msg, "key '%s': the quoted value ends in a backslash but the next line does "
+                 "not continue it (indent the next chunk)", lc->pend);
+        return 0;
+    }
+    if (is_str_key(section, name) && (*value == '"' || lc->pend[0])) {
+        if (!lc->pend[0]) lc->acc_len = 0;
+        int more = 0;
+        if (decode_chunk(lc, name, value, &more) != 0) return 0;
+        if (more) {
+            snprintf(lc->pend, sizeof lc->pend, "%s", name);
+            return 1;
+        }
+        lc->pend[0] = '\0';
+        value = lc->acc;
+    }
+    if (!strcmp(section, "eval")) {
+        lc->beta |= !strcmp(name, "beta");
+        lc->lambda |= !strcmp(name, "lambda");
+        if (lc->beta && lc->lambda) {
+            snprintf(lc->msg, sizeof lc->msg, "keys 'beta' and 'lambda' both set the follower strengths "
+                     "(lambda = 1/beta); keep one of them");
+            return 0;
+        }
+    }
+    if (srs_eval_cfg_set(lc->c, section, name, value, msg, sizeof msg) == 0) return 1;
+    snprintf(lc->msg, sizeof lc->msg, "%s", msg);
     return 0;
 }
 
 int srs_eval_cfg_load(srs_eval_cfg_t *c, const char *path, char *err, size_t errlen) {
     FILE *f = fopen(path, "r");
     if (!f) ERR(1, "%s: cannot open: %s", path, strerror(errno));
-    load_ctx_t lc = {c, ""};
-    int line = ini_parse_file(f, ini_cb, &lc);
+    load_ctx_t *lc = calloc(1, sizeof *lc);
+    if (!lc) {
+        fclose(f);
+        ERR(1, "%s: out of memory", path);
+    }
+    lc->c = c;
+    int line = ini_parse_file(f, ini_cb, lc);
     fclose(f);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%s", lc->msg);
+    int pend = lc->pend[0] != '\0';
+    free(lc);
+    if (line == 0 && pend) ERR(2, "%s: the file ends inside a quoted value continued with a backslash", path);
     if (line == 0) return 0;
     if (line < 0) ERR(1, "%s: cannot read the file", path);
-    if (lc.msg[0]) ERR(2, "%s:%d: %s", path, line, lc.msg);
+    if (msg[0]) ERR(2, "%s:%d: %s", path, line, msg);
     ERR(2, "%s:%d: not an INI line (expected [section] or key = value)", path, line);
 }
 
@@ -233,12 +349,52 @@ static void put_list(FILE *f, const char *key, const double *v, int n, int inver
     fputc('\n', f);
 }
 
+// Writes "key = value" for a string: as it is when inih reads it back so
+// (printable, no ';', no quote or space at either end, short), else quoted
+// with escapes, in chunks of at most CHUNK bytes, each further chunk on an
+// indented continuation line after a backslash.
+static void put_str(FILE *f, const char *key, const char *v) {
+    enum { CHUNK = 120 };
+    size_t n = strlen(v);
+    int plain = n > 0 && n <= CHUNK && v[0] != '"' && v[0] != ' ' && v[0] != '\t' && v[n - 1] != ' ' &&
+                v[n - 1] != '\t';
+    for (size_t i = 0; plain && i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        plain = ch >= 0x20 && ch != 0x7f && ch != ';' && ch != '\\';
+    }
+    if (plain) {
+        fprintf(f, "%s = %s\n", key, v);
+        return;
+    }
+    fprintf(f, "%s = \"", key);
+    size_t used = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char ch = (unsigned char)v[i];
+        char e[8];
+        if (ch == '\\' || ch == '"' || ch == ';') snprintf(e, sizeof e, "\\%c", ch);
+        else if (ch == '\n') snprintf(e, sizeof e, "\\n");
+        else if (ch == '\t') snprintf(e, sizeof e, "\\t");
+        else if (ch == '\r') snprintf(e, sizeof e, "\\r");
+        else if (ch < 0x20 || ch == 0x7f) snprintf(e, sizeof e, "\\x%02x", ch);
+        else snprintf(e, sizeof e, "%c", ch);
+        size_t el = strlen(e);
+        if (used + el > CHUNK) {
+            fputs("\" \\\n  \"", f);
+            used = 0;
+        }
+        fputs(e, f);
+        used += el;
+    }
+    fputs("\"\n", f);
+}
+
 void srs_eval_cfg_write(const srs_eval_cfg_t *c, FILE *f) {
     char b[32];
     fprintf(f, "; srs eval: resolved configuration (defaults < config file < command line)\n");
-    fprintf(f, "[run]\nname = %s\n", c->name);
-    if (c->input[0]) fprintf(f, "input = %s\n", c->input);
-    if (c->out[0]) fprintf(f, "out = %s\n", c->out);
+    fprintf(f, "[run]\n");
+    put_str(f, "name", c->name);
+    if (c->input[0]) put_str(f, "input", c->input);
+    if (c->out[0]) put_str(f, "out", c->out);
     fprintf(f, "plot = %s\nchunk = %lld\n\n", c->plot, (long long)c->chunk);
     fprintf(f, "[threshold]\npreset = %s\nsolver = %s\n", srs_preset_name(c->to.preset),
             srs_solver_name(c->to.solver));
@@ -262,10 +418,12 @@ void srs_eval_cfg_write(const srs_eval_cfg_t *c, FILE *f) {
     if (!c->n_bon) fprintf(f, "none");
     for (int i = 0; i < c->n_bon; i++) fprintf(f, "%s%lld", i ? ", " : "", (long long)c->bon[i]);
     fputc('\n', f);
-    put_list(f, "beta", c->betas, c->n_betas, 0);
-    fprintf(f, "; lambda = 1/beta: ");
+    // under the key they were given with: 1/(1/x) need not be x, and 1/x of a
+    // huge lambda is below the smallest normal double, which strtod refuses
+    put_list(f, c->by_lambda ? "lambda" : "beta", c->by_lambda ? c->lambdas : c->betas, c->n_betas, 0);
+    fprintf(f, c->by_lambda ? "; beta = 1/lambda: " : "; lambda = 1/beta: ");
     for (int i = 0; i < c->n_betas; i++) {
-        srs_fmt_double(b, sizeof b, 1.0 / c->betas[i]);
+        srs_fmt_double(b, sizeof b, c->by_lambda ? c->betas[i] : 1.0 / c->betas[i]);
         fprintf(f, "%s%s", i ? ", " : "", b);
     }
     fputc('\n', f);

@@ -7,8 +7,14 @@
  *   [eval]       designs, alpha, best_of_n, beta | lambda, clip
  *   [bootstrap]  replicates, confidence, seed
  *
- * Lists are comma-separated. Library-internal (not in srs.h): the command line
- * and the tests use it.
+ * Lists are comma-separated; beta and lambda are two spellings of one list
+ * (one of them per file). In a file, name, input and out may be written in
+ * double quotes, with \\ \" \; \n \t \r \xHH escapes (inih ends a value at
+ * " ;" and strips spaces at its ends; quotes keep them), and a quoted value
+ * followed by a backslash continues with the quoted chunk on the next,
+ * indented line (inih reads lines of at most 200 bytes). Values from the
+ * command line are taken literally. Library-internal (not in srs.h): the
+ * command line and the tests use it.
  */
 #ifndef SRS_CONFIG_H
 #define SRS_CONFIG_H
@@ -20,9 +26,9 @@
 #define SRS_CFG_STR 1024
 
 typedef struct {
-    char name[256];                       // run name: results/runs/<name> unless out is set
+    char name[256];                       // run name: ./srs-eval-<name> unless out is set
     char input[SRS_CFG_STR];              // data file ("" = from the command line)
-    char out[SRS_CFG_STR];                // results directory ("" = results/runs/<name>)
+    char out[SRS_CFG_STR];                // results directory ("" = ./srs-eval-<name>)
     char plot[8];                         // png | svg | none
     int64_t chunk;                        // prompts per accumulation chunk
     srs_threshold_opts_t to;              // to.beta: unused (per-beta thresholds) or fixed_beta
@@ -36,6 +42,8 @@ typedef struct {
     int n_bon;
     double betas[SRS_CFG_MAX_LIST];       // follower strengths
     int n_betas;
+    int by_lambda;                        // 1: given as lambda = 1/beta (written back as given)
+    double lambdas[SRS_CFG_MAX_LIST];     // those lambdas (by_lambda), else zeros
     double clip;                          // cap design (< 0: B)
     int replicates;
     double confidence;
@@ -52,7 +60,9 @@ int srs_eval_cfg_set(srs_eval_cfg_t *c, const char *section, const char *key, co
 // (or "PATH: message" when the file cannot be opened; returns 1 then, 2 for
 // a bad line or key).
 int srs_eval_cfg_load(srs_eval_cfg_t *c, const char *path, char *err, size_t errlen);
-// Writes the resolved configuration as INI that srs_eval_cfg_load reads back.
+// Writes the resolved configuration as INI that srs_eval_cfg_load reads back
+// to the same values (strings quoted and split as above where needed, the
+// strengths under the key they were given with).
 void srs_eval_cfg_write(const srs_eval_cfg_t *c, FILE *f);
 // Expands designs x alphas and best-of-n into arms (at most max). Returns the
 // number of arms, or -1 when there are more than max.

@@ -1,4 +1,5 @@
 // ctx.c — contexts, status strings, error messages, enum names, option checks.
+#include <float.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 #include <omp.h>
 #endif
 #include "internal.h"
+#include "srs_math.h"
 #include "srs_mpi.h"  // srs_node_local_rank (MPI-free)
 
 // ----------------------------------------------------------------------------
@@ -269,6 +271,77 @@ srs_status_t srs_batch_check(srs_ctx_t *ctx, const srs_batch_t *b) {
 }
 
 // ----------------------------------------------------------------------------
+// convergence of the bounded solvers
+//
+// With max_iter set, bisection and Dinkelbach may stop before the root, and
+// the solvers return their last iterate. A row that may have stopped early
+// (bisect: the bracket range / 2^max_iter still wider than tol max(1, range);
+// dinkelbach: fewer than n + 2 passes allowed) must have its root within h of
+// the returned m, F(m - h) >= 0 >= F(m + h), where h is the tolerance or the
+// rounding error of F, whichever is larger. The check uses the shared
+// per-sample terms (srs_math.h) on the host copy of the batch, so it covers
+// every backend; without max_iter the solvers run to the end and it costs
+// nothing.
+
+static inline double vec_at(srs_vec_t v, int64_t i) {
+    return v.dtype == SRS_F32 ? (double)((const float *)v.data)[i] : ((const double *)v.data)[i];
+}
+
+// F(x)/gamma of samples [s, s + n): the sign decides which side of the root x is.
+static double row_f(const srs_batch_t *b, int64_t s, int64_t n, double x, double eps, double lwmax) {
+    double f = 0;
+    for (int64_t j = s; j < s + n; j++) {
+        double p = b->logw.data ? exp(vec_at(b->logw, j) - lwmax) : 1.0;
+        f += srs_fterm(vec_at(b->reward, j), p, x, eps);
+    }
+    return f;
+}
+
+// 1 when row i may have stopped before its root and m is not within tolerance of it.
+static int row_unconverged(const srs_batch_t *b, int64_t i, const srs_threshold_opts_t *o, double m) {
+    int64_t s, n;
+    srs_batch_row(b, i, &s, &n);
+    if (n < 2) return 0;
+    double umin = INFINITY, umax = -INFINITY, lwmax = -INFINITY;
+    for (int64_t j = s; j < s + n; j++) {
+        double u = vec_at(b->reward, j);
+        umin = u < umin ? u : umin;
+        umax = u > umax ? u : umax;
+        if (b->logw.data) lwmax = fmax(lwmax, vec_at(b->logw, j));
+    }
+    double range = umax - umin, w = o->tol * fmax(1.0, range), mag = fmax(fabs(umin), fabs(umax));
+    if (!(range > 0)) return 0;  // one value: m* = u whatever the solver
+    if (o->solver == SRS_SOLVER_BISECT && ldexp(range, -o->max_iter) <= w) return 0;
+    if (o->solver == SRS_SOLVER_DINKELBACH && (int64_t)o->max_iter >= n + 2) return 0;
+    double eps = srs_preset_eval(o->preset, o->B, o->beta, o->cap, umin, umax).eps;
+    double h = fmax(0.5 * w, 4.0 * (double)n * DBL_EPSILON * fmax(range, mag));
+    return !(row_f(b, s, n, m - h, eps, lwmax) >= 0 && row_f(b, s, n, m + h, eps, lwmax) <= 0);
+}
+
+// SRS_ERR_INVALID_ARG naming the first unconverged row and their number, else SRS_OK.
+static srs_status_t check_converged(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
+                                    const double *m) {
+    if (o->max_iter <= 0 || o->solver == SRS_SOLVER_EXACT || !m) return SRS_OK;
+    int64_t bad = 0, first = INT64_MAX;
+#pragma omp parallel for schedule(dynamic, 256) reduction(+ : bad) reduction(min : first) num_threads(ctx->n_threads)
+    for (int64_t i = 0; i < b->n_prompts; i++)
+        if (row_unconverged(b, i, o, m[i])) {
+            bad++;
+            first = i < first ? i : first;
+        }
+    if (!bad) return SRS_OK;
+    return srs_fail_row(ctx, SRS_ERR_INVALID_ARG, b->first_index + first,
+                        "the %s solver did not converge within max_iter %d (m* = %.17g is not within tolerance "
+                        "of the root) in %lld row%s, the first row %lld; raise max_iter, or leave it at 0 to "
+                        "run to the end",
+                        srs_solver_name(o->solver), o->max_iter, m[first], (long long)bad, bad == 1 ? "" : "s",
+                        (long long)(b->first_index + first));
+}
+
+// Whether the bounded solvers need m* for the check, when the caller did not ask for it.
+static int need_check(const srs_threshold_opts_t *o) { return o->max_iter > 0 && o->solver != SRS_SOLVER_EXACT; }
+
+// ----------------------------------------------------------------------------
 // dispatch
 
 srs_status_t srs_thresholds(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
@@ -278,7 +351,15 @@ srs_status_t srs_thresholds(srs_ctx_t *ctx, const srs_batch_t *b, const srs_thre
     srs_status_t st = srs_threshold_opts_check(ctx, o);
     if (st == SRS_OK) st = srs_batch_check(ctx, b);
     if (st != SRS_OK) return st;
-    return ctx->be->thresholds(ctx, b, o, m_star, b_eff);
+    double *own = NULL;
+    if (!m_star && need_check(o) && b->n_prompts > 0) {
+        if (!(own = malloc(sizeof *own * (size_t)b->n_prompts))) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
+        m_star = own;
+    }
+    st = ctx->be->thresholds(ctx, b, o, m_star, b_eff);
+    if (st == SRS_OK) st = check_converged(ctx, b, o, m_star);
+    free(own);
+    return st;
 }
 
 srs_status_t srs_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
@@ -294,5 +375,13 @@ srs_status_t srs_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "shaped output is NULL");
     if (shaped_dtype != SRS_F32 && shaped_dtype != SRS_F64)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown shaped dtype %d", (int)shaped_dtype);
-    return ctx->be->shape(ctx, b, to, so, m_star, b_eff, shaped, shaped_dtype);
+    double *own = NULL;
+    if (!m_star && need_check(to) && b->n_prompts > 0) {
+        if (!(own = malloc(sizeof *own * (size_t)b->n_prompts))) return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
+        m_star = own;
+    }
+    st = ctx->be->shape(ctx, b, to, so, m_star, b_eff, shaped, shaped_dtype);
+    if (st == SRS_OK) st = check_converged(ctx, b, to, m_star);
+    free(own);
+    return st;
 }

@@ -7,15 +7,20 @@
 #include <float.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include "io.h"
 
 #define STDOUT_NAME "standard output"
+
+static void map_add(const void *base, size_t len, const char *path);
+static void unmap(void *base, size_t len);
 
 // ----------------------------------------------------------------------------
 // growable arrays
@@ -66,6 +71,7 @@ srs_status_t srs_file_load(srs_ctx_t *ctx, const char *path, srs_file_t *f) {
             if (!is_stdin) close(fd);
             f->map = m;
             f->map_len = (size_t)st.st_size;
+            map_add(m, f->map_len, path);
             f->data = m;
             f->len = (size_t)st.st_size;
             return SRS_OK;
@@ -105,13 +111,132 @@ srs_status_t srs_file_load(srs_ctx_t *ctx, const char *path, srs_file_t *f) {
 
 // Unmaps or frees f's bytes and zeroes it.
 void srs_file_release(srs_file_t *f) {
-    if (f->map) munmap(f->map, f->map_len);
+    if (f->map) unmap(f->map, f->map_len);
     free(f->buf);
     memset(f, 0, sizeof *f);
 }
 
 // ----------------------------------------------------------------------------
+// what a signal handler removes: temporaries and mapped inputs
+//
+// A fixed table of paths, written by the threads that create temporaries and
+// read by a signal handler (host/cli.c) that may interrupt any of them. A
+// slot is claimed with a compare-and-swap, filled, then published; the
+// strings live in the table itself, so the handler never follows a pointer
+// that another thread frees. The handler only reads, unlinks and rmdirs:
+// async-signal-safe.
+
+#define CLEAN_SLOTS 128
+#define CLEAN_PATH 4096
+
+static struct {
+    _Atomic int state;        // 0 free, 1 being filled, 2 live
+    int is_dir;
+    unsigned seq;             // creation order: directories go newest first
+    char path[CLEAN_PATH];
+} clean_tab[CLEAN_SLOTS];
+static _Atomic unsigned clean_seq;
+
+int srs_cleanup_add(const char *path, int is_dir) {
+    size_t n = strlen(path);
+    if (n >= CLEAN_PATH) return 0;
+    for (int i = 0; i < CLEAN_SLOTS; i++) {
+        int want = 0;
+        if (!atomic_compare_exchange_strong(&clean_tab[i].state, &want, 1)) continue;
+        memcpy(clean_tab[i].path, path, n + 1);
+        clean_tab[i].is_dir = is_dir;
+        clean_tab[i].seq = atomic_fetch_add(&clean_seq, 1);
+        atomic_store(&clean_tab[i].state, 2);
+        return i + 1;
+    }
+    return 0;  // full: this one is not removed on a signal
+}
+
+void srs_cleanup_remove(int slot) {
+    if (slot > 0 && slot <= CLEAN_SLOTS) atomic_store(&clean_tab[slot - 1].state, 0);
+}
+
+void srs_cleanup_run(void) {
+    for (int i = 0; i < CLEAN_SLOTS; i++)
+        if (atomic_load(&clean_tab[i].state) == 2 && !clean_tab[i].is_dir) unlink(clean_tab[i].path);
+    // directories after their files, the newest (innermost) first
+    int done[CLEAN_SLOTS] = {0};
+    for (;;) {
+        int best = -1;
+        for (int i = 0; i < CLEAN_SLOTS; i++)
+            if (!done[i] && atomic_load(&clean_tab[i].state) == 2 && clean_tab[i].is_dir &&
+                (best < 0 || clean_tab[i].seq > clean_tab[best].seq))
+                best = i;
+        if (best < 0) break;
+        done[best] = 1;
+        rmdir(clean_tab[best].path);
+    }
+}
+
+// Memory-mapped input files: a SIGBUS in one of them means the file shrank
+// while it was read (host/cli.c turns that into an I/O error naming it).
+#define MAP_SLOTS 64
+
+static struct {
+    _Atomic int state;        // as clean_tab
+    uintptr_t base;
+    size_t len;
+    char path[CLEAN_PATH];
+} map_tab[MAP_SLOTS];
+
+static void map_add(const void *base, size_t len, const char *path) {
+    size_t n = strlen(path);
+    for (int i = 0; i < MAP_SLOTS; i++) {
+        int want = 0;
+        if (!atomic_compare_exchange_strong(&map_tab[i].state, &want, 1)) continue;
+        map_tab[i].base = (uintptr_t)base;
+        map_tab[i].len = len;
+        memcpy(map_tab[i].path, path, n < CLEAN_PATH ? n + 1 : 1);
+        if (n >= CLEAN_PATH) map_tab[i].path[0] = '\0';
+        atomic_store(&map_tab[i].state, 2);
+        return;
+    }
+}
+
+static void map_remove(const void *base) {
+    for (int i = 0; i < MAP_SLOTS; i++)
+        if (atomic_load(&map_tab[i].state) == 2 && map_tab[i].base == (uintptr_t)base) {
+            atomic_store(&map_tab[i].state, 0);
+            return;
+        }
+}
+
+// munmap, and forget the mapping.
+static void unmap(void *base, size_t len) {
+    map_remove(base);
+    munmap(base, len);
+}
+
+const char *srs_mapped_file_at(const void *addr) {
+    uintptr_t a = (uintptr_t)addr;
+    for (int i = 0; i < MAP_SLOTS; i++)
+        if (atomic_load(&map_tab[i].state) == 2 && a >= map_tab[i].base && a - map_tab[i].base < map_tab[i].len)
+            return map_tab[i].path;
+    return NULL;
+}
+
+// ----------------------------------------------------------------------------
 // temporary output files
+//
+// Where the output goes decides how it is written:
+//   "-"                     an anonymous file, copied to stdout on commit
+//   a FIFO, a device        written through: an anonymous file, copied into
+//                           the path (opened without O_CREAT or O_TRUNC) on
+//                           commit; never replaced by a regular file
+//   a symlink               followed: the temporary goes beside the final
+//                           target, which is replaced; the link stays
+//   a directory             refused at open
+//   a regular file or none  a temporary in the same directory, renamed over
+//                           it on commit: unnamed (O_TMPFILE) where the file
+//                           system has it, linked to a name only for the
+//                           rename, so that even SIGKILL leaves nothing;
+//                           else "<path>.tmp.XXXXXX", removed on SIGINT,
+//                           SIGTERM, SIGHUP, SIGPIPE (the registry above)
 
 #define VBUF_SIZE (1 << 20)
 
@@ -148,38 +273,157 @@ static int close_stream(srs_tmp_t *t) {
     return r;
 }
 
-// Creates "<path>.tmp.XXXXXX" beside path (or an anonymous file for "-");
-// on failure nothing is left on disk and *t is zeroed.
-srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path) {
+// The file a path finally names: symlinks followed (a dangling one to the
+// file it would create), relative targets against the link's directory.
+// malloc'd; NULL with errno set on failure (ELOOP after 40 links).
+static char *final_path(const char *path) {
+    char *p = strdup(path);
+    for (int hops = 0; p && hops < 40; hops++) {
+        struct stat st;
+        if (lstat(p, &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+        char target[4096];
+        ssize_t n = readlink(p, target, sizeof target - 1);
+        if (n < 0) {
+            free(p);
+            return NULL;
+        }
+        target[n] = '\0';
+        char *q;
+        const char *slash = strrchr(p, '/');
+        if (target[0] == '/' || !slash) {
+            q = strdup(target);
+        } else {
+            size_t dl = (size_t)(slash - p) + 1;
+            q = malloc(dl + (size_t)n + 1);
+            if (q) {
+                memcpy(q, p, dl);
+                memcpy(q + dl, target, (size_t)n + 1);
+            }
+        }
+        free(p);
+        p = q;
+    }
+    if (p) {
+        free(p);
+        errno = ELOOP;
+    }
+    return NULL;
+}
+
+// The directory part of path ("." when none); malloc'd.
+static char *dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return strdup(".");
+    if (slash == path) return strdup("/");
+    return strndup(path, (size_t)(slash - path));
+}
+
+// An unnamed temporary in dir, or -1 (no O_TMPFILE here, or no /proc to link it by later).
+static int open_unnamed(const char *dir) {
+#ifdef O_TMPFILE
+    static int proc_ok = -1;
+    if (proc_ok < 0) proc_ok = access("/proc/self/fd", X_OK) == 0;
+    if (!proc_ok) return -1;
+    return open(dir, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666);  // the umask applies
+#else
+    (void)dir;
+    return -1;
+#endif
+}
+
+// How srs_tmp_open_* treat path: 0 a regular file (or none), 1 written
+// through, -1 refused (message on ctx).
+static int classify(srs_ctx_t *ctx, const char *path, srs_status_t *st) {
+    struct stat s;
+    if (stat(path, &s) != 0) {
+        if (errno == ENOENT) return 0;  // created (a dangling symlink: its target)
+        *st = srs_fail(ctx, SRS_ERR_IO, "%s: cannot use as an output: %s", path, strerror(errno));
+        return -1;
+    }
+    if (S_ISDIR(s.st_mode)) {
+        *st = srs_fail(ctx, SRS_ERR_IO, "%s: is a directory", path);
+        return -1;
+    }
+    if (S_ISREG(s.st_mode)) return 0;
+    if (access(path, W_OK) != 0) {
+        *st = srs_fail(ctx, SRS_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
+        return -1;
+    }
+    return 1;
+}
+
+// An anonymous temporary (stdout, write-through); its bytes are copied on commit.
+static srs_status_t open_anonymous(srs_ctx_t *ctx, srs_tmp_t *t, const char *name) {
+    t->f = tmpfile();
+    if (!t->f)
+        return srs_fail(ctx, SRS_ERR_IO, "cannot create a temporary file for %s: %s", name, strerror(errno));
+    vbuf_attach(t);
+    return SRS_OK;
+}
+
+// Opens t for path; unnamed != 0 allows an unnamed (O_TMPFILE) temporary,
+// through != 0 allows writing through to a FIFO or a device.
+static srs_status_t tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path, int unnamed, int through) {
     memset(t, 0, sizeof *t);
     if (strcmp(path, "-") == 0) {
         t->to_stdout = 1;
-        t->f = tmpfile();
-        if (!t->f)
-            return srs_fail(ctx, SRS_ERR_IO, "cannot create a temporary file for %s: %s",
-                            STDOUT_NAME, strerror(errno));
+        return open_anonymous(ctx, t, STDOUT_NAME);
+    }
+    srs_status_t st = SRS_OK;
+    int kind = classify(ctx, path, &st);
+    if (kind < 0) return st;
+    if (kind == 1) {
+        if (!through)
+            return srs_fail(ctx, SRS_ERR_INVALID_ARG,
+                            "%s is not a regular file: several processes cannot write it together", path);
+        if (!(t->path = strdup(path))) return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
+        t->through = 1;
+        st = open_anonymous(ctx, t, path);
+        if (st != SRS_OK) srs_tmp_abort(t);
+        return st;
+    }
+    t->path = final_path(path);
+    if (!t->path) {
+        int e = errno;
+        srs_tmp_abort(t);
+        return srs_fail(ctx, e == ENOMEM ? SRS_ERR_NOMEM : SRS_ERR_IO, "%s: cannot follow the link: %s", path,
+                        strerror(e));
+    }
+    size_t n = strlen(t->path);
+    int fd = -1;
+    if (unnamed) {
+        char *dir = dir_of(t->path);
+        fd = dir ? open_unnamed(dir) : -1;
+        free(dir);
+    }
+    if (fd >= 0) {
+        t->anon_fd = fd + 1;
+        int fd2 = dup(fd);
+        t->f = fd2 >= 0 ? fdopen(fd2, "wb") : NULL;
+        if (!t->f) {
+            int e = errno;
+            if (fd2 >= 0) close(fd2);
+            srs_tmp_abort(t);
+            return srs_fail(ctx, SRS_ERR_IO, "%s: cannot open a stream: %s", path, strerror(e));
+        }
         vbuf_attach(t);
         return SRS_OK;
     }
-    size_t n = strlen(path);
-    t->path = malloc(n + 1);
-    t->tmp = malloc(n + 12);
-    if (!t->path || !t->tmp) {
+    if (!(t->tmp = malloc(n + 12))) {
         srs_tmp_abort(t);
         return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
     }
-    memcpy(t->path, path, n + 1);
-    memcpy(t->tmp, path, n);
+    memcpy(t->tmp, t->path, n);
     memcpy(t->tmp + n, ".tmp.XXXXXX", 12);
-    int fd = mkostemp(t->tmp, O_CLOEXEC);
+    fd = mkostemp(t->tmp, O_CLOEXEC);
     if (fd < 0) {
         int e = errno;
         free(t->tmp);
         t->tmp = NULL;
         srs_tmp_abort(t);
-        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot create a temporary file beside it: %s", path,
-                        strerror(e));
+        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot create a temporary file beside it: %s", path, strerror(e));
     }
+    t->reg = srs_cleanup_add(t->tmp, 0);
     (void)fchmod(fd, file_mode());
     t->f = fdopen(fd, "wb");
     if (!t->f) {
@@ -192,14 +436,24 @@ srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path) {
     return SRS_OK;
 }
 
+// A named temporary (host/mpi.c opens it by name from every rank).
+srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path) {
+    return tmp_open(ctx, t, path, 0, 0);
+}
+
+// An output file: unnamed where possible, written through to FIFOs and devices.
+srs_status_t srs_tmp_open_out(srs_ctx_t *ctx, srs_tmp_t *t, const char *path) {
+    return tmp_open(ctx, t, path, 1, 1);
+}
+
 // Flushes and closes, reporting any write error; the file stays temporary.
 srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t) {
     if (!t->f) return SRS_OK;
     const char *name = t->to_stdout ? STDOUT_NAME : t->path;
     errno = 0;
     int bad = fflush(t->f) != 0 || ferror(t->f);
-    int e = errno;
-    if (t->to_stdout) {  // keep the anonymous file open: commit copies it
+    int e = errno ? errno : t->err;  // a write that failed earlier left its errno in t->err
+    if (t->to_stdout || t->through) {  // keep the anonymous file open: commit copies it
         if (bad) return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", name, strerror(e ? e : EIO));
         return SRS_OK;
     }
@@ -211,51 +465,157 @@ srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t) {
     return SRS_OK;
 }
 
-static srs_status_t copy_to_stdout(srs_ctx_t *ctx, FILE *f) {
-    if (fseek(f, 0, SEEK_SET) != 0)
-        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot rewind the temporary file: %s", STDOUT_NAME,
-                        strerror(errno));
+// Writes all n bytes to fd; 0, or the errno of the failing write.
+static int write_all(int fd, const char *p, size_t n) {
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return errno;
+        if (w == 0) return EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+// Copies the anonymous temporary of t to stdout (file descriptor 1, after
+// whatever stdio buffered there) or through to t->path. The errno of the
+// failing write is the one reported (ENOSPC on a full disk).
+static srs_status_t copy_out(srs_ctx_t *ctx, srs_tmp_t *t) {
+    const char *name = t->to_stdout ? STDOUT_NAME : t->path;
+    if (fseek(t->f, 0, SEEK_SET) != 0)
+        return srs_fail(ctx, SRS_ERR_IO, "%s: cannot rewind the temporary file: %s", name, strerror(errno));
+    int fd = STDOUT_FILENO;
+    if (t->to_stdout) {
+        errno = 0;
+        if (fflush(stdout) != 0)
+            return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", name, strerror(errno ? errno : EIO));
+    } else {
+        do fd = open(t->path, O_WRONLY | O_CLOEXEC | O_NOCTTY);  // a FIFO: waits for its reader
+        while (fd < 0 && errno == EINTR);
+        if (fd < 0) return srs_fail(ctx, SRS_ERR_IO, "%s: cannot open: %s", name, strerror(errno));
+    }
     char buf[65536];
     size_t r;
-    while ((r = fread(buf, 1, sizeof buf, f)) > 0)
-        if (fwrite(buf, 1, r, stdout) != r) break;
-    errno = 0;
-    if (ferror(f)) return srs_fail(ctx, SRS_ERR_IO, "%s: re-reading the output failed", STDOUT_NAME);
-    if (fflush(stdout) != 0 || ferror(stdout))
-        return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", STDOUT_NAME,
-                        strerror(errno ? errno : EIO));
+    int e = 0;
+    while (!e && (r = fread(buf, 1, sizeof buf, t->f)) > 0) e = write_all(fd, buf, r);
+    if (!e && ferror(t->f)) e = EIO;
+    if (!t->to_stdout && close(fd) != 0 && !e && errno != EINTR) e = errno;
+    if (e) return srs_fail(ctx, SRS_ERR_IO, "%s: write failed: %s", name, strerror(e));
     return SRS_OK;
 }
 
-// Renames into place (or copies to stdout); removes the temporary on failure.
+// Gives an unnamed temporary a name beside its target ("<path>.tmp.XXXXXX",
+// registered for cleanup) for the rename. 0, or -1 with errno.
+static int link_unnamed(srs_tmp_t *t) {
+    static _Atomic unsigned counter;
+    size_t n = strlen(t->path);
+    char *name = malloc(n + 12);
+    if (!name) return -1;
+    char fdpath[64];
+    snprintf(fdpath, sizeof fdpath, "/proc/self/fd/%d", t->anon_fd - 1);
+    static const char digits[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    for (int attempt = 0; attempt < 100; attempt++) {
+        uint64_t x = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL) * 0x9E3779B97F4A7C15ull ^
+                     (uint64_t)atomic_fetch_add(&counter, 1) * 0xBF58476D1CE4E5B9ull ^ (uint64_t)(uintptr_t)name;
+        memcpy(name, t->path, n);
+        memcpy(name + n, ".tmp.", 5);
+        for (int k = 0; k < 6; k++, x /= 62) name[n + 5 + k] = digits[x % 62];
+        name[n + 11] = '\0';
+        if (linkat(AT_FDCWD, fdpath, AT_FDCWD, name, AT_SYMLINK_FOLLOW) == 0) {
+            t->tmp = name;
+            t->reg = srs_cleanup_add(name, 0);
+            close(t->anon_fd - 1);
+            t->anon_fd = 0;
+            return 0;
+        }
+        if (errno != EEXIST) break;
+    }
+    int e = errno;
+    free(name);
+    errno = e;
+    return -1;
+}
+
+srs_status_t srs_tmp_commit_all(srs_ctx_t *ctx, srs_tmp_t *const *ts, int n) {
+    srs_status_t st = SRS_OK;
+    // 1. every file complete and checked
+    for (int i = 0; i < n && st == SRS_OK; i++) st = srs_tmp_close(ctx, ts[i]);
+    // 2. what cannot be taken back: stdout and written-through files
+    for (int i = 0; i < n && st == SRS_OK; i++)
+        if (ts[i]->f && (ts[i]->to_stdout || ts[i]->through)) st = copy_out(ctx, ts[i]);
+    // 3. names for the unnamed temporaries
+    for (int i = 0; i < n && st == SRS_OK; i++)
+        if (ts[i]->anon_fd && link_unnamed(ts[i]) != 0)
+            st = srs_fail(ctx, SRS_ERR_IO, "%s: cannot link the temporary file: %s", ts[i]->path, strerror(errno));
+    // 4. the renames, all or none: with several files each existing target is
+    //    kept as a hard link "<temporary>.old" until all renames succeeded,
+    //    and put back if one fails
+    int n_ren = 0;
+    for (int i = 0; i < n; i++) n_ren += ts[i]->tmp != NULL;
+    char *old[16] = {0};
+    int old_reg[16] = {0}, had[16] = {0}, done = 0;
+    for (int i = 0; i < n && st == SRS_OK && n_ren > 1 && i < 16; i++) {
+        if (!ts[i]->tmp) continue;
+        struct stat s;
+        if (lstat(ts[i]->path, &s) != 0) continue;  // nothing there to restore
+        size_t l = strlen(ts[i]->tmp);
+        if (!(old[i] = malloc(l + 5))) {
+            st = srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
+            break;
+        }
+        memcpy(old[i], ts[i]->tmp, l);
+        memcpy(old[i] + l, ".old", 5);
+        if (link(ts[i]->path, old[i]) == 0) {
+            had[i] = 1;
+            old_reg[i] = srs_cleanup_add(old[i], 0);
+        }  // else (no hard links here): this target cannot be restored
+    }
+    int failed_at = -1;
+    for (int i = 0; i < n && st == SRS_OK; i++) {
+        if (!ts[i]->tmp) continue;
+        if (rename(ts[i]->tmp, ts[i]->path) != 0) {
+            st = srs_fail(ctx, SRS_ERR_IO, "cannot rename %s to %s: %s", ts[i]->tmp, ts[i]->path, strerror(errno));
+            failed_at = i;
+            break;
+        }
+        srs_cleanup_remove(ts[i]->reg);
+        ts[i]->reg = 0;
+        free(ts[i]->tmp);
+        ts[i]->tmp = NULL;
+        done = i + 1;
+    }
+    if (failed_at >= 0)
+        for (int i = done - 1; i >= 0; i--) {  // undo the renames made
+            if (ts[i]->tmp) continue;
+            if (i < 16 && had[i]) {
+                if (rename(old[i], ts[i]->path) == 0) had[i] = 0;
+            } else {
+                unlink(ts[i]->path);
+            }
+        }
+    for (int i = 0; i < 16 && i < n; i++) {
+        if (old[i] && had[i]) unlink(old[i]);
+        srs_cleanup_remove(old_reg[i]);
+        free(old[i]);
+    }
+    for (int i = 0; i < n; i++) srs_tmp_abort(ts[i]);  // closes what is left, removes the temporaries
+    return st;
+}
+
+// Renames into place (or copies out); removes the temporary on failure.
 srs_status_t srs_tmp_commit(srs_ctx_t *ctx, srs_tmp_t *t) {
-    srs_status_t st = srs_tmp_close(ctx, t);
-    if (st != SRS_OK) {
-        srs_tmp_abort(t);
-        return st;
-    }
-    if (t->to_stdout) {
-        st = t->f ? copy_to_stdout(ctx, t->f) : SRS_OK;
-        srs_tmp_abort(t);  // closes the anonymous file, which removes it
-        return st;
-    }
-    if (t->tmp && rename(t->tmp, t->path) != 0) {
-        st = srs_fail(ctx, SRS_ERR_IO, "cannot rename %s to %s: %s", t->tmp, t->path,
-                      strerror(errno));
-        srs_tmp_abort(t);
-        return st;
-    }
-    free(t->tmp);
-    t->tmp = NULL;
-    srs_tmp_abort(t);
-    return SRS_OK;
+    srs_tmp_t *one[1] = {t};
+    return srs_tmp_commit_all(ctx, one, 1);
 }
 
 // Closes and unlinks the temporary, frees t's strings; idempotent.
 void srs_tmp_abort(srs_tmp_t *t) {
     if (t->f) close_stream(t);
     free(t->vbuf);
+    if (t->anon_fd) close(t->anon_fd - 1);  // an unnamed file vanishes with its last descriptor
     if (t->tmp) unlink(t->tmp);
+    srs_cleanup_remove(t->reg);
     free(t->tmp);
     free(t->path);
     memset(t, 0, sizeof *t);
@@ -744,7 +1104,7 @@ srs_data_t *srs_data_alloc(const char *path) {
 void srs_data_free(srs_data_t *d) {
     if (!d) return;
     for (int k = 0; k < 3; k++) {
-        if (d->map[k]) munmap(d->map[k], d->map_len[k]);
+        if (d->map[k]) unmap(d->map[k], d->map_len[k]);
         free(d->owned[k]);
     }
     free(d->path);
@@ -899,16 +1259,32 @@ srs_format_t srs_format_from_path(const char *path) {
 }
 
 // format, or the extension's ("-" is JSONL); SRS_ERR_INVALID_ARG when unknown.
-srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
-                                srs_format_t *out) {
+// The format of path; `flag` names the option that overrides the extension.
+static srs_status_t resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format, srs_format_t *out,
+                                   const char *flag) {
     if ((unsigned)format > SRS_FMT_CSV)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown format %d", (int)format);
     if (format == SRS_FMT_AUTO) format = strcmp(path, "-") == 0 ? SRS_FMT_JSONL : srs_format_from_path(path);
     if (format == SRS_FMT_AUTO)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG,
-                        "cannot tell the format of %s from its extension; use --format", path);
+                        "cannot tell the format of %s from its extension (.jsonl, .csv or .npy); use %s", path,
+                        flag);
     *out = format;
     return SRS_OK;
+}
+
+srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                srs_format_t *out) {
+    return resolve_format(ctx, path, format, out, "--format");
+}
+
+srs_status_t srs_resolve_out_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                    srs_format_t *out) {
+    struct stat st;  // a FIFO or a device without an extension (/dev/stdout) gets JSONL, as "-" does
+    if (format == SRS_FMT_AUTO && srs_format_from_path(path) == SRS_FMT_AUTO && stat(path, &st) == 0 &&
+        !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode))
+        format = SRS_FMT_JSONL;
+    return resolve_format(ctx, path, format, out, "--out-format");
 }
 
 // Dispatches on the format; *out NULL and a message on ctx on failure.
@@ -999,7 +1375,7 @@ srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_l
 static srs_status_t write_text(srs_ctx_t *ctx, const char *path, const srs_data_t *d,
                                srs_format_t fmt) {
     srs_tmp_t t;
-    srs_status_t st = srs_tmp_open(ctx, &t, path);
+    srs_status_t st = srs_tmp_open_out(ctx, &t, path);
     if (st != SRS_OK) return st;
     if (fmt == SRS_FMT_JSONL) srs_write_jsonl(t.f, d, ctx->n_threads);
     else srs_write_csv(t.f, d, ctx->n_threads);
@@ -1036,7 +1412,7 @@ static srs_status_t write_npy(srs_ctx_t *ctx, const char *path, const srs_data_t
                 break;
             }
         }
-        st = srs_tmp_open(ctx, &t[k], k ? cpath[k] : path);
+        st = srs_tmp_open_out(ctx, &t[k], k ? cpath[k] : path);
         if (st != SRS_OK) break;
         fwrite_unlocked(hdr, 1, hl, t[k].f);
         srs_vec_t v = {(const char *)vec[k]->data + first * (vec[k]->dtype == SRS_F32 ? 4 : 8),
@@ -1044,10 +1420,9 @@ static srs_status_t write_npy(srs_ctx_t *ctx, const char *path, const srs_data_t
         srs_npy_put(t[k].f, v, n, dtype);
         st = srs_tmp_close(ctx, &t[k]);
     }
-    // Companions first, the main file last: a reader never sees a new main
-    // file with old companions.
-    for (int k = 2; k >= 0 && st == SRS_OK; k--)
-        if (t[k].f || t[k].tmp) st = srs_tmp_commit(ctx, &t[k]);
+    // All or none; companions first, the main file last: a reader never sees
+    // a new main file with old companions.
+    if (st == SRS_OK) st = srs_tmp_commit_all(ctx, (srs_tmp_t *const[]){&t[2], &t[1], &t[0]}, 3);
     // A companion left from an earlier write would be read with this file.
     if (st == SRS_OK && !is_stdout)
         for (int k = 1; k < 3; k++)
@@ -1069,7 +1444,7 @@ srs_status_t srs_data_write(srs_ctx_t *ctx, const char *path, const srs_data_t *
     if (!path || !*path || !d)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_write: path or data is NULL");
     srs_format_t fmt = SRS_FMT_JSONL;
-    srs_status_t st = srs_resolve_format(ctx, path, format, &fmt);
+    srs_status_t st = srs_resolve_out_format(ctx, path, format, &fmt);
     if (st == SRS_OK) st = srs_batch_check(ctx, &d->batch);
     if (st == SRS_OK) st = check_rows_nonempty(ctx, &d->batch);
     if (st != SRS_OK) return st;

@@ -40,30 +40,59 @@ void srs_file_release(srs_file_t *f);
 // ----------------------------------------------------------------------------
 // temporary output files, renamed into place on commit
 
-// One output file: written to "<path>.tmp.XXXXXX" in the same directory
-// (mode 0666 & ~umask) and renamed to path on commit. path "-" means stdout:
-// the bytes go to an anonymous temporary file and are copied to stdout on
-// commit, so a failed run prints nothing.
+// One output file, written to a temporary and committed only when complete
+// (see data.c for how each kind of target is handled): "-" and FIFOs or
+// devices get an anonymous file copied out on commit; a symlink is followed;
+// a directory is refused; a regular file gets a temporary in its directory
+// (unnamed with O_TMPFILE where possible, else "<path>.tmp.XXXXXX", mode
+// 0666 & ~umask) renamed over it.
 typedef struct {
     FILE *f;         // the stream to write (1 MiB buffer); NULL once closed
-    char *path;      // final path (NULL for stdout)
-    char *tmp;       // temporary path (NULL for stdout)
+    char *path;      // final path, symlinks followed (NULL for stdout)
+    char *tmp;       // named temporary (NULL: stdout, written through, unnamed)
     char *vbuf;      // the stream's buffer, freed after fclose
     int to_stdout;
+    int through;     // a FIFO or a device: copied into path on commit
+    int anon_fd;     // unnamed temporary: its descriptor + 1 (0: none)
+    int reg;         // cleanup registry slot of tmp (0: none)
+    int err;         // errno of the first failed write seen by a caller (0: none)
 } srs_tmp_t;
 
-// Creates the temporary file for path. On failure SRS_ERR_IO/NOMEM and *t
-// zeroed (nothing left on disk).
+// Creates the temporary for output path. On failure SRS_ERR_IO/NOMEM (a
+// directory: "is a directory") and *t zeroed (nothing left on disk).
+srs_status_t srs_tmp_open_out(srs_ctx_t *ctx, srs_tmp_t *t, const char *path);
+// The same with a named temporary always ("<path>.tmp.XXXXXX", for files
+// other processes open by name: host/mpi.c); a FIFO or a device is refused.
 srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path);
 // Flushes and closes the stream, checking every write error (disk full...).
 // The file stays temporary: follow with srs_tmp_commit or srs_tmp_abort.
 srs_status_t srs_tmp_close(srs_ctx_t *ctx, srs_tmp_t *t);
-// Renames the closed temporary into place (or copies it to stdout) and frees
-// t's strings. On failure the temporary is removed. Safe on a zeroed t.
+// Commits n outputs together, in order, every one or none: all are closed
+// and checked, then stdout and written-through targets are copied (they
+// cannot be taken back), then the renames; if one fails, the targets renamed
+// before it get their old files back (kept as hard links meanwhile), and all
+// temporaries are removed. Frees the ts' strings either way; zeroed entries
+// are skipped.
+srs_status_t srs_tmp_commit_all(srs_ctx_t *ctx, srs_tmp_t *const *ts, int n);
+// srs_tmp_commit_all of one.
 srs_status_t srs_tmp_commit(srs_ctx_t *ctx, srs_tmp_t *t);
 // Closes and removes the temporary file, frees t's strings; safe on a
 // zeroed or committed t.
 void srs_tmp_abort(srs_tmp_t *t);
+
+// ----------------------------------------------------------------------------
+// cleanup on signals (the command line installs the handlers)
+
+// Registers a path a signal handler should remove (is_dir: rmdir, after the
+// files, newest first). Returns a slot for srs_cleanup_remove, or 0 when the
+// table is full or the path too long (then it is not removed). Thread-safe.
+int srs_cleanup_add(const char *path, int is_dir);
+void srs_cleanup_remove(int slot);
+// Removes every registered path. Async-signal-safe.
+void srs_cleanup_run(void);
+// The input file memory-mapped at addr ("" when its name was too long), or
+// NULL. Async-signal-safe: for a SIGBUS handler (the file shrank).
+const char *srs_mapped_file_at(const void *addr);
 
 // ----------------------------------------------------------------------------
 // text output helpers (stdio, unlocked: one thread writes one stream)
@@ -156,6 +185,10 @@ void srs_bld_free(srs_bld_t *b);
 // JSONL); SRS_ERR_INVALID_ARG "cannot tell the format of FILE ..." otherwise.
 srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
                                 srs_format_t *out);
+// The same for an output: the message names --out-format; a FIFO or a
+// device without an extension is JSONL.
+srs_status_t srs_resolve_out_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
+                                    srs_format_t *out);
 // Samples per row when every row of b has the same length (NPY), else
 // SRS_ERR_INVALID_ARG "NPY needs equal rows: ...".
 srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_len);

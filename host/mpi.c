@@ -519,11 +519,11 @@ int srs_mpi_out_finish(srs_mpi_out_t *o, int rc) {
     if (rc == 0 && thr_path) rc = merge(ctx, part[1], thr_path, o->rows, 2, &t[1]);
     if (rc == 0) rc = merge(ctx, part[0], o->path, o->rows, npy ? (o->kind != SRS_OUT_THRESHOLDS ? o->cols : 2) : 0, &t[0]);
     if (g_rank == 0) {
-        for (int k = 1; k >= 0 && rc == 0; k--)
-            if ((t[k].tmp || t[k].to_stdout) && srs_tmp_commit(ctx, &t[k]) != SRS_OK) {
-                cli_msg("%s", srs_ctx_last_error(ctx));
-                rc = EXIT_RUNTIME;
-            }
+        // both or neither, the companion first (srs_tmp_commit_all)
+        if (rc == 0 && srs_tmp_commit_all(ctx, (srs_tmp_t *const[]){&t[1], &t[0]}, 2) != SRS_OK) {
+            cli_msg("%s", srs_ctx_last_error(ctx));
+            rc = EXIT_RUNTIME;
+        }
         srs_tmp_abort(&t[0]);
         srs_tmp_abort(&t[1]);
     }

@@ -5,6 +5,7 @@
 //   CSV    prompt_id,m_star,B_eff  |  prompt_id,shaped,m_star,B_eff (one line per sample)
 //   NPY    thresholds: float64 [prompts, 2] (m_star, B_eff)
 //          shaped: float64 [prompts, samples] + "<stem>.thresholds.npy" [prompts, 2]
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include "io.h"
@@ -63,7 +64,7 @@ static srs_status_t writer_open(srs_ctx_t *ctx, const char *path, srs_format_t f
     if (kind != SRS_OUT_THRESHOLDS && kind != SRS_OUT_SHAPED && kind != SRS_OUT_REWARDS)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown output kind %d", (int)kind);
     srs_format_t fmt = SRS_FMT_JSONL;
-    srs_status_t st = srs_resolve_format(ctx, path, format, &fmt);
+    srs_status_t st = srs_resolve_out_format(ctx, path, format, &fmt);
     if (st != SRS_OK) return st;
     int is_stdout = strcmp(path, "-") == 0;
     if (fmt == SRS_FMT_NPY && kind != SRS_OUT_THRESHOLDS) {
@@ -82,10 +83,11 @@ static srs_status_t writer_open(srs_ctx_t *ctx, const char *path, srs_format_t f
     w->format = fmt;
     w->n_prompts = d->batch.n_prompts;
     w->part = part;
-    st = srs_tmp_open(ctx, &w->main, path);
+    st = part ? srs_tmp_open(ctx, &w->main, path) : srs_tmp_open_out(ctx, &w->main, path);
     if (st == SRS_OK && fmt == SRS_FMT_NPY && kind == SRS_OUT_SHAPED) {
         char *tp = srs_npy_companion(path, ".thresholds.npy");
-        st = tp ? srs_tmp_open(ctx, &w->thr, tp) : srs_fail(ctx, SRS_ERR_NOMEM, "out of memory");
+        st = !tp ? srs_fail(ctx, SRS_ERR_NOMEM, "out of memory")
+             : part ? srs_tmp_open(ctx, &w->thr, tp) : srs_tmp_open_out(ctx, &w->thr, tp);
         free(tp);
     }
     if (st == SRS_OK && part != 2) st = write_headers(w);
@@ -247,7 +249,9 @@ srs_status_t srs_writer_put(srs_writer_t *w, int64_t first_row, int64_t n_rows,
     }
     w->next_row += n_rows;
     if (ferror(w->main.f) || (w->thr.f && ferror(w->thr.f))) {  // disk full: stop early
-        srs_status_t st = srs_tmp_close(ctx, w->main.f && ferror(w->main.f) ? &w->main : &w->thr);
+        srs_tmp_t *t = ferror(w->main.f) ? &w->main : &w->thr;
+        if (!t->err) t->err = errno;  // the failed write's, before anything resets it
+        srs_status_t st = srs_tmp_close(ctx, t);
         w->failed = st != SRS_OK ? st : SRS_ERR_IO;
         snprintf(w->err, sizeof w->err, "%s", ctx->err);
         return w->failed;
@@ -258,7 +262,8 @@ srs_status_t srs_writer_put(srs_writer_t *w, int64_t first_row, int64_t n_rows,
 // ----------------------------------------------------------------------------
 // commit and abort
 
-// Checks every row was put, closes and renames (companion first); on any
+// Checks every row was put, then commits the output and its companion
+// together (srs_tmp_commit_all: both or neither, companion first); on any
 // failure removes the temporaries. Frees w either way.
 srs_status_t srs_writer_commit(srs_writer_t *w) {
     if (!w) return SRS_ERR_INVALID_ARG;
@@ -272,11 +277,8 @@ srs_status_t srs_writer_commit(srs_writer_t *w) {
                       (long long)w->next_row, (long long)w->n_prompts);
     } else {
         srs_clear_error(ctx);
-        st = srs_tmp_close(ctx, &w->main);
-        if (st == SRS_OK) st = srs_tmp_close(ctx, &w->thr);
-        // The companion first, the main file last.
-        if (st == SRS_OK) st = srs_tmp_commit(ctx, &w->thr);
-        if (st == SRS_OK) st = srs_tmp_commit(ctx, &w->main);
+        // Both or neither; the companion first, the main file last.
+        st = srs_tmp_commit_all(ctx, (srs_tmp_t *const[]){&w->thr, &w->main}, 2);
     }
     srs_writer_abort(w);
     return st;

@@ -189,7 +189,8 @@ typedef struct {
     double beta;     // KL strength of the follower, > 0
     double cap;      // paper-cd cap on log gamma, > 0 (default 2)
     double tol;      // bisection: stop when the bracket < tol * max(1, range)
-    int max_iter;    // bisection/Dinkelbach safety bound (0 = default)
+    int max_iter;    // bisection/Dinkelbach bound (0 = run to the end); a row whose m* is
+                     // not within tolerance when it is reached fails the call (SRS_ERR_INVALID_ARG)
 } srs_threshold_opts_t;
 
 // Defaults: preset exact, solver exact, B 1, beta 1, cap 2, tol 1e-12.

@@ -542,7 +542,7 @@ TEST(eval_cli_outputs_and_errors) {
     free(csv);
     snprintf(p, sizeof p, "%s/config.ini", dir);
     char *ini = t_slurp(p);
-    CHECK(ini && strstr(ini, "fixed_beta = 0.667") && strstr(ini, "beta = 2, 0.5") && strstr(ini, "replicates = 30"),
+    CHECK(ini && strstr(ini, "fixed_beta = 0.667") && strstr(ini, "\nlambda = 0.5, 2\n") && strstr(ini, "replicates = 30"),
           "resolved config: %s", ini ? ini : "");
     free(ini);
     free(out);
@@ -608,4 +608,104 @@ TEST(eval_matches_numpy_on_gsm8k) {
     CHECK(code == 0, "NumPy disagrees with srs eval (exit %d):\n%s", code, log ? log : "");
     CHECK(log && strstr(log, "0 mismatches") && strstr(log, "200 prompts, 5 betas"), "log: %s", log ? log : "");
     free(log);
+}
+
+// Every field of two configurations agrees (lists and strings up to their length).
+static void check_cfg_equal(const srs_eval_cfg_t *a, const srs_eval_cfg_t *b, const char *what) {
+    CHECK(!strcmp(a->name, b->name), "%s: name '%s' vs '%s'", what, a->name, b->name);
+    CHECK(!strcmp(a->input, b->input), "%s: input '%s' vs '%s'", what, a->input, b->input);
+    CHECK(!strcmp(a->out, b->out), "%s: out '%s' vs '%s'", what, a->out, b->out);
+    CHECK(!strcmp(a->plot, b->plot) && a->chunk == b->chunk, "%s: plot, chunk", what);
+    CHECK(a->to.preset == b->to.preset && a->to.solver == b->to.solver && !memcmp(&a->to.B, &b->to.B, 8) &&
+              !memcmp(&a->to.cap, &b->to.cap, 8) && !memcmp(&a->to.tol, &b->to.tol, 8) &&
+              a->to.max_iter == b->to.max_iter && !memcmp(&a->to.beta, &b->to.beta, 8),
+          "%s: threshold options", what);
+    CHECK(a->fixed == b->fixed && !memcmp(&a->fixed_beta, &b->fixed_beta, 8), "%s: fixed_beta", what);
+    CHECK(a->n_designs == b->n_designs, "%s: designs", what);
+    for (int i = 0; i < a->n_designs && i < b->n_designs; i++)
+        CHECK(!strcmp(a->designs[i], b->designs[i]), "%s: design %d", what, i);
+    CHECK(a->n_alphas == b->n_alphas && !memcmp(a->alphas, b->alphas, sizeof(double) * (size_t)a->n_alphas),
+          "%s: alphas", what);
+    CHECK(a->n_bon == b->n_bon && !memcmp(a->bon, b->bon, sizeof(int64_t) * (size_t)a->n_bon), "%s: best_of_n", what);
+    CHECK(a->n_betas == b->n_betas && !memcmp(a->betas, b->betas, sizeof(double) * (size_t)a->n_betas),
+          "%s: betas (%d vs %d, first %.17g vs %.17g)", what, a->n_betas, b->n_betas, a->betas[0], b->betas[0]);
+    CHECK(a->by_lambda == b->by_lambda && !memcmp(a->lambdas, b->lambdas, sizeof a->lambdas), "%s: lambdas", what);
+    CHECK(!memcmp(&a->clip, &b->clip, 8) && a->replicates == b->replicates && !memcmp(&a->confidence, &b->confidence, 8)
+              && a->seed == b->seed, "%s: clip, bootstrap", what);
+}
+
+TEST(eval_config_written_reloads_as_written) {
+    char err[1200];
+    // strings that inih would cut (" ;"), strip (spaces at the ends), or split
+    // (lines over 200 bytes), and numbers whose inverse is subnormal
+    char long_in[900];
+    for (int i = 0; i < 899; i++) long_in[i] = "abc ;\"\\x/"[i % 9];
+    long_in[899] = '\0';
+    const char *sets[][3] = {
+        {"run", "name", "  n ;a\"b\\c\tx  "},   {"run", "input", long_in},
+        {"run", "out", "evsp ;x"},              {"run", "plot", "svg"},
+        {"run", "chunk", "1000"},               {"threshold", "preset", "paper-args"},
+        {"threshold", "solver", "bisect"},      {"threshold", "B", "0"},
+        {"threshold", "cap", "0.5"},            {"threshold", "tol", "1e-9"},
+        {"threshold", "max_iter", "77"},        {"threshold", "fixed_beta", "2"},
+        {"eval", "designs", "raw, soft, cap"},  {"eval", "alpha", "0.1, 3"},
+        {"eval", "best_of_n", "none"},          {"eval", "lambda", "5e307, 3, 0.1"},
+        {"eval", "clip", "3"},                  {"bootstrap", "replicates", "9"},
+        {"bootstrap", "confidence", "0.9"},     {"bootstrap", "seed", "9007199254740992"},
+    };
+    srs_eval_cfg_t c, r;
+    srs_eval_cfg_default(&c);
+    for (size_t i = 0; i < sizeof sets / sizeof sets[0]; i++)
+        CHECK(srs_eval_cfg_set(&c, sets[i][0], sets[i][1], sets[i][2], err, sizeof err) == 0, "set %s: %s",
+              sets[i][1], err);
+    BAIL_IF_FAILED();
+    CHECK(!strcmp(c.out, "evsp ;x") && c.name[0] == ' ', "the setter takes values literally");
+    const char *p = t_path("roundtrip.ini");
+    FILE *f = fopen(p, "w");
+    srs_eval_cfg_write(&c, f);
+    fclose(f);
+    srs_eval_cfg_default(&r);
+    CHECK(srs_eval_cfg_load(&r, p, err, sizeof err) == 0, "reload: %s", err);
+    check_cfg_equal(&c, &r, "round trip");
+    // every line within inih's 200 bytes
+    char *text = t_slurp(p);
+    for (char *l = text; l && *l;) {
+        char *nl = strchr(l, '\n');
+        size_t len = nl ? (size_t)(nl - l) : strlen(l);
+        CHECK(len < 200, "line of %zu bytes: %.60s...", len, l);
+        l = nl ? nl + 1 : l + len;
+    }
+    free(text);
+    // given as beta, no fixed threshold, no clip: the other branches
+    srs_eval_cfg_default(&c);
+    CHECK(srs_eval_cfg_set(&c, "eval", "beta", "3, 1e-300", err, sizeof err) == 0 &&
+              srs_eval_cfg_set(&c, "threshold", "fixed_beta", "none", err, sizeof err) == 0 &&
+              srs_eval_cfg_set(&c, "run", "out", "plain/dir", err, sizeof err) == 0, "%s", err);
+    f = fopen(p, "w");
+    srs_eval_cfg_write(&c, f);
+    fclose(f);
+    srs_eval_cfg_default(&r);
+    CHECK(srs_eval_cfg_load(&r, p, err, sizeof err) == 0, "reload 2: %s", err);
+    check_cfg_equal(&c, &r, "round trip 2");
+    text = t_slurp(p);
+    CHECK(text && strstr(text, "\nout = plain/dir\n") && strstr(text, "\nbeta = 3, 1e-300\n"), "plain values: %s",
+          text ? text : "");
+    free(text);
+    // the defaults round-trip too, and the shipped default.ini is them
+    srs_eval_cfg_default(&c);
+    f = fopen(p, "w");
+    srs_eval_cfg_write(&c, f);
+    fclose(f);
+    srs_eval_cfg_default(&r);
+    CHECK(srs_eval_cfg_load(&r, p, err, sizeof err) == 0, "reload 3: %s", err);
+    check_cfg_equal(&c, &r, "defaults");
+    // beta and lambda in one file conflict; a ';' after a space inside quotes cuts the value
+    p = t_write("both.ini", "[eval]\nbeta = 1\nlambda = 2\n");
+    CHECK(srs_eval_cfg_load(&r, p, err, sizeof err) == 2 && strstr(err, "both.ini:3:") && strstr(err, "'lambda'"),
+          "beta and lambda: %s", err);
+    p = t_write("cut.ini", "[run]\nout = \"a ;b\"\n");
+    CHECK(srs_eval_cfg_load(&r, p, err, sizeof err) == 2 && strstr(err, "cut.ini:2:") && strstr(err, "unterminated"),
+          "cut quote: %s", err);
+    p = t_write("open.ini", "[run]\nout = \"a\" \\\n");
+    CHECK(srs_eval_cfg_load(&r, p, err, sizeof err) == 2 && strstr(err, "ends inside a quoted value"), "open: %s", err);
 }

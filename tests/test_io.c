@@ -797,15 +797,16 @@ TEST(io_write_failures_leave_nothing) {
     srs_status_t st = srs_data_write(t_ctx(), p, d, SRS_FMT_AUTO, SRS_F64);
     CHECK(st == SRS_ERR_IO && strstr(srs_ctx_last_error(t_ctx()), "No such file"), "missing dir: %s: %s",
           srs_status_str(st), srs_ctx_last_error(t_ctx()));
-    // the target is a directory: the rename fails, the temporary is removed
+    // the target is a directory: refused before anything is written
     snprintf(p, sizeof p, "%s", t_path("io_adir.csv"));
     mkdir(p, 0755);
     st = srs_data_write(t_ctx(), p, d, SRS_FMT_AUTO, SRS_F64);
-    CHECK(st == SRS_ERR_IO && strstr(srs_ctx_last_error(t_ctx()), "rename"), "dir target: %s: %s",
+    CHECK(st == SRS_ERR_IO && strstr(srs_ctx_last_error(t_ctx()), "is a directory"), "dir target: %s: %s",
           srs_status_str(st), srs_ctx_last_error(t_ctx()));
     CHECK(count_tmp() == 0, "temporary files left");
     st = srs_data_write(t_ctx(), t_path("io_x.parquet"), d, SRS_FMT_AUTO, SRS_F64);
-    CHECK(st == SRS_ERR_INVALID_ARG && strstr(srs_ctx_last_error(t_ctx()), "use --format"), "unknown ext");
+    CHECK(st == SRS_ERR_INVALID_ARG && strstr(srs_ctx_last_error(t_ctx()), "use --out-format"), "unknown ext: %s",
+          srs_ctx_last_error(t_ctx()));
     // an existing file is replaced only on success
     snprintf(p, sizeof p, "%s", t_write("io_keep.csv", "old"));
     const char *ids[2] = {"same", "same"};
@@ -987,7 +988,7 @@ TEST(io_writer_misuse_leaves_nothing) {
         srs_writer_t *w = NULL;
         CHECK(srs_writer_open(t_ctx(), p, SRS_FMT_AUTO, SRS_OUT_THRESHOLDS, d, &w) == SRS_OK, "open %s", p);
         if (!w) continue;
-        CHECK(count_tmp() == 1, "one temporary while open");
+        CHECK(count_tmp() <= 1, "one temporary while open (none when it is unnamed: O_TMPFILE)");
         // out of order
         srs_status_t st = srs_writer_put(w, 1, 1, W_M, W_B, NULL);
         CHECK(st == SRS_ERR_INVALID_ARG && strstr(srs_ctx_last_error(t_ctx()), "in order"), "out of order: %s",
@@ -1191,5 +1192,48 @@ TEST(io_fmt_double) {
                          "0.30000000000000004, -1e-05, 2.5, "),
           "shortest forms: %.120s", s ? s : "(null)");
     free(s);
+    srs_data_free(d);
+}
+
+// A writer's output and its companion are committed together: when the main
+// file cannot take its place, the companion renamed before it is put back.
+TEST(io_writer_commit_all_or_nothing) {
+    srs_data_t *d = writer_data(0);
+    BAIL_IF_FAILED();
+    char p[512], thr[512], sub[600];
+    snprintf(p, sizeof p, "%s", t_path("io_all.npy"));
+    snprintf(thr, sizeof thr, "%s", t_write("io_all.thresholds.npy", "old"));
+    srs_writer_t *w = NULL;
+    CHECK(srs_writer_open(t_ctx(), p, SRS_FMT_AUTO, SRS_OUT_SHAPED, d, &w) == SRS_OK, "open: %s",
+          srs_ctx_last_error(t_ctx()));
+    if (!w) return;
+    double sh[12];
+    for (int k = 0; k < 12; k++) sh[k] = w_shaped(k);
+    CHECK(srs_writer_put(w, 0, 4, W_M, W_B, sh) == SRS_OK, "put");
+    // the main target turns into a non-empty directory before the commit
+    mkdir(p, 0755);
+    snprintf(sub, sizeof sub, "%s/x", p);
+    mkdir(sub, 0755);
+    srs_status_t st = srs_writer_commit(w);
+    CHECK(st == SRS_ERR_IO && strstr(srs_ctx_last_error(t_ctx()), "io_all.npy"), "commit: %s: %s",
+          srs_status_str(st), srs_ctx_last_error(t_ctx()));
+    char *s = t_slurp(thr);
+    CHECK(s && !strcmp(s, "old"), "the companion kept the new file: %.8s", s ? s : "(gone)");
+    free(s);
+    CHECK(count_tmp() == 0, "temporaries left");
+    // a companion that did not exist before is removed again
+    unlink(thr);
+    w = NULL;
+    rmdir(sub);
+    rmdir(p);
+    CHECK(srs_writer_open(t_ctx(), p, SRS_FMT_AUTO, SRS_OUT_SHAPED, d, &w) == SRS_OK, "open 2");
+    if (!w) return;
+    CHECK(srs_writer_put(w, 0, 4, W_M, W_B, sh) == SRS_OK, "put 2");
+    mkdir(p, 0755);
+    mkdir(sub, 0755);
+    CHECK(srs_writer_commit(w) == SRS_ERR_IO, "commit 2");
+    CHECK(!t_exists(thr) && count_tmp() == 0, "a companion or temporary left");
+    rmdir(sub);
+    rmdir(p);
     srs_data_free(d);
 }

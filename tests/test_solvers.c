@@ -725,3 +725,54 @@ TEST(philox_known_answer) {
     CHECK(r.v[0] == 0x408f276du && r.v[1] == 0x41c83b0eu && r.v[2] == 0xa20bc7c6u && r.v[3] == 0x6d5451fdu,
           "ones: %08x %08x %08x %08x", r.v[0], r.v[1], r.v[2], r.v[3]);
 }
+
+// A bounded solver that stops before the root fails the call naming the row;
+// one that converged within the bound gives the exact solver's m*.
+TEST(bounded_solvers_report_non_convergence) {
+    enum { ROWS = 300, N = 24 };
+    static double u[ROWS * N], lw[ROWS * N];
+    uint64_t st = 11;
+    for (int k = 0; k < ROWS * N; k++) {
+        u[k] = t_rand_normal(&st);
+        lw[k] = 0.5 * t_rand_normal(&st);
+    }
+    for (int k = 0; k < N; k++) u[7 * N + k] = k < 12 ? 0.0 : 1.0;  // a row made of two values
+    srs_batch_t b = t_dense(u, SRS_F64, ROWS, N);
+    b.first_index = 1000;
+    static double m_ref[ROWS], m[ROWS], be[ROWS];
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.preset = SRS_PRESET_PAPER_CD;
+    o.B = 15;
+    o.beta = 0.667;
+    for (int w = 0; w < 2; w++) {
+        b.logw = w ? (srs_vec_t){lw, SRS_F64} : (srs_vec_t){NULL, SRS_F64};
+        o.solver = SRS_SOLVER_EXACT;
+        o.max_iter = 0;
+        CHECK(srs_thresholds(t_ctx(), &b, &o, m_ref, be) == SRS_OK, "exact: %s", srs_ctx_last_error(t_ctx()));
+        o.solver = SRS_SOLVER_BISECT;
+        o.max_iter = 1;
+        srs_status_t s = srs_thresholds(t_ctx(), &b, &o, m, be);
+        CHECK(s == SRS_ERR_INVALID_ARG && srs_ctx_error_row(t_ctx()) == 1000 &&
+                  strstr(srs_ctx_last_error(t_ctx()), "did not converge within max_iter 1") &&
+                  strstr(srs_ctx_last_error(t_ctx()), "300 rows"),
+              "bisect 1: %s (row %lld)", srs_ctx_last_error(t_ctx()), (long long)srs_ctx_error_row(t_ctx()));
+        // m_star not asked for: still checked
+        static double sh[ROWS * N];
+        srs_shape_opts_t so = srs_shape_opts_default();
+        CHECK(srs_shape(t_ctx(), &b, &o, &so, NULL, NULL, sh, SRS_F64) == SRS_ERR_INVALID_ARG, "shape bisect 1");
+        CHECK(srs_thresholds(t_ctx(), &b, &o, NULL, be) == SRS_ERR_INVALID_ARG, "thresholds without m_star");
+        o.max_iter = 45;  // 2^-45 < 1e-12 x max(1, range): converged
+        o.tol = 1e-12;
+        CHECK(srs_thresholds(t_ctx(), &b, &o, m, be) == SRS_OK, "bisect 45: %s", srs_ctx_last_error(t_ctx()));
+        double worst = 0;
+        for (int i = 0; i < ROWS; i++) worst = fmax(worst, fabs(m[i] - m_ref[i]));
+        CHECK(worst < 1e-11, "bisect 45 vs exact: %g", worst);
+        o.solver = SRS_SOLVER_DINKELBACH;
+        o.max_iter = 1;
+        CHECK(srs_thresholds(t_ctx(), &b, &o, m, be) == SRS_ERR_INVALID_ARG, "dinkelbach 1 accepted");
+        o.max_iter = 20;  // a few passes suffice; the bound is well below n + 2 = 26
+        CHECK(srs_thresholds(t_ctx(), &b, &o, m, be) == SRS_OK, "dinkelbach 20: %s", srs_ctx_last_error(t_ctx()));
+        for (int i = 0; i < ROWS; i++) CHECK(fabs(m[i] - m_ref[i]) < 1e-12, "dinkelbach row %d: %.17g vs %.17g", i, m[i], m_ref[i]);
+        BAIL_IF_FAILED();
+    }
+}
