@@ -76,6 +76,68 @@ TEST(exp_log_match_libm) {
     CHECK(srs_log(1) == 0, "log 1 = %g", srs_log(1));
 }
 
+// srs_exp takes NaN and infinities (its clamp once sent NaN on to a float to
+// integer conversion, undefined behaviour); minmax divides before it
+// multiplies when the product would overflow or underflow, and keeps its
+// bits where it does not.
+TEST(exp_nan_inf_and_minmax_extremes) {
+    volatile double nan_ = NAN;
+    CHECK(isnan(srs_exp(nan_)) && isnan(srs_exp(-nan_)), "exp(NaN) = %g", srs_exp(nan_));
+    double xs[8] = {NAN, 0, -INFINITY, INFINITY, 1, NAN, -800, 800}, ys[8];
+#pragma omp simd
+    for (int i = 0; i < 8; i++) ys[i] = srs_exp(xs[i]);  // the vectorised form too
+    CHECK(isnan(ys[0]) && ys[1] == 1 && ys[2] == 0 && isinf(ys[3]) && isnan(ys[5]) && ys[6] == 0 && isinf(ys[7]),
+          "vector exp: %g %g %g %g %g %g", ys[0], ys[1], ys[2], ys[3], ys[5], ys[6]);
+    // u = {0, 1e300, 5e299}, B = 1e300: B (u - min) overflows before / range
+    srs_row_stats_t st = {0, 1e300, 0, 0, 0, 0};
+    CHECK(srs_shape_value(SRS_DESIGN_MINMAX, 0, &st, 1e300, 1, 1) == 0, "minmax(min)");
+    NEAR(srs_shape_value(SRS_DESIGN_MINMAX, 1e300, &st, 1e300, 1, 1) / 1e300, 1, 1e-15);
+    NEAR(srs_shape_value(SRS_DESIGN_MINMAX, 5e299, &st, 1e300, 1, 1) / 5e299, 1, 1e-15);
+    // a tiny range: B_eff (u - min) underflows to 0
+    srs_row_stats_t tiny = {0, 1e-300, 0, 0, 0, 0};
+    NEAR(srs_shape_value(SRS_DESIGN_MINMAX, 5e-301, &tiny, 1, 1, 1) / 5.05e-301, 1, 1e-14);
+    // ordinary values: the same bits as B_eff (u - min) / range
+    uint64_t rng = 11;
+    for (int i = 0; i < 1000; i++) {
+        double lo = 10 * t_rand_normal(&rng), r = exp(5 * t_rand_normal(&rng)), u = lo + r * t_rand_u01(&rng);
+        double B = exp(3 * t_rand_normal(&rng));
+        srs_row_stats_t q = {lo, lo + r, 0, 0, 0, 0};
+        double want = srs_min(B, 1.01 * (q.umax - q.umin)) * (u - lo) / (q.umax - q.umin);
+        double got = srs_shape_value(SRS_DESIGN_MINMAX, u, &q, B, 1, 1);
+        CHECK(memcmp(&want, &got, sizeof want) == 0, "minmax(%.17g; %.17g, %.17g; B %.17g) = %.17g, want %.17g", u,
+              q.umin, q.umax, B, got, want);
+        if (t_failed_now()) break;
+    }
+    // the evaluation of that row: finite metrics, the follower on the largest reward
+    double u[3] = {0, 1e300, 5e299};
+    int64_t off[2] = {0, 3};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_design(SRS_DESIGN_MINMAX, 1)};
+    double betas[] = {4, 1e-3};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = 1;
+    o.betas = betas;
+    o.n_betas = 2;
+    o.to.B = 1e300;
+    o.replicates = 5;
+    srs_eval_result_t r;
+    if (!run_eval(&b, &o, &r)) return;
+    for (int bi = 0; bi < 2; bi++) {
+        for (int m = 0; m < SRS_MET_COUNT_; m++)  // gold: NaN, there is none
+            CHECK(m == SRS_MET_GOLD || isfinite(cell(&r, bi, 0, (srs_metric_t)m)), "beta %g: %s = %g", betas[bi],
+                  srs_metric_name((srs_metric_t)m), cell(&r, bi, 0, (srs_metric_t)m));
+        NEAR(cell(&r, bi, 0, SRS_MET_PROXY) / 1e300, 1, 1e-15);
+        NEAR(cell(&r, bi, 0, SRS_MET_ESS), 1, 1e-15);
+        NEAR(cell(&r, bi, 0, SRS_MET_KL), log(3), 1e-15);
+    }
+    srs_eval_result_free(&r);
+}
+
 // ----------------------------------------------------------------------------
 // hand-computable cases
 
