@@ -336,6 +336,46 @@ TEST(cli_bad_input_files) {
     expect_failure(ARGV("threshold", f, "-o", out), 1, out, "oned.npy", NULL);
 }
 
+// Numbers that overflowed silently (issue 13, items 1 and 2): the commands
+// of the issue give finite numbers now.
+TEST(cli_overflow_and_far_logw_give_numbers) {
+    char mm[512], lw[512], dir[512], p[600];
+    snprintf(mm, sizeof mm, "%s", t_write("minmax-big.jsonl", "{\"prompt_id\": 0, \"rewards\": [0, 1e300, 5e299]}\n"));
+    snprintf(lw, sizeof lw, "%s", t_write("far-logw.jsonl", "{\"prompt_id\": 0, \"rewards\": [14, 2], \"logw\": [0, 800]}\n"));
+    char *out = NULL, *err = NULL;
+    int rc = t_run_srs(ARGV("shape", mm, "--design", "minmax", "--B", "1e300"), &out, &err);
+    CHECK(rc == 0 && out && strstr(out, "\"shaped\": [0, 1e+300, 5e+299]"), "shape minmax: rc %d: %s%s", rc,
+          out ? out : "", err ? err : "");
+    free(out), free(err);
+    const char *const runs[2][12] = {
+        {"eval", mm, "--designs", "minmax", "--B", "1e300", "--replicates", "10", "--plot", "none", "-q", "--out"},
+        {"eval", lw, "--designs", "base,raw,soft", "--beta", "0.01", "--replicates", "10", "--plot", "none", "-q"}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir, sizeof dir, "%s", t_path(k ? "ev-far-logw" : "ev-minmax"));
+        const char *argv[16];
+        int n = 0;
+        for (int i = 0; i < 12 && runs[k][i]; i++) argv[n++] = runs[k][i];
+        if (strcmp(argv[n - 1], "--out") != 0) argv[n++] = "--out";
+        argv[n++] = dir;
+        argv[n] = NULL;
+        err = NULL;
+        rc = t_run_srs(argv, NULL, &err);
+        CHECK(rc == 0, "%s: rc %d: %s", argv[1], rc, err ? err : "");
+        free(err);
+        snprintf(p, sizeof p, "%s/metrics.csv", dir);
+        char *csv = t_slurp(p);
+        CHECK(csv && !strstr(csv, "nan") && !strstr(csv, "inf"), "%s: metrics: %s", argv[1], csv ? csv : "(none)");
+        // the arms' proxy, kl and ess columns are all filled in
+        for (char *line = csv ? strchr(csv, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+            int commas = 0;
+            const char *f = line + 1;
+            for (; *f && *f != '\n' && commas < 5; f++) commas += *f == ',';
+            CHECK(*f != ',' && *f != '\n', "%s: an empty proxy: %.80s", argv[1], line + 1);
+        }
+        free(csv);
+    }
+}
+
 TEST(cli_bad_parameters_are_usage_errors) {
     char in[512], out[512];
     snprintf(in, sizeof in, "%s", t_write("ok.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1, 2, 3]}\n"));

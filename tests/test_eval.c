@@ -138,6 +138,64 @@ TEST(exp_nan_inf_and_minmax_extremes) {
     srs_eval_result_free(&r);
 }
 
+// Base log-weights far apart: every pn e^(s/beta) underflows when the base
+// puts its mass on one sample and the reward on another. The follower's law
+// is then p e^(s/beta) / Z computed in the log domain: finite metrics equal
+// to the closed form (issue 13: logw [0, 800] gave NaN proxy, ESS and
+// win-tie; [0, 700] a NaN ESS).
+TEST(eval_base_logw_far_apart) {
+    double u[2] = {14, 2}, lw[2] = {0, 800};
+    int64_t off[2] = {0, 2};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.logw = (srs_vec_t){lw, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_kind(SRS_ARM_BASE, 0), arm_design(SRS_DESIGN_RAW, 1), arm_design(SRS_DESIGN_SOFT, 1),
+                             arm_design(SRS_DESIGN_MINMAX, 1), arm_kind(SRS_ARM_BEST_OF_N, 4)};
+    double betas[] = {0.01, 1, 0.001};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = 5;
+    o.betas = betas;
+    o.n_betas = 3;
+    o.to.preset = SRS_PRESET_PAPER_CD;
+    o.to.B = 15;
+    o.replicates = 5;
+    const double gaps[] = {800, 700, 300, 1e4};
+    for (int gi = 0; gi < 4; gi++) {
+        lw[1] = gaps[gi];
+        srs_eval_result_t r;
+        if (!run_eval(&b, &o, &r)) return;
+        for (int bi = 0; bi < 3; bi++)
+            for (int ai = 0; ai < 5; ai++)
+                for (int m = 0; m < SRS_MET_COUNT_; m++)  // gold: NaN, there is none
+                    CHECK(m == SRS_MET_GOLD || isfinite(cell(&r, bi, ai, (srs_metric_t)m)), "logw gap %g, beta %g, arm %d: %s = %g",
+                          gaps[gi], betas[bi], ai, srs_metric_name((srs_metric_t)m), cell(&r, bi, ai, (srs_metric_t)m));
+        // raw: log q ∝ logw + u / beta; in long double as the reference
+        for (int bi = 0; bi < 3; bi++) {
+            long double a0 = lw[0] + u[0] / betas[bi], a1 = lw[1] + u[1] / betas[bi], mx = a0 > a1 ? a0 : a1;
+            long double e0 = expl(a0 - mx), e1 = expl(a1 - mx), q0 = e0 / (e0 + e1), q1 = e1 / (e0 + e1);
+            long double l0 = lw[0] > lw[1] ? lw[0] : lw[1];
+            long double z = expl(lw[0] - l0) + expl(lw[1] - l0);
+            long double lp0 = lw[0] - l0 - logl(z), lp1 = lw[1] - l0 - logl(z);
+            long double kl = (q0 > 0 ? q0 * (logl(q0) - lp0) : 0) + (q1 > 0 ? q1 * (logl(q1) - lp1) : 0);
+            double tol = 1e-12 * (1 + fabs((double)kl));
+            NEAR(cell(&r, bi, 1, SRS_MET_PROXY), (double)(q0 * 14 + q1 * 2), 1e-12);
+            NEAR(cell(&r, bi, 1, SRS_MET_KL), (double)kl, tol);
+            NEAR(cell(&r, bi, 1, SRS_MET_ESS), (double)(1 / (q0 * q0 + q1 * q1)), 1e-12);
+            // win-tie against the base (key u): sample 0 beats or ties both, sample 1 only itself
+            long double p1 = expl(lp1);
+            NEAR(cell(&r, bi, 1, SRS_MET_WIN_TIE), (double)(q0 + q1 * p1), 1e-12);
+            // the base against raw: P(base sample >= raw sample)
+            NEAR(cell(&r, bi, 0, SRS_MET_WIN_TIE_RAW), (double)((1 - p1) + p1 * q1), 1e-12);
+        }
+        srs_eval_result_free(&r);
+        BAIL_IF_FAILED();
+    }
+}
+
 // ----------------------------------------------------------------------------
 // hand-computable cases
 
