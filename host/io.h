@@ -109,7 +109,28 @@ typedef struct {
 // Returns the row already in the set whose id equals row's, or -1 after
 // inserting row. -2 on OOM (set unchanged).
 int64_t srs_idset_add(srs_idset_t *s, const char *buf, const int64_t *off, int64_t row);
+// The row in the set whose id text is key, or -1 (the set unchanged).
+int64_t srs_idset_find(const srs_idset_t *s, const char *buf, const int64_t *off, const char *key);
 void srs_idset_free(srs_idset_t *s);
+// The set's hash of an id text (the same in every process: MPI ranks use it
+// to send each id to one rank).
+uint64_t srs_id_hash(const char *s);
+
+// ----------------------------------------------------------------------------
+// checks the text readers share
+
+// Offset of the first byte of s[0 .. n) that is not part of valid UTF-8
+// (strict, as Python decodes: no overlong forms, surrogates or code points
+// above U+10FFFF), or -1 when all of it is valid. Ids are checked so that
+// srs never writes JSONL that srs, Python or jansson cannot read back.
+int64_t srs_utf8_invalid(const char *s, size_t n);
+// SRS_ERR_BAD_INPUT for a prompt id seen before, worded as the reader of fmt
+// says it (one process and MPI ranks alike): CSV "FILE:LINE: prompt "ID"
+// appears again after other prompts ...", JSONL "FILE:LINE: prompt_id ID
+// appears again (first on line FIRST)". indexed: one of the two lines has
+// no prompt_id (its id is its row index).
+srs_status_t srs_fail_dup_id(srs_ctx_t *ctx, srs_format_t fmt, const char *path, int64_t line, const char *id,
+                             int is_number, int64_t first_line, int indexed);
 
 // ----------------------------------------------------------------------------
 // row builder: the text readers append rows and samples, then hand the
@@ -128,7 +149,7 @@ typedef struct {
     int64_t ids_len, ids_cap;
     int64_t *id_off;         // (n_rows,) offsets into ids
     int64_t id_off_cap;
-    uint8_t *id_num;         // (n_rows,) 1 numeric id, 2 no id (row index, set by finish)
+    uint8_t *id_num;         // (n_rows,) 1 numeric id, 2 no id (row index, filled in by finish)
     int64_t id_num_cap;
     int64_t n_rows;
     int any_id;              // some row had an explicit id

@@ -3,7 +3,11 @@
 // then one sample per line; the samples of one prompt on consecutive lines.
 // Fields are separated by commas and may be double-quoted ("" for a quote,
 // commas and line breaks allowed inside); CRLF line ends and blank lines are
-// tolerated. Numbers are read with strtod and must fill their field.
+// tolerated. Numbers are decimal (strtod, which must fill the field; its
+// hexadecimal floats are refused). A NUL byte anywhere is an error (a
+// binary or UTF-16 file: fields are C strings, and "p\0a" would read as
+// "p"), and so is a prompt_id that is not valid UTF-8 (it could not be
+// written to JSONL).
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +43,12 @@ static srs_status_t oom(csv_t *c) {
     return srs_fail(c->ctx, SRS_ERR_NOMEM, "%s:%lld: out of memory", c->path, (long long)c->ln);
 }
 
+static srs_status_t nul_byte(csv_t *c) {
+    return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
+                    "%s:%lld: a NUL byte (CSV is text: is this a binary file, or UTF-16?)", c->path,
+                    (long long)c->ln);
+}
+
 // Parses the record at the cursor into c->sc / c->fo / c->nf and moves past
 // its line end. rec_line: the line it starts on (for messages).
 static srs_status_t parse_record(csv_t *c, int64_t rec_line) {
@@ -59,10 +69,12 @@ static srs_status_t parse_record(csv_t *c, int64_t rec_line) {
                     else break;
                 }
                 if (*p == '\n') c->ln++;
+                if (*p == '\0') return nul_byte(c);
                 if (sc_put(c, p, 1) != 0) return oom(c);
             }
             p++;
             while (p < end && (*p == ' ' || *p == '\t')) p++;
+            if (p < end && *p == '\0') return nul_byte(c);
             if (p < end && *p != ',' && *p != '\n' && !(*p == '\r' && (p + 1 == end || p[1] == '\n')))
                 return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
                                 "%s:%lld: unexpected character '%c' after a closing quote", c->path,
@@ -71,6 +83,7 @@ static srs_status_t parse_record(csv_t *c, int64_t rec_line) {
             const char *s = p;
             while (p < end && *p != ',' && *p != '\n') p++;
             size_t n = (size_t)(p - s);
+            if (memchr(s, '\0', n)) return nul_byte(c);
             if (n && s[n - 1] == '\r' && (p == end || *p == '\n')) n--;  // CRLF
             if (sc_put(c, s, n) != 0) return oom(c);
         }
@@ -122,6 +135,10 @@ static srs_status_t parse_num(csv_t *c, int64_t ln, int k, const char *s, double
     if (e == t || *u)
         return srs_fail(c->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: \"%s\" is not a number: \"%.40s\"",
                         c->path, (long long)ln, col_name[k], s);
+    if (memchr(t, 'x', (size_t)(e - t)) || memchr(t, 'X', (size_t)(e - t)))
+        return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
+                        "%s:%lld: \"%s\" is a hexadecimal number: \"%.40s\" (CSV numbers are decimal)", c->path,
+                        (long long)ln, col_name[k], s);
     if (!isfinite(v))
         return srs_fail(c->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: non-finite \"%s\": \"%.40s\"", c->path,
                         (long long)ln, col_name[k], s);
@@ -206,14 +223,15 @@ static srs_status_t read_rows(csv_t *c, srs_bld_t *b, srs_idset_t *seen, const i
         const char *id = field(c, 0);
         int64_t r = b->n_rows;
         if (r == 0 || strcmp(b->ids + b->id_off[r - 1], id) != 0) {  // a new prompt
+            int64_t bad = srs_utf8_invalid(id, strlen(id));
+            if (bad >= 0)
+                return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
+                                "%s:%lld: prompt_id is not valid UTF-8 (byte 0x%02x at offset %lld of the field)",
+                                c->path, (long long)ln, (unsigned)(unsigned char)id[bad], (long long)bad);
             if (srs_bld_row(b, id, strlen(id), is_int_text(id), ln) != 0) return oom(c);
             int64_t j = srs_idset_add(seen, b->ids, b->id_off, r);
             if (j == -2) return oom(c);
-            if (j >= 0)
-                return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
-                                "%s:%lld: prompt \"%s\" appears again after other prompts (samples "
-                                "of one prompt must be on consecutive lines)",
-                                c->path, (long long)ln, id);
+            if (j >= 0) return srs_fail_dup_id(c->ctx, SRS_FMT_CSV, c->path, ln, id, 0, b->line[j], 0);
         }
         if (srs_bld_reserve(b, 1) != 0) return oom(c);
         for (int i = 1; i < ncols && st == SRS_OK; i++)

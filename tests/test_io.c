@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "io.h"
 #include "test.h"
 
 // ----------------------------------------------------------------------------
@@ -200,7 +201,7 @@ TEST(io_format_from_path) {
 
 TEST(io_jsonl_read_basics) {
     const char *p = t_write("io_basic.jsonl",
-                            "\xEF\xBB\xBF{\"prompt_id\": \"a\", \"rewards\": [1, 2.5, -3e2], \"extra\": {\"x\": 1}}\r\n"
+                            "\xEF\xBB\xBF{\"prompt_id\": \"a\", \"rewards\": [1, 2.5, -3e2]}\r\n"
                             "\n"
                             "   \t\n"
                             "{\"rewards\": [0.25], \"prompt_id\": 17}\n"
@@ -622,6 +623,93 @@ TEST(io_jsonl_errors) {
     bad_text("io_e18.jsonl", "{\"rewards\": [1]}\n{\"rewards\": [1], \"gold\": \"x\"}\n", 2,
              "\"gold\" present but earlier lines do not have it");
     bad_text("io_e19.jsonl", "{\"rewards\": [1], \"logw\": [null]}\n", 1, "logw[0] is not a number");
+}
+
+// Bytes a reader must not take (issue 13, items 4 to 6): NUL bytes in CSV,
+// ids that are not UTF-8, hexadecimal floats, bytes after an NPY's data,
+// unknown JSONL keys and repeated JSONL prompt ids.
+static void bad_bytes(const char *name, const void *bytes, size_t n, int line, const char *want) {
+    char path[512], at[600];
+    snprintf(path, sizeof path, "%s", t_path(name));
+    write_bytes(path, bytes, n);
+    if (line > 0) snprintf(at, sizeof at, "%s:%d: ", path, line);
+    else snprintf(at, sizeof at, "%s: ", path);
+    expect_read_fail(path, NULL, SRS_ERR_BAD_INPUT, at);
+    expect_read_fail(path, NULL, SRS_ERR_BAD_INPUT, want);
+}
+#define BAD_BYTES(name, lit, line, want) bad_bytes(name, lit, sizeof(lit) - 1, line, want)
+static const char *npy_file(const char *name, int major, const char *dict, int align, const void *data, size_t n);
+
+TEST(io_csv_nul_bytes) {
+    // two prompts "p\0a" and "p\0b" merged into one, "p"; "1\0junk" read as 1
+    BAD_BYTES("io_nul1.csv", "prompt_id,reward\n\"p\0a\",1\n\"p\0b\",5\n", 2, "a NUL byte");
+    BAD_BYTES("io_nul2.csv", "prompt_id,reward\na,1\0junk\n", 2, "a NUL byte");
+    BAD_BYTES("io_nul3.csv", "prompt_id,reward\na,1\nb\0,2\n", 3, "a NUL byte");
+    BAD_BYTES("io_nul4.csv", "prompt_id,reward\n\"a\"\0,1\n", 2, "a NUL byte");
+    BAD_BYTES("io_nul5.csv", "prompt_id,reward\n\"a\nb\",1\n\"c\nd\0\",2\n", 5, "a NUL byte");
+    BAD_BYTES("io_nul6.csv", "prompt_id,re\0ward\na,1\n", 1, "a NUL byte");
+    BAD_BYTES("io_utf16.csv", "\xff\xfep\0r\0o\0m\0p\0t\0_\0i\0d\0,\0r\0e\0w\0a\0r\0d\0\n\0", 1, "UTF-16");
+}
+
+TEST(io_ids_must_be_utf8) {
+    static const struct { const char *s; int64_t bad; } cases[] = {
+        {"plain", -1}, {"caf\xc3\xa9", -1}, {"\xe6\x97\xa5\xe6\x9c\xac", -1}, {"\xf0\x9f\x98\x80!", -1},
+        {"\xef\xbf\xbf", -1}, {"\xf4\x8f\xbf\xbf", -1}, {"\x7f", -1},
+        {"\xff\xfe", 0}, {"a\x80", 1}, {"\xc0\xaf", 0}, {"\xc1\xbf", 0}, {"ab\xe0\x80\xaf", 2},
+        {"\xed\xa0\x80", 0}, {"x\xed\xbf\xbf", 1}, {"\xf4\x90\x80\x80", 0}, {"\xf5\x80\x80\x80", 0},
+        {"\xe6\x97", 0}, {"ok\xf0\x9f\x98", 2}, {"\xc3\x28", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(srs_utf8_invalid(cases[i].s, strlen(cases[i].s)) == cases[i].bad, "case %zu: %lld, want %lld", i,
+              (long long)srs_utf8_invalid(cases[i].s, strlen(cases[i].s)), (long long)cases[i].bad);
+    // a CSV id that is not UTF-8 would make JSONL that nothing reads back
+    BAD_BYTES("io_u1.csv", "prompt_id,reward\na,1\n\xff\xfe,2\n", 3, "prompt_id is not valid UTF-8 (byte 0xff");
+    BAD_BYTES("io_u2.csv", "prompt_id,reward\n\"x\xed\xa0\x80\",1\n", 2, "not valid UTF-8 (byte 0xed at offset 1");
+    // valid UTF-8 ids go to JSONL and read back the same
+    const char *p = t_write("io_u_ok.csv", "prompt_id,reward\ncaf\xc3\xa9,1\n\xe6\x97\xa5\xf0\x9f\x98\x80,2\n");
+    srs_data_t *d = rd(p);
+    BAIL_IF_FAILED();
+    char j[600];
+    snprintf(j, sizeof j, "%s", t_path("io_u_ok.jsonl"));
+    wr(j, d, SRS_F64);
+    srs_data_t *e = rd(j);
+    if (e) check_same_ids(d, e, 0);
+    srs_data_free(e);
+    srs_data_free(d);
+    // nor from arrays
+    const char *ids[2] = {"ok", "bad\xff"};
+    double u[2] = {1, 2};
+    srs_data_t *f = (srs_data_t *)1;
+    CHECK(srs_data_from_arrays(t_ctx(), 2, NULL, 1, u, NULL, NULL, ids, &f) == SRS_ERR_INVALID_ARG && !f,
+          "from arrays: %s", srs_ctx_last_error(t_ctx()));
+    CHECK(strstr(srs_ctx_last_error(t_ctx()), "ids[1] is not valid UTF-8"), "message: %s", srs_ctx_last_error(t_ctx()));
+}
+
+TEST(io_minor_cases_rejected) {
+    // CSV numbers are decimal: strtod would read 0x1p3 as 8
+    bad_text("io_hex.csv", "prompt_id,reward\na,1\na,0x1p3\n", 3, "\"reward\" is a hexadecimal number: \"0x1p3\"");
+    bad_text("io_hex2.csv", "prompt_id,reward,gold\na,1, -0X1.8P1 \n", 2, "\"gold\" is a hexadecimal number");
+    // JSONL: an unknown key (a mistyped "id" would number prompts by row)
+    bad_text("io_key.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1]}\n{\"id\": \"b\", \"rewards\": [1]}\n", 2,
+             "unknown key \"id\" (the keys are \"prompt_id\", \"rewards\", \"gold\" and \"logw\")");
+    bad_text("io_key2.jsonl", "{\"prompt_id\": \"a\", \"reward\": [1]}\n", 1, "unknown key \"reward\"");
+    // JSONL prompt ids are unique, as CSV's: by their text, the row index for a line without one
+    bad_text("io_dup1.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1]}\n\n{\"prompt_id\": \"b\", \"rewards\": [1]}\n"
+             "{\"prompt_id\": \"a\", \"rewards\": [2]}\n", 4, "prompt_id \"a\" appears again (first on line 1)");
+    bad_text("io_dup2.jsonl", "{\"prompt_id\": 7, \"rewards\": [1]}\n{\"prompt_id\": \"7\", \"rewards\": [1]}\n", 2,
+             "prompt_id \"7\" appears again (first on line 1)");
+    bad_text("io_dup3.jsonl", "{\"prompt_id\": 3, \"rewards\": [1]}\n{\"rewards\": [1]}\n{\"prompt_id\": 1, \"rewards\": [1]}\n",
+             3, "prompt_id 1 appears again (first on line 2; a line without \"prompt_id\" takes its row index");
+    bad_text("io_dup4.jsonl", "{\"prompt_id\": \"1\", \"rewards\": [1]}\n{\"rewards\": [1]}\n", 2,
+             "prompt_id 1 appears again (first on line 1; a line without");
+    // ... and distinct ones, mixed with row indices that do not collide, read
+    srs_data_t *d = rd(t_write("io_dup_ok.jsonl", "{\"prompt_id\": 5, \"rewards\": [1]}\n{\"rewards\": [1]}\n"
+                                                  "{\"prompt_id\": \"01\", \"rewards\": [1]}\n"));
+    srs_data_free(d);
+    // NPY: bytes beyond the declared shape
+    double v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    char p[512];
+    snprintf(p, sizeof p, "%s", npy_file("io_trail.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 64, v, 56));
+    expect_read_fail(p, NULL, SRS_ERR_BAD_INPUT, "8 bytes after the data: the header's shape (2, 3) holds 48 bytes, the file has 56");
 }
 
 TEST(io_csv_errors) {
