@@ -991,7 +991,7 @@ srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: cannot split into part %lld of %lld%s", path,
                         (long long)k, (long long)parts, strcmp(path, "-") == 0 ? " (standard input)" : "");
     if (fmt == SRS_FMT_JSONL) return srs_jsonl_part_bounds(ctx, path, k, parts, out);
-    if (fmt == SRS_FMT_CSV) return srs_csv_part_bounds(ctx, path, k, parts, out);
+    if (fmt == SRS_FMT_CSV) return srs_csv_part_bounds(ctx, path, k, parts, NULL, out);
     return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: only JSONL and CSV are split by bytes", path);
 }
 

@@ -190,12 +190,14 @@ srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out);
 //
 // Part k of `parts` of a JSONL or CSV file is the whole records (JSONL lines;
 // CSV: whole prompts, all of a prompt's lines) that start in bytes [start,
-// end). Every process computes every boundary the same way from the file
-// alone, so the parts tile the file without communication: part k starts at
-// the first record at or after byte k*len/parts (CSV: the first record there
-// whose prompt_id differs from the record before it). Only the part's own
-// bytes are read (plus, for CSV, the header and the records that decide a
-// boundary).
+// end): part k starts at the first record at or after byte k*len/parts
+// (CSV: the first record there whose prompt_id differs from the record
+// before it), so that the parts are what one process reads, in order.
+// JSONL: every process computes every boundary from the file alone. CSV:
+// whether a byte is inside a quoted field depends on every byte before it,
+// so each process first summarises its chunk (srs_csv_chunk_scan, its own
+// bytes only), the processes exchange the summaries, and then each finds
+// its bounds from all of them (srs_csv_part_bounds).
 typedef struct {
     int64_t start, end;   // byte range [start, end) of the file
     int64_t newlines;     // '\n' bytes in the range: the next part's first line is the sum
@@ -205,20 +207,35 @@ typedef struct {
 } srs_text_part_t;
 
 // Computes start, end, newlines and records of part k (0 <= k < parts) of
-// path (fmt SRS_FMT_JSONL or SRS_FMT_CSV); first_line and row_base are left
-// to the caller (prefix sums over the parts before k). A CSV header error
-// is reported here (every part reads the header).
+// path (fmt SRS_FMT_JSONL or SRS_FMT_CSV) in one process (CSV: every
+// chunk's summary is computed here, reading the whole file); first_line and
+// row_base are left to the caller (prefix sums over the parts before k). A
+// CSV header error is reported here (every part reads the header).
 srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t fmt, int64_t k,
                                   int64_t parts, srs_text_part_t *out);
 // The per-format halves of srs_text_part_bounds.
 srs_status_t srs_jsonl_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
                                    srs_text_part_t *out);
+// CSV: the bytes after the header are cut into `parts` chunks; the summary
+// of a chunk runs the reader's grammar over it from each state it may start
+// in (inside a quoted field or not, ...): the state it ends in and the
+// first and last record start in the chunk (-1: none). The summaries of
+// chunks 0 .. k-1 give chunk k its true start state.
+#define SRS_CSV_NSTATES 8
+typedef struct {
+    uint8_t exit[SRS_CSV_NSTATES];   // the state at the chunk's end, per start state
+    int64_t first[SRS_CSV_NSTATES];  // the first record start in the chunk, per start state, or -1
+    int64_t last[SRS_CSV_NSTATES];   // the last one, or -1
+} srs_csv_chunk_t;
+// The summary of chunk k of parts (reads the header and the chunk).
+srs_status_t srs_csv_chunk_scan(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts, srs_csv_chunk_t *out);
+// The bounds of part k from the summaries of every chunk (chunks: (parts,)
+// from srs_csv_chunk_scan; NULL: computed here, from the whole file).
 srs_status_t srs_csv_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
-                                 srs_text_part_t *out);
+                                 const srs_csv_chunk_t *chunks, srs_text_part_t *out);
 // Reads part p of path: rows numbered from p->row_base (batch.first_index),
 // lines from p->first_line; an empty part gives a data set with no rows.
-// A CSV record that runs past p->end (a quoted line break on a boundary) is
-// an error naming the byte.
+// A CSV record cannot run past p->end: the bounds are record starts.
 srs_status_t srs_read_jsonl_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
                                  srs_data_t **out);
 srs_status_t srs_read_csv_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,

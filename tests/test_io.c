@@ -712,6 +712,101 @@ TEST(io_minor_cases_rejected) {
     expect_read_fail(p, NULL, SRS_ERR_BAD_INPUT, "8 bytes after the data: the header's shape (2, 3) holds 48 bytes, the file has 56");
 }
 
+// ----------------------------------------------------------------------------
+// parts of a text file (what MPI ranks read), in one process
+
+static int64_t file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+// Reads path in `parts` parts as the ranks do, the bounds from
+// srs_text_part_bounds, and checks that the parts together are the whole
+// file's read: rows, samples, ids and lines.
+static void parts_equal_whole(const char *path, srs_format_t fmt, int parts) {
+    srs_data_t *whole = rd(path);
+    if (!whole) return;
+    const srs_batch_t *w = srs_data_batch(whole);
+    int64_t first_line = 1, row_base = 0, rows = 0, prev_end = 0;
+    for (int k = 0; k < parts && !t_failed_now(); k++) {
+        srs_text_part_t p;
+        srs_status_t st = srs_text_part_bounds(t_ctx(), path, fmt, k, parts, &p);
+        CHECK(st == SRS_OK && p.start == prev_end, "%d parts, part %d: %s; [%lld, %lld) after %lld", parts, k,
+              srs_ctx_last_error(t_ctx()), (long long)p.start, (long long)p.end, (long long)prev_end);
+        if (st != SRS_OK) break;
+        prev_end = p.end;
+        p.first_line = first_line;
+        p.row_base = row_base;
+        srs_data_t *d = NULL;
+        st = (fmt == SRS_FMT_CSV ? srs_read_csv_part : srs_read_jsonl_part)(t_ctx(), path, &p, &d);
+        CHECK(st == SRS_OK, "%d parts, part %d [%lld, %lld): %s", parts, k, (long long)p.start, (long long)p.end,
+              srs_ctx_last_error(t_ctx()));
+        if (st != SRS_OK) break;
+        const srs_batch_t *b = srs_data_batch(d);
+        for (int64_t i = 0; i < b->n_prompts && rows + i < w->n_prompts; i++) {
+            int64_t s0, n0, s1, n1;
+            srs_batch_row(w, rows + i, &s0, &n0);
+            srs_batch_row(b, i, &s1, &n1);
+            int same = n0 == n1 && srs_data_line(whole, rows + i) == srs_data_line(d, i) &&
+                       strcmp(srs_data_id(whole, rows + i, NULL), srs_data_id(d, i, NULL)) == 0;
+            for (int64_t j = 0; same && j < n0; j++) same = vat(w->reward, s0 + j) == vat(b->reward, s1 + j);
+            if (!same) {
+                CHECK(0, "%d parts, part %d, row %lld: \"%s\" line %lld vs whole \"%s\" line %lld", parts, k,
+                      (long long)i, srs_data_id(d, i, NULL), (long long)srs_data_line(d, i),
+                      srs_data_id(whole, rows + i, NULL), (long long)srs_data_line(whole, rows + i));
+                break;
+            }
+        }
+        rows += b->n_prompts;
+        first_line += p.newlines;
+        row_base += fmt == SRS_FMT_CSV ? b->n_prompts : p.records;
+        srs_data_free(d);
+    }
+    CHECK(t_failed_now() || (rows == w->n_prompts && prev_end == file_size(path)),
+          "%d parts: %lld rows, whole %lld", parts, (long long)rows, (long long)w->n_prompts);
+    srs_data_free(whole);
+}
+
+// A CSV whose quoted fields hold line breaks (some lines blank, some CRLF),
+// commas and "" escapes, unquoted fields with a literal quote, blank lines
+// between records, prompts of 1 to 3 lines: part boundaries fall inside
+// quoted fields for every part count (issue 13, item 8: "unterminated
+// quoted field" under mpirun -np 2).
+TEST(io_csv_parts_equal_one_read) {
+    size_t cap = 1 << 16, len = 0;
+    char *t = malloc(cap);
+    len += (size_t)sprintf(t, "prompt_id,reward,gold\r\n");
+    uint64_t rng = 3;
+    for (int i = 0; i < 240; i++) {
+        char id[64];
+        switch (i % 6) {
+        case 0: sprintf(id, "p%d", i); break;
+        case 1: sprintf(id, "\"q%d\nsecond line\"", i); break;
+        case 2: sprintf(id, "\"c,%d \"\"x\"\"\"", i); break;
+        case 3: sprintf(id, "u\"%d", i); break;  // unquoted: the quote is literal
+        case 4: sprintf(id, "\"s%d\r\n\r\n\"  ", i); break;
+        default: sprintf(id, "\"m%d\n\n,\n\"\"\n\"", i); break;
+        }
+        int ns = 1 + (int)(t_rand_u64(&rng) % 3);
+        for (int j = 0; j < ns; j++)
+            len += (size_t)sprintf(t + len, "%s,%.3f,%d%s", id, t_rand_normal(&rng), j, i % 4 == 1 ? "\r\n" : "\n");
+        if (i % 9 == 4) len += (size_t)sprintf(t + len, " \t\r\n");
+        if (i == 100) {  // one very long quoted field
+            len += (size_t)sprintf(t + len, "\"long");
+            for (int k = 0; k < 400; k++) len += (size_t)sprintf(t + len, "\n\"\"x\"\",");
+            len += (size_t)sprintf(t + len, "\",1,2\n");
+        }
+    }
+    char p[512];
+    snprintf(p, sizeof p, "%s", t_path("io_parts.csv"));
+    write_bytes(p, t, len);
+    for (int parts = 1; parts <= 9 && !t_failed_now(); parts++) parts_equal_whole(p, SRS_FMT_CSV, parts);
+    // the issue's file: one quoted line break
+    snprintf(p, sizeof p, "%s", t_write("io_parts2.csv", "prompt_id,reward\n\"a\nb\",1\n\"a\nb\",2\nc,3\n"));
+    for (int parts = 1; parts <= 6 && !t_failed_now(); parts++) parts_equal_whole(p, SRS_FMT_CSV, parts);
+    free(t);
+}
+
 TEST(io_csv_errors) {
     bad_text("io_c1.csv", "prompt_id,reward,bogus\na,1,2\n", 1, "unknown column \"bogus\"");
     bad_text("io_c2.csv", "id,reward\na,1\n", 1, "first column must be \"prompt_id\"");
