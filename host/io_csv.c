@@ -76,10 +76,15 @@ static srs_status_t parse_record(csv_t *c, int64_t rec_line) {
             p++;
             while (p < end && (*p == ' ' || *p == '\t')) p++;
             if (p < end && *p == '\0') return nul_byte(c);
-            if (p < end && *p != ',' && *p != '\n' && !(*p == '\r' && (p + 1 == end || p[1] == '\n')))
+            if (p < end && *p != ',' && *p != '\n' && !(*p == '\r' && (p + 1 == end || p[1] == '\n'))) {
+                const unsigned char ch = (unsigned char)*p;
+                if (ch < 0x20 || ch >= 0x7f)  // not printable as is (a CR, a UTF-8 byte): its value
+                    return srs_fail(c->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: unexpected byte 0x%02x after a closing quote",
+                                    c->path, (long long)c->ln, ch);
                 return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
                                 "%s:%lld: unexpected character '%c' after a closing quote", c->path,
                                 (long long)c->ln, *p);
+            }
         } else {
             const char *s = p;
             while (p < end && *p != ',' && *p != '\n' && *p) p++;

@@ -807,6 +807,71 @@ TEST(io_csv_parts_equal_one_read) {
     free(t);
 }
 
+// Random small CSVs, valid and not: for every part count the parts read
+// what one read does (valid files), and some part fails where the whole
+// read fails (the reader's grammar and the boundary automaton agree).
+TEST(io_csv_parts_random) {
+    static const char *const ids[] = {"a%d", "\"a%d\"", "\"x\ny%d\"", "\"c,%d\"", "\"q\"\"%d\"", "u\"%d",
+                                      " \"s%d\" ", "\"\n\n%d\"", "\"\r\n%d\"", "\"e%d\"  ", "b%d"};
+    static const char *const ends[] = {"\n", "\r\n", "\n\n", "\n \t\n", "\n\r\n"};
+    static const char junk[] = {'"', ',', '\n', '\r', ' ', 'z', '\0'};
+    uint64_t rng = 77;
+    char p[512];
+    snprintf(p, sizeof p, "%s", t_path("io_rand.csv"));
+    int valid = 0, n_files = t_quick() ? 300 : 1500;
+    for (int it = 0; it < n_files && !t_failed_now(); it++) {
+        char t[2048];
+        size_t len = (size_t)sprintf(t, "prompt_id,reward\n");
+        int nrec = 1 + (int)(t_rand_u64(&rng) % 12);
+        char id[64] = "";
+        for (int k = 0; k < nrec; k++) {  // a new prompt, or (1 in 3) another line of the last one
+            if (k == 0 || t_rand_u64(&rng) % 3) snprintf(id, sizeof id, ids[t_rand_u64(&rng) % 11], k);
+            len += (size_t)sprintf(t + len, "%s,%d%s", id, (int)(t_rand_u64(&rng) % 10), ends[t_rand_u64(&rng) % 5]);
+        }
+        if (t_rand_u64(&rng) % 3 == 0 && len > 17)  // a stray byte somewhere after the header
+            t[17 + t_rand_u64(&rng) % (len - 17)] = junk[t_rand_u64(&rng) % sizeof junk];
+        write_bytes(p, t, len);
+        srs_data_t *whole = NULL;
+        srs_status_t ws = srs_data_read(t_ctx(), p, NULL, &whole);
+        if (ws == SRS_OK) {
+            valid++;
+            srs_data_free(whole);
+            for (int parts = 2; parts <= 5 && !t_failed_now(); parts++) parts_equal_whole(p, SRS_FMT_CSV, parts);
+            if (t_failed_now()) fprintf(stderr, "    file %d: %.*s\n", it, (int)len, t);
+            continue;
+        }
+        for (int parts = 2; parts <= 5; parts++) {  // some part fails, or two parts share an id (MPI's check)
+            int64_t first_line = 1, n_ids = 0, off[64];
+            char buf[4096];
+            size_t used = 0;
+            srs_idset_t seen = {0};
+            int failed = 0;
+            for (int k = 0; k < parts && !failed; k++) {
+                srs_text_part_t tp;
+                if (srs_text_part_bounds(t_ctx(), p, SRS_FMT_CSV, k, parts, &tp) != SRS_OK) {
+                    failed = 1;
+                    break;
+                }
+                tp.first_line = first_line;
+                first_line += tp.newlines;
+                srs_data_t *d = NULL;
+                failed = srs_read_csv_part(t_ctx(), p, &tp, &d) != SRS_OK;
+                for (int64_t i = 0; !failed && i < srs_data_batch(d)->n_prompts && n_ids < 64; i++) {
+                    const char *pid = srs_data_id(d, i, NULL);
+                    off[n_ids] = (int64_t)used;
+                    used += (size_t)sprintf(buf + used, "%s", pid) + 1;
+                    failed = srs_idset_add(&seen, buf, off, n_ids++) >= 0;
+                }
+                srs_data_free(d);
+            }
+            srs_idset_free(&seen);
+            CHECK(failed, "file %d, %d parts: one read fails, every part reads: %.*s", it, parts, (int)len, t);
+            if (!failed) break;
+        }
+    }
+    CHECK(valid > n_files / 10, "only %d of %d files valid", valid, n_files);
+}
+
 TEST(io_csv_errors) {
     bad_text("io_c1.csv", "prompt_id,reward,bogus\na,1,2\n", 1, "unknown column \"bogus\"");
     bad_text("io_c2.csv", "id,reward\na,1\n", 1, "first column must be \"prompt_id\"");
