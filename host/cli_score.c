@@ -180,7 +180,9 @@ int srs_cmd_score(int argc, char **argv) {
         cli_msg("out of memory");
         rc = EXIT_RUNTIME;
     }
-    if (rc == 0 && srs_score(ctx, H.data, H.kind, n, dim, w, heads, bias, r) != SRS_OK) {
+    if (rc == 0 && (srs_score(ctx, H.data, H.kind, n, dim, w, heads, bias, r) != SRS_OK ||
+                    srs_score_check(ctx, r, n, heads, H.data, H.kind, dim, w, bias, lo * unit, so.hidden, so.head,
+                                    so.bias) != SRS_OK)) {
         cli_msg("%s", srs_ctx_last_error(ctx));
         rc = EXIT_RUNTIME;
     }
@@ -193,6 +195,13 @@ int srs_cmd_score(int argc, char **argv) {
             rc = EXIT_RUNTIME;
         } else {
             d->batch.first_index = lo;
+            // messages about the rewards' rows name the file they came from
+            char *path = malloc(strlen(so.hidden) + 32);
+            if (path) {
+                sprintf(path, "%s (rewards)", so.hidden);
+                free(d->path);
+                d->path = path;
+            }
         }
     }
     if (rc == 0 && so.then) {

@@ -862,6 +862,47 @@ void srs_put_id(FILE *f, const srs_data_t *d, int64_t row, int json) {
     else srs_put_json_string(f, s);
 }
 
+// ----------------------------------------------------------------------------
+// checks the text readers share
+
+// Strict UTF-8, as Python's decoder: no overlong forms, no surrogates,
+// nothing above U+10FFFF, no truncated sequence.
+int64_t srs_utf8_invalid(const char *s, size_t n) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (len == 0 || i + len > n) return (int64_t)i;
+        uint32_t cp = c & (0x7Fu >> len);
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) return (int64_t)i;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
+            return (int64_t)i;
+        i += len;
+    }
+    return -1;
+}
+
+srs_status_t srs_fail_dup_id(srs_ctx_t *ctx, srs_format_t fmt, const char *path, int64_t line, const char *id,
+                             int is_number, int64_t first_line, int indexed) {
+    if (fmt == SRS_FMT_CSV)
+        return srs_fail(ctx, SRS_ERR_BAD_INPUT,
+                        "%s:%lld: prompt \"%s\" appears again after other prompts (samples of one prompt must be "
+                        "on consecutive lines)",
+                        path, (long long)line, id);
+    const char *q = is_number ? "" : "\"";
+    return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s:%lld: prompt_id %s%s%s appears again (first on line %lld%s)", path,
+                    (long long)line, q, id, q, (long long)first_line,
+                    indexed ? "; a line without \"prompt_id\" takes its row index as its id" : "");
+}
+
 #ifdef _OPENMP
 #define OMP(x) _Pragma(#x)
 #else
@@ -930,6 +971,15 @@ static int64_t idset_probe(const srs_idset_t *s, const char *buf, const int64_t 
         if (r == 0 || strcmp(buf + off[r - 1], key) == 0) return i;
     }
 }
+
+// The row whose id is key, or -1.
+int64_t srs_idset_find(const srs_idset_t *s, const char *buf, const int64_t *off, const char *key) {
+    if (s->cap == 0) return -1;
+    int64_t r = s->slot[idset_probe(s, buf, off, key, hash_str(key))];
+    return r - 1;
+}
+
+uint64_t srs_id_hash(const char *s) { return hash_str(s); }
 
 // The row with the same id already in the set, else -1 after adding row; -2 on OOM.
 int64_t srs_idset_add(srs_idset_t *s, const char *buf, const int64_t *off, int64_t row) {
@@ -1000,7 +1050,7 @@ int srs_bld_row(srs_bld_t *b, const char *id, size_t id_len, int id_num, int64_t
     return 0;
 }
 
-// Replaces the empty texts of id-less rows (id_num 2) by their row index.
+// Replaces the empty texts of id-less rows (id_num 2, kept) by their row index.
 static int fill_row_ids(srs_bld_t *b) {
     int64_t extra = 0;
     for (int64_t r = 0; r < b->n_rows; r++)
@@ -1014,7 +1064,6 @@ static int fill_row_ids(srs_bld_t *b) {
         b->id_off[r] = at;
         if (b->id_num[r] == 2) {
             at += snprintf(ids + at, (size_t)(cap - at), "%lld", (long long)(r + b->row_base)) + 1;
-            b->id_num[r] = 1;
         } else {
             size_t l = strlen(s) + 1;
             memcpy(ids + at, s, l);
@@ -1128,7 +1177,7 @@ const char *srs_data_id(const srs_data_t *d, int64_t row, int *is_number) {
     if (is_number) *is_number = 0;
     if (!d || row < 0 || row >= d->batch.n_prompts) return "";
     if (d->id_buf) {
-        if (is_number) *is_number = d->id_num ? d->id_num[row] : 0;
+        if (is_number) *is_number = d->id_num ? d->id_num[row] != 0 : 0;
         return d->id_buf + d->id_off[row];
     }
     static _Thread_local char ring[ID_RING][24];
@@ -1179,9 +1228,13 @@ srs_status_t srs_data_from_arrays(srs_ctx_t *ctx, int64_t n_prompts, const int64
     if (n_samples > 0 && !reward)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "srs_data_from_arrays: reward is NULL");
     if (ids)
-        for (int64_t i = 0; i < n_prompts; i++)
-            if (!ids[i])
-                return srs_fail(ctx, SRS_ERR_INVALID_ARG, "ids[%lld] is NULL", (long long)i);
+        for (int64_t i = 0; i < n_prompts; i++) {
+            if (!ids[i]) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "ids[%lld] is NULL", (long long)i);
+            int64_t at = srs_utf8_invalid(ids[i], strlen(ids[i]));
+            if (at >= 0)  // it could not be written to JSONL
+                return srs_fail(ctx, SRS_ERR_INVALID_ARG, "ids[%lld] is not valid UTF-8 (byte 0x%02x at offset %lld)",
+                                (long long)i, (unsigned)(unsigned char)ids[i][at], (long long)at);
+        }
     if ((uint64_t)n_samples > SIZE_MAX / sizeof(double))
         return srs_fail(ctx, SRS_ERR_NOMEM, "too many samples");
 
@@ -1316,7 +1369,7 @@ srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: cannot split into part %lld of %lld%s", path,
                         (long long)k, (long long)parts, strcmp(path, "-") == 0 ? " (standard input)" : "");
     if (fmt == SRS_FMT_JSONL) return srs_jsonl_part_bounds(ctx, path, k, parts, out);
-    if (fmt == SRS_FMT_CSV) return srs_csv_part_bounds(ctx, path, k, parts, out);
+    if (fmt == SRS_FMT_CSV) return srs_csv_part_bounds(ctx, path, k, parts, NULL, out);
     return srs_fail(ctx, SRS_ERR_INVALID_ARG, "%s: only JSONL and CSV are split by bytes", path);
 }
 

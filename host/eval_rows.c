@@ -23,6 +23,12 @@
  *
  * Formulas (q normalised, pn = p normalised, t = s/beta shifted by its max):
  *   KL(q||p) = sum q t - log sum pn e^t           (no per-sample log)
+ * The weights pn e^t are at most 1 and, without logw, at least 1/n for the
+ * largest s. With logw far apart they can all underflow (logw [0, 800]: pn
+ * = [e^-800, 1], and a raw reward larger on the first sample by 12 / beta =
+ * 1200 leaves nothing of the second): then the row's law is redone in the
+ * log domain, e = exp(log pn + t - A) with A = max(log pn + t), log pn from
+ * logw itself (ev_rescue_*). Only then: every other row keeps its bits.
  *   win_tie  = sum_i q_i P_p(v <= v_i),  win = sum_i q_i P_p(v < v_i)
  *   best-of-n on the tie group G of u with F_lt = P_p(u < u_G), mass p_G:
  *     P(max in G) = (F_lt + p_G)^n - F_lt^n, shared in proportion to p within
@@ -114,12 +120,14 @@ typedef struct {
     int *kgst;                 // (L+1,) tie groups of the win key: starts in ord
     double *kgpg;              // (L,) and base masses
     double *mb, *bb;           // (n_betas,) m* and B_eff of the row under each beta
+    double *lp;                // (L,) log pn from logw (weighted rows, when a law underflows)
+    int64_t lp_row;            // the row lp holds, -1: none
 } ev_scratch_t;
 
 static void ev_free(ev_scratch_t *s) {
     void *ptrs[] = {s->d, s->p, s->td, s->tp, s->pn, s->g, s->key, s->ord, s->ordu, s->cle, s->clt,
                     s->rle, s->rlt, s->qraw, s->tmp, s->tmp2, s->SD, s->QF, s->fixmet, s->V,
-                    s->W, s->S, s->x, s->gst, s->gpg, s->kgst, s->kgpg, s->mb, s->bb};
+                    s->W, s->S, s->x, s->gst, s->gpg, s->kgst, s->kgpg, s->mb, s->bb, s->lp};
     for (size_t i = 0; i < sizeof ptrs / sizeof ptrs[0]; i++) free(ptrs[i]);
 }
 
@@ -148,9 +156,12 @@ static int ev_init(ev_scratch_t *s, int64_t L, int weighted, int n_arms, int n_b
     s->kgpg = malloc(n * db);
     s->mb = malloc((size_t)(n_betas + LN) * db);
     s->bb = malloc((size_t)(n_betas + LN) * db);
+    s->lp = weighted ? malloc(n * db) : NULL;
+    s->lp_row = -1;
     return s->d && s->td && (!weighted || (s->p && s->tp)) && s->pn && s->g && s->key && s->ord &&
            s->ordu && s->cle && s->clt && s->rle && s->rlt && s->qraw && s->tmp && s->tmp2 && s->SD &&
-           s->QF && s->fixmet && s->V && s->W && s->S && s->x && s->gst && s->gpg && s->kgst && s->kgpg && s->mb && s->bb;
+           s->QF && s->fixmet && s->V && s->W && s->S && s->x && s->gst && s->gpg && s->kgst && s->kgpg && s->mb && s->bb &&
+           (!weighted || s->lp);
 }
 
 // ----------------------------------------------------------------------------
@@ -511,6 +522,80 @@ static void exact_all_betas(const srs_eval_opts_t *o, const double *d, const dou
     }
 }
 
+// ----------------------------------------------------------------------------
+// laws whose weights underflow (weighted rows only; see the top of the file)
+
+// A normaliser below this is redone in the log domain. Above it the largest
+// weight is at least EV_TINY / n, so sum e^2 stays a normal number.
+#define EV_TINY 0x1p-400
+// t = (s - max s) / beta is clamped here: for tiny beta and a wide reward
+// range it overflows to -inf, and e t would be 0 x -inf = NaN. e is 0
+// either way (t < -746), so no sum changes.
+#define EV_T_MIN -1e300
+
+// log pn of row i (samples [start, start + n) of b) into s->lp, once per
+// row: logw - max logw - log(sum exp(logw - max logw)), the exact logarithm
+// of the loader's weights p / wsum.
+static const double *ev_log_pn(ev_scratch_t *s, const srs_batch_t *b, int64_t i, int64_t start, int64_t n,
+                               double wsum) {
+    if (s->lp_row == i) return s->lp;
+    double lmax = -INFINITY;
+    for (int64_t j = 0; j < n; j++) {
+        double x = b->logw.dtype == SRS_F32 ? (double)((const float *)b->logw.data)[start + j]
+                                            : ((const double *)b->logw.data)[start + j];
+        s->lp[j] = x;
+        lmax = srs_max(lmax, x);
+    }
+    const double lw = srs_log(wsum);
+    for (int64_t j = 0; j < n; j++) s->lp[j] = (s->lp[j] - lmax) - lw;
+    s->lp_row = i;
+    return s->lp;
+}
+
+// The raw design's law q (n,) from log pn when pn e^t underflowed.
+static void ev_rescue_raw(const double *lp, const double *d, int64_t n, double dmax, double ib, double *q) {
+    double A = -INFINITY, z = 0;
+    for (int64_t j = 0; j < n; j++) A = srs_max(A, lp[j] + (d[j] - dmax) * ib);
+    for (int64_t j = 0; j < n; j++) {
+        double e = srs_exp(lp[j] + (d[j] - dmax) * ib - A);
+        q[j] = e;
+        z += e;
+    }
+    double iz = 1.0 / z;
+    for (int64_t j = 0; j < n; j++) q[j] *= iz;
+}
+
+// The unnormalised sums of a design lane (see eval_row) and lz, the log of
+// its normaliser relative to sum pn.
+typedef struct {
+    double z, et, e2, ed, eg, wt, w, wtr, wr, lz;
+} ev_sums_t;
+
+// Lane l of Sg from log pn when pn e^t underflowed: e = exp(log pn + t -
+// A), A = max(log pn + t), so the largest e is 1; the sums are those of pn
+// e^t times e^-A, and lz = A + log z.
+static void ev_rescue_lane(const double *lp, const double *Sg, int l, double smax, double ib,
+                           const row_view_t *rv, const double *gv, ev_sums_t *o) {
+    const int64_t n = rv->n;
+    double A = -INFINITY;
+    for (int64_t j = 0; j < n; j++) A = srs_max(A, lp[j] + srs_max((Sg[j * LN + l] - smax) * ib, EV_T_MIN));
+    memset(o, 0, sizeof *o);
+    for (int64_t j = 0; j < n; j++) {
+        const double t = srs_max((Sg[j * LN + l] - smax) * ib, EV_T_MIN);
+        const double e = srs_exp(lp[j] + t - A);
+        o->z += e;
+        o->et += e * t;
+        o->e2 += e * e;
+        o->ed += e * rv->d[j];
+        o->eg += e * gv[j];
+        o->wt += e * rv->cle[j];
+        o->w += e * rv->clt[j];
+        o->wtr += e * rv->rle[j];
+        o->wr += e * rv->rlt[j];
+    }
+    o->lz = A + srs_log(o->z);
+}
+
 // Evaluates row i into v, its row of the block's distinct values (Up,).
 // Returns 0 or a ROW_* code (-1: non-finite gold).
 static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
@@ -643,8 +728,13 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
                 q[jj] = e;
                 zp[jj & 7] += e;
             }
-            double iz = 1.0 / SRS_SUM8(zp);
-            for (int64_t j = 0; j < n; j++) q[j] *= iz;
+            const double zs = SRS_SUM8(zp);
+            if (p && !(zs >= EV_TINY)) {
+                ev_rescue_raw(ev_log_pn(s, b, i, start, n, r.wsum), d, n, dmax, ib, q);
+            } else {
+                double iz = 1.0 / zs;
+                for (int64_t j = 0; j < n; j++) q[j] *= iz;
+            }
             cdf_at(s->ord, s->kgst, nkg, q, s->rle, s->rlt);
         }
         // base and best-of-n lanes: the sums against raw
@@ -686,7 +776,7 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
                 const double a1 = s->cle[j], a2 = s->clt[j], a3 = s->rle[j], a4 = s->rlt[j];
 #pragma omp simd
                 for (int l = 0; l < LN; l++) {
-                    double t = (Sg[j * LN + l] - smax[l]) * ib;
+                    double t = srs_max((Sg[j * LN + l] - smax[l]) * ib, EV_T_MIN);
                     double e = pj * srs_exp(t);
                     z[l] += e;
                     et[l] += e * t;
@@ -702,6 +792,13 @@ static int eval_row(const ev_job_t *jb, ev_scratch_t *s, int64_t i, double *v) {
             double lz[LN];
 #pragma omp simd
             for (int l = 0; l < LN; l++) lz[l] = srs_log(z[l] / psum);
+            for (int l = 0; p && l < LN; l++) {
+                if (z[l] >= EV_TINY || jb->dlane[g * LN + l] < 0) continue;
+                ev_sums_t u;
+                ev_rescue_lane(ev_log_pn(s, b, i, start, n, r.wsum), Sg, l, smax[l], ib, &rv, gv, &u);
+                z[l] = u.z; et[l] = u.et; e2[l] = u.e2; ed[l] = u.ed; eg[l] = u.eg;
+                wt[l] = u.wt; w[l] = u.w; wtr[l] = u.wtr; wr[l] = u.wr; lz[l] = u.lz;
+            }
             for (int l = 0; l < LN; l++) {
                 int a = jb->dlane[g * LN + l];
                 if (a < 0) continue;

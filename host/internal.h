@@ -113,7 +113,8 @@ struct srs_data {
     size_t map_len[3];
     char *id_buf;             // prompt ids, NUL-separated; NULL = row index ids
     int64_t *id_off;          // (n_prompts,) offsets into id_buf
-    uint8_t *id_num;          // (n_prompts,) 1 if the id was a JSON number
+    uint8_t *id_num;          // (n_prompts,) 1 if the id was a JSON number, 2 the row index
+                              // (a text file's row without an id), 0 a string
     int64_t *line;            // (n_prompts,) 1-based source line, or NULL
 };
 

@@ -138,7 +138,28 @@ typedef struct {
 // Returns the row already in the set whose id equals row's, or -1 after
 // inserting row. -2 on OOM (set unchanged).
 int64_t srs_idset_add(srs_idset_t *s, const char *buf, const int64_t *off, int64_t row);
+// The row in the set whose id text is key, or -1 (the set unchanged).
+int64_t srs_idset_find(const srs_idset_t *s, const char *buf, const int64_t *off, const char *key);
 void srs_idset_free(srs_idset_t *s);
+// The set's hash of an id text (the same in every process: MPI ranks use it
+// to send each id to one rank).
+uint64_t srs_id_hash(const char *s);
+
+// ----------------------------------------------------------------------------
+// checks the text readers share
+
+// Offset of the first byte of s[0 .. n) that is not part of valid UTF-8
+// (strict, as Python decodes: no overlong forms, surrogates or code points
+// above U+10FFFF), or -1 when all of it is valid. Ids are checked so that
+// srs never writes JSONL that srs, Python or jansson cannot read back.
+int64_t srs_utf8_invalid(const char *s, size_t n);
+// SRS_ERR_BAD_INPUT for a prompt id seen before, worded as the reader of fmt
+// says it (one process and MPI ranks alike): CSV "FILE:LINE: prompt "ID"
+// appears again after other prompts ...", JSONL "FILE:LINE: prompt_id ID
+// appears again (first on line FIRST)". indexed: one of the two lines has
+// no prompt_id (its id is its row index).
+srs_status_t srs_fail_dup_id(srs_ctx_t *ctx, srs_format_t fmt, const char *path, int64_t line, const char *id,
+                             int is_number, int64_t first_line, int indexed);
 
 // ----------------------------------------------------------------------------
 // row builder: the text readers append rows and samples, then hand the
@@ -157,7 +178,7 @@ typedef struct {
     int64_t ids_len, ids_cap;
     int64_t *id_off;         // (n_rows,) offsets into ids
     int64_t id_off_cap;
-    uint8_t *id_num;         // (n_rows,) 1 numeric id, 2 no id (row index, set by finish)
+    uint8_t *id_num;         // (n_rows,) 1 numeric id, 2 no id (row index, filled in by finish)
     int64_t id_num_cap;
     int64_t n_rows;
     int any_id;              // some row had an explicit id
@@ -202,12 +223,14 @@ srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out);
 //
 // Part k of `parts` of a JSONL or CSV file is the whole records (JSONL lines;
 // CSV: whole prompts, all of a prompt's lines) that start in bytes [start,
-// end). Every process computes every boundary the same way from the file
-// alone, so the parts tile the file without communication: part k starts at
-// the first record at or after byte k*len/parts (CSV: the first record there
-// whose prompt_id differs from the record before it). Only the part's own
-// bytes are read (plus, for CSV, the header and the records that decide a
-// boundary).
+// end): part k starts at the first record at or after byte k*len/parts
+// (CSV: the first record there whose prompt_id differs from the record
+// before it), so that the parts are what one process reads, in order.
+// JSONL: every process computes every boundary from the file alone. CSV:
+// whether a byte is inside a quoted field depends on every byte before it,
+// so each process first summarises its chunk (srs_csv_chunk_scan, its own
+// bytes only), the processes exchange the summaries, and then each finds
+// its bounds from all of them (srs_csv_part_bounds).
 typedef struct {
     int64_t start, end;   // byte range [start, end) of the file
     int64_t newlines;     // '\n' bytes in the range: the next part's first line is the sum
@@ -217,20 +240,35 @@ typedef struct {
 } srs_text_part_t;
 
 // Computes start, end, newlines and records of part k (0 <= k < parts) of
-// path (fmt SRS_FMT_JSONL or SRS_FMT_CSV); first_line and row_base are left
-// to the caller (prefix sums over the parts before k). A CSV header error
-// is reported here (every part reads the header).
+// path (fmt SRS_FMT_JSONL or SRS_FMT_CSV) in one process (CSV: every
+// chunk's summary is computed here, reading the whole file); first_line and
+// row_base are left to the caller (prefix sums over the parts before k). A
+// CSV header error is reported here (every part reads the header).
 srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t fmt, int64_t k,
                                   int64_t parts, srs_text_part_t *out);
 // The per-format halves of srs_text_part_bounds.
 srs_status_t srs_jsonl_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
                                    srs_text_part_t *out);
+// CSV: the bytes after the header are cut into `parts` chunks; the summary
+// of a chunk runs the reader's grammar over it from each state it may start
+// in (inside a quoted field or not, ...): the state it ends in and the
+// first and last record start in the chunk (-1: none). The summaries of
+// chunks 0 .. k-1 give chunk k its true start state.
+#define SRS_CSV_NSTATES 8
+typedef struct {
+    uint8_t exit[SRS_CSV_NSTATES];   // the state at the chunk's end, per start state
+    int64_t first[SRS_CSV_NSTATES];  // the first record start in the chunk, per start state, or -1
+    int64_t last[SRS_CSV_NSTATES];   // the last one, or -1
+} srs_csv_chunk_t;
+// The summary of chunk k of parts (reads the header and the chunk).
+srs_status_t srs_csv_chunk_scan(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts, srs_csv_chunk_t *out);
+// The bounds of part k from the summaries of every chunk (chunks: (parts,)
+// from srs_csv_chunk_scan; NULL: computed here, from the whole file).
 srs_status_t srs_csv_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
-                                 srs_text_part_t *out);
+                                 const srs_csv_chunk_t *chunks, srs_text_part_t *out);
 // Reads part p of path: rows numbered from p->row_base (batch.first_index),
 // lines from p->first_line; an empty part gives a data set with no rows.
-// A CSV record that runs past p->end (a quoted line break on a boundary) is
-// an error naming the byte.
+// A CSV record cannot run past p->end: the bounds are record starts.
 srs_status_t srs_read_jsonl_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
                                  srs_data_t **out);
 srs_status_t srs_read_csv_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,

@@ -3,7 +3,12 @@
 // then one sample per line; the samples of one prompt on consecutive lines.
 // Fields are separated by commas and may be double-quoted ("" for a quote,
 // commas and line breaks allowed inside); CRLF line ends and blank lines are
-// tolerated. Numbers are read with strtod and must fill their field.
+// tolerated. Numbers are decimal (strtod, which must fill the field; its
+// hexadecimal floats are refused). A NUL byte anywhere is an error (a
+// binary or UTF-16 file: fields are C strings, and "p\0a" would read as
+// "p"), and so is a prompt_id that is not valid UTF-8 (it could not be
+// written to JSONL).
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -39,6 +44,12 @@ static srs_status_t oom(csv_t *c) {
     return srs_fail(c->ctx, SRS_ERR_NOMEM, "%s:%lld: out of memory", c->path, (long long)c->ln);
 }
 
+static srs_status_t nul_byte(csv_t *c) {
+    return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
+                    "%s:%lld: a NUL byte (CSV is text: is this a binary file, or UTF-16?)", c->path,
+                    (long long)c->ln);
+}
+
 // Parses the record at the cursor into c->sc / c->fo / c->nf and moves past
 // its line end. rec_line: the line it starts on (for messages).
 static srs_status_t parse_record(csv_t *c, int64_t rec_line) {
@@ -59,17 +70,25 @@ static srs_status_t parse_record(csv_t *c, int64_t rec_line) {
                     else break;
                 }
                 if (*p == '\n') c->ln++;
+                if (*p == '\0') return nul_byte(c);
                 if (sc_put(c, p, 1) != 0) return oom(c);
             }
             p++;
             while (p < end && (*p == ' ' || *p == '\t')) p++;
-            if (p < end && *p != ',' && *p != '\n' && !(*p == '\r' && (p + 1 == end || p[1] == '\n')))
+            if (p < end && *p == '\0') return nul_byte(c);
+            if (p < end && *p != ',' && *p != '\n' && !(*p == '\r' && (p + 1 == end || p[1] == '\n'))) {
+                const unsigned char ch = (unsigned char)*p;
+                if (ch < 0x20 || ch >= 0x7f)  // not printable as is (a CR, a UTF-8 byte): its value
+                    return srs_fail(c->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: unexpected byte 0x%02x after a closing quote",
+                                    c->path, (long long)c->ln, ch);
                 return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
                                 "%s:%lld: unexpected character '%c' after a closing quote", c->path,
                                 (long long)c->ln, *p);
+            }
         } else {
             const char *s = p;
-            while (p < end && *p != ',' && *p != '\n') p++;
+            while (p < end && *p != ',' && *p != '\n' && *p) p++;
+            if (p < end && !*p) return nul_byte(c);
             size_t n = (size_t)(p - s);
             if (n && s[n - 1] == '\r' && (p == end || *p == '\n')) n--;  // CRLF
             if (sc_put(c, s, n) != 0) return oom(c);
@@ -122,6 +141,13 @@ static srs_status_t parse_num(csv_t *c, int64_t ln, int k, const char *s, double
     if (e == t || *u)
         return srs_fail(c->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: \"%s\" is not a number: \"%.40s\"",
                         c->path, (long long)ln, col_name[k], s);
+    const char *h = t;  // strtod's hexadecimal form: [space][sign]0x...
+    while (isspace((unsigned char)*h)) h++;
+    h += *h == '+' || *h == '-';
+    if (h[0] == '0' && (h[1] == 'x' || h[1] == 'X'))
+        return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
+                        "%s:%lld: \"%s\" is a hexadecimal number: \"%.40s\" (CSV numbers are decimal)", c->path,
+                        (long long)ln, col_name[k], s);
     if (!isfinite(v))
         return srs_fail(c->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: non-finite \"%s\": \"%.40s\"", c->path,
                         (long long)ln, col_name[k], s);
@@ -206,14 +232,15 @@ static srs_status_t read_rows(csv_t *c, srs_bld_t *b, srs_idset_t *seen, const i
         const char *id = field(c, 0);
         int64_t r = b->n_rows;
         if (r == 0 || strcmp(b->ids + b->id_off[r - 1], id) != 0) {  // a new prompt
+            int64_t bad = srs_utf8_invalid(id, strlen(id));
+            if (bad >= 0)
+                return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
+                                "%s:%lld: prompt_id is not valid UTF-8 (byte 0x%02x at offset %lld of the field)",
+                                c->path, (long long)ln, (unsigned)(unsigned char)id[bad], (long long)bad);
             if (srs_bld_row(b, id, strlen(id), is_int_text(id), ln) != 0) return oom(c);
             int64_t j = srs_idset_add(seen, b->ids, b->id_off, r);
             if (j == -2) return oom(c);
-            if (j >= 0)
-                return srs_fail(c->ctx, SRS_ERR_BAD_INPUT,
-                                "%s:%lld: prompt \"%s\" appears again after other prompts (samples "
-                                "of one prompt must be on consecutive lines)",
-                                c->path, (long long)ln, id);
+            if (j >= 0) return srs_fail_dup_id(c->ctx, SRS_FMT_CSV, c->path, ln, id, 0, b->line[j], 0);
         }
         if (srs_bld_reserve(b, 1) != 0) return oom(c);
         for (int i = 1; i < ncols && st == SRS_OK; i++)
@@ -282,6 +309,60 @@ srs_status_t srs_read_csv_part(srs_ctx_t *ctx, const char *path, const srs_text_
     return srs_bld_finish(ctx, &b, path, out);
 }
 
+// ----------------------------------------------------------------------------
+// parts for several processes (MPI ranks)
+//
+// Whether a byte lies inside a quoted field depends on every byte before it,
+// so no process can place a boundary from the bytes around it alone (a
+// quoted line break looks like a record end). The file after the header is
+// cut into chunks, one per process, and each process runs the grammar of
+// parse_record over its chunk from every state it might start in: a
+// summary (srs_csv_chunk_t) of where each start state ends and where
+// records start. Composing the summaries of the chunks before it (MPI
+// exchanges them) gives a chunk its true start state, so every process finds
+// the same record boundaries one process's reader would.
+
+// The states of parse_record's grammar, as a finite automaton over bytes.
+enum {
+    CS_LINE,    // the start of a line outside quotes (a record starts here unless the line is blank)
+    CS_FIELD,   // the start of a field, or spaces before one
+    CS_UNQ,     // inside an unquoted field (quotes there are literal)
+    CS_Q,       // inside a quoted field
+    CS_QQ,      // a quote inside a quoted field: the closing one, or the first of ""
+    CS_AFTER,   // after the closing quote (spaces only may follow)
+    CS_CR,      // a CR after the closing quote (a line feed must follow)
+    CS_ERR,     // the reader fails here (it stops; so does the automaton)
+};
+_Static_assert(CS_ERR + 1 == SRS_CSV_NSTATES, "one summary entry per state");
+
+// The automaton's table: next[state][byte].
+static void cs_table(uint8_t next[SRS_CSV_NSTATES][256]) {
+    for (int st = 0; st < SRS_CSV_NSTATES; st++)
+        for (int ch = 0; ch < 256; ch++) {
+            int n = CS_ERR;
+            switch (st) {
+            case CS_LINE:
+            case CS_FIELD:
+                n = ch == ' ' || ch == '\t' || ch == ',' ? CS_FIELD : ch == '"' ? CS_Q : ch == '\n' ? CS_LINE : CS_UNQ;
+                break;
+            case CS_UNQ: n = ch == ',' ? CS_FIELD : ch == '\n' ? CS_LINE : CS_UNQ; break;
+            case CS_Q: n = ch == '"' ? CS_QQ : CS_Q; break;
+            case CS_QQ:
+            case CS_AFTER:
+                n = ch == '"' && st == CS_QQ ? CS_Q
+                    : ch == ' ' || ch == '\t' ? CS_AFTER
+                    : ch == ','               ? CS_FIELD
+                    : ch == '\n'              ? CS_LINE
+                    : ch == '\r'              ? CS_CR
+                                              : CS_ERR;
+                break;
+            case CS_CR: n = ch == '\n' ? CS_LINE : CS_ERR; break;
+            default: n = CS_ERR; break;
+            }
+            next[st][ch] = (uint8_t)(ch == 0 ? CS_ERR : n);  // a NUL byte: the reader fails
+        }
+}
+
 // 1 when the line at p (up to the next '\n') holds only spaces, tabs and
 // CRs: next_record skips such lines.
 static int blank_line(const char *p, const char *end) {
@@ -290,85 +371,192 @@ static int blank_line(const char *p, const char *end) {
     return 1;
 }
 
-// Start of the line after the one at position at (len at the end).
-static int64_t next_line(const srs_file_t *f, int64_t at) {
-    const char *nl = memchr(f->data + at, '\n', f->len - (size_t)at);
-    return nl ? nl - f->data + 1 : (int64_t)f->len;
+// Chunk k of parts: [lo, hi) of the bytes after the header (hdr_end).
+static void chunk_range(int64_t len, int64_t hdr_end, int64_t k, int64_t parts, int64_t *lo, int64_t *hi) {
+    for (int j = 0; j < 2; j++) {
+        int64_t i = k + j, c = i == 0 ? hdr_end : i == parts ? len : (int64_t)((__int128)len * i / parts);
+        c = c < hdr_end ? hdr_end : c > len ? len : c;
+        *(j ? hi : lo) = c;
+    }
+}
+
+// The summary of bytes [lo, hi) of f, from every start state at once. Runs
+// from different start states that meet stay together (at the first line
+// break outside quotes most do), so only the distinct states are stepped:
+// u[0 .. m), the run from start state st at u[map[st]]. Line by line: at a
+// line start the runs merge and records are noted, then every distinct run
+// steps over the line. Bytes fall in 7 classes (space or tab, comma, quote,
+// LF, CR, NUL, other); a class's transitions for all 8 states pack into one
+// 64-bit word (byte st: 8 x the next state), so that a step is a shift and
+// a mask, with nothing loaded on the chain from one byte's state to the next.
+static void chunk_scan(const srs_file_t *f, int64_t lo, int64_t hi, srs_csv_chunk_t *o) {
+    uint8_t next[SRS_CSV_NSTATES][256], cls[256];
+    uint64_t word[7] = {0};
+    static const unsigned char rep_byte[7] = {' ', ',', '"', '\n', '\r', '\0', 'a'};
+    cs_table(next);
+    for (int ch = 0; ch < 256; ch++)
+        cls[ch] = ch == ' ' || ch == '\t' ? 0 : ch == ',' ? 1 : ch == '"' ? 2 : ch == '\n' ? 3 : ch == '\r' ? 4 : ch == 0 ? 5 : 6;
+    for (int c = 0; c < 7; c++)
+        for (int st = 0; st < SRS_CSV_NSTATES; st++) word[c] |= (uint64_t)(8 * next[st][rep_byte[c]]) << (8 * st);
+    const unsigned char *d = (const unsigned char *)f->data;
+    const char *end = f->data + f->len;
+    uint8_t u[SRS_CSV_NSTATES], map[SRS_CSV_NSTATES];
+    int m = SRS_CSV_NSTATES;
+    for (int st = 0; st < SRS_CSV_NSTATES; st++) {
+        u[st] = map[st] = (uint8_t)st;
+        o->first[st] = o->last[st] = -1;
+    }
+    for (int64_t q = lo; q < hi;) {
+        // a line starts at q: merge equal runs; a record starts for the run outside quotes
+        int8_t at[SRS_CSV_NSTATES];
+        uint8_t nu[SRS_CSV_NSTATES];
+        int nm = 0;
+        memset(at, -1, sizeof at);
+        for (int k = 0; k < m; k++)
+            if (at[u[k]] < 0) {
+                at[u[k]] = (int8_t)nm;
+                nu[nm++] = u[k];
+            }
+        for (int st = 0; st < SRS_CSV_NSTATES; st++) map[st] = (uint8_t)at[u[map[st]]];
+        memcpy(u, nu, (size_t)nm);
+        m = nm;
+        if (at[CS_LINE] >= 0 && !blank_line((const char *)d + q, end))
+            for (int st = 0; st < SRS_CSV_NSTATES; st++)
+                if (map[st] == at[CS_LINE]) {
+                    if (o->first[st] < 0) o->first[st] = q;
+                    o->last[st] = q;
+                }
+        // every distinct run over the line, its '\n' included
+        const unsigned char *nl = memchr(d + q, '\n', (size_t)(hi - q));
+        const int64_t e = nl ? nl - d + 1 : hi;
+        // most lines hold no quote (nor NUL): outside quotes a run ends the
+        // line at its start, inside it stays inside, a failed run failed
+        int plain = nl && !memchr(d + q, '"', (size_t)(e - q)) && !memchr(d + q, 0, (size_t)(e - q));
+        for (int k = 0; plain && k < m; k++)
+            plain = u[k] == CS_LINE || u[k] == CS_FIELD || u[k] == CS_UNQ || u[k] == CS_Q || u[k] == CS_ERR;
+        if (plain) {
+            for (int k = 0; k < m; k++) u[k] = u[k] == CS_Q || u[k] == CS_ERR ? u[k] : CS_LINE;
+        } else if (m <= 4) {
+            uint64_t x0 = 8u * u[0], x1 = 8u * u[m > 1], x2 = 8u * u[m > 2 ? 2 : 0], x3 = 8u * u[m > 3 ? 3 : 0];
+            for (int64_t p = q; p < e; p++) {
+                const uint64_t w = word[cls[d[p]]];
+                x0 = (w >> x0) & 0xff;
+                x1 = (w >> x1) & 0xff;
+                x2 = (w >> x2) & 0xff;
+                x3 = (w >> x3) & 0xff;
+            }
+            const uint64_t x[4] = {x0, x1, x2, x3};
+            for (int k = 0; k < m; k++) u[k] = (uint8_t)(x[k] / 8);
+        } else {
+            for (int64_t p = q; p < e; p++) {
+                const uint64_t w = word[cls[d[p]]];
+                for (int k = 0; k < m; k++) u[k] = (uint8_t)((w >> (8 * u[k])) & 0xff) / 8;
+            }
+        }
+        q = e;
+    }
+    for (int st = 0; st < SRS_CSV_NSTATES; st++) o->exit[st] = u[map[st]];
+}
+
+// Loads path and reads its header (every part does: its columns); the
+// first byte after it in *hdr_end.
+static srs_status_t load_with_header(srs_ctx_t *ctx, const char *path, srs_file_t *f, int64_t *hdr_end) {
+    srs_status_t st = srs_file_load(ctx, path, f);
+    if (st != SRS_OK) return st;
+    csv_t c;
+    csv_begin(&c, ctx, path, f);
+    srs_bld_t b;
+    memset(&b, 0, sizeof b);
+    int colk[MAX_FIELDS] = {0}, ncols = 0;
+    st = parse_header(&c, &b, colk, &ncols);
+    *hdr_end = c.p - f->data;
+    free(c.sc);
+    if (st != SRS_OK) srs_file_release(f);
+    return st;
+}
+
+srs_status_t srs_csv_chunk_scan(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts, srs_csv_chunk_t *out) {
+    srs_file_t f;
+    int64_t hdr_end, lo, hi;
+    srs_status_t st = load_with_header(ctx, path, &f, &hdr_end);
+    if (st != SRS_OK) return st;
+    chunk_range((int64_t)f.len, hdr_end, k, parts, &lo, &hi);
+    chunk_scan(&f, lo, hi, out);
+    srs_file_release(&f);
+    return SRS_OK;
 }
 
 // The prompt_id of the record at byte at (malloc'd), or NULL when it does
-// not parse (the reader then reports it).
-static char *id_at(const srs_file_t *f, int64_t at) {
+// not parse (the reader then reports it); *next: where the record after it
+// starts (blank lines skipped), or the file's length.
+static char *id_at(const srs_file_t *f, int64_t at, int64_t *next) {
     csv_t c;
     csv_begin(&c, NULL, "", f);
     c.p = f->data + at;
     char *id = NULL;
     if (parse_record(&c, 1) == SRS_OK) id = strdup(field(&c, 0));
     free(c.sc);
+    if (next) *next = id && next_record(&c) ? c.p - f->data : (int64_t)f->len;
     return id;
 }
 
-// Where a part boundary near byte b falls: the first record at or after b
-// whose prompt_id differs from the previous record's, so that a prompt's
-// lines stay in one part. hdr_end: first byte after the header.
-static int64_t csv_cut(const srs_file_t *f, int64_t hdr_end, int64_t b) {
-    int64_t len = (int64_t)f->len;
-    if (b <= hdr_end) return hdr_end;
-    int64_t at = f->data[b - 1] == '\n' ? b : next_line(f, b);
-    int64_t prev = -1;  // the record before at
-    for (int64_t q = at - 1; q > hdr_end;) {  // back to the previous non-blank line
-        int64_t s = q;
-        while (s > hdr_end && f->data[s - 1] != '\n') s--;
-        if (!blank_line(f->data + s, f->data + len)) {
-            prev = s;
-            break;
-        }
-        q = s - 1;
+// Where part k starts (0 < k < parts): the first record in chunk k or
+// after it whose prompt_id differs from the record before it, so that a
+// prompt's lines stay in one part. chunks: every chunk's summary.
+static int64_t part_start(const srs_file_t *f, int64_t k, int64_t parts, const srs_csv_chunk_t *chunks) {
+    const int64_t len = (int64_t)f->len;
+    int st = CS_LINE;  // the state chunk j truly starts in (the header ends a line)
+    int64_t prev = -1, at = -1;
+    for (int64_t j = 0; j < parts && at < 0; j++) {  // before k: the last record start; from k: the first
+        const srs_csv_chunk_t *c = &chunks[j];
+        if (j < k && c->last[st] >= 0) prev = c->last[st];
+        if (j >= k) at = c->first[st];
+        st = c->exit[st] < SRS_CSV_NSTATES ? c->exit[st] : CS_ERR;
     }
-    char *prev_id = prev >= 0 ? id_at(f, prev) : NULL;
-    for (;;) {
-        while (at < len && blank_line(f->data + at, f->data + len)) at = next_line(f, at);
-        if (at >= len || prev < 0) break;
-        char *id = id_at(f, at);
-        int same = id && prev_id && strcmp(id, prev_id) == 0;
-        free(prev_id);
-        prev_id = id;
+    if (at < 0) return len;
+    char *prev_id = prev >= 0 ? id_at(f, prev, NULL) : NULL;
+    while (prev_id && at < len) {
+        int64_t next;
+        char *id = id_at(f, at, &next);
+        int same = id && strcmp(id, prev_id) == 0;
+        free(id);
         if (!same) break;
-        at = next_line(f, at);
+        at = next;
     }
     free(prev_id);
-    return at < len ? at : len;
+    return at;
 }
 
-// Bounds of part k of a CSV file (see io.h): rank 0's part holds the header.
 srs_status_t srs_csv_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
-                                 srs_text_part_t *out) {
+                                 const srs_csv_chunk_t *chunks, srs_text_part_t *out) {
     srs_file_t f;
-    srs_status_t st = srs_file_load(ctx, path, &f);
+    int64_t hdr_end;
+    srs_status_t st = load_with_header(ctx, path, &f, &hdr_end);
     if (st != SRS_OK) return st;
-    csv_t c;
-    csv_begin(&c, ctx, path, &f);
-    srs_bld_t b;
-    memset(&b, 0, sizeof b);
-    int colk[MAX_FIELDS] = {0}, ncols = 0;
-    st = parse_header(&c, &b, colk, &ncols);
-    int64_t hdr_end = c.p - f.data, len = (int64_t)f.len;
-    free(c.sc);
-    if (st == SRS_OK) {
-        int64_t cut[2];
-        for (int j = 0; j < 2; j++) {
-            int64_t i = k + j;
-            cut[j] = i == 0 ? 0 : i == parts ? len : csv_cut(&f, hdr_end, (int64_t)((__int128)len * i / parts));
+    const int64_t len = (int64_t)f.len;
+    srs_csv_chunk_t *own = NULL;
+    if (!chunks) {  // one process computing every part: every summary here
+        if (!(own = malloc(sizeof *own * (size_t)parts))) {
+            srs_file_release(&f);
+            return srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
         }
-        out->start = cut[0];
-        out->end = cut[1];
-        out->newlines = out->records = 0;
-        for (const char *p = f.data + out->start, *e = f.data + out->end;
-             p < e && (p = memchr(p, '\n', (size_t)(e - p))); p++)
-            out->newlines++;
+        for (int64_t j = 0; j < parts; j++) {
+            int64_t lo, hi;
+            chunk_range(len, hdr_end, j, parts, &lo, &hi);
+            chunk_scan(&f, lo, hi, &own[j]);
+        }
+        chunks = own;
     }
+    out->start = k == 0 ? 0 : part_start(&f, k, parts, chunks);
+    out->end = k + 1 == parts ? len : part_start(&f, k + 1, parts, chunks);
+    if (out->end < out->start) out->end = out->start;  // cannot happen: starts grow with k
+    out->newlines = out->records = 0;
+    for (const char *p = f.data + out->start, *e = f.data + out->end;
+         p < e && (p = memchr(p, '\n', (size_t)(e - p))); p++)
+        out->newlines++;
+    free(own);
     srs_file_release(&f);
-    return st;
+    return SRS_OK;
 }
 
 // ----------------------------------------------------------------------------

@@ -1,7 +1,10 @@
 // io_jsonl.c — JSONL data sets: one prompt per line,
 //   {"prompt_id": str|int, "rewards": [..], "gold": [..]?, "logw": [..]?}
 // Lines are parsed by jansson (json_loadb on each line, no copy); the rows go
-// into an F64 CSR data set through the row builder.
+// into an F64 CSR data set through the row builder. Any other key is an
+// error (as an unknown CSV column is): a mistyped "id" would otherwise
+// silently number the prompts by row. Prompt ids are unique (a line without
+// one takes its row index as its id).
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>
@@ -107,7 +110,46 @@ typedef struct {
     srs_ctx_t *ctx;
     const char *path;
     srs_bld_t b;
+    srs_idset_t seen;  // rows with an explicit prompt_id
 } jl_t;
+
+// 1 when s is how a row index is written ("0", "17", "-3": what
+// fill_row_ids writes), and its value in *k.
+static int index_text(const char *s, long long *k) {
+    const char *t = s + (*s == '-');
+    if (!(*t >= '1' && *t <= '9') && strcmp(s, "0") != 0) return 0;
+    size_t n = strlen(t);
+    if (n > 18 || strspn(t, "0123456789") != n) return 0;
+    *k = strtoll(s, NULL, 10);
+    return 1;
+}
+
+// Row r (just added, id text in the builder, explicit unless id_num is 2)
+// against the rows before it: an explicit id seen before, or equal to the
+// row index of an earlier row without one; a row without one whose index
+// an earlier line gave as its id.
+static srs_status_t check_unique(jl_t *r, int64_t ln) {
+    srs_bld_t *b = &r->b;
+    const int64_t row = b->n_rows - 1;
+    int64_t first = -1;
+    char idx[24];
+    const char *id = b->ids + b->id_off[row];
+    if (b->id_num[row] == 2) {  // no prompt_id: the row index
+        snprintf(idx, sizeof idx, "%lld", (long long)(b->row_base + row));
+        first = srs_idset_find(&r->seen, b->ids, b->id_off, idx);
+        id = idx;
+    } else {
+        first = srs_idset_add(&r->seen, b->ids, b->id_off, row);
+        if (first == -2) return srs_fail(r->ctx, SRS_ERR_NOMEM, "%s:%lld: out of memory", r->path, (long long)ln);
+        long long k;
+        if (first < 0 && index_text(id, &k) && k >= b->row_base && k - b->row_base < row &&
+            b->id_num[k - b->row_base] == 2)
+            first = k - b->row_base;
+    }
+    if (first < 0) return SRS_OK;
+    return srs_fail_dup_id(r->ctx, SRS_FMT_JSONL, r->path, ln, id, b->id_num[row] != 0, b->line[first],
+                           b->id_num[row] == 2 || b->id_num[first] == 2);
+}
 
 // Copies array `key` (k) of line ln into the builder at the current sample
 // count; its length must be n (k > 0) or becomes *n (k == 0).
@@ -149,6 +191,15 @@ static srs_status_t take_line(jl_t *r, int64_t ln, const json_t *o) {
     if (!json_is_object(o))
         return srs_fail(r->ctx, SRS_ERR_BAD_INPUT, "%s:%lld: expected a JSON object per line, got %s",
                         r->path, (long long)ln, json_kind(o));
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)o, key, val) {
+        if (strcmp(key, "prompt_id") && strcmp(key, "rewards") && strcmp(key, "gold") && strcmp(key, "logw"))
+            return srs_fail(r->ctx, SRS_ERR_BAD_INPUT,
+                            "%s:%lld: unknown key \"%s\" (the keys are \"prompt_id\", \"rewards\", \"gold\" and "
+                            "\"logw\")",
+                            r->path, (long long)ln, key);
+    }
     const json_t *arr[3];
     for (int k = 0; k < 3; k++) arr[k] = json_object_get(o, arr_key[k]);
     if (!arr[0])
@@ -187,7 +238,7 @@ static srs_status_t take_line(jl_t *r, int64_t ln, const json_t *o) {
     if (srs_bld_row(&r->b, id_s, id_len, id_num, ln) != 0)
         return srs_fail(r->ctx, SRS_ERR_NOMEM, "%s:%lld: out of memory", r->path, (long long)ln);
     r->b.n_samples += (int64_t)n;
-    return SRS_OK;
+    return check_unique(r, ln);
 }
 
 static int blank(const char *s, size_t n) {
@@ -246,6 +297,7 @@ static srs_status_t read_range(srs_ctx_t *ctx, const char *path, int64_t start, 
     else
         st = parse_lines(&r, &f, start, end, first_line);
     srs_file_release(&f);
+    srs_idset_free(&r.seen);
     if (st != SRS_OK) {
         srs_bld_free(&r.b);
         return st;

@@ -228,10 +228,14 @@ static srs_status_t load_array(srs_ctx_t *ctx, const char *path, srs_data_t *d, 
     }
     size_t need = (size_t)h.dim[0] * (size_t)h.dim[1] * item;
     size_t have = f.len - h.data_off;
-    if (have < need) {
+    if (have != need) {  // bytes beyond the shape: a damaged or concatenated file, not one numpy writes
         srs_file_release(&f);
+        if (have < need)
+            return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: truncated: header promises %zu bytes of data, file has %zu",
+                            path, need, have);
         return srs_fail(ctx, SRS_ERR_BAD_INPUT,
-                        "%s: truncated: header promises %zu bytes of data, file has %zu", path, need, have);
+                        "%s: %zu bytes after the data: the header's shape %s holds %zu bytes, the file has %zu",
+                        path, have - need, shape, need, have);
     }
     a->rows = h.dim[0];
     a->cols = h.dim[1];
@@ -416,6 +420,11 @@ srs_status_t srs_npy_load_matrix_rows(srs_ctx_t *ctx, const char *path, int64_t 
     if (f.len - h.data_off < need) {
         st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: truncated: header promises %zu bytes of data, file has %zu", path,
                       need, f.len - h.data_off);
+        goto out;
+    }
+    if (f.len - h.data_off > need) {  // as load_array: a damaged or concatenated file
+        st = srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: %zu bytes after the data: the header's shape holds %zu bytes, the file has %zu",
+                      path, f.len - h.data_off - need, need, f.len - h.data_off);
         goto out;
     }
     if (r1 < 0) r1 = all_rows;

@@ -239,6 +239,154 @@ static int check_parts_agree(const srs_data_t *d) {
 #endif
 }
 
+// CSV part bounds: each rank summarises its chunk of the file (the reader's
+// grammar from every state the chunk may start in, io_csv.c), the ranks
+// exchange the summaries, and each finds its bounds from all of them: a
+// quoted line break on a boundary is inside its record, as for one process.
+static srs_status_t csv_part_bounds(srs_ctx_t *ctx, const char *path, srs_text_part_t *p) {
+#ifdef SRS_WITH_MPI
+    srs_csv_chunk_t mine, *all = malloc(sizeof *all * (size_t)g_size);
+    int ok = all && srs_csv_chunk_scan(ctx, path, g_rank, g_size, &mine) == SRS_OK;
+    if (!all) srs_fail(ctx, SRS_ERR_NOMEM, "%s: out of memory", path);
+    if (srs_mpi_agree(!ok)) {  // a header error is every rank's: each has its message
+        free(all);
+        return ok ? srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: another rank could not read it", path) : SRS_ERR_BAD_INPUT;
+    }
+    MPI_Allgather(&mine, (int)sizeof mine, MPI_BYTE, all, (int)sizeof mine, MPI_BYTE, MPI_COMM_WORLD);
+    srs_status_t st = srs_csv_part_bounds(ctx, path, g_rank, g_size, all, p);
+    free(all);
+    return st;
+#else
+    return srs_text_part_bounds(ctx, path, SRS_FMT_CSV, g_rank, g_size, p);
+#endif
+}
+
+// Prompt ids are unique across the ranks as within one (the readers check
+// their own part): each rank sends each of its ids to the rank its hash
+// picks (an all-to-all exchange: about the ids' bytes in all), which finds
+// the repeats among them. The first repeat in file order is reported, by the
+// rank that read it, with the message one process gives. Only when some
+// rank has explicit ids (row-index ids never repeat).
+static int check_ids_unique(srs_ctx_t *ctx, const srs_data_t *d, srs_format_t fmt) {
+#ifdef SRS_WITH_MPI
+    const srs_batch_t *b = srs_data_batch(d);
+    const int64_t n = b->n_prompts;
+    int has = d->id_buf != NULL, any = 0;
+    MPI_Allreduce(&has, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    if (!any) return 0;
+    // records: global row, line, flags (1 numeric, 2 row index), the id and its NUL
+    enum { HDR = 17 };
+    int rc = 0;
+    int *cnt = calloc((size_t)4 * (size_t)g_size, sizeof(int)), *sdisp = cnt + g_size;
+    int *rcnt = cnt + 2 * g_size, *rdisp = cnt + 3 * g_size;
+    int64_t *dest = malloc(sizeof *dest * (size_t)(n + 1)), total = 0;
+    char *sbuf = NULL, *rbuf = NULL;
+    if (!cnt || !dest) rc = EXIT_RUNTIME;
+    for (int64_t i = 0; rc == 0 && i < n; i++) {
+        const char *id = srs_data_id(d, i, NULL);
+        int64_t sz = HDR + (int64_t)strlen(id) + 1;
+        dest[i] = (int64_t)(srs_id_hash(id) % (uint64_t)g_size);
+        if ((int64_t)cnt[dest[i]] + sz > 0x7fffffff) rc = EXIT_RUNTIME;
+        else cnt[dest[i]] += (int)sz;
+        total += sz;
+    }
+    if (rc == 0 && !(sbuf = malloc((size_t)total + 1))) rc = EXIT_RUNTIME;
+    if (rc) cli_msg("%s: out of memory, or too many prompt ids for one message, checking the ids across ranks",
+                    srs_data_path(d));
+    if ((rc = srs_mpi_agree(rc))) goto done;
+    {
+        int64_t at = 0;
+        int64_t *pos = malloc(sizeof *pos * (size_t)g_size);
+        if (!pos) rc = EXIT_RUNTIME;
+        for (int r = 0; pos && r < g_size; r++) {
+            sdisp[r] = (int)at;
+            pos[r] = at;
+            at += cnt[r];
+        }
+        for (int64_t i = 0; pos && i < n; i++) {
+            int num;
+            const char *id = srs_data_id(d, i, &num);
+            int64_t g = b->first_index + i, ln = srs_data_line(d, i);
+            char fl = (char)((num ? 1 : 0) | (!d->id_buf || (d->id_num && d->id_num[i] == 2) ? 2 : 0));
+            char *o = sbuf + pos[dest[i]];
+            memcpy(o, &g, 8);
+            memcpy(o + 8, &ln, 8);
+            o[16] = fl;
+            size_t l = strlen(id) + 1;
+            memcpy(o + HDR, id, l);
+            pos[dest[i]] += HDR + (int64_t)l;
+        }
+        free(pos);
+    }
+    if ((rc = srs_mpi_agree(rc))) goto done;
+    MPI_Alltoall(cnt, 1, MPI_INT, rcnt, 1, MPI_INT, MPI_COMM_WORLD);
+    int64_t rtotal = 0;
+    for (int r = 0; r < g_size; r++) {
+        rdisp[r] = (int)rtotal;
+        rtotal += rcnt[r];
+    }
+    if (rtotal > 0x7fffffff || !(rbuf = malloc((size_t)rtotal + 1))) {
+        cli_msg("%s: out of memory checking the prompt ids across ranks", srs_data_path(d));
+        rc = EXIT_RUNTIME;
+    }
+    if ((rc = srs_mpi_agree(rc))) goto done;
+    MPI_Alltoallv(sbuf, cnt, sdisp, MPI_BYTE, rbuf, rcnt, rdisp, MPI_BYTE, MPI_COMM_WORLD);
+    // the received ids in file order (by source rank, then row): the first
+    // one seen again is this rank's earliest repeat
+    long long best[3] = {INT64_MAX, 0, 0};  // row of the repeat; first line, first's flags (when found here)
+    {
+        int64_t m = 0;
+        for (int64_t at = 0; at < rtotal; m++) at += HDR + (int64_t)strlen(rbuf + at + HDR) + 1;
+        int64_t *off = malloc(sizeof *off * (size_t)(m + 1));
+        srs_idset_t set = {0};
+        int64_t k = 0;
+        for (int64_t at = 0; off && at < rtotal; k++) {
+            off[k] = at + HDR;
+            int64_t j = srs_idset_add(&set, rbuf, off, k);
+            if (j == -2) break;
+            if (j >= 0) {
+                int64_t g, l1;
+                memcpy(&g, rbuf + at, 8);
+                memcpy(&l1, rbuf + off[j] - HDR + 8, 8);
+                best[0] = g;
+                best[1] = l1;
+                best[2] = rbuf[off[j] - HDR + 16];
+                break;
+            }
+            at += HDR + (int64_t)strlen(rbuf + at + HDR) + 1;
+        }
+        if (!off || (k < m && best[0] == INT64_MAX)) rc = EXIT_RUNTIME;
+        srs_idset_free(&set);
+        free(off);
+    }
+    if (rc) cli_msg("%s: out of memory checking the prompt ids across ranks", srs_data_path(d));
+    if ((rc = srs_mpi_agree(rc))) goto done;
+    long long first = 0;
+    MPI_Allreduce(&best[0], &first, 1, MPI_LONG_LONG, MPI_MIN, MPI_COMM_WORLD);
+    if (first == INT64_MAX) goto done;
+    long long info[2] = {best[0] == first ? best[1] : -1, best[0] == first ? best[2] : -1}, all_info[2];
+    MPI_Allreduce(info, all_info, 2, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
+    const int64_t i = (int64_t)first - b->first_index;
+    if (i >= 0 && i < n) {  // this rank read the repeat: it says so
+        int num;
+        const char *id = srs_data_id(d, i, &num);
+        int indexed = !d->id_buf || (d->id_num && d->id_num[i] == 2) || (all_info[1] & 2);
+        srs_fail_dup_id(ctx, fmt, srs_data_path(d), srs_data_line(d, i), id, num, all_info[0], indexed);
+        cli_msg("%s", srs_ctx_last_error(ctx));
+    }
+    rc = EXIT_RUNTIME;
+done:
+    free(cnt);
+    free(dest);
+    free(sbuf);
+    free(rbuf);
+    return srs_mpi_agree(rc);
+#else
+    (void)ctx, (void)d, (void)fmt;
+    return 0;
+#endif
+}
+
 int srs_mpi_read(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *ro, srs_data_t **d) {
     *d = NULL;
     if (g_size == 1) {
@@ -274,7 +422,8 @@ int srs_mpi_read(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *ro, sr
         if (ro && (ro->gold_path || ro->logw_path)) {
             cli_msg("%s: gold/logw companion files apply to NPY input only", path);
             rc = EXIT_USAGE;
-        } else if (srs_text_part_bounds(ctx, path, fmt, g_rank, g_size, &p) != SRS_OK) {
+        } else if ((fmt == SRS_FMT_CSV ? csv_part_bounds(ctx, path, &p)
+                                       : srs_text_part_bounds(ctx, path, fmt, g_rank, g_size, &p)) != SRS_OK) {
             cli_msg("%s", srs_ctx_last_error(ctx));
             rc = EXIT_RUNTIME;
         }
@@ -290,6 +439,7 @@ int srs_mpi_read(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *ro, sr
         if ((rc = srs_mpi_agree(rc)) == 0 && fmt == SRS_FMT_CSV)
             ((srs_batch_t *)srs_data_batch(*d))->first_index = srs_mpi_exscan_i64(srs_data_batch(*d)->n_prompts);
         if (rc == 0 && fmt == SRS_FMT_JSONL) rc = check_parts_agree(*d);
+        if (rc == 0) rc = check_ids_unique(ctx, *d, fmt);
     }
     if ((rc = srs_mpi_agree(rc)) == 0 && srs_mpi_sum_i64(srs_data_batch(*d)->n_prompts) == 0) {
         if (g_rank == 0) cli_msg("%s: no prompts", path);

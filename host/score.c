@@ -5,6 +5,7 @@
  * time, so memory stays at the input plus one block.
  */
 #include <cblas.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
@@ -97,4 +98,44 @@ srs_status_t srs_score(srs_ctx_t *ctx, const void *hidden, srs_npy_kind_t kind, 
     }
     free(buf);
     return SRS_OK;
+}
+
+// Element i of hidden as float (as srs_score converts it).
+static float hidden_at(const void *hidden, srs_npy_kind_t kind, int64_t i) {
+    switch (kind) {
+    case SRS_NPY_F64: return (float)((const double *)hidden)[i];
+    case SRS_NPY_F16: return srs_half_to_float(((const uint16_t *)hidden)[i]);
+    case SRS_NPY_BF16: return srs_bf16_to_float(((const uint16_t *)hidden)[i]);
+    default: return ((const float *)hidden)[i];
+    }
+}
+
+srs_status_t srs_score_check(srs_ctx_t *ctx, const float *out, int64_t n, int64_t heads, const void *hidden,
+                             srs_npy_kind_t kind, int64_t d, const float *head, const float *bias, int64_t first_row,
+                             const char *hidden_path, const char *head_path, const char *bias_path) {
+    int64_t i = 0, h = 0;
+    for (; i < n; i++) {
+        for (h = 0; h < heads && isfinite(out[i * heads + h]); h++) {}
+        if (h < heads) break;
+    }
+    if (i == n) return SRS_OK;
+    // the blame, in the order a reader checks: the sample's hidden state, the head, the bias
+    for (int64_t k = 0; k < d; k++) {
+        float x = hidden_at(hidden, kind, i * d + k);
+        if (!isfinite(x))
+            return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: row %lld, value %lld: hidden state is %g (must be finite)",
+                            hidden_path, (long long)(first_row + i), (long long)k, (double)x);
+    }
+    for (int64_t k = 0; k < d; k++)
+        if (!isfinite(head[k * heads + h]))
+            return srs_fail(ctx, SRS_ERR_BAD_INPUT,
+                            "%s: row %lld, output %lld: head weight is %g (must be finite in float32)", head_path,
+                            (long long)k, (long long)h, (double)head[k * heads + h]);
+    if (bias && !isfinite(bias[h]))
+        return srs_fail(ctx, SRS_ERR_BAD_INPUT, "%s: value %lld: bias is %g (must be finite in float32)",
+                        bias_path ? bias_path : "bias", (long long)h, (double)bias[h]);
+    return srs_fail(ctx, SRS_ERR_BAD_INPUT,
+                    "%s: row %lld: the reward of output %lld is %g: the hidden state times the head (%s) "
+                    "exceeds float32",
+                    hidden_path, (long long)(first_row + i), (long long)h, (double)out[i * heads + h], head_path);
 }

@@ -38,6 +38,17 @@ float srs_bf16_to_float(uint16_t h);
 srs_status_t srs_score(srs_ctx_t *ctx, const void *hidden, srs_npy_kind_t kind, int64_t n, int64_t d,
                        const float *head, int64_t heads, const float *bias, float *out);
 
+// Where out (n, heads), the rewards of srs_score, first holds a non-finite
+// value, and why: SRS_OK when every reward is finite, else SRS_ERR_BAD_INPUT
+// with a message naming the file to blame and its row: a NaN or infinity in
+// hidden (rows numbered from first_row, the sample's row of hidden_path), in
+// head (d, heads) or in bias (heads,) (float32, as scored; a float64 head
+// beyond float32 is infinite there), or finite inputs whose product exceeds
+// float32.
+srs_status_t srs_score_check(srs_ctx_t *ctx, const float *out, int64_t n, int64_t heads, const void *hidden,
+                             srs_npy_kind_t kind, int64_t d, const float *head, const float *bias, int64_t first_row,
+                             const char *hidden_path, const char *head_path, const char *bias_path);
+
 #ifdef SRS_WITH_CUDA
 // The cuBLAS path of srs_score (kernels/score.cu). Returns 0, or 1 with
 // srs_cuda_last_error set.

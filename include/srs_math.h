@@ -69,13 +69,18 @@ SRS_HD uint64_t srs_f64_to_bits(double f) {
 #endif
 }
 
-// e^x for any non-NaN x: 0 below about -745.2, inf above about 709.8.
-// x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split so k ln2_hi is
+// e^x: 0 below about -745.2, inf above about 709.8 (and for +inf), NaN for
+// NaN. x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split so k ln2_hi is
 // exact), e^r by its Taylor polynomial to degree 13 (truncation < 1e-17
 // relative), then scaling by 2^k in two steps so that subnormal results need
-// no special case.
+// no special case. The clamp sends NaN to -746 (a compare with NaN is false),
+// so that k is always a small integer (converting NaN to an integer is
+// undefined behaviour), and the NaN is put back at the end; selects, not
+// branches, so loops over it still vectorise.
 SRS_HD double srs_exp(double x) {
-    x = srs_min(srs_max(x, -746.0), 710.0);
+    const double xin = x;
+    x = x > -746.0 ? x : -746.0;
+    x = x < 710.0 ? x : 710.0;
     const double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
 #ifdef __CUDA_ARCH__
     double kf = (__dmul_rn(x, 1.4426950408889634074) + shifter) - shifter;  // no contraction
@@ -99,7 +104,8 @@ SRS_HD double srs_exp(double x) {
     p = fma(p, r, 1.0);
     int64_t k = (int64_t)kf;         // in [-1077, 1025]
     int64_t k1 = k / 2, k2 = k - k1; // each in [-539, 513]: 2^k1, 2^k2 are normal
-    return p * srs_f64_from_bits((uint64_t)(k1 + 1023) << 52) * srs_f64_from_bits((uint64_t)(k2 + 1023) << 52);
+    double y = p * srs_f64_from_bits((uint64_t)(k1 + 1023) << 52) * srs_f64_from_bits((uint64_t)(k2 + 1023) << 52);
+    return xin == xin ? y : xin;
 }
 
 // log x for finite x > 0 (subnormals included). x = 2^e m with m in
@@ -196,6 +202,20 @@ SRS_HD double srs_sigmoid(double x) {
     return e / (1.0 + e);
 }
 
+// The minmax design, scale (u - umin) / range with scale = min(B, 1.01
+// range): 0 when range = 0. Multiplying first rounds once, but the product
+// overflows for large B and range (B = range = 1e300 gives inf, then NaN
+// downstream) and loses every digit to underflow for tiny ones; dividing
+// first keeps the fraction in [0, 1] and cannot overflow. The product is
+// kept where it is a normal number, so that results that never came near
+// those limits keep their bits.
+SRS_HD double srs_minmax_value(double u, double umin, double range, double scale) {
+    if (!(range > 0)) return 0.0;
+    double x = u - umin, t = scale * x;
+    if (fabs(t) <= DBL_MAX && (fabs(t) >= DBL_MIN || x == 0.0)) return t / range;
+    return x / range * scale;
+}
+
 // Row statistics a design may need; mean and std are p-weighted.
 typedef struct {
     double umin, umax, mean, std;
@@ -212,8 +232,7 @@ SRS_HD double srs_shape_value(srs_design_t d, double u, const srs_row_stats_t *s
     case SRS_DESIGN_RAW: return u;
     case SRS_DESIGN_HARD: return u >= st->m_star ? st->b_eff : 0.0;
     case SRS_DESIGN_SOFT: return st->b_eff * srs_sigmoid(alpha * (u - st->m_star));
-    case SRS_DESIGN_MINMAX:
-        return range > 0 ? srs_min(B, 1.01 * range) * (u - st->umin) / range : 0.0;
+    case SRS_DESIGN_MINMAX: return srs_minmax_value(u, st->umin, range, srs_min(B, 1.01 * range));
     case SRS_DESIGN_MEANSTD: return st->std > 0 ? (u - st->mean) / st->std : 0.0;
     case SRS_DESIGN_CAP: return srs_min(srs_max(u - st->umin, 0.0), clip);
     case SRS_DESIGN_MEANSOFT: return st->b_eff * srs_sigmoid(alpha * (u - st->mean));

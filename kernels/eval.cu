@@ -33,6 +33,11 @@
  * follower's weights are scaled by 2^300 (exact, a power of two) so that Σ e²
  * cannot underflow where the CPU's normalised Σ q² does not; the proxy and
  * gold sums use the unscaled weights (e u would overflow for |u| > ~1e217).
+ * With logw far apart every pn e^t can underflow all the same (logw [0,
+ * 800], a reward 1200 / beta larger on the first sample): when the
+ * normaliser is below EV_TINY the law is redone in the log domain, e =
+ * exp(log pn + t - A), A = max(log pn + t), log pn from logw itself, as
+ * host/eval_rows.c does.
  *
  * The group of a row is a warp (rows up to 256 samples) or a 256-thread block;
  * reductions leave identical bits in every thread (threshold_dev.cuh), so
@@ -55,6 +60,9 @@
 #define EV_WARPS_MAX 8                  // warps (rows) per block of the warp tiers
 #define EV_WARP_SMEM_TARGET (64 * 1024) // shared memory per block the warp tiers aim for
 #define EV_SCALE 0x1p300                // follower weights' scale (exact: a power of two)
+#define EV_TINY 0x1p-400                // unscaled normaliser below which a law is redone
+                                        // from log pn (host/eval_rows.c's EV_TINY)
+#define EV_T_MIN -1e300                 // t clamped here: -inf would make e t NaN
 
 // The per-row code is __host__ __device__: on the GPU its group is a warp or a
 // block; srs_ev_emulate runs it on the CPU with a one-thread group (tests).
@@ -286,12 +294,13 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
         if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_REWARD);
         return;
     }
+    double lmax = 0;  // max logw (weighted rows)
     if (weighted) {
         if (!(s3[2] == 0)) {
             if (rk == 0) ev_mark_bad(a, r, SRS_EV_BAD_LOGW);
             return;
         }
-        const double lmax = -mn[4];
+        lmax = -mn[4];
         double w2[2] = {0, 0};
         for (int j = rk; j < n; j += S) {
             const double pj = exp(R.p[j] - lmax);
@@ -325,6 +334,9 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
     const double invn = 1.0 / (double)n, wsum = ri.wsum;
     const double *P_ = R.p;
     auto pnf = [=](int j) { return weighted ? P_[j] / wsum : invn; };
+    // log pn from logw itself (weighted rows, for laws whose weights underflow)
+    const double lwsum = weighted ? log(wsum) : 0.0;
+    auto lpf = [&](int j) { return (ev_ld(a.logw, a.logw_f32, start + j) - lmax) - lwsum; };
     // psum: Σ pn scaled, summed exactly as the design passes sum e (so a
     // constant design has z == psum and KL exactly 0); the weighted variance
     double ps[2] = {0, 0};
@@ -422,10 +434,20 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
             st.b_eff = pv.b_eff;
         }
         // the raw design's law (s = d, max s = max d) and its CDF of v
-        const double zr = ev_prefix(g, R.key, n, [&](int k) {
+        double zr = ev_prefix(g, R.key, n, [&](int k) {
             const int j = R.sidx[k];
             return pnf(j) * EV_SCALE * exp((R.d[j] - ri.dmax) * ib);
         });
+        if (weighted && !(zr >= EV_TINY * EV_SCALE)) {  // uniform: zr has the same bits in every thread
+            double one[1] = {0}, mx[1] = {INFINITY};     // mx: -max (log pn + t)
+            for (int j = rk; j < n; j += S) mx[0] = fmin(mx[0], -(lpf(j) + (R.d[j] - ri.dmax) * ib));
+            g.reduce(one, mx);
+            const double A = -mx[0];
+            zr = ev_prefix(g, R.key, n, [&](int k) {
+                const int j = R.sidx[k];
+                return exp(lpf(j) + (R.d[j] - ri.dmax) * ib - A);
+            });
+        }
         ev_cdf(g, R.key, R.sidx, R.gfirst, R.glast, n, 1.0 / zr, R.rle, R.rlt);
 
         for (int ai = 0, b = 0; ai < a.n_arms; ai++) {
@@ -454,7 +476,7 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
             double s9[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};  // z, e t, e d, e g, e², e cle, e clt, e rle, e rlt
             for (int j = rk; j < n; j += S) {
                 const double dj = R.d[j];
-                const double t = (srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib;
+                const double t = srs_max((srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
                 const double pj = pnf(j), ex = exp(t), e = pj * EV_SCALE * ex;
                 const double e1 = pj * ex;  // unscaled, as the CPU's: e1 u cannot overflow where it does not
                 s9[0] += e;
@@ -468,9 +490,37 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
                 s9[8] += e * R.rlt[j];
             }
             g.sum(s9);
+            double lz = log(s9[0] / psum_s), sc = EV_SCALE;  // log of the normaliser over Σ pn; e / e1
+            if (weighted && !(s9[0] >= EV_TINY * EV_SCALE)) {  // uniform, as zr above
+                double one[1] = {0}, mx[1] = {INFINITY};
+                for (int j = rk; j < n; j += S) {
+                    const double t = srs_max((srs_shape_value(design, R.d[j], &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
+                    mx[0] = fmin(mx[0], -(lpf(j) + t));
+                }
+                g.reduce(one, mx);
+                const double A = -mx[0];
+                for (int k = 0; k < 9; k++) s9[k] = 0;
+                for (int j = rk; j < n; j += S) {
+                    const double dj = R.d[j];
+                    const double t = srs_max((srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
+                    const double e = exp(lpf(j) + t - A);  // the largest is 1: no scale needed
+                    s9[0] += e;
+                    s9[1] += e * t;
+                    s9[2] += e * dj;
+                    s9[3] += e * (has_gold ? R.g[j] : dj);
+                    s9[4] += e * e;
+                    s9[5] += e * R.cle[j];
+                    s9[6] += e * R.clt[j];
+                    s9[7] += e * R.rle[j];
+                    s9[8] += e * R.rlt[j];
+                }
+                g.sum(s9);
+                lz = A + log(s9[0]);
+                sc = 1.0;
+            }
             if (rk == 0) {
-                const double iz = 1.0 / s9[0], iz1 = EV_SCALE / s9[0];  // iz1: 1 / the unscaled normaliser
-                const double kl = s9[1] * iz - log(s9[0] / psum_s);
+                const double iz = 1.0 / s9[0], iz1 = sc / s9[0];  // iz1: 1 / the unscaled normaliser
+                const double kl = s9[1] * iz - lz;
                 m[SRS_MET_PROXY] = ri.ref + s9[2] * iz1;
                 m[SRS_MET_GOLD] = has_gold ? s9[3] * iz1 : 0.0;
                 m[SRS_MET_KL] = kl > 0 ? kl : 0.0;  // rounding can leave -1e-17 for q = p

@@ -336,6 +336,92 @@ TEST(cli_bad_input_files) {
     expect_failure(ARGV("threshold", f, "-o", out), 1, out, "oned.npy", NULL);
 }
 
+// Numbers that overflowed silently (issue 13, items 1 and 2): the commands
+// of the issue give finite numbers now.
+TEST(cli_overflow_and_far_logw_give_numbers) {
+    char mm[512], lw[512], dir[512], p[600];
+    snprintf(mm, sizeof mm, "%s", t_write("minmax-big.jsonl", "{\"prompt_id\": 0, \"rewards\": [0, 1e300, 5e299]}\n"));
+    snprintf(lw, sizeof lw, "%s", t_write("far-logw.jsonl", "{\"prompt_id\": 0, \"rewards\": [14, 2], \"logw\": [0, 800]}\n"));
+    char *out = NULL, *err = NULL;
+    int rc = t_run_srs(ARGV("shape", mm, "--design", "minmax", "--B", "1e300"), &out, &err);
+    CHECK(rc == 0 && out && strstr(out, "\"shaped\": [0, 1e+300, 5e+299]"), "shape minmax: rc %d: %s%s", rc,
+          out ? out : "", err ? err : "");
+    free(out), free(err);
+    const char *const runs[2][12] = {
+        {"eval", mm, "--designs", "minmax", "--B", "1e300", "--replicates", "10", "--plot", "none", "-q", "--out"},
+        {"eval", lw, "--designs", "base,raw,soft", "--beta", "0.01", "--replicates", "10", "--plot", "none", "-q"}};
+    for (int k = 0; k < 2; k++) {
+        snprintf(dir, sizeof dir, "%s", t_path(k ? "ev-far-logw" : "ev-minmax"));
+        const char *argv[16];
+        int n = 0;
+        for (int i = 0; i < 12 && runs[k][i]; i++) argv[n++] = runs[k][i];
+        if (strcmp(argv[n - 1], "--out") != 0) argv[n++] = "--out";
+        argv[n++] = dir;
+        argv[n] = NULL;
+        err = NULL;
+        rc = t_run_srs(argv, NULL, &err);
+        CHECK(rc == 0, "%s: rc %d: %s", argv[1], rc, err ? err : "");
+        free(err);
+        snprintf(p, sizeof p, "%s/metrics.csv", dir);
+        char *csv = t_slurp(p);
+        CHECK(csv && !strstr(csv, "nan") && !strstr(csv, "inf"), "%s: metrics: %s", argv[1], csv ? csv : "(none)");
+        // the arms' proxy, kl and ess columns are all filled in
+        for (char *line = csv ? strchr(csv, '\n') : NULL; line && line[1]; line = strchr(line + 1, '\n')) {
+            int commas = 0;
+            const char *f = line + 1;
+            for (; *f && *f != '\n' && commas < 5; f++) commas += *f == ',';
+            CHECK(*f != ',' && *f != '\n', "%s: an empty proxy: %.80s", argv[1], line + 1);
+        }
+        free(csv);
+    }
+}
+
+// Bytes the readers took silently (issue 13, items 4 to 6), by the command
+// line: exit 1, the file and line named, no output; and JSONL written from
+// a CSV with UTF-8 ids reads back.
+static const char *write_raw(const char *name, const char *bytes, size_t n) {
+    const char *p = t_path(name);
+    FILE *f = fopen(p, "wb");
+    if (f) {
+        fwrite(bytes, 1, n, f);
+        fclose(f);
+    }
+    return p;
+}
+#define RAW(name, lit) write_raw(name, lit, sizeof(lit) - 1)
+
+TEST(cli_strict_bytes) {
+    char out[512], in[512];
+    snprintf(out, sizeof out, "%s", t_path("strict-out.jsonl"));
+    snprintf(in, sizeof in, "%s", RAW("nul-id.csv", "prompt_id,reward\n\"p\0a\",1\n\"p\0b\",5\n"));
+    expect_failure(ARGV("threshold", in, "-o", out), 1, out, "nul-id.csv:2: a NUL byte", NULL);
+    snprintf(in, sizeof in, "%s", RAW("nul-num.csv", "prompt_id,reward\na,1\0junk\n"));
+    expect_failure(ARGV("threshold", in, "-o", out), 1, out, "nul-num.csv:2: a NUL byte", NULL);
+    snprintf(in, sizeof in, "%s", RAW("bad-utf8.csv", "prompt_id,reward\n\xff\xfe,1\n"));
+    expect_failure(ARGV("shape", in, "-o", out), 1, out, "bad-utf8.csv:2: prompt_id is not valid UTF-8", NULL);
+    snprintf(in, sizeof in, "%s", RAW("hex.csv", "prompt_id,reward\na,0x10\n"));
+    expect_failure(ARGV("threshold", in, "-o", out), 1, out, "hex.csv:2: \"reward\" is a hexadecimal number", NULL);
+    snprintf(in, sizeof in, "%s", RAW("dup.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1]}\n"
+                                                   "{\"prompt_id\": \"a\", \"rewards\": [2]}\n"));
+    expect_failure(ARGV("threshold", in, "-o", out), 1, out, "dup.jsonl:2: prompt_id \"a\" appears again", NULL);
+    snprintf(in, sizeof in, "%s", RAW("idkey.jsonl", "{\"id\": \"a\", \"rewards\": [1]}\n"));
+    expect_failure(ARGV("threshold", in, "-o", out), 1, out, "idkey.jsonl:1: unknown key \"id\"", NULL);
+    static const double v[7] = {1, 2, 3, 4, 5, 6, 7};
+    snprintf(in, sizeof in, "%s", write_npy("trail.npy", "<f8", "(3, 2)", v, sizeof v));
+    expect_failure(ARGV("threshold", in, "-o", out), 1, out, "trail.npy: 8 bytes after the data", NULL);
+    // UTF-8 ids: CSV -> JSONL -> srs and Python read it back
+    snprintf(in, sizeof in, "%s", RAW("utf8.csv", "prompt_id,reward\ncaf\xc3\xa9,1\ncaf\xc3\xa9,2\n\xf0\x9f\x98\x80,3\n"));
+    CHECK(t_run_srs(ARGV("threshold", in, "-o", out, "-q"), NULL, NULL) == 0, "utf8 ids");
+    char back[512];
+    snprintf(back, sizeof back, "%s", t_path("utf8-back.jsonl"));
+    CHECK(t_run_srs(ARGV("shape", t_path("utf8.csv"), "-o", back, "-q"), NULL, NULL) == 0, "shape utf8");
+    json_t *a = load_jsonl(back);
+    CHECK(a && json_array_size(a) == 2 && !strcmp(json_string_value(json_object_get(json_array_get(a, 0), "prompt_id")),
+                                                  "caf\xc3\xa9"),
+          "JSONL read back");
+    json_decref(a);
+}
+
 TEST(cli_bad_parameters_are_usage_errors) {
     char in[512], out[512];
     snprintf(in, sizeof in, "%s", t_write("ok.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1, 2, 3]}\n"));

@@ -76,6 +76,126 @@ TEST(exp_log_match_libm) {
     CHECK(srs_log(1) == 0, "log 1 = %g", srs_log(1));
 }
 
+// srs_exp takes NaN and infinities (its clamp once sent NaN on to a float to
+// integer conversion, undefined behaviour); minmax divides before it
+// multiplies when the product would overflow or underflow, and keeps its
+// bits where it does not.
+TEST(exp_nan_inf_and_minmax_extremes) {
+    volatile double nan_ = NAN;
+    CHECK(isnan(srs_exp(nan_)) && isnan(srs_exp(-nan_)), "exp(NaN) = %g", srs_exp(nan_));
+    double xs[8] = {NAN, 0, -INFINITY, INFINITY, 1, NAN, -800, 800}, ys[8];
+#pragma omp simd
+    for (int i = 0; i < 8; i++) ys[i] = srs_exp(xs[i]);  // the vectorised form too
+    CHECK(isnan(ys[0]) && ys[1] == 1 && ys[2] == 0 && isinf(ys[3]) && isnan(ys[5]) && ys[6] == 0 && isinf(ys[7]),
+          "vector exp: %g %g %g %g %g %g", ys[0], ys[1], ys[2], ys[3], ys[5], ys[6]);
+    // u = {0, 1e300, 5e299}, B = 1e300: B (u - min) overflows before / range
+    srs_row_stats_t st = {0, 1e300, 0, 0, 0, 0};
+    CHECK(srs_shape_value(SRS_DESIGN_MINMAX, 0, &st, 1e300, 1, 1) == 0, "minmax(min)");
+    NEAR(srs_shape_value(SRS_DESIGN_MINMAX, 1e300, &st, 1e300, 1, 1) / 1e300, 1, 1e-15);
+    NEAR(srs_shape_value(SRS_DESIGN_MINMAX, 5e299, &st, 1e300, 1, 1) / 5e299, 1, 1e-15);
+    // a tiny range: B_eff (u - min) underflows to 0
+    srs_row_stats_t tiny = {0, 1e-300, 0, 0, 0, 0};
+    NEAR(srs_shape_value(SRS_DESIGN_MINMAX, 5e-301, &tiny, 1, 1, 1) / 5.05e-301, 1, 1e-14);
+    // ordinary values: the same bits as B_eff (u - min) / range
+    uint64_t rng = 11;
+    for (int i = 0; i < 1000; i++) {
+        double lo = 10 * t_rand_normal(&rng), r = exp(5 * t_rand_normal(&rng)), u = lo + r * t_rand_u01(&rng);
+        double B = exp(3 * t_rand_normal(&rng));
+        srs_row_stats_t q = {lo, lo + r, 0, 0, 0, 0};
+        double want = srs_min(B, 1.01 * (q.umax - q.umin)) * (u - lo) / (q.umax - q.umin);
+        double got = srs_shape_value(SRS_DESIGN_MINMAX, u, &q, B, 1, 1);
+        CHECK(memcmp(&want, &got, sizeof want) == 0, "minmax(%.17g; %.17g, %.17g; B %.17g) = %.17g, want %.17g", u,
+              q.umin, q.umax, B, got, want);
+        if (t_failed_now()) break;
+    }
+    // the evaluation of that row: finite metrics, the follower on the largest reward
+    double u[3] = {0, 1e300, 5e299};
+    int64_t off[2] = {0, 3};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_design(SRS_DESIGN_MINMAX, 1)};
+    double betas[] = {4, 1e-3};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = 1;
+    o.betas = betas;
+    o.n_betas = 2;
+    o.to.B = 1e300;
+    o.replicates = 5;
+    srs_eval_result_t r;
+    if (!run_eval(&b, &o, &r)) return;
+    for (int bi = 0; bi < 2; bi++) {
+        for (int m = 0; m < SRS_MET_COUNT_; m++)  // gold: NaN, there is none
+            CHECK(m == SRS_MET_GOLD || isfinite(cell(&r, bi, 0, (srs_metric_t)m)), "beta %g: %s = %g", betas[bi],
+                  srs_metric_name((srs_metric_t)m), cell(&r, bi, 0, (srs_metric_t)m));
+        NEAR(cell(&r, bi, 0, SRS_MET_PROXY) / 1e300, 1, 1e-15);
+        NEAR(cell(&r, bi, 0, SRS_MET_ESS), 1, 1e-15);
+        NEAR(cell(&r, bi, 0, SRS_MET_KL), log(3), 1e-15);
+    }
+    srs_eval_result_free(&r);
+}
+
+// Base log-weights far apart: every pn e^(s/beta) underflows when the base
+// puts its mass on one sample and the reward on another. The follower's law
+// is then p e^(s/beta) / Z computed in the log domain: finite metrics equal
+// to the closed form (issue 13: logw [0, 800] gave NaN proxy, ESS and
+// win-tie; [0, 700] a NaN ESS).
+TEST(eval_base_logw_far_apart) {
+    double u[2] = {14, 2}, lw[2] = {0, 800};
+    int64_t off[2] = {0, 2};
+    srs_batch_t b;
+    memset(&b, 0, sizeof b);
+    b.n_prompts = 1;
+    b.offsets = off;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.logw = (srs_vec_t){lw, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_kind(SRS_ARM_BASE, 0), arm_design(SRS_DESIGN_RAW, 1), arm_design(SRS_DESIGN_SOFT, 1),
+                             arm_design(SRS_DESIGN_MINMAX, 1), arm_kind(SRS_ARM_BEST_OF_N, 4)};
+    double betas[] = {0.01, 1, 0.001};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = 5;
+    o.betas = betas;
+    o.n_betas = 3;
+    o.to.preset = SRS_PRESET_PAPER_CD;
+    o.to.B = 15;
+    o.replicates = 5;
+    const double gaps[] = {800, 700, 300, 1e4};
+    for (int gi = 0; gi < 4; gi++) {
+        lw[1] = gaps[gi];
+        srs_eval_result_t r;
+        if (!run_eval(&b, &o, &r)) return;
+        for (int bi = 0; bi < 3; bi++)
+            for (int ai = 0; ai < 5; ai++)
+                for (int m = 0; m < SRS_MET_COUNT_; m++)  // gold: NaN, there is none
+                    CHECK(m == SRS_MET_GOLD || isfinite(cell(&r, bi, ai, (srs_metric_t)m)), "logw gap %g, beta %g, arm %d: %s = %g",
+                          gaps[gi], betas[bi], ai, srs_metric_name((srs_metric_t)m), cell(&r, bi, ai, (srs_metric_t)m));
+        // raw: log q ∝ logw + u / beta; in long double as the reference
+        for (int bi = 0; bi < 3; bi++) {
+            long double a0 = lw[0] + u[0] / betas[bi], a1 = lw[1] + u[1] / betas[bi], mx = a0 > a1 ? a0 : a1;
+            long double e0 = expl(a0 - mx), e1 = expl(a1 - mx), q0 = e0 / (e0 + e1), q1 = e1 / (e0 + e1);
+            long double l0 = lw[0] > lw[1] ? lw[0] : lw[1];
+            long double z = expl(lw[0] - l0) + expl(lw[1] - l0);
+            long double lp0 = lw[0] - l0 - logl(z), lp1 = lw[1] - l0 - logl(z);
+            long double kl = (q0 > 0 ? q0 * (logl(q0) - lp0) : 0) + (q1 > 0 ? q1 * (logl(q1) - lp1) : 0);
+            double tol = 1e-12 * (1 + fabs((double)kl));
+            NEAR(cell(&r, bi, 1, SRS_MET_PROXY), (double)(q0 * 14 + q1 * 2), 1e-12);
+            NEAR(cell(&r, bi, 1, SRS_MET_KL), (double)kl, tol);
+            NEAR(cell(&r, bi, 1, SRS_MET_ESS), (double)(1 / (q0 * q0 + q1 * q1)), 1e-12);
+            // win-tie against the base (key u): sample 0 beats or ties both, sample 1 only itself
+            long double p1 = expl(lp1);
+            NEAR(cell(&r, bi, 1, SRS_MET_WIN_TIE), (double)(q0 + q1 * p1), 1e-12);
+            // the base against raw: P(base sample >= raw sample)
+            NEAR(cell(&r, bi, 0, SRS_MET_WIN_TIE_RAW), (double)((1 - p1) + p1 * q1), 1e-12);
+        }
+        srs_eval_result_free(&r);
+        BAIL_IF_FAILED();
+    }
+}
+
 // ----------------------------------------------------------------------------
 // hand-computable cases
 

@@ -323,9 +323,37 @@ TEST(cuda_eval_kernel_code_emulated_huge_rewards) {
     free(got);
     ebatch_free(&e);
 }
+TEST(cuda_eval_kernel_code_emulated_far_logw) {
+    // base log-weights hundreds apart: pn e^t underflows for every sample
+    // unless the law is taken in the log domain (issue 13: NaN proxy, ESS
+    // and win-tie on both backends); the CPU's sums are finite and the
+    // kernel code agrees with them, in one thread and in groups of 5
+    static const int64_t lens[] = {2, 3, 9, 40};
+    const ebatch_spec_t sp = {lens, 4, 0, 1, 1, 0, 0};
+    ebatch_t e;
+    ebatch_make(&e, 80, &sp, 91);
+    for (int64_t j = 0; j < e.off[80]; j++) e.lw[j] *= 400;
+    srs_eval_arm_t arms[16];
+    int na = all_arms(arms);
+    double betas[] = {0.01, 0.25, 1};
+    srs_eval_opts_t o = opts_with(arms, na, betas, 3);
+    size_t len = srs_eval_acc_len(&o);
+    double *ref = calloc(len, sizeof(double)), *got = calloc(len, sizeof(double));
+    CHECK(srs_eval_accumulate(t_cpu_ctx(), &e.b, &o, ref) == SRS_OK, "cpu: %s", srs_ctx_last_error(t_cpu_ctx()));
+    size_t nonfinite = 0;
+    for (size_t k = 0; k < len; k++) nonfinite += !isfinite(ref[k]);
+    CHECK(nonfinite == 0, "cpu: %zu of %zu sums are not finite", nonfinite, len);
+    if (emulate_acc(&e.b, &o, got, 1)) acc_compare(ref, got, &o, 1e-9, "emulated: logw far apart");
+    memset(got, 0, len * sizeof(double));
+    if (emulate_acc(&e.b, &o, got, 5)) acc_compare(ref, got, &o, 1e-9, "emulated on 5 threads: logw far apart");
+    free(ref);
+    free(got);
+    ebatch_free(&e);
+}
 #else
 TEST(cuda_eval_kernel_code_emulated_matches_cpu) { SKIP("CUDA backend not compiled in"); }
 TEST(cuda_eval_kernel_code_emulated_huge_rewards) { SKIP("CUDA backend not compiled in"); }
+TEST(cuda_eval_kernel_code_emulated_far_logw) { SKIP("CUDA backend not compiled in"); }
 #endif
 
 // ----------------------------------------------------------------------------

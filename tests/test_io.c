@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "io.h"
 #include "test.h"
 
 // ----------------------------------------------------------------------------
@@ -200,7 +201,7 @@ TEST(io_format_from_path) {
 
 TEST(io_jsonl_read_basics) {
     const char *p = t_write("io_basic.jsonl",
-                            "\xEF\xBB\xBF{\"prompt_id\": \"a\", \"rewards\": [1, 2.5, -3e2], \"extra\": {\"x\": 1}}\r\n"
+                            "\xEF\xBB\xBF{\"prompt_id\": \"a\", \"rewards\": [1, 2.5, -3e2]}\r\n"
                             "\n"
                             "   \t\n"
                             "{\"rewards\": [0.25], \"prompt_id\": 17}\n"
@@ -622,6 +623,253 @@ TEST(io_jsonl_errors) {
     bad_text("io_e18.jsonl", "{\"rewards\": [1]}\n{\"rewards\": [1], \"gold\": \"x\"}\n", 2,
              "\"gold\" present but earlier lines do not have it");
     bad_text("io_e19.jsonl", "{\"rewards\": [1], \"logw\": [null]}\n", 1, "logw[0] is not a number");
+}
+
+// Bytes a reader must not take (issue 13, items 4 to 6): NUL bytes in CSV,
+// ids that are not UTF-8, hexadecimal floats, bytes after an NPY's data,
+// unknown JSONL keys and repeated JSONL prompt ids.
+static void bad_bytes(const char *name, const void *bytes, size_t n, int line, const char *want) {
+    char path[512], at[600];
+    snprintf(path, sizeof path, "%s", t_path(name));
+    write_bytes(path, bytes, n);
+    if (line > 0) snprintf(at, sizeof at, "%s:%d: ", path, line);
+    else snprintf(at, sizeof at, "%s: ", path);
+    expect_read_fail(path, NULL, SRS_ERR_BAD_INPUT, at);
+    expect_read_fail(path, NULL, SRS_ERR_BAD_INPUT, want);
+}
+#define BAD_BYTES(name, lit, line, want) bad_bytes(name, lit, sizeof(lit) - 1, line, want)
+static const char *npy_file(const char *name, int major, const char *dict, int align, const void *data, size_t n);
+
+TEST(io_csv_nul_bytes) {
+    // two prompts "p\0a" and "p\0b" merged into one, "p"; "1\0junk" read as 1
+    BAD_BYTES("io_nul1.csv", "prompt_id,reward\n\"p\0a\",1\n\"p\0b\",5\n", 2, "a NUL byte");
+    BAD_BYTES("io_nul2.csv", "prompt_id,reward\na,1\0junk\n", 2, "a NUL byte");
+    BAD_BYTES("io_nul3.csv", "prompt_id,reward\na,1\nb\0,2\n", 3, "a NUL byte");
+    BAD_BYTES("io_nul4.csv", "prompt_id,reward\n\"a\"\0,1\n", 2, "a NUL byte");
+    BAD_BYTES("io_nul5.csv", "prompt_id,reward\n\"a\nb\",1\n\"c\nd\0\",2\n", 5, "a NUL byte");
+    BAD_BYTES("io_nul6.csv", "prompt_id,re\0ward\na,1\n", 1, "a NUL byte");
+    BAD_BYTES("io_utf16.csv", "\xff\xfep\0r\0o\0m\0p\0t\0_\0i\0d\0,\0r\0e\0w\0a\0r\0d\0\n\0", 1, "UTF-16");
+}
+
+TEST(io_ids_must_be_utf8) {
+    static const struct { const char *s; int64_t bad; } cases[] = {
+        {"plain", -1}, {"caf\xc3\xa9", -1}, {"\xe6\x97\xa5\xe6\x9c\xac", -1}, {"\xf0\x9f\x98\x80!", -1},
+        {"\xef\xbf\xbf", -1}, {"\xf4\x8f\xbf\xbf", -1}, {"\x7f", -1},
+        {"\xff\xfe", 0}, {"a\x80", 1}, {"\xc0\xaf", 0}, {"\xc1\xbf", 0}, {"ab\xe0\x80\xaf", 2},
+        {"\xed\xa0\x80", 0}, {"x\xed\xbf\xbf", 1}, {"\xf4\x90\x80\x80", 0}, {"\xf5\x80\x80\x80", 0},
+        {"\xe6\x97", 0}, {"ok\xf0\x9f\x98", 2}, {"\xc3\x28", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        CHECK(srs_utf8_invalid(cases[i].s, strlen(cases[i].s)) == cases[i].bad, "case %zu: %lld, want %lld", i,
+              (long long)srs_utf8_invalid(cases[i].s, strlen(cases[i].s)), (long long)cases[i].bad);
+    // a CSV id that is not UTF-8 would make JSONL that nothing reads back
+    BAD_BYTES("io_u1.csv", "prompt_id,reward\na,1\n\xff\xfe,2\n", 3, "prompt_id is not valid UTF-8 (byte 0xff");
+    BAD_BYTES("io_u2.csv", "prompt_id,reward\n\"x\xed\xa0\x80\",1\n", 2, "not valid UTF-8 (byte 0xed at offset 1");
+    // valid UTF-8 ids go to JSONL and read back the same
+    const char *p = t_write("io_u_ok.csv", "prompt_id,reward\ncaf\xc3\xa9,1\n\xe6\x97\xa5\xf0\x9f\x98\x80,2\n");
+    srs_data_t *d = rd(p);
+    BAIL_IF_FAILED();
+    char j[600];
+    snprintf(j, sizeof j, "%s", t_path("io_u_ok.jsonl"));
+    wr(j, d, SRS_F64);
+    srs_data_t *e = rd(j);
+    if (e) check_same_ids(d, e, 0);
+    srs_data_free(e);
+    srs_data_free(d);
+    // nor from arrays
+    const char *ids[2] = {"ok", "bad\xff"};
+    double u[2] = {1, 2};
+    srs_data_t *f = (srs_data_t *)1;
+    CHECK(srs_data_from_arrays(t_ctx(), 2, NULL, 1, u, NULL, NULL, ids, &f) == SRS_ERR_INVALID_ARG && !f,
+          "from arrays: %s", srs_ctx_last_error(t_ctx()));
+    CHECK(strstr(srs_ctx_last_error(t_ctx()), "ids[1] is not valid UTF-8"), "message: %s", srs_ctx_last_error(t_ctx()));
+}
+
+TEST(io_minor_cases_rejected) {
+    // CSV numbers are decimal: strtod would read 0x1p3 as 8
+    bad_text("io_hex.csv", "prompt_id,reward\na,1\na,0x1p3\n", 3, "\"reward\" is a hexadecimal number: \"0x1p3\"");
+    bad_text("io_hex2.csv", "prompt_id,reward,gold\na,1, -0X1.8P1 \n", 2, "\"gold\" is a hexadecimal number");
+    // JSONL: an unknown key (a mistyped "id" would number prompts by row)
+    bad_text("io_key.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1]}\n{\"id\": \"b\", \"rewards\": [1]}\n", 2,
+             "unknown key \"id\" (the keys are \"prompt_id\", \"rewards\", \"gold\" and \"logw\")");
+    bad_text("io_key2.jsonl", "{\"prompt_id\": \"a\", \"reward\": [1]}\n", 1, "unknown key \"reward\"");
+    // JSONL prompt ids are unique, as CSV's: by their text, the row index for a line without one
+    bad_text("io_dup1.jsonl", "{\"prompt_id\": \"a\", \"rewards\": [1]}\n\n{\"prompt_id\": \"b\", \"rewards\": [1]}\n"
+             "{\"prompt_id\": \"a\", \"rewards\": [2]}\n", 4, "prompt_id \"a\" appears again (first on line 1)");
+    bad_text("io_dup2.jsonl", "{\"prompt_id\": 7, \"rewards\": [1]}\n{\"prompt_id\": \"7\", \"rewards\": [1]}\n", 2,
+             "prompt_id \"7\" appears again (first on line 1)");
+    bad_text("io_dup3.jsonl", "{\"prompt_id\": 3, \"rewards\": [1]}\n{\"rewards\": [1]}\n{\"prompt_id\": 1, \"rewards\": [1]}\n",
+             3, "prompt_id 1 appears again (first on line 2; a line without \"prompt_id\" takes its row index");
+    bad_text("io_dup4.jsonl", "{\"prompt_id\": \"1\", \"rewards\": [1]}\n{\"rewards\": [1]}\n", 2,
+             "prompt_id 1 appears again (first on line 1; a line without");
+    // ... and distinct ones, mixed with row indices that do not collide, read
+    srs_data_t *d = rd(t_write("io_dup_ok.jsonl", "{\"prompt_id\": 5, \"rewards\": [1]}\n{\"rewards\": [1]}\n"
+                                                  "{\"prompt_id\": \"01\", \"rewards\": [1]}\n"));
+    srs_data_free(d);
+    // NPY: bytes beyond the declared shape
+    double v[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    char p[512];
+    snprintf(p, sizeof p, "%s", npy_file("io_trail.npy", 1, "{'descr': '<f8', 'fortran_order': False, 'shape': (2, 3), }", 64, v, 56));
+    expect_read_fail(p, NULL, SRS_ERR_BAD_INPUT, "8 bytes after the data: the header's shape (2, 3) holds 48 bytes, the file has 56");
+}
+
+// ----------------------------------------------------------------------------
+// parts of a text file (what MPI ranks read), in one process
+
+static int64_t file_size(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+// Reads path in `parts` parts as the ranks do, the bounds from
+// srs_text_part_bounds, and checks that the parts together are the whole
+// file's read: rows, samples, ids and lines.
+static void parts_equal_whole(const char *path, srs_format_t fmt, int parts) {
+    srs_data_t *whole = rd(path);
+    if (!whole) return;
+    const srs_batch_t *w = srs_data_batch(whole);
+    int64_t first_line = 1, row_base = 0, rows = 0, prev_end = 0;
+    for (int k = 0; k < parts && !t_failed_now(); k++) {
+        srs_text_part_t p;
+        srs_status_t st = srs_text_part_bounds(t_ctx(), path, fmt, k, parts, &p);
+        CHECK(st == SRS_OK && p.start == prev_end, "%d parts, part %d: %s; [%lld, %lld) after %lld", parts, k,
+              srs_ctx_last_error(t_ctx()), (long long)p.start, (long long)p.end, (long long)prev_end);
+        if (st != SRS_OK) break;
+        prev_end = p.end;
+        p.first_line = first_line;
+        p.row_base = row_base;
+        srs_data_t *d = NULL;
+        st = (fmt == SRS_FMT_CSV ? srs_read_csv_part : srs_read_jsonl_part)(t_ctx(), path, &p, &d);
+        CHECK(st == SRS_OK, "%d parts, part %d [%lld, %lld): %s", parts, k, (long long)p.start, (long long)p.end,
+              srs_ctx_last_error(t_ctx()));
+        if (st != SRS_OK) break;
+        const srs_batch_t *b = srs_data_batch(d);
+        for (int64_t i = 0; i < b->n_prompts && rows + i < w->n_prompts; i++) {
+            int64_t s0, n0, s1, n1;
+            srs_batch_row(w, rows + i, &s0, &n0);
+            srs_batch_row(b, i, &s1, &n1);
+            int same = n0 == n1 && srs_data_line(whole, rows + i) == srs_data_line(d, i) &&
+                       strcmp(srs_data_id(whole, rows + i, NULL), srs_data_id(d, i, NULL)) == 0;
+            for (int64_t j = 0; same && j < n0; j++) same = vat(w->reward, s0 + j) == vat(b->reward, s1 + j);
+            if (!same) {
+                CHECK(0, "%d parts, part %d, row %lld: \"%s\" line %lld vs whole \"%s\" line %lld", parts, k,
+                      (long long)i, srs_data_id(d, i, NULL), (long long)srs_data_line(d, i),
+                      srs_data_id(whole, rows + i, NULL), (long long)srs_data_line(whole, rows + i));
+                break;
+            }
+        }
+        rows += b->n_prompts;
+        first_line += p.newlines;
+        row_base += fmt == SRS_FMT_CSV ? b->n_prompts : p.records;
+        srs_data_free(d);
+    }
+    CHECK(t_failed_now() || (rows == w->n_prompts && prev_end == file_size(path)),
+          "%d parts: %lld rows, whole %lld", parts, (long long)rows, (long long)w->n_prompts);
+    srs_data_free(whole);
+}
+
+// A CSV whose quoted fields hold line breaks (some lines blank, some CRLF),
+// commas and "" escapes, unquoted fields with a literal quote, blank lines
+// between records, prompts of 1 to 3 lines: part boundaries fall inside
+// quoted fields for every part count (issue 13, item 8: "unterminated
+// quoted field" under mpirun -np 2).
+TEST(io_csv_parts_equal_one_read) {
+    size_t cap = 1 << 16, len = 0;
+    char *t = malloc(cap);
+    len += (size_t)sprintf(t, "prompt_id,reward,gold\r\n");
+    uint64_t rng = 3;
+    for (int i = 0; i < 240; i++) {
+        char id[64];
+        switch (i % 6) {
+        case 0: sprintf(id, "p%d", i); break;
+        case 1: sprintf(id, "\"q%d\nsecond line\"", i); break;
+        case 2: sprintf(id, "\"c,%d \"\"x\"\"\"", i); break;
+        case 3: sprintf(id, "u\"%d", i); break;  // unquoted: the quote is literal
+        case 4: sprintf(id, "\"s%d\r\n\r\n\"  ", i); break;
+        default: sprintf(id, "\"m%d\n\n,\n\"\"\n\"", i); break;
+        }
+        int ns = 1 + (int)(t_rand_u64(&rng) % 3);
+        for (int j = 0; j < ns; j++)
+            len += (size_t)sprintf(t + len, "%s,%.3f,%d%s", id, t_rand_normal(&rng), j, i % 4 == 1 ? "\r\n" : "\n");
+        if (i % 9 == 4) len += (size_t)sprintf(t + len, " \t\r\n");
+        if (i == 100) {  // one very long quoted field
+            len += (size_t)sprintf(t + len, "\"long");
+            for (int k = 0; k < 400; k++) len += (size_t)sprintf(t + len, "\n\"\"x\"\",");
+            len += (size_t)sprintf(t + len, "\",1,2\n");
+        }
+    }
+    char p[512];
+    snprintf(p, sizeof p, "%s", t_path("io_parts.csv"));
+    write_bytes(p, t, len);
+    for (int parts = 1; parts <= 9 && !t_failed_now(); parts++) parts_equal_whole(p, SRS_FMT_CSV, parts);
+    // the issue's file: one quoted line break
+    snprintf(p, sizeof p, "%s", t_write("io_parts2.csv", "prompt_id,reward\n\"a\nb\",1\n\"a\nb\",2\nc,3\n"));
+    for (int parts = 1; parts <= 6 && !t_failed_now(); parts++) parts_equal_whole(p, SRS_FMT_CSV, parts);
+    free(t);
+}
+
+// Random small CSVs, valid and not: for every part count the parts read
+// what one read does (valid files), and some part fails where the whole
+// read fails (the reader's grammar and the boundary automaton agree).
+TEST(io_csv_parts_random) {
+    static const char *const ids[] = {"a%d", "\"a%d\"", "\"x\ny%d\"", "\"c,%d\"", "\"q\"\"%d\"", "u\"%d",
+                                      " \"s%d\" ", "\"\n\n%d\"", "\"\r\n%d\"", "\"e%d\"  ", "b%d"};
+    static const char *const ends[] = {"\n", "\r\n", "\n\n", "\n \t\n", "\n\r\n"};
+    static const char junk[] = {'"', ',', '\n', '\r', ' ', 'z', '\0'};
+    uint64_t rng = 77;
+    char p[512];
+    snprintf(p, sizeof p, "%s", t_path("io_rand.csv"));
+    int valid = 0, n_files = t_quick() ? 300 : 1500;
+    for (int it = 0; it < n_files && !t_failed_now(); it++) {
+        char t[2048];
+        size_t len = (size_t)sprintf(t, "prompt_id,reward\n");
+        int nrec = 1 + (int)(t_rand_u64(&rng) % 12);
+        char id[64] = "";
+        for (int k = 0; k < nrec; k++) {  // a new prompt, or (1 in 3) another line of the last one
+            if (k == 0 || t_rand_u64(&rng) % 3) snprintf(id, sizeof id, ids[t_rand_u64(&rng) % 11], k);
+            len += (size_t)sprintf(t + len, "%s,%d%s", id, (int)(t_rand_u64(&rng) % 10), ends[t_rand_u64(&rng) % 5]);
+        }
+        if (t_rand_u64(&rng) % 3 == 0 && len > 17)  // a stray byte somewhere after the header
+            t[17 + t_rand_u64(&rng) % (len - 17)] = junk[t_rand_u64(&rng) % sizeof junk];
+        write_bytes(p, t, len);
+        srs_data_t *whole = NULL;
+        srs_status_t ws = srs_data_read(t_ctx(), p, NULL, &whole);
+        if (ws == SRS_OK) {
+            valid++;
+            srs_data_free(whole);
+            for (int parts = 2; parts <= 5 && !t_failed_now(); parts++) parts_equal_whole(p, SRS_FMT_CSV, parts);
+            if (t_failed_now()) fprintf(stderr, "    file %d: %.*s\n", it, (int)len, t);
+            continue;
+        }
+        for (int parts = 2; parts <= 5; parts++) {  // some part fails, or two parts share an id (MPI's check)
+            int64_t first_line = 1, n_ids = 0, off[64];
+            char buf[4096];
+            size_t used = 0;
+            srs_idset_t seen = {0};
+            int failed = 0;
+            for (int k = 0; k < parts && !failed; k++) {
+                srs_text_part_t tp;
+                if (srs_text_part_bounds(t_ctx(), p, SRS_FMT_CSV, k, parts, &tp) != SRS_OK) {
+                    failed = 1;
+                    break;
+                }
+                tp.first_line = first_line;
+                first_line += tp.newlines;
+                srs_data_t *d = NULL;
+                failed = srs_read_csv_part(t_ctx(), p, &tp, &d) != SRS_OK;
+                for (int64_t i = 0; !failed && i < srs_data_batch(d)->n_prompts && n_ids < 64; i++) {
+                    const char *pid = srs_data_id(d, i, NULL);
+                    off[n_ids] = (int64_t)used;
+                    used += (size_t)sprintf(buf + used, "%s", pid) + 1;
+                    failed = srs_idset_add(&seen, buf, off, n_ids++) >= 0;
+                }
+                srs_data_free(d);
+            }
+            srs_idset_free(&seen);
+            CHECK(failed, "file %d, %d parts: one read fails, every part reads: %.*s", it, parts, (int)len, t);
+            if (!failed) break;
+        }
+    }
+    CHECK(valid > n_files / 10, "only %d of %d files valid", valid, n_files);
 }
 
 TEST(io_csv_errors) {

@@ -224,18 +224,22 @@ TEST(cpu_levels_bit_identical_evaluation) {
         {SRS_ARM_DESIGN, SRS_DESIGN_MEANSTD, 1, 0}, {SRS_ARM_DESIGN, SRS_DESIGN_CAP, 1, 0},
         {SRS_ARM_DESIGN, SRS_DESIGN_MEANSOFT, 1, 0}, {SRS_ARM_BEST_OF_N, 0, 1, 4},
         {SRS_ARM_BEST_OF_N, 0, 1, 16}};
-    double betas[] = {4.0, 1.0, 0.5, 0.25};
-    for (int weighted = 0; weighted < 2; weighted++) {
+    double betas[] = {4.0, 1.0, 0.5, 0.25}, far_betas[] = {4.0, 0.1, 0.01, 0.001};
+    // weighted 2: log-weights hundreds apart, so that many laws underflow and
+    // are redone in the log domain (eval_rows.c's rescue), at every level alike
+    double *far = malloc((size_t)r.ns * sizeof *far);
+    for (int64_t j = 0; j < r.ns; j++) far[j] = 300 * r.lw[j];
+    for (int weighted = 0; weighted < 3; weighted++) {
         srs_batch_t b = {0};
         b.n_prompts = r.np;
         b.offsets = r.off;
         b.reward = (srs_vec_t){r.ud, SRS_F64};
         b.gold = (srs_vec_t){r.uf, SRS_F32};
-        if (weighted) b.logw = (srs_vec_t){r.lw, SRS_F64};
+        if (weighted) b.logw = (srs_vec_t){weighted == 2 ? far : r.lw, SRS_F64};
         srs_eval_opts_t o = srs_eval_opts_default();
         o.arms = arms;
         o.n_arms = (int)(sizeof arms / sizeof arms[0]);
-        o.betas = betas;
+        o.betas = weighted == 2 ? far_betas : betas;
         o.n_betas = 4;
         o.to.preset = SRS_PRESET_PAPER_CD;
         o.to.B = 15;
@@ -262,5 +266,6 @@ TEST(cpu_levels_bit_identical_evaluation) {
         free(a1);
         BAIL_IF_FAILED();
     }
+    free(far);
     free_rows(&r);
 }

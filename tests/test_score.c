@@ -129,3 +129,71 @@ TEST(score_npy_loader_and_cli) {
     free(r);
     free(t);
 }
+
+// An NPY file of `descr` with the given shape text and raw data.
+static const char *score_npy(const char *name, const char *descr, const char *shape, const void *data, size_t bytes) {
+    char hdr[128];
+    int hl = snprintf(hdr, sizeof hdr, "{'descr': '%s', 'fortran_order': False, 'shape': %s, }", descr, shape);
+    while ((hl + 11) % 64) hdr[hl++] = ' ';
+    hdr[hl++] = '\n';
+    const char *p = t_path(name);
+    FILE *f = fopen(p, "wb");
+    fwrite("\x93NUMPY\x01\x00", 1, 8, f);
+    uint16_t len16 = (uint16_t)hl;
+    fwrite(&len16, 2, 1, f);
+    fwrite(hdr, 1, (size_t)hl, f);
+    fwrite(data, 1, bytes, f);
+    fclose(f);
+    return p;
+}
+
+// Runs srs score with argv, expects exit 1, the message parts in stderr and
+// neither output file left.
+static void score_fails(const char *const *argv, const char *out1, const char *out2, const char *want1,
+                        const char *want2) {
+    char *err = NULL;
+    int rc = t_run_srs(argv, NULL, &err);
+    CHECK(rc == 1, "exit %d, want 1: %s", rc, err ? err : "");
+    CHECK(err && strstr(err, want1) && (!want2 || strstr(err, want2)), "stderr lacks '%s' / '%s': %s", want1,
+          want2 ? want2 : "", err ? err : "");
+    CHECK(!t_exists(out1) && !t_exists(out2), "an output was left behind");
+    free(err);
+}
+
+// Non-finite rewards (issue 13, item 3): a NaN hidden state, an infinite
+// head weight or a product beyond float32 was written as null with exit 0,
+// and --then-threshold named no file. Now an error naming the file and row.
+TEST(score_nonfinite_rewards_are_errors) {
+    char h[512], hnan[512], w[512], winf[512], hbig[512], wbig[512], rp[512], tp[512];
+    uint16_t hv[12];
+    for (int i = 0; i < 12; i++) hv[i] = f2h((float)(i % 5) - 1.5f);
+    snprintf(h, sizeof h, "%s", score_npy("ok-h.npy", "<f2", "(4, 3)", hv, sizeof hv));
+    hv[3 * 3 + 1] = 0x7e00;  // NaN: row 3, value 1
+    snprintf(hnan, sizeof hnan, "%s", score_npy("nan-h.npy", "<f2", "(4, 3)", hv, sizeof hv));
+    float wv[3] = {1, 2, -1};
+    snprintf(w, sizeof w, "%s", score_npy("ok-w.npy", "<f4", "(3,)", wv, sizeof wv));
+    double wd[3] = {1, 2, 1e300};  // beyond float32: infinite as scored
+    snprintf(winf, sizeof winf, "%s", score_npy("inf-w.npy", "<f8", "(3,)", wd, sizeof wd));
+    float hb[12], wb[3] = {1e30f, 1e30f, 1e30f};
+    for (int i = 0; i < 12; i++) hb[i] = 1e30f;
+    snprintf(hbig, sizeof hbig, "%s", score_npy("big-h.npy", "<f4", "(4, 3)", hb, sizeof hb));
+    snprintf(wbig, sizeof wbig, "%s", score_npy("big-w.npy", "<f4", "(3,)", wb, sizeof wb));
+    snprintf(rp, sizeof rp, "%s", t_path("nf-rewards.jsonl"));
+    snprintf(tp, sizeof tp, "%s", t_path("nf-thr.jsonl"));
+    score_fails((const char *const[]){"score", "--hidden", hnan, "--head", w, "--row-len", "2", "-o", rp, NULL}, rp,
+                tp, "nan-h.npy: row 3, value 1: hidden state is nan", NULL);
+    score_fails((const char *const[]){"score", "--hidden", hnan, "--head", w, "--row-len", "2", "--then-threshold",
+                                      tp, NULL},
+                rp, tp, "nan-h.npy: row 3, value 1: hidden state is nan", NULL);
+    score_fails((const char *const[]){"score", "--hidden", h, "--head", winf, "-o", rp, NULL}, rp, tp,
+                "inf-w.npy: row 2, output 0: head weight is inf", NULL);
+    score_fails((const char *const[]){"score", "--hidden", hbig, "--head", wbig, "--row-len", "4", "-o", rp,
+                                      "--then-threshold", tp, NULL},
+                rp, tp, "big-h.npy: row 0: the reward of output 0 is inf", "exceeds float32");
+    // and the good files still score
+    CHECK(t_run_srs((const char *const[]){"score", "--hidden", h, "--head", w, "--row-len", "2", "-o", rp,
+                                          "--then-threshold", tp, NULL},
+                    NULL, NULL) == 0 &&
+              t_exists(rp) && t_exists(tp),
+          "good run");
+}

@@ -103,6 +103,71 @@ check_fail() {   # input, expected message
 check_fail bad.jsonl ':701: non-finite value'
 check_fail bad.npy ': row 700, sample 3: reward is nan'
 
+# CSV whose quoted fields hold line breaks (blank lines and CRLF among them),
+# commas and "" escapes, with literal quotes in unquoted fields and one very
+# long quoted field: part boundaries fall inside quoted fields, and every
+# rank count reads what one process reads (issue 13, item 8: -np 2 said
+# "unterminated quoted field").
+python3 - "$T" <<'EOF' || bad "making quoted CSV inputs"
+import random, sys
+t = sys.argv[1]
+r = random.Random(5)
+L = ['prompt_id,reward,gold\r\n']
+for i in range(600):
+    k = i % 6
+    pid = ['p%d' % i, '"q%d\nsecond line"' % i, '"c,%d ""x"""' % i, 'u"%d' % i,
+           '"s%d\r\n\r\n"  ' % i, '"m%d\n\n,\n""\n"' % i][k]
+    for j in range(r.randint(1, 3)):
+        L.append('%s,%.6f,%d%s' % (pid, r.gauss(0, 1), j, '\r\n' if i % 4 == 1 else '\n'))
+    if i % 9 == 4:
+        L.append(' \t\r\n')
+    if i == 300:
+        L.append('"long' + '\n""x"",' * 3000 + '",1,2\n')
+open(t + '/quoted.csv', 'w', newline='').write(''.join(L))
+open(t + '/one-break.csv', 'w').write('prompt_id,reward\n"a\nb",1\n"a\nb",2\nc,3\n')
+EOF
+OPTS=(--preset paper-cd --B 15 --beta 0.667 -q)
+for in in quoted.csv one-break.csv; do
+    for ext in jsonl csv; do check_same "threshold $in -> $ext" threshold "$T/$in" "$ext"; done
+done
+
+# A prompt id repeated further down the file, in another rank's part: every
+# rank count fails as one process does, with its message, and writes
+# nothing (issue 13, item 7: accepted under -np 3). CSV (the issue's file, a
+# long one), JSONL (explicit ids, and an id equal to an earlier row index).
+printf 'prompt_id,reward\na,1\nb,2\nc,3\nd,4\na,5\n' >"$T/rep.csv"
+{ cat "$T/r.csv"; head -3 "$T/r.csv" | tail -2; } >"$T/rep-long.csv"
+python3 - "$T" <<'EOF' || bad "making repeated-id inputs"
+import json, sys
+t = sys.argv[1]
+L = open(t + '/r.jsonl').read().split('\n')
+first = json.loads(L[0])['prompt_id']
+o = json.loads(L[900]); o['prompt_id'] = first; L[900] = json.dumps(o)
+open(t + '/rep.jsonl', 'w').write('\n'.join(L))
+N = open(t + '/noid.jsonl').read()
+o = json.loads(N.split('\n')[0]); o['prompt_id'] = 3   # row 3 has no id: its id is 3
+open(t + '/rep-idx.jsonl', 'w').write(N + json.dumps(o) + '\n')
+EOF
+check_same_failure() {   # input: one process's message, given by every rank count
+    local in=$1 n msg
+    rm -f "$T"/fail.*
+    if "$SRS" threshold "$T/$in" -q -o "$T/fail.jsonl" 2>"$T/err"; then bad "$in: one process accepted it"; return; fi
+    msg=$(grep -m1 '^srs: ' "$T/err"); msg=${msg#srs: }
+    [[ -n $msg ]] || { bad "$in: one process gave no message"; return; }
+    for n in 2 3 4; do
+        rm -f "$T"/fail.*
+        if "${MR[@]}" "$n" "$SRS" threshold "$T/$in" -q -o "$T/fail.jsonl" >"$T/log" 2>&1; then
+            bad "$in: $n ranks accepted it"; continue
+        fi
+        if ! grep -qF -- " of $n: $msg" "$T/log"; then
+            bad "$in: $n ranks: not one process's message '$msg': $(grep 'srs:' "$T/log" | head -3)"; continue
+        fi
+        if compgen -G "$T/fail.*" >/dev/null; then bad "$in: $n ranks left files: $(ls "$T"/fail.*)"; continue; fi
+        ok
+    done
+}
+for in in rep.csv rep-long.csv rep.jsonl rep-idx.jsonl; do check_same_failure "$in"; done
+
 # srs eval: each rank accumulates its own prompts (bootstrap keyed by global
 # index), sums are added in rank order; means and bounds within 1e-12
 # relative of one process, and only rank 0 writes the results.
