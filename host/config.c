@@ -213,7 +213,15 @@ typedef struct {
     char pend[16];                // a quoted value continued on the next line: its key, else ""
     char acc[SRS_CFG_STR + 1];    // its text so far
     size_t acc_len;
+    char lpend[16];               // a list whose line ended with ',': its [eval] key, else ""
+    char lacc[4 * SRS_CFG_STR];   // its items so far
 } load_ctx_t;
+
+static int is_list_key(const char *section, const char *name) {
+    return !strcmp(section, "eval") && (!strcmp(name, "designs") || !strcmp(name, "alpha") ||
+                                        !strcmp(name, "best_of_n") || !strcmp(name, "beta") ||
+                                        !strcmp(name, "lambda"));
+}
 
 static int is_str_key(const char *section, const char *name) {
     return !strcmp(section, "run") && (!strcmp(name, "name") || !strcmp(name, "input") || !strcmp(name, "out"));
@@ -301,6 +309,32 @@ static int ini_cb(void *user, const char *section, const char *name, const char 
         lc->pend[0] = '\0';
         value = lc->acc;
     }
+    // a list continues on indented lines after a line ending in a comma
+    // (inih passes each continuation line under the same key; its lines are
+    // at most 200 bytes, which a list of 64 values exceeds)
+    if (lc->lpend[0] && (strcmp(section, "eval") || strcmp(name, lc->lpend))) {
+        snprintf(lc->msg, sizeof lc->msg, "key '%s': the list ends with ',' but the next line does not "
+                 "continue it (indent the next items)", lc->lpend);
+        return 0;
+    }
+    if (is_list_key(section, name)) {
+        size_t have = lc->lpend[0] ? strlen(lc->lacc) : 0, n = strlen(value);
+        if (have + n + 2 > sizeof lc->lacc) {
+            snprintf(lc->msg, sizeof lc->msg, "key '%s': list too long", name);
+            return 0;
+        }
+        if (!lc->lpend[0]) lc->lacc[0] = '\0';
+        else strcat(lc->lacc, " ");
+        strcat(lc->lacc, value);
+        size_t m = strlen(lc->lacc);
+        while (m && (lc->lacc[m - 1] == ' ' || lc->lacc[m - 1] == '\t')) m--;
+        if (m && lc->lacc[m - 1] == ',') {
+            snprintf(lc->lpend, sizeof lc->lpend, "%s", name);
+            return 1;
+        }
+        lc->lpend[0] = '\0';
+        value = lc->lacc;
+    }
     if (!strcmp(section, "eval")) {
         lc->beta |= !strcmp(name, "beta");
         lc->lambda |= !strcmp(name, "lambda");
@@ -328,9 +362,10 @@ int srs_eval_cfg_load(srs_eval_cfg_t *c, const char *path, char *err, size_t err
     fclose(f);
     char msg[512];
     snprintf(msg, sizeof msg, "%s", lc->msg);
-    int pend = lc->pend[0] != '\0';
+    int pend = lc->pend[0] != '\0', lpend = lc->lpend[0] != '\0';
     free(lc);
     if (line == 0 && pend) ERR(2, "%s: the file ends inside a quoted value continued with a backslash", path);
+    if (line == 0 && lpend) ERR(2, "%s: the file ends inside a list continued after a ','", path);
     if (line == 0) return 0;
     if (line < 0) ERR(1, "%s: cannot read the file", path);
     if (msg[0]) ERR(2, "%s:%d: %s", path, line, msg);
@@ -339,12 +374,40 @@ int srs_eval_cfg_load(srs_eval_cfg_t *c, const char *path, char *err, size_t err
 
 #undef ERR
 
+// Writes "key = a, b, ..." (or a comment line of them, prefix "; "),
+// wrapped: a line that would pass WRAP bytes ends with ',' and the list goes
+// on on an indented line (a comment on a new "; " line), which the loader
+// joins, so every line stays within inih's 200 bytes.
+enum { WRAP = 150 };
+typedef struct {
+    FILE *f;
+    size_t col;
+    int n, comment;
+} wrap_t;
+static void wrap_start(wrap_t *w, FILE *f, const char *head, int comment) {
+    w->f = f;
+    w->n = 0;
+    w->comment = comment;
+    w->col = (size_t)fprintf(f, "%s", head);
+}
+static void wrap_item(wrap_t *w, const char *item) {
+    size_t n = strlen(item);
+    if (w->n && w->col + n + 2 > WRAP) {
+        w->col = (size_t)fprintf(w->f, w->comment ? ",\n;   " : ",\n  ");
+        w->n = 0;
+    }
+    w->col += (size_t)fprintf(w->f, "%s%s", w->n ? ", " : "", item);
+    w->n++;
+}
 static void put_list(FILE *f, const char *key, const double *v, int n, int inverse) {
-    fprintf(f, "%s = ", key);
+    wrap_t w;
+    char head[64];
+    snprintf(head, sizeof head, "%s = ", key);
+    wrap_start(&w, f, head, 0);
     for (int i = 0; i < n; i++) {
         char b[32];
         srs_fmt_double(b, sizeof b, inverse ? 1.0 / v[i] : v[i]);
-        fprintf(f, "%s%s", i ? ", " : "", b);
+        wrap_item(&w, b);
     }
     fputc('\n', f);
 }
@@ -410,21 +473,26 @@ void srs_eval_cfg_write(const srs_eval_cfg_t *c, FILE *f) {
     } else {
         fprintf(f, "fixed_beta = none\n\n");
     }
-    fprintf(f, "[eval]\ndesigns = ");
-    for (int i = 0; i < c->n_designs; i++) fprintf(f, "%s%s", i ? ", " : "", c->designs[i]);
+    fprintf(f, "[eval]\n");
+    wrap_t w;
+    wrap_start(&w, f, "designs = ", 0);
+    for (int i = 0; i < c->n_designs; i++) wrap_item(&w, c->designs[i]);
     fputc('\n', f);
     put_list(f, "alpha", c->alphas, c->n_alphas, 0);
-    fprintf(f, "best_of_n = ");
-    if (!c->n_bon) fprintf(f, "none");
-    for (int i = 0; i < c->n_bon; i++) fprintf(f, "%s%lld", i ? ", " : "", (long long)c->bon[i]);
+    wrap_start(&w, f, "best_of_n = ", 0);
+    if (!c->n_bon) wrap_item(&w, "none");
+    for (int i = 0; i < c->n_bon; i++) {
+        snprintf(b, sizeof b, "%lld", (long long)c->bon[i]);
+        wrap_item(&w, b);
+    }
     fputc('\n', f);
     // under the key they were given with: 1/(1/x) need not be x, and 1/x of a
     // huge lambda is below the smallest normal double, which strtod refuses
     put_list(f, c->by_lambda ? "lambda" : "beta", c->by_lambda ? c->lambdas : c->betas, c->n_betas, 0);
-    fprintf(f, c->by_lambda ? "; beta = 1/lambda: " : "; lambda = 1/beta: ");
+    wrap_start(&w, f, c->by_lambda ? "; beta = 1/lambda: " : "; lambda = 1/beta: ", 1);
     for (int i = 0; i < c->n_betas; i++) {
         srs_fmt_double(b, sizeof b, c->by_lambda ? c->betas[i] : 1.0 / c->betas[i]);
-        fprintf(f, "%s%s", i ? ", " : "", b);
+        wrap_item(&w, b);
     }
     fputc('\n', f);
     if (c->clip >= 0) {

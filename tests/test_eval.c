@@ -761,6 +761,13 @@ TEST(eval_config_written_reloads_as_written) {
     char long_in[900];
     for (int i = 0; i < 899; i++) long_in[i] = "abc ;\"\\x/"[i % 9];
     long_in[899] = '\0';
+    // lists of 64 values: over a kilobyte on one line
+    char alphas[2048] = "", lambdas[2048] = "";
+    for (int i = 0; i < SRS_CFG_MAX_LIST; i++) {
+        snprintf(alphas + strlen(alphas), sizeof alphas - strlen(alphas), "%s%.17g", i ? ", " : "", 0.1 + i / 7.0);
+        snprintf(lambdas + strlen(lambdas), sizeof lambdas - strlen(lambdas), "%s%.17g", i ? "," : "",
+                 i ? 1e300 / (i + 3.0) : 5e307);
+    }
     const char *sets[][3] = {
         {"run", "name", "  n ;a\"b\\c\tx  "},   {"run", "input", long_in},
         {"run", "out", "evsp ;x"},              {"run", "plot", "svg"},
@@ -768,8 +775,8 @@ TEST(eval_config_written_reloads_as_written) {
         {"threshold", "solver", "bisect"},      {"threshold", "B", "0"},
         {"threshold", "cap", "0.5"},            {"threshold", "tol", "1e-9"},
         {"threshold", "max_iter", "77"},        {"threshold", "fixed_beta", "2"},
-        {"eval", "designs", "raw, soft, cap"},  {"eval", "alpha", "0.1, 3"},
-        {"eval", "best_of_n", "none"},          {"eval", "lambda", "5e307, 3, 0.1"},
+        {"eval", "designs", "raw, soft, cap"},  {"eval", "alpha", alphas},
+        {"eval", "best_of_n", "none"},          {"eval", "lambda", lambdas},
         {"eval", "clip", "3"},                  {"bootstrap", "replicates", "9"},
         {"bootstrap", "confidence", "0.9"},     {"bootstrap", "seed", "9007199254740992"},
     };
