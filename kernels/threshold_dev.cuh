@@ -208,7 +208,10 @@ SRS_DEV_HD double solve_bisect(const Row &row, const Grp &g, const RowInfo &r, d
         double f = f_scaled(row, g, mid, eps);
         if (f > 0) lo = mid;
         else if (f < 0) hi = mid;
-        else return mid;
+        // F(mid) = 0: the root when F is positive just below, else the lower
+        // end of an interval where F is 0 (weights that underflow; as the CPU)
+        else if (f_scaled(row, g, nextafter(mid, lo), eps) > 0) return mid;   // lo < mid
+        else hi = mid;
     }
     return lo + 0.5 * (hi - lo);
 }

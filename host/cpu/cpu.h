@@ -198,6 +198,7 @@ static inline void note_bad(int64_t *bad_row, int *bad_kind, int64_t i, int rc) 
 #define solve_exact CPU_FN(solve_exact)
 #define solve_row CPU_FN(solve_row)
 #define shape_row CPU_FN(shape_row)
+#define certify_weighted CPU_FN(certify_weighted)
 #define sub_brackets CPU_FN(sub_brackets)
 #define solve_long_uniform CPU_FN(solve_long_uniform)
 #define lane_load CPU_FN(lane_load)
@@ -211,6 +212,8 @@ double solve_exact(const double *d, const double *p, int64_t n, const row_t *r, 
                    double *tp);
 double solve_row(const job_t *jb, const double *d, const double *p, int64_t n, const row_t *r, double eps,
                  scratch_t *s);
+double certify_weighted(const double *d, const double *p, int64_t stride, int64_t n, double eps, double m,
+                        double dmin, double dmax);
 void shape_row(const job_t *jb, int64_t start, int64_t base, const double *d, const double *p, int64_t stride,
                int64_t n, const row_t *r, double m, srs_preset_vals_t pv);
 // bracket.c

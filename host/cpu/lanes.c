@@ -300,9 +300,20 @@ static void lanes_bisect(const lanes_t *g, lane_state_t *ls, double tol, int max
             for (int l = 0; l < LANES; l++)
                 f[l] += (dj[l] >= mid[l] ? 1.0 : ls->eps[l]) * pj[l] * (dj[l] - mid[l]);
         }
+        // F(mid) = 0: the root when F is positive just below mid, else the
+        // lower end of an interval where F is 0 (as solve_bisect, solve.c)
+        for (int l = 0; l < LANES; l++) {
+            if (done[l] || f[l] != 0) continue;
+            double below = nextafter(mid[l], lo[l]), fb = 0;   // lo < mid
+            for (int64_t j = 0; j < ls->nmax; j++) {
+                double x = g->d[j * LANES + l];
+                fb += (x >= below ? 1.0 : ls->eps[l]) * g->p[j * LANES + l] * (x - below);
+            }
+            if (fb > 0) lo[l] = hi[l] = mid[l];
+        }
 #pragma omp simd
         for (int l = 0; l < LANES; l++) {
-            int up = !done[l] & (f[l] >= 0), down = !done[l] & (f[l] <= 0);  // both: F(mid) = 0
+            int up = !done[l] & (f[l] > 0), down = !done[l] & !(f[l] > 0);
             lo[l] = up ? mid[l] : lo[l];
             hi[l] = down ? mid[l] : hi[l];
             done[l] |= !(hi[l] - lo[l] > width[l]);
@@ -633,6 +644,11 @@ void lanes_solve(const job_t *jb, lanes_t *g, scratch_t *s, int64_t base, int64_
         }
         break;
     }
+    if (jb->b->logw.data && o->solver != SRS_SOLVER_BISECT)
+        for (int l = 0; l < g->nl; l++)   // as solve_row: weighted rows checked (solve.c)
+            if (!(bad >> l & 1) && ls.dmax[l] != ls.dmin[l])
+                ls.m[l] = certify_weighted(g->d + l, g->p + l, LANES, g->len[l], ls.eps[l], ls.m[l], ls.dmin[l],
+                                           ls.dmax[l]);
     for (int l = 0; l < g->nl; l++) {
         if (bad >> l & 1) continue;
         row_t r = {g->ref[l], ls.dmin[l], ls.dmax[l], g->umin[l], g->umax[l], ls.wsum[l], ls.mean[l]};

@@ -114,7 +114,12 @@ static double solve_bisect(const double *d, const double *p, int64_t n, const ro
         double f = f_scaled(d, p, n, mid, eps);
         if (f > 0) lo = mid;
         else if (f < 0) hi = mid;
-        else return mid;
+        // F(mid) = 0: mid is the root when F is positive just below it; F is
+        // 0 on a whole interval when the weights above it underflow
+        // (log-weights hundreds apart, or gamma = inf), and the root is then
+        // its lower end, where exact and Dinkelbach put it
+        else if (f_scaled(d, p, n, nextafter(mid, lo), eps) > 0) return mid;   // lo < mid
+        else hi = mid;
     }
     return lo + 0.5 * (hi - lo);
 }
@@ -286,19 +291,79 @@ double solve_exact(const double *d, const double *p, int64_t n, const row_t *r, 
 // one row: solve and shape
 
 // Solves one loaded row; returns m* in shifted coordinates.
+// Weighted rows: the value of an active set A can round to (or below) its
+// lowest sample mh when the samples above mh weigh many orders less than the
+// rest (base log-weights a hundred or more apart) and gamma is large: F(mh)
+// is then a sum of terms of 1e-60 or less, lost when F is formed from the
+// set's sums (S - m P), so the solvers keep mh in A and m* can be off by a
+// whole gap between samples. An m within rounding of its set's lowest sample
+// is checked here by F(mh) summed term by term: when the root lies above mh,
+// the search goes on above it (Dinkelbach steps from {d > mh}, each checked
+// the same way). Rows where the check holds keep their bits. Sample j is
+// d[j * stride], weight p[j * stride].
+// F(x0)/gamma summed term by term (sample j is d[j * stride]).
+static double f_strided(const double *d, const double *p, int64_t stride, int64_t n, double eps, double x0) {
+    double f = 0;
+    for (int64_t j = 0; j < n; j++) {
+        double x = d[j * stride];
+        f += (x >= x0 ? 1.0 : eps) * p[j * stride] * (x - x0);
+    }
+    return f;
+}
+
+double certify_weighted(const double *d, const double *p, int64_t stride, int64_t n, double eps, double m,
+                        double dmin, double dmax) {
+    const double bound = 4.0 * (double)(n + 8) * DBL_EPSILON * hi2(fabs(dmin), fabs(dmax));
+    double mh = INFINITY;
+    for (int64_t j = 0; j < n; j++) {
+        double x = d[j * stride];
+        mh = x >= m && x < mh ? x : mh;
+    }
+    // the solver's m stands (bit for bit) unless it is within rounding of its
+    // set's lowest sample and F there, summed term by term, is positive
+    if (!(mh - m <= bound) || !(f_strided(d, p, stride, n, eps, mh) > 0)) return m;
+    // the root lies above mh: Dinkelbach from {d > mh}, every stop checked so
+    for (int64_t it = 0; it <= n; it++) {
+        double lo_drop = mh;
+        m = nextafter(mh, INFINITY);
+        double sh = 0, ph = 0, sl = 0, pl = 0;
+        for (;;) {
+            sh = ph = sl = pl = 0;
+            mh = INFINITY;
+            for (int64_t j = 0; j < n; j++) {
+                double x = d[j * stride], w = p[j * stride];
+                if (x >= m) { sh += w * x; ph += w; mh = x < mh ? x : mh; }
+                else { sl += w * x; pl += w; }
+            }
+            if (!(ph > 0)) return lo_drop;   // nothing weighs above: F jumps from > 0 to <= 0 at lo_drop
+            double v = lo2(hi2(srs_set_value(sh, ph, sl, pl, eps), dmin), dmax);
+            if (mh < v) { m = v; continue; }   // the set shrinks: a Dinkelbach step
+            m = v;
+            break;
+        }
+        if (!(mh - m <= bound) || !(f_strided(d, p, stride, n, eps, mh) > 0)) return m;
+    }
+    return m;
+}
+
+// Solves one loaded row; returns m* in shifted coordinates.
 double solve_row(const job_t *jb, const double *d, const double *p, int64_t n, const row_t *r,
-                        double eps, scratch_t *s) {
+                 double eps, scratch_t *s) {
     const srs_threshold_opts_t *o = jb->to;
     if (r->dmax == r->dmin) return r->dmin;  // n = 1 or all equal: m* = u
+    double m;
     switch (o->solver) {
     case SRS_SOLVER_BISECT:
         return solve_bisect(d, p, n, r, eps, o->tol, o->max_iter > 0 ? o->max_iter : BISECT_MAX_ITER);
     case SRS_SOLVER_DINKELBACH:
         // each non-final iteration shrinks the active set: n + 1 passes suffice
-        return solve_dinkelbach(d, p, n, r, eps, o->max_iter > 0 ? o->max_iter : (int)(n + 2));
+        m = solve_dinkelbach(d, p, n, r, eps, o->max_iter > 0 ? o->max_iter : (int)(n + 2));
+        break;
     default:
-        return solve_exact(d, p, n, r, eps, s->td, s->tp);
+        m = solve_exact(d, p, n, r, eps, s->td, s->tp);
+        break;
     }
+    return p ? certify_weighted(d, p, 1, n, eps, m, r->dmin, r->dmax) : m;
 }
 
 // Shaped rewards of one row: sample j of the row is d[j * stride] (weights
