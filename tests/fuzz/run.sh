@@ -10,8 +10,8 @@
 # Prints executions and edges per harness; FUZZ_REPORT=FILE also writes them
 # as a Markdown report (results/fuzz.md). FUZZ_TARGETS picks harnesses
 # (default: jsonl csv npy config). FUZZ_RUNS=N (make fuzz-smoke, CI): N
-# executions per harness from a fresh corpus with a fixed seed, so the run is
-# the same each time and on every machine (at CPU level v2 on x86-64; SECONDS
+# executions per harness from a fresh corpus with a fixed seed, so the run
+# explores nearly the same inputs each time and on every machine (at CPU level v2 on x86-64; SECONDS
 # then only caps it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
