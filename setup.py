@@ -10,8 +10,9 @@ Environment: SRS_NO_CUDA=1 (or NO_CUDA=1) builds the CPU-only library (make
 NO_CUDA=1, into build-cpu/); everything else make reads from the environment
 applies too (GPU_COMPUTE_CAPABILITY, CC, MAKEFLAGS=-j4, SRS_NO_DEPS=1, ...).
 `pip install -e .` builds the library in the source tree and copies nothing:
-the package then loads build/libsrs.so (srs/_lib.py), so `make` after an edit
-is all a rebuild takes.
+the package then loads build/libsrs.so, or build-cpu/libsrs.so after
+SRS_NO_CUDA=1 (srs/_lib.py; python/srs/_editable_build says which), so `make`
+after an edit is all a rebuild takes.
 """
 import os
 import re
@@ -36,11 +37,18 @@ def header_version():
     return v
 
 
+def no_cuda():
+    return "1" in (os.environ.get("SRS_NO_CUDA", ""), os.environ.get("NO_CUDA", ""))
+
+
+def build_dir():
+    return "build-cpu" if no_cuda() else "build"
+
+
 def build_libsrs():
     """Runs make for the shared library; returns its path (the real file)."""
-    no_cuda = "1" in (os.environ.get("SRS_NO_CUDA", ""), os.environ.get("NO_CUDA", ""))
-    build = "build-cpu" if no_cuda else "build"
-    cmd = ["make", "-C", ROOT, "BUILD=" + build] + (["NO_CUDA=1"] if no_cuda else []) + \
+    build = build_dir()
+    cmd = ["make", "-C", ROOT, "BUILD=" + build] + (["NO_CUDA=1"] if no_cuda() else []) + \
           ["cuda-info", build + "/libsrs.so"]
     print("srs: " + " ".join(cmd), flush=True)
     if subprocess.call(cmd) != 0:
@@ -51,10 +59,23 @@ def build_libsrs():
 
 class build_py(_build_py):
     def run(self):
+        try:
+            self.build_and_copy()
+        except Exception as e:
+            # SystemExit, not an Exception: setuptools' editable install ignores
+            # failures of build_py with a warning, and a package without its
+            # library must not install
+            raise SystemExit("srs: %s: %s" % (type(e).__name__, e))
+
+    def build_and_copy(self):
         super().run()
         lib = build_libsrs()
         if getattr(self, "editable_mode", False):
-            return   # the package in python/srs loads the source tree's build/ (srs/_lib.py)
+            # the package is python/srs itself, which loads the source tree's build
+            # (srs/_lib.py); this says which one, build/ or build-cpu/
+            with open(os.path.join(ROOT, "python", "srs", "_editable_build"), "w") as f:
+                f.write(build_dir() + "\n")
+            return
         dst = os.path.join(self.build_lib, "srs", "libsrs.so")
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         shutil.copyfile(lib, dst)
