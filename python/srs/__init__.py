@@ -5,15 +5,20 @@ library with the project's Makefile and puts it inside this package). Where the
 library is looked for: srs/_lib.py (the package's own, then $SRS_LIB, then the
 source tree's build/, then the system's).
 
-Arrays are NumPy arrays on a CPU context and PyTorch tensors on a CUDA context
-(device memory, queued on torch.cuda.current_stream(); inputs already contiguous
-and of the library's dtypes are neither copied nor synchronised on). bfloat16 NumPy input is passed as a uint16 array with
+srs.thresholds and srs.shape take NumPy rows (2-D, a list of 1-D arrays, or
+1-D with offsets: srs/rows.py) and give the command line's numbers. Guided
+decoding (srs.Guide) takes NumPy arrays on a CPU context and PyTorch tensors on
+a CUDA context (device memory, queued on torch.cuda.current_stream(); inputs
+already contiguous and of the library's dtypes are neither copied nor
+synchronised on). bfloat16 NumPy input is passed as a uint16 array with
 dtype="bfloat16"; torch tensors carry their dtype. Every argument is checked:
 TypeError or ValueError before the call, SrsError with the library's message
 when the library refuses it.
 
     import srs
     print(srs.__version__, srs.cpu_level(), srs.cuda_compiled())
+    m_star, b_eff = srs.thresholds(rewards, preset="paper-cd", B=15, beta=0.667)   # (prompts, samples)
+    shaped, m_star, b_eff = srs.shape(rows, design="soft", alpha=1.0)               # a list of 1-D rows
     g = srs.Guide("cpu")
     ids, logp, flags = g.candidates(logits, k=10, T=1.0)           # (rows, k)
     tok = g.select(ids, logp, score, design="soft", lam=2.0,
@@ -21,6 +26,7 @@ when the library refuses it.
 """
 from ._lib import (VERSION as __version__, SrsError, SrsArgumentError, library_path, OK, ERR_INVALID_ARG,
                    ERR_BAD_INPUT, ERR_IO, ERR_NOMEM, ERR_UNSUPPORTED, ERR_BACKEND)
+from .rows import thresholds, shape
 from .guide import (Guide, FLAG_VALID, FLAG_NONFINITE, FLAG_SHORT, FLAG_BAD_SCORE, FLAG_BAD_M,
                     FLAG_OVERFLOW, K_MAX, VOCAB_MAX, OPTIONS, library)
 
@@ -53,7 +59,7 @@ def cpu_level():
     return s.decode()
 
 
-__all__ = ["__version__", "Guide", "SrsError", "SrsArgumentError", "FLAG_VALID", "FLAG_NONFINITE",
+__all__ = ["__version__", "thresholds", "shape", "Guide", "SrsError", "SrsArgumentError", "FLAG_VALID", "FLAG_NONFINITE",
            "FLAG_SHORT", "FLAG_BAD_SCORE", "FLAG_BAD_M", "FLAG_OVERFLOW", "K_MAX", "VOCAB_MAX", "OPTIONS",
            "library", "library_path", "library_version", "cuda_compiled", "cpu_level", "cpu_levels",
            "OK", "ERR_INVALID_ARG", "ERR_BAD_INPUT", "ERR_IO", "ERR_NOMEM", "ERR_UNSUPPORTED",

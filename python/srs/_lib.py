@@ -5,7 +5,8 @@ The library is looked for, first found wins:
   2. $SRS_LIB: a library of your choice when the package has none of its own
      (the C suite's Python test points it at the build it tests);
   3. the source tree this package sits in: build/libsrs.so, else
-     build-cpu/libsrs.so (`pip install -e .` and running from a clone);
+     build-cpu/libsrs.so (`pip install -e .` and running from a clone; after
+     `SRS_NO_CUDA=1 pip install -e .`, srs/_editable_build puts build-cpu first);
   4. the system loader: libsrs.so.<major> from `make install`.
 An installed package therefore never depends on a source tree's build/.
 """
@@ -24,18 +25,21 @@ OK, ERR_INVALID_ARG, ERR_BAD_INPUT, ERR_IO, ERR_NOMEM, ERR_UNSUPPORTED, ERR_BACK
 
 class SrsError(RuntimeError):
     """A libsrs call failed. The message is the library's; .status is the
-    srs_status_t (srs.ERR_*), .status_name its name ("invalid argument", ...)."""
+    srs_status_t (srs.ERR_*), .status_name its name ("invalid argument", ...),
+    .row the index of the prompt the message is about (None when none)."""
 
-    def __init__(self, status, message, status_name=""):
+    def __init__(self, status, message, status_name="", row=None):
         super().__init__(message)
         self.status = status
         self.status_name = status_name
+        self.row = row
 
 
 class SrsArgumentError(SrsError, ValueError):
-    """The library rejected an argument (SRS_ERR_INVALID_ARG): both an SrsError
-    carrying the library's message and a ValueError, like every other bad
-    argument."""
+    """The library rejected an argument: a parameter out of range
+    (SRS_ERR_INVALID_ARG) or data it cannot take, such as a NaN reward or an
+    empty row (SRS_ERR_BAD_INPUT). Both an SrsError carrying the library's
+    message and a ValueError, like every other bad argument."""
 
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -51,7 +55,16 @@ def _candidates():
         yield "$SRS_LIB", env
     root = os.path.dirname(os.path.dirname(_HERE))
     if os.path.exists(os.path.join(root, "include", "srs.h")):
-        for b in ("build", "build-cpu"):
+        dirs = ["build", "build-cpu"]
+        try:
+            with open(os.path.join(_HERE, "_editable_build")) as f:
+                first = f.read().strip()
+            if first in dirs:
+                dirs.remove(first)
+                dirs.insert(0, first)
+        except OSError:
+            pass
+        for b in dirs:
             yield "source tree", os.path.join(root, b, "libsrs.so")
     yield "system", "libsrs.so." + VERSION.split(".")[0]
 
@@ -91,6 +104,9 @@ def _declare(lib):
         "srs_ctx_last_error": ([P], STR),
         "srs_ctx_device": ([P], I),
         "srs_ctx_threads": ([P], I),
+        "srs_ctx_error_row": ([P], I64),
+        "srs_thresholds": ([P, P, P, P, P], S),
+        "srs_shape": ([P, P, P, P, P, P, P, I], S),
         "srs_guide_candidates": ([P, P, I, I64, I64, D, I, P, P, P, P], S),
         "srs_guide_select": ([P, P, I64, I, P, P, P, P, P, P, P, P], S),
         "srs_guide_vocab": ([P, P, P, I, P, I, I64, I64, D, I, P, P, P, P, P], S),
@@ -122,11 +138,11 @@ def library_path():
     return _lib_path
 
 
-def raise_for(status, message):
+def raise_for(status, message, row=None):
     """Raises the exception for a failed call: SrsArgumentError (a ValueError)
-    for SRS_ERR_INVALID_ARG, else SrsError."""
+    for SRS_ERR_INVALID_ARG and SRS_ERR_BAD_INPUT, else SrsError."""
     if status == OK:
         return
     name = library().srs_status_str(status).decode()
-    cls = SrsArgumentError if status == ERR_INVALID_ARG else SrsError
-    raise cls(status, message or name, name)
+    cls = SrsArgumentError if status in (ERR_INVALID_ARG, ERR_BAD_INPUT) else SrsError
+    raise cls(status, message or name, name, row)
