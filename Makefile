@@ -15,6 +15,8 @@
 #   make bench      CPU threshold benchmark against NumPy and SciPy (results/cpu-threshold.md)
 #   make test-mpi   srs under mpirun with 1-4 ranks (tests/mpi/run.sh)
 #   make test-slurm the Slurm templates on a localhost cluster, as root (tests/slurm/run.sh)
+#   make test-python the Python package: pip install . (and -e .) in a fresh virtual
+#                   environment, then its pytest suite (tests/python/run.sh; needs PyPI)
 #   make bench-mpi  MPI strong scaling of threshold precomputation (results/mpi-scaling.md)
 #   make install    bin/srs, lib/libsrs.so.X.Y.Z (soname libsrs.so.X), lib/libsrs.a,
 #                   include/srs.h, lib/pkgconfig/srs.pc under $(DESTDIR)$(PREFIX)
@@ -179,7 +181,7 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -305,6 +307,12 @@ test-slurm: all
 	bash tests/slurm/run.sh $(SRS)
 bench-mpi: all
 	bash bench/run_mpi.sh
+
+# The Python package (pyproject.toml, setup.py, python/srs): pip builds the library
+# through this Makefile and puts it inside the package; tests/python/run.sh installs it
+# into a fresh virtual environment (with pytest and NumPy from PyPI) and runs the suite.
+test-python:
+	bash tests/python/run.sh
 
 # ---- install -------------------------------------------------------------------
 # The usual GNU layout under $(DESTDIR)$(PREFIX). srs.pc's Libs.private is what a

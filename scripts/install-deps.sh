@@ -3,7 +3,8 @@
 # itself, before it looks for nvcc or mpicc (see the Makefile's top).
 #   scripts/install-deps.sh          build and test: gcc, make, jansson, OpenMPI, OpenBLAS (value
 #                                    head), python3 + NumPy (the Python binding test, the
-#                                    evaluation cross-check), inih (eval configs), gnuplot (plots),
+#                                    evaluation cross-check), python3-venv (make test-python's
+#                                    fresh virtual environment), inih (eval configs), gnuplot (plots),
 #                                    pkgconf (the README's link recipe), SIMDe (the CPU
 #                                    backend's vector code below AVX-512)
 #   scripts/install-deps.sh --bench  also SciPy for the benchmark peers
@@ -16,7 +17,7 @@ set -euo pipefail
 
 # openmpi: the MPI build (make finds mpicc) and its tests run everywhere.
 pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
-      openmpi-bin libopenmpi-dev pkgconf libsimde-dev)
+      python3-venv openmpi-bin libopenmpi-dev pkgconf libsimde-dev)
 case "${1:-}" in
     --bench) pkgs+=(python3-scipy) ;;
     --fresh) pkgs+=(debootstrap) ;;

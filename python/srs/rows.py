@@ -1,0 +1,260 @@
+"""Thresholds and shaped rewards on NumPy arrays: srs_thresholds and srs_shape.
+
+A batch of prompts comes in one of three layouts:
+  dense   a 2-D array (prompts, samples): every prompt has the same samples;
+  ragged  a list (or tuple) of 1-D arrays, one per prompt;
+  CSR     a 1-D array of every sample plus offsets (prompts + 1,): prompt i
+          holds rewards[offsets[i]:offsets[i + 1]] (offsets[0] = 0,
+          offsets[-1] = len(rewards), non-decreasing).
+logw (base log-weights; uniform p without) comes in the layout of rewards.
+float32 and float64 are passed to the library as they are (both give the
+same bits); other real dtypes are converted to float64. Results are float64:
+m_star and b_eff (prompts,), shaped rewards in the layout of the input.
+
+The numbers are the command line's (`srs threshold`, `srs shape`): the same
+library calls on the same doubles, bit for bit (tests/python/test_rows.py).
+PyTorch tensors are not taken yet: pass t.cpu().numpy().
+"""
+import ctypes as C
+import threading
+
+from . import _check as ck
+from . import _lib
+
+_PRESETS = {"exact": 0, "paper-cd": 1, "paper-args": 2}
+_SOLVERS = {"exact": 2, "dinkelbach": 1, "bisect": 0}
+_DESIGNS = {"soft": 2, "hard": 1, "raw": 0, "minmax": 3, "meanstd": 4, "cap": 5, "meansoft": 6}
+_DEVICES = {"auto": 0, "cpu": 1, "cuda": 2}
+_F32, _F64 = 0, 1
+
+
+class _Vec(C.Structure):
+    # srs_vec_t
+    _fields_ = [("data", C.c_void_p), ("dtype", C.c_int)]
+
+
+class _Batch(C.Structure):
+    # srs_batch_t
+    _fields_ = [("n_prompts", C.c_int64), ("offsets", C.c_void_p), ("row_len", C.c_int64),
+                ("reward", _Vec), ("logw", _Vec), ("gold", _Vec), ("first_index", C.c_int64)]
+
+
+class _ThresholdOpts(C.Structure):
+    # srs_threshold_opts_t
+    _fields_ = [("preset", C.c_int), ("solver", C.c_int), ("B", C.c_double), ("beta", C.c_double),
+                ("cap", C.c_double), ("tol", C.c_double), ("max_iter", C.c_int)]
+
+
+class _ShapeOpts(C.Structure):
+    # srs_shape_opts_t
+    _fields_ = [("design", C.c_int), ("alpha", C.c_double), ("clip", C.c_double)]
+
+
+# -- contexts: one per (device, threads) and Python thread ---------------------------
+# ctypes lets other Python threads run during a call, and a context's error
+# message is per context, so threads do not share one.
+
+class _Ctx:
+    def __init__(self, device, threads):
+        self.lib = _lib.library()
+        self.ptr = None
+        p = C.c_void_p()
+        st = self.lib.srs_ctx_create(C.byref(p), _DEVICES[device], threads)
+        if st != _lib.OK:
+            _lib.raise_for(st, self.lib.srs_last_create_error().decode())
+        self.ptr = p
+
+    def check(self, st):
+        if st != _lib.OK:
+            row = self.lib.srs_ctx_error_row(self.ptr)
+            _lib.raise_for(st, self.lib.srs_ctx_last_error(self.ptr).decode(), row if row >= 0 else None)
+
+    def __del__(self):
+        if self.ptr:
+            self.lib.srs_ctx_free(self.ptr)
+            self.ptr = None
+
+
+_local = threading.local()
+
+
+def _context(device, threads):
+    ck.choice("device", device, _DEVICES)
+    threads = ck.integer("threads", threads, 0, ck.INT32_MAX)
+    cache = getattr(_local, "ctxs", None)
+    if cache is None:
+        cache = _local.ctxs = {}
+    key = (device, threads)
+    if key not in cache:
+        cache[key] = _Ctx(device, threads)
+    return cache[key]
+
+
+# -- layouts ----------------------------------------------------------------------
+
+def _np():
+    import numpy as np
+    return np
+
+
+def _reals(a, name):
+    """a as a C-contiguous aligned float32 or float64 array (others -> float64)."""
+    np = _np()
+    if a.dtype.kind not in "fiu":
+        raise TypeError("%s must be real numbers (float32 or float64), got %s" % (name, ck.describe(a)))
+    dt = a.dtype if a.dtype in (np.dtype(np.float32), np.dtype(np.float64)) else np.dtype(np.float64)
+    return np.require(a, dt, ["C", "A"])
+
+
+class _Layout:
+    """A batch in the library's terms, and how to give per-sample results back."""
+
+    def __init__(self, kind, n, offsets, row_len, data):
+        self.kind, self.n, self.offsets, self.row_len, self.data = kind, n, offsets, row_len, data
+
+    def samples(self):
+        return self.n * self.row_len if self.offsets is None else int(self.offsets[-1])
+
+    def give_back(self, flat):
+        if self.kind == "dense":
+            return flat.reshape(self.n, self.row_len)
+        if self.kind == "ragged":
+            o = self.offsets.tolist()
+            return [flat[a:b] for a, b in zip(o[:-1], o[1:])]
+        return flat
+
+
+def _not_an_array(x, name):
+    if ck.is_torch(x):
+        raise TypeError("%s: torch tensors are not taken yet; pass t.cpu().numpy()" % name)
+    raise TypeError("%s must be a 2-D NumPy array, a list of 1-D arrays, or a 1-D array with offsets; "
+                    "got %s" % (name, ck.describe(x)))
+
+
+def _layout(x, name, offsets):
+    np = _np()
+    if isinstance(x, (list, tuple)):
+        if offsets is not None:
+            raise ValueError("offsets goes with a 1-D %s array; a list of rows carries its own lengths" % name)
+        rows = []
+        for i, r in enumerate(x):
+            if ck.is_torch(r):
+                _not_an_array(r, "%s[%d]" % (name, i))
+            r = np.asarray(r)
+            if r.ndim != 1:
+                raise ValueError("%s[%d] must be 1-D (one prompt's samples), got shape %s"
+                                 % (name, i, ck.shape_of(r)))
+            if r.dtype.kind not in "fiu":
+                raise TypeError("%s[%d] must be real numbers, got %s" % (name, i, ck.describe(r)))
+            rows.append(r)
+        offs = np.zeros(len(rows) + 1, np.int64)
+        np.cumsum([len(r) for r in rows], out=offs[1:])
+        f32 = rows and all(r.dtype == np.float32 for r in rows)
+        dt = np.float32 if f32 else np.float64
+        data = np.concatenate(rows).astype(dt, copy=False) if rows else np.zeros(0, dt)
+        return _Layout("ragged", len(rows), offs, 0, np.require(data, dt, ["C", "A"]))
+    if not isinstance(x, np.ndarray):
+        _not_an_array(x, name)
+    if offsets is None:
+        if x.ndim != 2:
+            raise ValueError("%s must be 2-D (prompts, samples), a list of 1-D arrays, or 1-D with offsets; "
+                             "got shape %s" % (name, ck.shape_of(x)))
+        return _Layout("dense", x.shape[0], None, x.shape[1], _reals(x, name))
+    if x.ndim != 1:
+        raise ValueError("with offsets, %s must be 1-D (every sample), got shape %s" % (name, ck.shape_of(x)))
+    if ck.is_torch(offsets):
+        _not_an_array(offsets, "offsets")
+    o = np.asarray(offsets)
+    if o.dtype.kind not in "iu":
+        raise TypeError("offsets must be integers, got %s" % ck.describe(o))
+    if o.ndim != 1 or o.shape[0] < 1:
+        raise ValueError("offsets must be 1-D (prompts + 1,), got shape %s" % (ck.shape_of(o),))
+    if o[0] != 0 or o[-1] != x.shape[0] or (o.shape[0] > 1 and (np.diff(o.astype(np.int64)) < 0).any()):
+        raise ValueError("offsets must start at 0, end at len(%s) = %d and not decrease; got %s ... %s"
+                         % (name, x.shape[0], o[0], o[-1]))
+    return _Layout("csr", o.shape[0] - 1, np.require(o, np.int64, ["C", "A"]), 0, _reals(x, name))
+
+
+def _same_layout(rw, logw, offsets):
+    """logw in the layout of rewards (rw: its _Layout)."""
+    if logw is None:
+        return None
+    lw = _layout(logw, "logw", offsets if rw.kind == "csr" else None)
+    same = lw.kind == rw.kind and lw.n == rw.n and lw.row_len == rw.row_len and \
+        lw.samples() == rw.samples() and (rw.offsets is None or (lw.offsets == rw.offsets).all())
+    if not same:
+        what = {"dense": "shape (%d, %d)" % (rw.n, rw.row_len), "csr": "shape (%d,)" % rw.samples(),
+                "ragged": "%d rows of the rewards' lengths" % rw.n}[rw.kind]
+        raise ValueError("logw must have the layout of rewards: %s" % what)
+    return lw
+
+
+def _batch(rw, lw):
+    b = _Batch()
+    b.n_prompts = rw.n
+    b.offsets = None if rw.offsets is None else rw.offsets.ctypes.data
+    b.row_len = rw.row_len
+    b.reward = _Vec(rw.data.ctypes.data, _F32 if rw.data.dtype.itemsize == 4 else _F64)
+    if lw is not None:
+        b.logw = _Vec(lw.data.ctypes.data, _F32 if lw.data.dtype.itemsize == 4 else _F64)
+    return b
+
+
+def _topts(preset, B, beta, cap, solver, tol, max_iter):
+    return _ThresholdOpts(ck.choice("preset", preset, _PRESETS), ck.choice("solver", solver, _SOLVERS),
+                          ck.real("B", B), ck.real("beta", beta), ck.real("cap", cap), ck.real("tol", tol),
+                          ck.integer("max_iter", max_iter, 0, ck.INT32_MAX))
+
+
+# -- API --------------------------------------------------------------------------
+
+def thresholds(rewards, *, offsets=None, logw=None, preset="exact", B=1.0, beta=1.0, cap=2.0,
+               solver="exact", tol=1e-12, max_iter=0, device="auto", threads=0):
+    """Per-prompt thresholds m*(x) and B_eff, as `srs threshold`.
+
+    rewards: (prompts, samples), a list of 1-D arrays, or 1-D with offsets
+    (see the module's doc); logw in the same layout, or None (uniform).
+    preset "exact" | "paper-cd" | "paper-args"; solver "exact" | "dinkelbach" |
+    "bisect"; B >= 0, beta > 0, cap > 0, tol in (0, 1), max_iter >= 0 (0:
+    enough); device "auto" | "cpu" | "cuda"; threads (0: all cores).
+    Returns (m_star, b_eff), float64 (prompts,) each. A row the library
+    rejects (NaN, an empty row) raises SrsError naming it (.row).
+    """
+    np = _np()
+    rw = _layout(rewards, "rewards", offsets)
+    lw = _same_layout(rw, logw, offsets)
+    o = _topts(preset, B, beta, cap, solver, tol, max_iter)
+    ctx = _context(device, threads)
+    m = np.empty(rw.n, np.float64)
+    be = np.empty(rw.n, np.float64)
+    b = _batch(rw, lw)
+    ctx.check(ctx.lib.srs_thresholds(ctx.ptr, C.byref(b), C.byref(o), m.ctypes.data, be.ctypes.data))
+    return m, be
+
+
+def shape(rewards, *, offsets=None, logw=None, design="soft", alpha=1.0, clip=None, preset="exact", B=1.0,
+          beta=1.0, cap=2.0, solver="exact", tol=1e-12, max_iter=0, device="auto", threads=0):
+    """Shaped rewards with m*(x) and B_eff, as `srs shape`.
+
+    design "soft" (B_eff sigmoid(alpha (u - m*))) | "hard" | "raw" | "minmax" |
+    "meanstd" | "cap" (clip(u - min, 0, clip), clip None: B) | "meansoft";
+    alpha > 0; the other arguments as thresholds().
+    Returns (shaped, m_star, b_eff): shaped float64 in the layout of rewards
+    (a 2-D array, a list of 1-D arrays, or 1-D), m_star and b_eff (prompts,).
+    """
+    np = _np()
+    rw = _layout(rewards, "rewards", offsets)
+    lw = _same_layout(rw, logw, offsets)
+    o = _topts(preset, B, beta, cap, solver, tol, max_iter)
+    c = -1.0 if clip is None else ck.real("clip", clip)
+    if clip is not None and c < 0:
+        raise ValueError("clip must be >= 0 (None: B), got %g" % c)
+    so = _ShapeOpts(ck.choice("design", design, _DESIGNS), ck.real("alpha", alpha), c)
+    ctx = _context(device, threads)
+    m = np.empty(rw.n, np.float64)
+    be = np.empty(rw.n, np.float64)
+    sh = np.empty(rw.samples(), np.float64)
+    b = _batch(rw, lw)
+    ctx.check(ctx.lib.srs_shape(ctx.ptr, C.byref(b), C.byref(o), C.byref(so), m.ctypes.data, be.ctypes.data,
+                                sh.ctypes.data, _F64))
+    return rw.give_back(sh), m, be
