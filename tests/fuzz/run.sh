@@ -9,14 +9,14 @@
 # broken property fails the run; the input is kept as build-fuzz/crash-*.
 # Prints executions and edges per harness; FUZZ_REPORT=FILE also writes them
 # as a Markdown report (results/fuzz.md). FUZZ_TARGETS picks harnesses
-# (default: jsonl csv npy config). FUZZ_RUNS=N (make fuzz-smoke, CI): N
+# (default: jsonl csv npy config parts). FUZZ_RUNS=N (make fuzz-smoke, CI): N
 # executions per harness from a fresh corpus with a fixed seed, so the run
 # explores nearly the same inputs each time and on every machine (at CPU level v2 on x86-64; SECONDS
 # then only caps it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${1:-60}
-targets=${FUZZ_TARGETS:-jsonl csv npy config}
+targets=${FUZZ_TARGETS:-jsonl csv npy config parts}
 B=build-fuzz
 bash scripts/install-deps.sh --fuzz
 
@@ -30,6 +30,7 @@ for t in $targets; do
     case $t in
         jsonl|csv|npy) clang "${flags[@]}" -DFUZZ_FORMAT="SRS_FMT_${t^^}" tests/fuzz/fuzz_pipeline.c "${libs[@]}" -o $B/fuzz_$t ;;
         config)        clang "${flags[@]}" tests/fuzz/fuzz_config.c "${libs[@]}" -o $B/fuzz_$t ;;
+        parts)         clang "${flags[@]}" tests/fuzz/fuzz_parts.c "${libs[@]}" -o $B/fuzz_$t ;;
         *) echo "fuzz: unknown target $t" >&2; exit 2 ;;
     esac
 done
@@ -37,7 +38,7 @@ done
 # seeds: small files of every shape srs gen makes, and the shipped configs
 seeds=$B/seeds
 rm -rf "$seeds"
-mkdir -p "$seeds"/{jsonl,csv,npy,config}
+mkdir -p "$seeds"/{jsonl,csv,npy,config,parts}
 i=0
 for args in "--prompts 3 --samples 4" "--prompts 4 --samples 6 --ragged" "--prompts 2 --samples 5 --with-logw" \
             "--scenario twopoint --prompts 2" "--scenario gauss --prompts 3 --samples 3 --ragged --with-logw"; do
@@ -50,6 +51,11 @@ for args in "--prompts 3 --samples 4" "--prompts 4 --samples 6 --ragged" "--prom
     i=$((i + 1))
 done
 cp configs/*.ini "$seeds/config/"
+# parts: a first byte (format and part count) before a CSV or JSONL seed
+for f in "$seeds"/csv/* "$seeds"/jsonl/*; do
+    [[ $f == *.csv ]] && b='\x02' || b='\x03'
+    { printf "$b"; cat "$f"; } > "$seeds/parts/$(basename "$f")"
+done
 
 tmp=${TMPDIR:-/tmp}
 [[ -d /dev/shm && -w /dev/shm ]] && tmp=/dev/shm
