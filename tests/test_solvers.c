@@ -777,12 +777,32 @@ TEST(bounded_solvers_report_non_convergence) {
     }
 }
 
+// m* of one weighted row (exact preset, B, beta) by each solver, checked
+// against the root: within 1e-9 of it for all three.
+static void weighted_row_root(const double *u, const double *lw, int len, double B, double beta, double root) {
+    srs_batch_t b = {0};
+    b.n_prompts = 1;
+    b.row_len = len;
+    b.reward = (srs_vec_t){u, SRS_F64};
+    b.logw = (srs_vec_t){lw, SRS_F64};
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.B = B;
+    o.beta = beta;
+    for (int s = 0; s < 3; s++) {
+        o.solver = (srs_solver_t)s;
+        double m = 0;
+        CHECK(srs_thresholds(t_ctx(), &b, &o, &m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
+        CHECK(fabs(m - root) < 1e-9, "n=%d %s: m* %.17g, the root is %.17g", len, srs_solver_name((srs_solver_t)s),
+              m, root);
+    }
+}
+
 // Weighted rows whose samples above the root weigh ~1e-58 of the rest (base
 // log-weights 130 apart) with gamma = e^450: F at the lowest active sample is
 // a sum of 1e-58-sized terms, lost when formed from the set's sums, and exact
 // and Dinkelbach returned the sample below the root (m* -3.0036 for a root at
 // -1.2021; found by the CSV fuzzer). Short rows (lanes) and long rows (the
-// general path), against bisection, which sums F term by term.
+// general path); the root is u_0 to double precision.
 TEST(weighted_rows_far_apart_logw_huge_gamma) {
     const double u3[3] = {-1.2020673751296589, -3.003632899386879, -66.52769552906808};
     const double l3[3] = {-134.4351435195083, -2.7550358186537043, -0.43233447732743846};
@@ -794,43 +814,13 @@ TEST(weighted_rows_far_apart_logw_huge_gamma) {
             u[j] = j < 3 ? u3[j] : -70.0 - j;
             lw[j] = j < 3 ? l3[j] : -1.0;
         }
-        srs_batch_t b = {0};
-        b.n_prompts = 1;
-        b.row_len = len;
-        b.reward = (srs_vec_t){u, SRS_F64};
-        b.logw = (srs_vec_t){lw, SRS_F64};
-        srs_threshold_opts_t o = srs_threshold_opts_default();
-        o.B = 300;
-        o.beta = 0.667;
-        double m[3];
-        const srs_solver_t sv[3] = {SRS_SOLVER_EXACT, SRS_SOLVER_DINKELBACH, SRS_SOLVER_BISECT};
-        for (int s = 0; s < 3; s++) {
-            o.solver = sv[s];
-            CHECK(srs_thresholds(t_ctx(), &b, &o, &m[s], NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
-        }
-        for (int s = 0; s < 2; s++)
-            CHECK(fabs(m[s] - m[2]) < 1e-9, "n=%d %s: %.17g, bisection %.17g", len, srs_solver_name(sv[s]), m[s],
-                  m[2]);
-        CHECK(fabs(m[0] - u3[0]) < 1e-12, "n=%d: m* %.17g, the root is at u_0 = %.17g", len, m[0], u3[0]);
+        weighted_row_root(u, lw, len, 300, 0.667, u3[0]);
     }
     // the solvers' set is all three samples (m* the lowest); the root is at the
     // highest, two sets up: the check goes on by Dinkelbach steps
     const double u[3] = {-1.4736907104579826, -0.15379245288523014, -2.076672384966492};
     const double lw[3] = {-1.78800263454328, 0.48529696681234036, 94};
-    srs_batch_t b = {0};
-    b.n_prompts = 1;
-    b.row_len = 3;
-    b.reward = (srs_vec_t){u, SRS_F64};
-    b.logw = (srs_vec_t){lw, SRS_F64};
-    srs_threshold_opts_t o = srs_threshold_opts_default();
-    o.B = 15;
-    o.beta = 0.05;
-    for (int s = 0; s < 3; s++) {
-        o.solver = (srs_solver_t)s;
-        double m = 0;
-        CHECK(srs_thresholds(t_ctx(), &b, &o, &m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
-        CHECK(fabs(m - u[1]) < 1e-9, "%s: m* %.17g, the root is %.17g", srs_solver_name((srs_solver_t)s), m, u[1]);
-    }
+    weighted_row_root(u, lw, 3, 15, 0.05, u[1]);
 }
 
 // F is 0 on a whole interval when the weights above it underflow (here a
@@ -846,20 +836,6 @@ TEST(bisection_where_f_is_zero_on_an_interval) {
             u[j] = j == 0 ? -2.05924327 : -0.8723162430245406 + 1e-3 * j;
             lw[j] = j == 0 ? -1.39479997983 : -1691884817108.0;
         }
-        srs_batch_t b = {0};
-        b.n_prompts = 1;
-        b.row_len = len;
-        b.reward = (srs_vec_t){u, SRS_F64};
-        b.logw = (srs_vec_t){lw, SRS_F64};
-        srs_threshold_opts_t o = srs_threshold_opts_default();
-        o.B = 300;
-        o.beta = 0.05;
-        for (int s = 0; s < 3; s++) {
-            o.solver = (srs_solver_t)s;
-            double m = 0;
-            CHECK(srs_thresholds(t_ctx(), &b, &o, &m, NULL) == SRS_OK, "%s", srs_ctx_last_error(t_ctx()));
-            CHECK(fabs(m - u[0]) < 1e-9, "n=%d %s: m* %.17g, the root is %.17g", len,
-                  srs_solver_name((srs_solver_t)s), m, u[0]);
-        }
+        weighted_row_root(u, lw, len, 300, 0.05, u[0]);
     }
 }
