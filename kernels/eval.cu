@@ -474,11 +474,9 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
             const double alpha = arm.alpha;
             const double smax = srs_shape_value(design, ri.dmax, &st, a.B, alpha, a.clip);
             double s9[9] = {0, 0, 0, 0, 0, 0, 0, 0, 0};  // z, e t, e d, e g, e², e cle, e clt, e rle, e rlt
-            for (int j = rk; j < n; j += S) {
+            // sample j's terms: e its weight (scaled), e1 the same for the utility sums
+            auto add9 = [&](int j, double t, double e, double e1) {
                 const double dj = R.d[j];
-                const double t = srs_max((srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
-                const double pj = pnf(j), ex = exp(t), e = pj * EV_SCALE * ex;
-                const double e1 = pj * ex;  // unscaled, as the CPU's: e1 u cannot overflow where it does not
                 s9[0] += e;
                 s9[1] += e * t;
                 s9[2] += e1 * dj;
@@ -488,6 +486,12 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
                 s9[6] += e * R.clt[j];
                 s9[7] += e * R.rle[j];
                 s9[8] += e * R.rlt[j];
+            };
+            for (int j = rk; j < n; j += S) {
+                const double t = srs_max((srs_shape_value(design, R.d[j], &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
+                const double pj = pnf(j), ex = exp(t);
+                // e1 unscaled, as the CPU's: e1 u cannot overflow where it does not
+                add9(j, t, pj * EV_SCALE * ex, pj * ex);
             }
             g.sum(s9);
             double lz = log(s9[0] / psum_s), sc = EV_SCALE;  // log of the normaliser over Σ pn; e / e1
@@ -501,18 +505,9 @@ EV_HD void ev_row(const Grp &g, const srs_ev_args_t &a, const EvRegion &R, int64
                 const double A = -mx[0];
                 for (int k = 0; k < 9; k++) s9[k] = 0;
                 for (int j = rk; j < n; j += S) {
-                    const double dj = R.d[j];
-                    const double t = srs_max((srs_shape_value(design, dj, &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
+                    const double t = srs_max((srs_shape_value(design, R.d[j], &st, a.B, alpha, a.clip) - smax) * ib, EV_T_MIN);
                     const double e = exp(lpf(j) + t - A);  // the largest is 1: no scale needed
-                    s9[0] += e;
-                    s9[1] += e * t;
-                    s9[2] += e * dj;
-                    s9[3] += e * (has_gold ? R.g[j] : dj);
-                    s9[4] += e * e;
-                    s9[5] += e * R.cle[j];
-                    s9[6] += e * R.clt[j];
-                    s9[7] += e * R.rle[j];
-                    s9[8] += e * R.rlt[j];
+                    add9(j, t, e, e);
                 }
                 g.sum(s9);
                 lz = A + log(s9[0]);
