@@ -314,17 +314,33 @@ static double f_strided(const double *d, const double *p, int64_t stride, int64_
 double certify_weighted(const double *d, const double *p, int64_t stride, int64_t n, double eps, double m,
                         double dmin, double dmax) {
     const double bound = 4.0 * (double)(n + 8) * DBL_EPSILON * hi2(fabs(dmin), fabs(dmax));
-    double mh = INFINITY;
+    double mh = INFINITY, ph0 = 0;
     for (int64_t j = 0; j < n; j++) {
         double x = d[j * stride];
         mh = x >= m && x < mh ? x : mh;
+        ph0 += x >= m ? p[j * stride] : 0.0;
+    }
+    // Weights that underflow to 0 (log-weights more than ~745 apart) with
+    // eps = 0 (B/beta past ~745): a set of no weight has no value (0/0) and F
+    // is 0 on whole intervals. Bisection, which takes the lower end of such
+    // an interval, decides these rows.
+    if (!(ph0 > 0)) {
+        double lo = dmin, hi = dmax;
+        for (int it = 0; it < 2200 && hi > lo; it++) {
+            double mid = lo + 0.5 * (hi - lo);
+            if (mid <= lo || mid >= hi) break;
+            double f = f_strided(d, p, stride, n, eps, mid);
+            if (f > 0 || (f == 0 && f_strided(d, p, stride, n, eps, nextafter(mid, lo)) > 0)) lo = mid;
+            else hi = mid;
+        }
+        return lo;
     }
     // the solver's m stands (bit for bit) unless it is within rounding of its
     // set's lowest sample and F there, summed term by term, is positive
     if (!(mh - m <= bound) || !(f_strided(d, p, stride, n, eps, mh) > 0)) return m;
     // the root lies above mh: Dinkelbach from {d > mh}, every stop checked so
     for (int64_t it = 0; it <= n; it++) {
-        double lo_drop = mh;
+        double last = mh;   // the lowest sample of the last set that had weight
         m = nextafter(mh, INFINITY);
         double sh = 0, ph = 0, sl = 0, pl = 0;
         for (;;) {
@@ -335,9 +351,16 @@ double certify_weighted(const double *d, const double *p, int64_t stride, int64_
                 if (x >= m) { sh += w * x; ph += w; mh = x < mh ? x : mh; }
                 else { sl += w * x; pl += w; }
             }
-            if (!(ph > 0)) return lo_drop;   // nothing weighs above: F jumps from > 0 to <= 0 at lo_drop
+            // nothing weighs above: F jumps from > 0 to <= 0 at the last set's
+            // lowest sample (a set of one weighted value can round its value
+            // an ulp above it)
+            if (!(ph > 0)) return last;
             double v = lo2(hi2(srs_set_value(sh, ph, sl, pl, eps), dmin), dmax);
-            if (mh < v) { m = v; continue; }   // the set shrinks: a Dinkelbach step
+            if (mh < v) {   // the set shrinks: a Dinkelbach step
+                last = mh;
+                m = v;
+                continue;
+            }
             m = v;
             break;
         }
