@@ -61,7 +61,7 @@ BUILD ?= build
 OPT   ?= -O3
 GPU_COMPUTE_CAPABILITY ?= 90
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-              -Wno-unused-parameter -Wno-psabi -fPIC -fvisibility=hidden -Iinclude -Ihost
+              -Wno-unused-parameter -Wno-psabi -fPIC -fvisibility=hidden -Iinclude -Ihost -Ihost/cli -Ihost/io
 # SAN: extra compile and link flags (the sanitize target sets it); CFLAGS and
 # LDFLAGS from the command line or environment are appended, never replace ours.
 SAN ?=
@@ -134,7 +134,7 @@ else
 endif
 
 # ---- MPI detection -----------------------------------------------------------
-# With mpicc (OpenMPI or MPICH) the command line gets the MPI layer (host/mpi.c:
+# With mpicc (OpenMPI or MPICH) the command line gets the MPI layer (host/cli/mpi.c:
 # SRS_WITH_MPI, linked into build/srs only; libsrs stays MPI-free). MPI=0 builds
 # without it, MPI=1 fails when mpicc is missing. A build without MPI runs one process.
 ifeq ($(origin MPICC),undefined)
@@ -157,10 +157,13 @@ endif
 MPI_STAMP := $(BUILD)/.mpi-$(if $(MPICC),on,off)
 
 # ---- sources -----------------------------------------------------------------
-CLI_SRC  := $(wildcard host/cli*.c) host/progress.c host/mpi.c
-LIB_SRC  := $(filter-out $(CLI_SRC) $(ISA_SRC),$(wildcard host/*.c))
+# host/: the library's core and backends; host/io/: the formats (library);
+# host/cli/: the command line. The eval config (host/cli/config.c) is the
+# command line's, but the tests link it from libsrs.a.
+CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
+LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
-HDRS     := $(wildcard include/*.h host/*.h host/cpu/*.h tests/*.h kernels/*.cuh)
+HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh)
 
 ISA_OBJ  := $(foreach l,$(ISA_LEVELS),$(ISA_SRC:%.c=$(BUILD)/obj/$(l)/%.o))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(ISA_OBJ) $(KERNEL_SRC:%.cu=$(BUILD)/obj/%.o)
@@ -188,13 +191,13 @@ cuda-info:
 	@echo "$(CUDA_MSG)"
 	@echo "$(MPI_MSG)"
 
-# host/mpi.o is rebuilt when MPI is switched on or off.
+# host/cli/mpi.o is rebuilt when MPI is switched on or off.
 $(MPI_STAMP):
 	@mkdir -p $(BUILD)
 	@rm -f $(BUILD)/.mpi-on $(BUILD)/.mpi-off
 	@touch $@
-$(BUILD)/obj/host/mpi.o: $(MPI_STAMP)
-$(BUILD)/obj/host/mpi.o: ALL_CFLAGS += $(if $(MPICC),-DSRS_WITH_MPI $(MPI_CFLAGS))
+$(BUILD)/obj/host/cli/mpi.o: $(MPI_STAMP)
+$(BUILD)/obj/host/cli/mpi.o: ALL_CFLAGS += $(if $(MPICC),-DSRS_WITH_MPI $(MPI_CFLAGS))
 $(SRS): LDLIBS += $(if $(MPICC),$(MPI_LIBS))
 
 # The Debian packages the build needs (scripts/install-deps.sh; make runs it

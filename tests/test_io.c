@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include "io.h"
+#include "data.h"
 #include "test.h"
 
 // ----------------------------------------------------------------------------
@@ -1380,7 +1380,7 @@ TEST(io_writer_stdout) {
     srs_data_free(d);
 }
 
-// Internal (host/io.h), linked from libsrs.a: the fast formatter and its definition.
+// Internal (host/io/rows.h), linked from libsrs.a: the fast formatter and its definition.
 int srs_fmt_double(char *buf, size_t n, double x);
 int srs_fmt_double_ref(char *buf, size_t n, double x);
 

@@ -1,6 +1,6 @@
 /*
  * fuzz_parts.c — libFuzzer harness for the MPI part split against one
- * process (host/mpi.c reads a file as `parts` parts, one per rank, with the
+ * process (host/cli/mpi.c reads a file as `parts` parts, one per rank, with the
  * bounds and part readers of host/io_*.c; this runs every part in one
  * process, as the ranks would). The input's first byte picks the format
  * (even: CSV, odd: JSONL) and the number of parts (2 to 5); the rest is the
@@ -21,7 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "srs.h"
-#include "io.h"
+#include "data.h"
 
 #define FAIL(...)                                                             \
     do {                                                                      \
@@ -85,7 +85,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
             break;
         }
         const srs_batch_t *b = srs_data_batch(d);
-        if (b->n_prompts > 0) {   // gold/logw in every part that has rows, or in none (host/mpi.c checks)
+        if (b->n_prompts > 0) {   // gold/logw in every part that has rows, or in none (host/cli/mpi.c checks)
             int c = (b->gold.data ? 1 : 0) | (b->logw.data ? 2 : 0);
             columns_differ |= columns >= 0 && c != columns;
             columns = columns < 0 ? c : columns;
@@ -127,7 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (whole_ok && (rows != w->n_prompts || prev_end != (int64_t)(size - 1)))
         FAIL("%d parts: %lld rows up to byte %lld, one read %lld rows of %lld bytes", parts, (long long)rows,
              (long long)prev_end, (long long)w->n_prompts, (long long)(size - 1));
-    // (no rows in any part: the ranks' total is 0, which host/mpi.c reports)
+    // (no rows in any part: the ranks' total is 0, which host/cli/mpi.c reports)
     if (!whole_ok && !part_failed && !repeated && !columns_differ && rows > 0)
         FAIL("%d parts read a file one read rejects (%s)", parts, "no part fails, no id repeats");
     srs_idset_free(&seen);

@@ -24,7 +24,7 @@ make -s all >/dev/null   # build/srs (gcc) writes the seeds
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined"
 make -s CC=clang NO_CUDA=1 MPI=0 NO_OMP=1 BUILD=$B OPT="-O1" SAN="$san -fsanitize=fuzzer-no-link" \
     $B/libsrs.a >/dev/null
-flags=(-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Iinclude -Ihost -fsanitize=fuzzer $san)
+flags=(-g -O1 -std=c11 -D_GNU_SOURCE -Wall -Iinclude -Ihost -Ihost/cli -Ihost/io -fsanitize=fuzzer $san)
 libs=($B/libsrs.a -ljansson -lopenblas -linih -lm)
 for t in $targets; do
     case $t in

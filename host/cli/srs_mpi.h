@@ -1,5 +1,5 @@
 /*
- * srs_mpi.h — scale-out of the command line over MPI ranks (host/mpi.c).
+ * srs_mpi.h — scale-out of the command line over MPI ranks (host/cli/mpi.c).
  *
  * A command that runs data-parallel over prompts (threshold, shape; eval and
  * score through the same calls) does, on every rank:
@@ -38,7 +38,7 @@
 SRS_API int srs_node_local_rank(void);
 
 // ----------------------------------------------------------------------------
-// command-line side (host/mpi.c)
+// command-line side (host/cli/mpi.c)
 
 // 1 when this build has MPI (make MPI=1, or mpicc found).
 int srs_mpi_compiled(void);

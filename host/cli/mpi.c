@@ -20,7 +20,7 @@
 #include <mpi.h>
 #endif
 #include "cli.h"
-#include "io.h"
+#include "data.h"
 #include "srs_mpi.h"
 
 static int g_rank = 0, g_size = 1, g_joined = 0;

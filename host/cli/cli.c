@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "cli.h"
-#include "io.h"
+#include "data.h"
 #include "srs_mpi.h"
 
 // ----------------------------------------------------------------------------
@@ -374,7 +374,7 @@ srs_batch_t cli_sub_batch(const srs_batch_t *b, int64_t i0, int64_t n) {
 // ----------------------------------------------------------------------------
 // signals: no temporary outlives the run
 //
-// Every temporary the run creates is in the library's registry (host/data.c):
+// Every temporary the run creates is in the library's registry (host/io/rows.c):
 // named temporary files, eval's staging directory and the directories a run
 // created. On SIGINT, SIGTERM, SIGHUP and SIGPIPE the handler removes them,
 // then dies of the same signal (the default action, so the exit status says

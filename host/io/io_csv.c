@@ -8,6 +8,9 @@
 // binary or UTF-16 file: fields are C strings, and "p\0a" would read as
 // "p"), and so is a prompt_id that is not valid UTF-8 (it could not be
 // written to JSONL).
+// Layering: a per-format reader and writer (io.h); calls only the lower
+// layer (rows.h: row builder, file loading, output helpers), never data.c's
+// dispatch above it.
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>

@@ -15,7 +15,7 @@
 #include "srs_mpi.h"
 #include "cli_eval.h"
 #include "internal.h"
-#include "io.h"
+#include "data.h"
 #include "progress.h"
 
 #define MAX_ARMS 256

@@ -1,11 +1,13 @@
 /*
- * io.h — what the data readers and writers share (data.c, io_jsonl.c,
- * io_npy.c, io_csv.c, writer.c): whole-file loading, temporary files that
- * are renamed into place, text output helpers, a prompt-id hash set and the
- * per-format entry points. Never seen by users of the library.
+ * rows.h — the formats' lower layer (host/io/rows.c): growable arrays,
+ * whole-file loading, temporary output files renamed into place, cleanup on
+ * signals, text output helpers, the prompt-id hash set, the checks the text
+ * readers share and the row builder. Everything in host/io/ may include it;
+ * rows.c itself calls nothing above it (no reader, writer or dispatch).
+ * Never seen by users of the library.
  */
-#ifndef SRS_IO_H
-#define SRS_IO_H
+#ifndef SRS_ROWS_H
+#define SRS_ROWS_H
 
 #include <stdint.h>
 #include <stdio.h>
@@ -41,7 +43,7 @@ void srs_file_release(srs_file_t *f);
 // temporary output files, renamed into place on commit
 
 // One output file, written to a temporary and committed only when complete
-// (see data.c for how each kind of target is handled): "-" and FIFOs or
+// (see rows.c for how each kind of target is handled): "-" and FIFOs or
 // devices get an anonymous file copied out on commit; a symlink is followed;
 // a directory is refused; a regular file gets a temporary in its directory
 // (unnamed with O_TMPFILE where possible, else "<path>.tmp.XXXXXX", mode
@@ -62,7 +64,7 @@ typedef struct {
 // directory: "is a directory") and *t zeroed (nothing left on disk).
 srs_status_t srs_tmp_open_out(srs_ctx_t *ctx, srs_tmp_t *t, const char *path);
 // The same with a named temporary always ("<path>.tmp.XXXXXX", for files
-// other processes open by name: host/mpi.c); a FIFO or a device is refused.
+// other processes open by name: host/cli/mpi.c); a FIFO or a device is refused.
 srs_status_t srs_tmp_open(srs_ctx_t *ctx, srs_tmp_t *t, const char *path);
 // Flushes and closes the stream, checking every write error (disk full...).
 // The file stays temporary: follow with srs_tmp_commit or srs_tmp_abort.
@@ -200,111 +202,12 @@ srs_status_t srs_bld_finish(srs_ctx_t *ctx, srs_bld_t *b, const char *path, srs_
 void srs_bld_free(srs_bld_t *b);
 
 // ----------------------------------------------------------------------------
-// formats
+// data sets
 
-// The concrete format for path: format itself, else by extension ("-" is
-// JSONL); SRS_ERR_INVALID_ARG "cannot tell the format of FILE ..." otherwise.
-srs_status_t srs_resolve_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
-                                srs_format_t *out);
-// The same for an output: the message names --out-format; a FIFO or a
-// device without an extension is JSONL.
-srs_status_t srs_resolve_out_format(srs_ctx_t *ctx, const char *path, srs_format_t format,
-                                    srs_format_t *out);
-// Samples per row when every row of b has the same length (NPY), else
-// SRS_ERR_INVALID_ARG "NPY needs equal rows: ...".
-srs_status_t srs_equal_rows(srs_ctx_t *ctx, const srs_batch_t *b, int64_t *row_len);
-
-// Readers: *out is a complete data set on SRS_OK, else NULL with a message.
-srs_status_t srs_read_jsonl(srs_ctx_t *ctx, const char *path, srs_data_t **out);
-srs_status_t srs_read_csv(srs_ctx_t *ctx, const char *path, srs_data_t **out);
-
-// ----------------------------------------------------------------------------
-// parts of a text file, one per process (MPI ranks, host/mpi.c)
-//
-// Part k of `parts` of a JSONL or CSV file is the whole records (JSONL lines;
-// CSV: whole prompts, all of a prompt's lines) that start in bytes [start,
-// end): part k starts at the first record at or after byte k*len/parts
-// (CSV: the first record there whose prompt_id differs from the record
-// before it), so that the parts are what one process reads, in order.
-// JSONL: every process computes every boundary from the file alone. CSV:
-// whether a byte is inside a quoted field depends on every byte before it,
-// so each process first summarises its chunk (srs_csv_chunk_scan, its own
-// bytes only), the processes exchange the summaries, and then each finds
-// its bounds from all of them (srs_csv_part_bounds).
-typedef struct {
-    int64_t start, end;   // byte range [start, end) of the file
-    int64_t newlines;     // '\n' bytes in the range: the next part's first line is the sum
-    int64_t records;      // JSONL: non-blank lines in the range (each a row or an error)
-    int64_t first_line;   // 1-based line number of byte start (set by the caller)
-    int64_t row_base;     // global index of the part's first row (set by the caller)
-} srs_text_part_t;
-
-// Computes start, end, newlines and records of part k (0 <= k < parts) of
-// path (fmt SRS_FMT_JSONL or SRS_FMT_CSV) in one process (CSV: every
-// chunk's summary is computed here, reading the whole file); first_line and
-// row_base are left to the caller (prefix sums over the parts before k). A
-// CSV header error is reported here (every part reads the header).
-srs_status_t srs_text_part_bounds(srs_ctx_t *ctx, const char *path, srs_format_t fmt, int64_t k,
-                                  int64_t parts, srs_text_part_t *out);
-// The per-format halves of srs_text_part_bounds.
-srs_status_t srs_jsonl_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
-                                   srs_text_part_t *out);
-// CSV: the bytes after the header are cut into `parts` chunks; the summary
-// of a chunk runs the reader's grammar over it from each state it may start
-// in (inside a quoted field or not, ...): the state it ends in and the
-// first and last record start in the chunk (-1: none). The summaries of
-// chunks 0 .. k-1 give chunk k its true start state.
-#define SRS_CSV_NSTATES 8
-typedef struct {
-    uint8_t exit[SRS_CSV_NSTATES];   // the state at the chunk's end, per start state
-    int64_t first[SRS_CSV_NSTATES];  // the first record start in the chunk, per start state, or -1
-    int64_t last[SRS_CSV_NSTATES];   // the last one, or -1
-} srs_csv_chunk_t;
-// The summary of chunk k of parts (reads the header and the chunk).
-srs_status_t srs_csv_chunk_scan(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts, srs_csv_chunk_t *out);
-// The bounds of part k from the summaries of every chunk (chunks: (parts,)
-// from srs_csv_chunk_scan; NULL: computed here, from the whole file).
-srs_status_t srs_csv_part_bounds(srs_ctx_t *ctx, const char *path, int64_t k, int64_t parts,
-                                 const srs_csv_chunk_t *chunks, srs_text_part_t *out);
-// Reads part p of path: rows numbered from p->row_base (batch.first_index),
-// lines from p->first_line; an empty part gives a data set with no rows.
-// A CSV record cannot run past p->end: the bounds are record starts.
-srs_status_t srs_read_jsonl_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
-                                 srs_data_t **out);
-srs_status_t srs_read_csv_part(srs_ctx_t *ctx, const char *path, const srs_text_part_t *p,
-                               srs_data_t **out);
-// A writer for one rank's rows of an output that host/mpi.c merges:
-// srs_writer_open without the NPY header (the merged file gets one for all
-// rows) and with the CSV header only when header != 0 (rank 0).
-srs_status_t srs_writer_open_part(srs_ctx_t *ctx, const char *path, srs_format_t format,
-                                  srs_out_kind_t kind, const srs_data_t *d, int header,
-                                  srs_writer_t **out);
-// Closes a part writer after its last row and hands over the paths of its
-// temporary files (*thr_tmp: the NPY thresholds companion of shaped output,
-// else NULL; malloc'd, the caller unlinks and frees). Frees w either way.
-srs_status_t srs_writer_close_part(srs_writer_t *w, char **main_tmp, char **thr_tmp);
 // Restricts a dense data set without stored ids (NPY) to rows [lo, hi):
 // the batch becomes a view of those rows with first_index lo, so ids and
 // messages keep their global row numbers. Nothing is copied; untouched rows
 // of a memory-mapped file are never read.
 srs_status_t srs_data_restrict(srs_ctx_t *ctx, srs_data_t *d, int64_t lo, int64_t hi);
-srs_status_t srs_read_npy(srs_ctx_t *ctx, const char *path, const srs_read_opts_t *opts,
-                          srs_data_t **out);
 
-// Text writers for srs_data_write: the whole data set to f, formatted by up
-// to `threads` threads. Write errors surface at srs_tmp_close.
-void srs_write_jsonl(FILE *f, const srs_data_t *d, int threads);
-void srs_write_csv(FILE *f, const srs_data_t *d, int threads);
-
-// Bytes of a version 1.0 NPY header for a C-order 2-D array of `descr`
-// ("<f4" or "<f8"), padded with spaces so that the data starts at a multiple
-// of 64, newline-terminated. buf must hold SRS_NPY_HEADER_MAX bytes.
-#define SRS_NPY_HEADER_MAX 256
-size_t srs_npy_header(char *buf, const char *descr, int64_t rows, int64_t cols);
-// Writes v[0 .. n) converted to dtype (raw little-endian floats).
-void srs_npy_put(FILE *f, srs_vec_t v, int64_t n, srs_dtype_t dtype);
-// "<stem><suffix>" where stem is path without a trailing ".npy" (any case);
-// malloc'd, NULL on OOM.
-char *srs_npy_companion(const char *path, const char *suffix);
-
-#endif // SRS_IO_H
+#endif // SRS_ROWS_H

@@ -3,7 +3,7 @@
  * the common options (threshold, input/output and run options) and their
  * parser, context creation and error reporting. Each command is one function
  * `int srs_cmd_NAME(int argc, char **argv)` in its own file, with argv starting
- * at the command word; host/cli.c dispatches to it.
+ * at the command word; host/cli/cli.c dispatches to it.
  */
 #ifndef SRS_CLI_H
 #define SRS_CLI_H

@@ -19,8 +19,8 @@
 #include <time.h>
 #include "cli.h"
 #ifdef SRS_WITH_CUDA
-#include "../kernels/common.cuh"
-#include "../kernels/threshold.cuh"
+#include "../../kernels/common.cuh"
+#include "../../kernels/threshold.cuh"
 #endif
 
 enum { OPT_SIZES = CLI_OPT_USER, OPT_TOTAL, OPT_REPS, OPT_JSON, OPT_SOLVERS };

@@ -5,6 +5,9 @@
 // error (as an unknown CSV column is): a mistyped "id" would otherwise
 // silently number the prompts by row. Prompt ids are unique (a line without
 // one takes its row index as its id).
+// Layering: a per-format reader and writer (io.h); calls only the lower
+// layer (rows.h: row builder, file loading, output helpers), never data.c's
+// dispatch above it.
 #include <ctype.h>
 #include <jansson.h>
 #include <math.h>

@@ -5,10 +5,13 @@
 //   CSV    prompt_id,m_star,B_eff  |  prompt_id,shaped,m_star,B_eff (one line per sample)
 //   NPY    thresholds: float64 [prompts, 2] (m_star, B_eff)
 //          shaped: float64 [prompts, samples] + "<stem>.thresholds.npy" [prompts, 2]
+// Layering: the top of the formats beside data.c (data.h): resolves the
+// output format there, calls the per-format helpers (io.h) and the lower
+// layer (rows.h).
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include "io.h"
+#include "data.h"
 
 struct srs_writer {
     srs_ctx_t *ctx;            // for messages
@@ -18,7 +21,7 @@ struct srs_writer {
     int64_t n_prompts, next_row;
     srs_tmp_t main;            // the output
     srs_tmp_t thr;             // NPY shaped: "<stem>.thresholds.npy"
-    int part;                  // a part of a file merged by host/mpi.c: no NPY header
+    int part;                  // a part of a file merged by host/cli/mpi.c: no NPY header
     srs_status_t failed;       // first failure of put, or SRS_OK
     char err[SRS_ERR_MAX];     // its message, repeated by later calls
 };
@@ -104,7 +107,7 @@ srs_status_t srs_writer_open(srs_ctx_t *ctx, const char *path, srs_format_t form
     return writer_open(ctx, path, format, kind, d, 0, out);
 }
 
-// A part (see io.h): the CSV header only when header != 0, never an NPY one.
+// A part (see data.h): the CSV header only when header != 0, never an NPY one.
 srs_status_t srs_writer_open_part(srs_ctx_t *ctx, const char *path, srs_format_t format,
                                   srs_out_kind_t kind, const srs_data_t *d, int header,
                                   srs_writer_t **out) {

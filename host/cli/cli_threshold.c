@@ -1,7 +1,7 @@
 // cli_threshold.c — `srs threshold` and `srs shape`: read, solve in chunks of
 // prompts, write through the streaming writer (nothing left on failure).
 // Under mpirun/srun every rank does this for its contiguous range of prompts
-// and host/mpi.c merges the ranks' rows into the one output file.
+// and host/cli/mpi.c merges the ranks' rows into the one output file.
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
-#include "io.h"
+#include "data.h"
 #include "progress.h"
 #include "srs_mpi.h"
 

@@ -5,6 +5,9 @@
 // (uint16 for 1.0, uint32 for 2.0 and 3.0), then a Python dict literal
 //   {'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }
 // padded with spaces and ended by '\n'; the raw data follows.
+// Layering: a per-format reader and writer (io.h); calls only the lower
+// layer (rows.h: row builder, file loading, output helpers), never data.c's
+// dispatch above it.
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
