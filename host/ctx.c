@@ -8,7 +8,6 @@
 #endif
 #include "internal.h"
 #include "srs_math.h"
-#include "srs_mpi.h"  // srs_node_local_rank (MPI-free)
 
 // ----------------------------------------------------------------------------
 // status and errors

@@ -198,4 +198,15 @@ void srs_cuda_eval_release(srs_ctx_t *ctx);
 void srs_cuda_eval_device_time(const srs_ctx_t *ctx, double *seconds, int64_t *chunks);
 #endif
 
+// ----------------------------------------------------------------------------
+// the node-local rank (host/node_rank.c; MPI-free, for the CUDA device choice)
+
+// This process's rank among the processes of the same job on this node
+// (0 when not launched in parallel): SRS_LOCAL_RANK (set by srs_mpi_start
+// from MPI_Comm_split_type, so it holds under any launcher), else
+// OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, PMI_LOCAL_RANK, SLURM_LOCALID.
+// A CUDA context picks device srs_node_local_rank() % device_count; under
+// Slurm with --gpus-per-task each task sees one device and picks it.
+SRS_API int srs_node_local_rank(void);
+
 #endif // SRS_INTERNAL_H

@@ -1,7 +1,7 @@
 // node_rank.c — which process of a parallel job this is on its node, for
 // picking a GPU. MPI-free, so the library (the CUDA context) can call it.
 #include <stdlib.h>
-#include "srs_mpi.h"
+#include "internal.h"
 
 // The first of the launchers' variables that is set and a number >= 0.
 int srs_node_local_rank(void) {

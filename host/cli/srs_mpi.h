@@ -25,17 +25,12 @@
 
 #include <stddef.h>
 #include "srs.h"
+#include "internal.h"
 
 // ----------------------------------------------------------------------------
 // library side (host/node_rank.c, no MPI)
 
-// This process's rank among the processes of the same job on this node
-// (0 when not launched in parallel): SRS_LOCAL_RANK (set by srs_mpi_start
-// from MPI_Comm_split_type, so it holds under any launcher), else
-// OMPI_COMM_WORLD_LOCAL_RANK, MPI_LOCALRANKID, PMI_LOCAL_RANK, SLURM_LOCALID.
-// A CUDA context picks device srs_node_local_rank() % device_count; under
-// Slurm with --gpus-per-task each task sees one device and picks it.
-SRS_API int srs_node_local_rank(void);
+// srs_node_local_rank(): declared in host/internal.h (the library's, MPI-free).
 
 // ----------------------------------------------------------------------------
 // command-line side (host/cli/mpi.c)
