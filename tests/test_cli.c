@@ -713,6 +713,7 @@ static int run_srs_in(const char *dir, const char *const *argv) {
 }
 
 TEST(cli_eval_default_results_in_the_current_directory) {
+    if (getenv("SRS_TEST_NO_FORK")) SKIP("SRS_TEST_NO_FORK: this test forks, and fork does not return under qemu-user");
     char in[512], wd[512], p[1400], repo_run[600];
     snprintf(in, sizeof in, "%s", t_write("ev-cwd.jsonl", "{\"prompt_id\": 1, \"rewards\": [1, 2, 3]}\n"
                                                           "{\"prompt_id\": 2, \"rewards\": [0, 5]}\n"));
@@ -792,6 +793,7 @@ TEST(cli_shaped_npy_commits_both_files_or_neither) {
 }
 
 TEST(cli_failed_eval_leaves_no_results) {
+    if (getenv("SRS_TEST_NO_FORK")) SKIP("SRS_TEST_NO_FORK: this test forks, and fork does not return under qemu-user");
     char in[512], errp[512], dir[512], p[700];
     snprintf(in, sizeof in, "%s", t_path("evf.jsonl"));
     snprintf(errp, sizeof errp, "%s", t_path("evf.err"));
@@ -985,6 +987,7 @@ static int wait_blocked_on_fifo(pid_t pid, int *status) {
 }
 
 TEST(cli_signals_remove_temporaries) {
+    if (getenv("SRS_TEST_NO_FORK")) SKIP("SRS_TEST_NO_FORK: this test forks, and fork does not return under qemu-user");
     char in[512], dir[512], fifo[600], thr[600];
     snprintf(in, sizeof in, "%s", t_path("sig-in.jsonl"));
     CHECK(t_run_srs(ARGV("gen", "--prompts", "2000", "--samples", "8", "-o", in), NULL, NULL) == 0, "gen");

@@ -13,7 +13,8 @@
 # one thread (OMP_THREAD_LIMIT=1, which caps num_threads clauses too) and
 # OpenBLAS to none of its own. The thread-count tests then compare one thread
 # with itself; the x86 stages test threads. The Python binding test is
-# skipped: the library is aarch64 and the interpreter is not.
+# skipped: the library is aarch64 and the interpreter is not; so are the three
+# command-line tests that fork (SRS_TEST_NO_FORK; the x86 stages run them).
 set -euo pipefail
 build=${1:-build-arm64}
 sysroot=/usr/aarch64-linux-gnu
@@ -23,6 +24,6 @@ wrap=$(mktemp -d)
 trap 'rm -rf "$wrap"' EXIT
 printf '#!/bin/sh\nexec qemu-aarch64 -L %s %s "$@"\n' "$sysroot" "$(realpath "$build/srs")" > "$wrap/srs"
 chmod +x "$wrap/srs"
-export OMP_THREAD_LIMIT=1 OPENBLAS_NUM_THREADS=1 SRS_PYTHON=none SRS_TEST_QUICK=1 SRS_BIN=$wrap/srs
+export OMP_THREAD_LIMIT=1 OPENBLAS_NUM_THREADS=1 SRS_PYTHON=none SRS_TEST_QUICK=1 SRS_TEST_NO_FORK=1 SRS_BIN=$wrap/srs
 echo "== $("$wrap/srs" --version | tr '\n' ' ')"
 exec qemu-aarch64 -L "$sysroot" "$build/test_srs"
