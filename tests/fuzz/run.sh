@@ -105,6 +105,7 @@ if [[ -n "${FUZZ_REPORT:-}" ]]; then
         echo "- command: \`FUZZ_REPORT=$FUZZ_REPORT bash tests/fuzz/run.sh $secs\` (harnesses: $targets)"
         echo "- date: $(date -u +%Y-%m-%dT%H:%M:%SZ); commit $(git rev-parse --short HEAD 2>/dev/null || echo ?)"
         echo "- machine: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1), $(nproc) cores; $(clang --version | head -1)"
+        echo "- load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (anything else running shares the cores, and the executions counts scale with it)"
         echo "- build: libsrs CPU-only, one thread, clang -O1 with ASan, UBSan (no recovery) and libFuzzer coverage;"
         echo "  CPU level $(build/srs --version | sed -n 's/^CPU level: \([^ ]*\).*/\1/p') (the dispatcher's choice on this machine)"
         echo
