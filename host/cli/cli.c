@@ -28,22 +28,40 @@ static const char *prog = "srs";
 // The prefix of every message ("srs: rank 2 of 4" under MPI); p must outlive its use.
 void cli_set_prog(const char *p) { prog = p; }
 
+// One message line in one write(2): under MPI the ranks share stderr, and a
+// line written in pieces (prefix, message, newline) interleaves with another
+// rank's. tail: what follows the message (its newline included).
+static void msg_line(const char *fmt, va_list ap, const char *tail) {
+    char buf[4096];
+    int n = snprintf(buf, sizeof buf, "%s: ", prog);
+    if (n < 0 || n >= (int)sizeof buf) n = 0;
+    int m = vsnprintf(buf + n, sizeof buf - (size_t)n, fmt, ap);
+    n = m < 0 ? n : n + m < (int)sizeof buf ? n + m : (int)sizeof buf - 1;
+    int t = snprintf(buf + n, sizeof buf - (size_t)n, "%s", tail);
+    n = t < 0 ? n : n + t < (int)sizeof buf ? n + t : (int)sizeof buf - 1;
+    fflush(stderr);
+    for (int off = 0; off < n;) {
+        ssize_t w = write(2, buf + off, (size_t)(n - off));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) break;
+        off += (int)w;
+    }
+}
+
 void cli_msg(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
+    msg_line(fmt, ap, "\n");
     va_end(ap);
-    fputc('\n', stderr);
 }
 
 int cli_usage_error(const char *cmd, const char *fmt, ...) {
+    char tail[512];
+    snprintf(tail, sizeof tail, "\nTry '%s %s --help'.\n", prog, cmd);
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "%s: ", prog);
-    vfprintf(stderr, fmt, ap);
+    msg_line(fmt, ap, tail);
     va_end(ap);
-    fprintf(stderr, "\nTry '%s %s --help'.\n", prog, cmd);
     return EXIT_USAGE;
 }
 
