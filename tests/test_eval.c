@@ -458,6 +458,133 @@ TEST(eval_base_and_best_of_n_lanes) {
 }
 
 // ----------------------------------------------------------------------------
+// paired differences against the raw design
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Type-7 quantile of sorted x[0..n) (numpy's default), the test's own.
+static double q7(const double *x, int n, double q) {
+    double h = (n - 1) * q;
+    int lo = (int)floor(h);
+    return lo >= n - 1 ? x[n - 1] : x[lo] + (h - lo) * (x[lo + 1] - x[lo]);
+}
+
+// Two samples per prompt, u = (0, 1) and gold (a_i, a_i + 1) with a_i spread
+// over [-100, 100]: every design's gold utility is a_i plus a share that does
+// not depend on the prompt, so the prompt levels a_i give each arm's mean a
+// wide interval, while an arm's difference from raw is the same on every
+// prompt and its paired interval is a point. An unpaired interval (the levels'
+// replicates in any other pairing) would be as wide as the levels'.
+TEST(eval_diff_raw_paired_intervals) {
+    enum { P = 300 };
+    double *u = malloc(sizeof *u * 2 * P), *g = malloc(sizeof *g * 2 * P);
+    uint64_t rng = 17;
+    for (int i = 0; i < P; i++) {
+        double a = 200 * t_rand_u01(&rng) - 100;
+        u[2 * i] = 0;
+        u[2 * i + 1] = 1;
+        g[2 * i] = a;
+        g[2 * i + 1] = a + 1;
+    }
+    srs_batch_t b = t_dense(u, SRS_F64, P, 2);
+    b.gold = (srs_vec_t){g, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_kind(SRS_ARM_BASE, 0), arm_design(SRS_DESIGN_HARD, 1),
+                             arm_design(SRS_DESIGN_RAW, 1), arm_design(SRS_DESIGN_SOFT, 2),
+                             arm_kind(SRS_ARM_BEST_OF_N, 2)};
+    const int A = 5, RAW = 2;
+    double betas[] = {1.0, 0.25};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = A;
+    o.betas = betas;
+    o.n_betas = 2;
+    o.to.B = 3;
+    o.replicates = 300;
+    srs_eval_result_t r;
+    if (!run_eval(&b, &o, &r)) goto out;
+    CHECK(r.raw_arm == RAW, "raw_arm %d, want %d", r.raw_arm, RAW);
+    for (int bi = 0; bi < 2; bi++) {
+        double e = exp(1 / betas[bi]), q1 = e / (1 + e);  // raw: q of the sample u = 1
+        for (int ai = 0; ai < A; ai++)
+            for (int m = 0; m < SRS_MET_COUNT_; m++) {
+                const srs_est_t *d = srs_eval_diff_raw(&r, bi, ai, (srs_metric_t)m);
+                double want = cell(&r, bi, ai, (srs_metric_t)m) - cell(&r, bi, RAW, (srs_metric_t)m);
+                CHECK(fabs(d->mean - want) <= 1e-12 * fmax(1, fabs(want)), "beta %g arm %d %s: diff %.17g, means differ by %.17g",
+                      betas[bi], ai, srs_metric_name((srs_metric_t)m), d->mean, want);
+                CHECK(d->lo <= d->mean + 1e-12 && d->mean <= d->hi + 1e-12, "beta %g arm %d %s: %g outside [%g, %g]",
+                      betas[bi], ai, srs_metric_name((srs_metric_t)m), d->mean, d->lo, d->hi);
+                if (ai == RAW)
+                    CHECK(d->mean == 0 && d->lo == 0 && d->hi == 0, "raw against itself: %g [%g, %g]", d->mean, d->lo,
+                          d->hi);
+            }
+        // gold: every arm's level interval is wide, its difference from raw a point
+        for (int ai = 0; ai < A; ai++) {
+            const srs_est_t *c = srs_eval_cell(&r, bi, ai, SRS_MET_GOLD), *d = srs_eval_diff_raw(&r, bi, ai, SRS_MET_GOLD);
+            CHECK(c->hi - c->lo > 5, "beta %g arm %d: the level's interval [%g, %g] is not wide", betas[bi], ai, c->lo,
+                  c->hi);
+            CHECK(d->hi - d->lo < 1e-9, "beta %g arm %d: paired interval [%.17g, %.17g] is not a point", betas[bi], ai,
+                  d->lo, d->hi);
+        }
+        NEAR(srs_eval_diff_raw(&r, bi, 0, SRS_MET_GOLD)->mean, 0.5 - q1, 1e-9);  // base: (a + 1/2) - (a + q1)
+    }
+    srs_eval_result_free(&r);
+
+    // the interval is the percentile interval of the per-replicate differences,
+    // from the accumulator itself, on data where the difference varies
+    for (int i = 0; i < P; i++) u[2 * i + 1] = 0.5 + 3 * t_rand_u01(&rng);
+    double *acc = calloc(srs_eval_acc_len(&o), sizeof *acc), *reps = malloc(sizeof *reps * (size_t)o.replicates);
+    CHECK(srs_eval_accumulate(t_ctx(), &b, &o, acc) == SRS_OK, "accumulate: %s", srs_ctx_last_error(t_ctx()));
+    CHECK(srs_eval_finalize(t_ctx(), &o, acc, &r) == SRS_OK, "finalize: %s", srs_ctx_last_error(t_ctx()));
+    BAIL_IF_FAILED();
+    const int64_t K = srs_eval_n_cols(&o);
+    for (int bi = 0; bi < 2; bi++)
+        for (int ai = 0; ai < A; ai++)
+            for (int m = SRS_MET_PROXY; m <= SRS_MET_GOLD; m++) {
+                int64_t col = 2 + ((int64_t)bi * A + ai) * SRS_MET_COUNT_ + m;
+                int64_t ref = 2 + ((int64_t)bi * A + RAW) * SRS_MET_COUNT_ + m;
+                int nr = 0;
+                for (int k = 0; k < o.replicates; k++) {
+                    const double *row = acc + (int64_t)k * K;
+                    if (row[0] > 0) reps[nr++] = row[col] / row[0] - row[ref] / row[0];
+                }
+                qsort(reps, (size_t)nr, sizeof *reps, cmp_dbl);
+                const srs_est_t *d = srs_eval_diff_raw(&r, bi, ai, (srs_metric_t)m);
+                NEAR(d->lo, q7(reps, nr, 0.025), 1e-12);
+                NEAR(d->hi, q7(reps, nr, 0.975), 1e-12);
+                if (ai != RAW)  // differences that vary from prompt to prompt: a real interval
+                    CHECK(d->hi > d->lo, "beta %g arm %d %s: [%g, %g]", betas[bi], ai,
+                          srs_metric_name((srs_metric_t)m), d->lo, d->hi);
+            }
+    srs_eval_result_free(&r);
+    free(acc);
+    free(reps);
+
+    // no raw arm: no differences; no gold: none for gold
+    o.arms = arms;
+    o.n_arms = 2;  // base, hard
+    if (run_eval(&b, &o, &r)) {
+        CHECK(r.raw_arm == -1, "raw_arm %d without a raw arm", r.raw_arm);
+        for (int c = 0; c < 2 * 2 * SRS_MET_COUNT_; c++)
+            CHECK(isnan(r.diff_raw[c].mean) && isnan(r.diff_raw[c].lo) && isnan(r.diff_raw[c].hi),
+                  "entry %d: %g without a raw arm", c, r.diff_raw[c].mean);
+        srs_eval_result_free(&r);
+    }
+    o.n_arms = A;
+    b.gold = (srs_vec_t){0};
+    if (run_eval(&b, &o, &r)) {
+        CHECK(isnan(srs_eval_diff_raw(&r, 0, 1, SRS_MET_GOLD)->mean), "gold difference without gold");
+        CHECK(isfinite(srs_eval_diff_raw(&r, 0, 1, SRS_MET_PROXY)->mean), "proxy difference without gold");
+        srs_eval_result_free(&r);
+    }
+out:
+    free(u);
+    free(g);
+}
+
+// ----------------------------------------------------------------------------
 // bootstrap: coverage of a known mean, invariance to chunking and threads
 
 TEST(eval_bootstrap_coverage) {
