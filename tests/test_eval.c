@@ -811,6 +811,142 @@ TEST(eval_cli_outputs_and_errors) {
     free(err);
 }
 
+// metrics.csv: field k of a line (up to its end), NaN when empty.
+static double csv_field(const char *line, int k) {
+    for (int i = 0; i < k && line; i++) {
+        line = strchr(line, ',');
+        if (line) line++;
+    }
+    if (!line || *line == ',' || *line == '\n' || !*line) return NAN;
+    return strtod(line, NULL);
+}
+
+// The index of column name in the header line, -1 when absent.
+static int csv_col(const char *header, const char *name) {
+    size_t n = strlen(name);
+    int k = 0;
+    for (const char *c = header; *c && *c != '\n'; k++) {
+        if (!strncmp(c, name, n) && (c[n] == ',' || c[n] == '\n')) return k;
+        c = strpbrk(c, ",\n");
+        if (!c || *c == '\n') break;
+        c++;
+    }
+    return -1;
+}
+
+// The line of metrics.csv whose design and beta fields start with `key`
+// ("hard,,,2,"), NULL when absent.
+static const char *csv_row(const char *csv, const char *key) {
+    for (const char *l = csv; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, key, strlen(key))) return l;
+    return NULL;
+}
+
+// srs eval's differences against raw in metrics.csv and metrics.json, with
+// and without raw among the designs, and the plot script: designs offset
+// along 1/β, the x range padded, the title naming the run or the input.
+TEST(eval_cli_vs_raw_columns_and_plot) {
+    char *text = malloc(40 * 200), *t = text;
+    uint64_t rng = 3;
+    for (int i = 0; i < 40; i++) {
+        double a = 20 * t_rand_u01(&rng) - 10, u[3], g[3];
+        for (int j = 0; j < 3; j++) {
+            u[j] = 3 * t_rand_u01(&rng);
+            g[j] = a + u[j] + t_rand_normal(&rng);
+        }
+        t += sprintf(t, "{\"prompt_id\": \"p%d\", \"rewards\": [%.6f, %.6f, %.6f], \"gold\": [%.6f, %.6f, %.6f]}\n", i,
+                     u[0], u[1], u[2], g[0], g[1], g[2]);
+    }
+    const char *data = t_write("vsraw_data.jsonl", text);
+    free(text);
+    const char *tail = ",proxy_vs_raw,proxy_vs_raw_lo,proxy_vs_raw_hi,gold_vs_raw,gold_vs_raw_lo,gold_vs_raw_hi\n";
+    char p[700], *csv[2] = {NULL, NULL};
+    const char *dirs[2] = {t_path("vsraw-with"), t_path("vsraw-without")};
+    // with raw among the designs (and --name), and without it (no name)
+    int rc = t_run_srs(ARGV("eval", data, "--designs", "raw,hard,soft", "--best-of-n", "2", "--lambda", "0.5,2",
+                            "--replicates", "40", "--name", "my_run", "--out", dirs[0], "-q"), NULL, NULL);
+    CHECK(rc == 0, "eval with raw exited %d", rc);
+    rc = t_run_srs(ARGV("eval", data, "--designs", "hard,soft", "--best-of-n", "2", "--lambda", "0.5,2",
+                        "--replicates", "40", "--out", dirs[1], "-q"), NULL, NULL);
+    CHECK(rc == 0, "eval without raw exited %d", rc);
+    BAIL_IF_FAILED();
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/metrics.csv", dirs[k]);
+        csv[k] = t_slurp(p);
+        CHECK(csv[k], "no %s", p);
+    }
+    BAIL_IF_FAILED();
+    for (int k = 0; k < 2; k++) {
+        const char *nl = strchr(csv[k], '\n');
+        size_t hl = nl ? (size_t)(nl - csv[k]) + 1 : 0;
+        CHECK(hl > strlen(tail) && !strncmp(csv[k] + hl - strlen(tail), tail, strlen(tail)) &&
+                  !strncmp(csv[k], "design,alpha,n,beta,inv_beta,proxy,proxy_lo,proxy_hi,gold,gold_lo,gold_hi,kl,", 77),
+              "header: %.*s", (int)hl, csv[k]);
+        int lines = 0;
+        for (char *c = csv[k]; *c; c++) lines += *c == '\n';
+        CHECK(lines == 1 + 2 * (k ? 3 : 4), "run %d: %d lines", k, lines);  // the added raw arm is not shown
+        CHECK(k == 0 || !csv_row(csv[k], "raw,"), "a raw row without raw in --designs");
+    }
+    const char *hdr = csv[0];
+    int c_gold = csv_col(hdr, "gold"), c_proxy = csv_col(hdr, "proxy"), c_d = csv_col(hdr, "gold_vs_raw"),
+        c_dlo = csv_col(hdr, "gold_vs_raw_lo"), c_dhi = csv_col(hdr, "gold_vs_raw_hi"),
+        c_pd = csv_col(hdr, "proxy_vs_raw");
+    CHECK(c_gold > 0 && c_proxy > 0 && c_d > 0 && c_dlo == c_d + 1 && c_dhi == c_d + 2 && c_pd > 0, "columns");
+    BAIL_IF_FAILED();
+    const char *keys[] = {"hard,,,2,", "soft,1,,2,", "best-of-n,,2,2,", "hard,,,0.5,", "soft,1,,0.5,"};
+    for (int bi = 0; bi < 2; bi++) {
+        const char *raw = csv_row(csv[0], bi ? "raw,,,0.5," : "raw,,,2,");
+        CHECK(raw && csv_field(raw, c_d) == 0 && csv_field(raw, c_dlo) == 0 && csv_field(raw, c_dhi) == 0,
+              "raw against itself: %.60s", raw ? raw : "(no row)");
+        if (!raw) continue;
+        for (int i = 0; i < 5; i++) {
+            if ((keys[i][strlen(keys[i]) - 2] == '5') != bi) continue;
+            const char *l = csv_row(csv[0], keys[i]), *l2 = csv_row(csv[1], keys[i]);
+            CHECK(l && l2, "no row %s", keys[i]);
+            if (!l || !l2) continue;
+            double d = csv_field(l, c_d), want = csv_field(l, c_gold) - csv_field(raw, c_gold);
+            CHECK(fabs(d - want) <= 1e-12, "%s gold_vs_raw %.17g, gold - raw's gold %.17g", keys[i], d, want);
+            NEAR(csv_field(l, c_pd), csv_field(l, c_proxy) - csv_field(raw, c_proxy), 1e-12);
+            CHECK(csv_field(l, c_dlo) <= d && d <= csv_field(l, c_dhi), "%s: %g outside its interval", keys[i], d);
+            // paired: the prompt levels (spread over 20) cancel
+            CHECK(csv_field(l, c_dhi) - csv_field(l, c_dlo) < 0.5 * (csv_field(l, c_gold + 2) - csv_field(l, c_gold + 1)),
+                  "%s: the paired interval is not narrower than the level's", keys[i]);
+            // without raw in --designs the same numbers (raw is evaluated, not shown)
+            for (int c = c_pd; c <= c_dhi; c++)
+                CHECK(csv_field(l, c) == csv_field(l2, c), "%s column %d: %.17g with raw, %.17g without", keys[i], c,
+                      csv_field(l, c), csv_field(l2, c));
+        }
+    }
+    free(csv[0]);
+    free(csv[1]);
+    snprintf(p, sizeof p, "%s/metrics.json", dirs[1]);
+    char *js = t_slurp(p);
+    CHECK(js && strstr(js, "\"gold_vs_raw\": ") && strstr(js, "\"proxy_vs_raw_hi\": ") && !strstr(js, "\"design\": \"raw\""),
+          "metrics.json");
+    free(js);
+
+    // the plot script and its data
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/plot.gp", dirs[k]);
+        char *gp = t_slurp(p);
+        CHECK(gp, "no %s", p);
+        if (!gp) continue;
+        CHECK(strstr(gp, "\ndx = ") && strstr(gp, "using ($1 * 2**(dx * (0 - c))):2:3:4") &&
+                  strstr(gp, "using ($1 * 2**(dx * (1 - c))):2:3:4"), "the designs are not offset along x:\n%s", gp);
+        CHECK(strstr(gp, "set xrange [0.5 * 2**(-dx*c - 0.33) : 2 * 2**(dx*c + 0.33)]"), "x range not padded:\n%s", gp);
+        CHECK(strstr(gp, ":6:7:8 with yerrorlines") && strstr(gp, "paired difference against raw"),
+              "no panel of differences:\n%s", gp);
+        CHECK(!strstr(gp, "default:"), "title says default:\n%s", gp);
+        if (k == 0) CHECK(strstr(gp, "title \"my_run: gold utility") && strstr(gp, "noenhanced"), "title:\n%s", gp);
+        else CHECK(strstr(gp, "title \"vsraw_data.jsonl: gold utility"), "title:\n%s", gp);
+        free(gp);
+        snprintf(p, sizeof p, "%s/plot.dat", dirs[k]);
+        char *dat = t_slurp(p);
+        CHECK(dat && strstr(dat, "# hard\n# inv_beta y y_lo y_hi kl d d_lo d_hi\n"), "plot.dat:\n%s", dat ? dat : "");
+        free(dat);
+    }
+}
+
 TEST(eval_demo_runs) {
     const char *dir = t_path("demo-eval");
     char *out = NULL;
