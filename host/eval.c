@@ -130,6 +130,31 @@ static double quantile(const double *x, int n, double q) {
     return x[lo] + (h - lo) * (x[lo + 1] - x[lo]);
 }
 
+// The estimate of accumulator column col, or of col minus column ref (ref >=
+// 0): the mean over prompts (a difference of the two means) and the
+// percentile interval of the replicates' means (of their paired differences).
+// reps: (R,) scratch.
+static srs_est_t estimate(const double *acc, int64_t K, int R, int64_t col, int64_t ref, double qlo, double qhi,
+                          double *reps) {
+    srs_est_t e;
+    const double *pt = acc + (int64_t)R * K;
+    e.mean = pt[col] / pt[0];
+    if (ref >= 0) e.mean -= pt[ref] / pt[0];
+    int nr = 0;
+    for (int r = 0; r < R; r++) {
+        const double *row = acc + (int64_t)r * K;
+        double w = row[0];
+        if (!(w > 0)) continue;  // a replicate that drew no prompt has no mean
+        double v = row[col] / w;
+        if (ref >= 0) v -= row[ref] / w;
+        reps[nr++] = v;
+    }
+    qsort(reps, (size_t)nr, sizeof *reps, cmp_double);
+    e.lo = quantile(reps, nr, qlo);
+    e.hi = quantile(reps, nr, qhi);
+    return e;
+}
+
 srs_status_t srs_eval_finalize(srs_ctx_t *ctx, const srs_eval_opts_t *o, const double *acc,
                                srs_eval_result_t *out) {
     if (!ctx) return SRS_ERR_INVALID_ARG;
@@ -138,41 +163,45 @@ srs_status_t srs_eval_finalize(srs_ctx_t *ctx, const srs_eval_opts_t *o, const d
     if (st != SRS_OK) return st;
     if (!acc || !out) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "accumulator or result is NULL");
     memset(out, 0, sizeof *out);
+    out->raw_arm = -1;
     const int64_t K = srs_eval_n_cols(o);
     const int R = o->replicates;
     const double *pt = acc + (int64_t)R * K;
     double np = pt[0];
     if (!(np >= 1)) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "no prompts were evaluated");
     int n_cells = o->n_betas * o->n_arms;
-    out->cells = malloc(sizeof(srs_est_t) * (size_t)n_cells * SRS_MET_COUNT_);
+    size_t n_est = (size_t)n_cells * SRS_MET_COUNT_;
+    out->cells = malloc(sizeof(srs_est_t) * n_est);
+    out->diff_raw = malloc(sizeof(srs_est_t) * n_est);
     double *reps = malloc(sizeof(double) * (size_t)R);
-    if (!out->cells || !reps) {
-        free(out->cells);
+    if (!out->cells || !out->diff_raw || !reps) {
         free(reps);
-        out->cells = NULL;
+        srs_eval_result_free(out);
         return srs_fail(ctx, SRS_ERR_NOMEM, "out of memory for evaluation results");
     }
     out->n_betas = o->n_betas;
     out->n_arms = o->n_arms;
     out->n_prompts = (int64_t)llround(np);
     out->has_gold = pt[1] == np;
+    for (int ai = 0; ai < o->n_arms && out->raw_arm < 0; ai++)
+        if (o->arms[ai].kind == SRS_ARM_DESIGN && o->arms[ai].design == SRS_DESIGN_RAW) out->raw_arm = ai;
     const double qlo = (1 - o->confidence) / 2, qhi = 1 - qlo;
-    for (int64_t c = 0; c < (int64_t)n_cells * SRS_MET_COUNT_; c++) {
-        srs_est_t *e = &out->cells[c];
-        if (c % SRS_MET_COUNT_ == SRS_MET_GOLD && !out->has_gold) {
-            e->mean = e->lo = e->hi = NAN;
+    const srs_est_t undefined = {NAN, NAN, NAN};
+    for (int64_t c = 0; c < (int64_t)n_est; c++) {
+        int m = (int)(c % SRS_MET_COUNT_);
+        if (m == SRS_MET_GOLD && !out->has_gold) {
+            out->cells[c] = out->diff_raw[c] = undefined;
             continue;
         }
         int64_t col = 2 + c;
-        e->mean = pt[col] / np;
-        int nr = 0;
-        for (int r = 0; r < R; r++) {
-            double w = acc[(int64_t)r * K];
-            if (w > 0) reps[nr++] = acc[(int64_t)r * K + col] / w;  // a replicate that drew no prompt has no mean
+        out->cells[c] = estimate(acc, K, R, col, -1, qlo, qhi, reps);
+        if (out->raw_arm < 0) {
+            out->diff_raw[c] = undefined;
+            continue;
         }
-        qsort(reps, (size_t)nr, sizeof *reps, cmp_double);
-        e->lo = quantile(reps, nr, qlo);
-        e->hi = quantile(reps, nr, qhi);
+        int64_t bi = c / ((int64_t)o->n_arms * SRS_MET_COUNT_);
+        int64_t ref = 2 + (bi * o->n_arms + out->raw_arm) * SRS_MET_COUNT_ + m;
+        out->diff_raw[c] = estimate(acc, K, R, col, ref, qlo, qhi, reps);
     }
     free(reps);
     return SRS_OK;
@@ -181,7 +210,9 @@ srs_status_t srs_eval_finalize(srs_ctx_t *ctx, const srs_eval_opts_t *o, const d
 void srs_eval_result_free(srs_eval_result_t *r) {
     if (!r) return;
     free(r->cells);
+    free(r->diff_raw);
     r->cells = NULL;
+    r->diff_raw = NULL;
 }
 
 srs_status_t srs_eval(srs_ctx_t *ctx, const srs_batch_t *b, const srs_eval_opts_t *o, srs_eval_result_t *out) {

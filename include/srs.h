@@ -441,16 +441,37 @@ typedef struct {
     int64_t n_prompts;
     int has_gold;          // every prompt had gold: win rates are by gold
     srs_est_t *cells;      // (n_betas, n_arms, SRS_MET_COUNT_), owned
+    // Paired differences against the raw design (appended: the fields above
+    // keep their offsets). raw_arm is the index of the first arm that is the raw
+    // design (kind SRS_ARM_DESIGN, design SRS_DESIGN_RAW), -1 when there is
+    // none. diff_raw (bi, ai, m) is cell (bi, ai, m) minus cell (bi, raw_arm,
+    // m): the mean is the difference of the two means, and the interval is the
+    // percentile interval of the per-replicate differences mean_ai(r) -
+    // mean_raw(r), both means over the same Poisson-weighted prompts, so the
+    // prompt-to-prompt spread the two arms share cancels (it is usually far
+    // narrower than the intervals of the two levels). Every arm has one:
+    // base and best-of-n (whose laws do not depend on beta) against raw at
+    // that beta; the raw arm itself gives exactly 0 with [0, 0]. NaN
+    // everywhere when raw_arm is -1, and where the cell is NaN (gold without
+    // gold data).
+    int raw_arm;
+    srs_est_t *diff_raw;   // (n_betas, n_arms, SRS_MET_COUNT_), owned
 } srs_eval_result_t;
 
-// Means and percentile intervals from the summed accumulator. Fills *out
-// (free with srs_eval_result_free). SRS_ERR_INVALID_ARG when no prompts.
+// Means and percentile intervals from the summed accumulator, and the paired
+// differences against raw. Fills *out (free with srs_eval_result_free).
+// SRS_ERR_INVALID_ARG when no prompts.
 SRS_API srs_status_t srs_eval_finalize(srs_ctx_t *ctx, const srs_eval_opts_t *o, const double *acc,
                                        srs_eval_result_t *out);
 SRS_API void srs_eval_result_free(srs_eval_result_t *r);
 // The estimate of metric m for beta index bi and arm index ai.
 static inline const srs_est_t *srs_eval_cell(const srs_eval_result_t *r, int bi, int ai, srs_metric_t m) {
     return &r->cells[((size_t)bi * (size_t)r->n_arms + (size_t)ai) * SRS_MET_COUNT_ + (size_t)m];
+}
+// The paired difference of metric m for beta index bi and arm index ai
+// against the raw design at the same beta (see diff_raw above).
+static inline const srs_est_t *srs_eval_diff_raw(const srs_eval_result_t *r, int bi, int ai, srs_metric_t m) {
+    return &r->diff_raw[((size_t)bi * (size_t)r->n_arms + (size_t)ai) * SRS_MET_COUNT_ + (size_t)m];
 }
 // "proxy", "gold", "kl", "ess", "win_tie", "win", "win_tie_raw", "win_raw".
 SRS_API const char *srs_metric_name(srs_metric_t m);

@@ -8,7 +8,8 @@ paper-cd preset (B_eff = min(B, 2 range), gamma = exp(min(B_eff/beta, cap)), the
 re-solved per beta by the sort-based formula of DESIGN.md) and every beta found in
 METRICS.csv: the follower q ∝ p exp(s/beta) with p uniform, and the means over prompts of
 proxy sum q u, gold sum q g and KL(q||p) = sum q log(q/p). Compares them with the `raw` and
-`soft` rows of METRICS.csv. No srs code is used. Exit 0 on agreement, 1 on a mismatch,
+`soft` rows of METRICS.csv, and their differences from raw with the proxy_vs_raw and
+gold_vs_raw columns. No srs code is used. Exit 0 on agreement, 1 on a mismatch,
 77 when NumPy is missing.
 """
 import csv
@@ -38,7 +39,8 @@ def main():
     rows = [json.loads(line) for line in open(data) if line.strip()]
     got = {}
     for r in csv.DictReader(open(metrics)):
-        got[(r["design"], float(r["beta"]))] = (float(r["proxy"]), float(r["gold"]), float(r["kl"]))
+        got[(r["design"], float(r["beta"]))] = (float(r["proxy"]), float(r["gold"]), float(r["kl"]),
+                                                float(r["proxy_vs_raw"]), float(r["gold_vs_raw"]))
     betas = sorted({b for (_, b) in got})
     worst = 0.0
     bad = 0
@@ -73,6 +75,14 @@ def main():
                 worst = max(worst, err)
                 if not err <= 1e-9 * max(1.0, abs(want[k])):
                     print(f"{name} 1/beta={1 / beta:g} {label}: srs {have[k]!r} numpy {want[k]!r}")
+                    bad += 1
+            # the paired differences against raw: their means are the differences of the means
+            for k, label in ((0, "proxy_vs_raw"), (1, "gold_vs_raw")):
+                dwant = want[k] - acc["raw"][k] / len(rows)
+                err = abs(have[3 + k] - dwant)
+                worst = max(worst, err)
+                if not err <= 1e-9 * max(1.0, abs(want[k])):
+                    print(f"{name} 1/beta={1 / beta:g} {label}: srs {have[3 + k]!r} numpy {dwant!r}")
                     bad += 1
             print(f"{name:4s} 1/beta={1 / beta:<5g} proxy {want[0]: .6f} gold {want[1]:.6f} kl {want[2]:.6f}")
     print(f"{len(rows)} prompts, {len(betas)} betas, max |srs - numpy| = {worst:.3g}, {bad} mismatches")

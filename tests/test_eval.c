@@ -458,6 +458,133 @@ TEST(eval_base_and_best_of_n_lanes) {
 }
 
 // ----------------------------------------------------------------------------
+// paired differences against the raw design
+
+static int cmp_dbl(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+// Type-7 quantile of sorted x[0..n) (numpy's default), the test's own.
+static double q7(const double *x, int n, double q) {
+    double h = (n - 1) * q;
+    int lo = (int)floor(h);
+    return lo >= n - 1 ? x[n - 1] : x[lo] + (h - lo) * (x[lo + 1] - x[lo]);
+}
+
+// Two samples per prompt, u = (0, 1) and gold (a_i, a_i + 1) with a_i spread
+// over [-100, 100]: every design's gold utility is a_i plus a share that does
+// not depend on the prompt, so the prompt levels a_i give each arm's mean a
+// wide interval, while an arm's difference from raw is the same on every
+// prompt and its paired interval is a point. An unpaired interval (the levels'
+// replicates in any other pairing) would be as wide as the levels'.
+TEST(eval_diff_raw_paired_intervals) {
+    enum { P = 300 };
+    double *u = malloc(sizeof *u * 2 * P), *g = malloc(sizeof *g * 2 * P);
+    uint64_t rng = 17;
+    for (int i = 0; i < P; i++) {
+        double a = 200 * t_rand_u01(&rng) - 100;
+        u[2 * i] = 0;
+        u[2 * i + 1] = 1;
+        g[2 * i] = a;
+        g[2 * i + 1] = a + 1;
+    }
+    srs_batch_t b = t_dense(u, SRS_F64, P, 2);
+    b.gold = (srs_vec_t){g, SRS_F64};
+    srs_eval_arm_t arms[] = {arm_kind(SRS_ARM_BASE, 0), arm_design(SRS_DESIGN_HARD, 1),
+                             arm_design(SRS_DESIGN_RAW, 1), arm_design(SRS_DESIGN_SOFT, 2),
+                             arm_kind(SRS_ARM_BEST_OF_N, 2)};
+    const int A = 5, RAW = 2;
+    double betas[] = {1.0, 0.25};
+    srs_eval_opts_t o = srs_eval_opts_default();
+    o.arms = arms;
+    o.n_arms = A;
+    o.betas = betas;
+    o.n_betas = 2;
+    o.to.B = 3;
+    o.replicates = 300;
+    srs_eval_result_t r;
+    if (!run_eval(&b, &o, &r)) goto out;
+    CHECK(r.raw_arm == RAW, "raw_arm %d, want %d", r.raw_arm, RAW);
+    for (int bi = 0; bi < 2; bi++) {
+        double e = exp(1 / betas[bi]), q1 = e / (1 + e);  // raw: q of the sample u = 1
+        for (int ai = 0; ai < A; ai++)
+            for (int m = 0; m < SRS_MET_COUNT_; m++) {
+                const srs_est_t *d = srs_eval_diff_raw(&r, bi, ai, (srs_metric_t)m);
+                double want = cell(&r, bi, ai, (srs_metric_t)m) - cell(&r, bi, RAW, (srs_metric_t)m);
+                CHECK(fabs(d->mean - want) <= 1e-12 * fmax(1, fabs(want)), "beta %g arm %d %s: diff %.17g, means differ by %.17g",
+                      betas[bi], ai, srs_metric_name((srs_metric_t)m), d->mean, want);
+                CHECK(d->lo <= d->mean + 1e-12 && d->mean <= d->hi + 1e-12, "beta %g arm %d %s: %g outside [%g, %g]",
+                      betas[bi], ai, srs_metric_name((srs_metric_t)m), d->mean, d->lo, d->hi);
+                if (ai == RAW)
+                    CHECK(d->mean == 0 && d->lo == 0 && d->hi == 0, "raw against itself: %g [%g, %g]", d->mean, d->lo,
+                          d->hi);
+            }
+        // gold: every arm's level interval is wide, its difference from raw a point
+        for (int ai = 0; ai < A; ai++) {
+            const srs_est_t *c = srs_eval_cell(&r, bi, ai, SRS_MET_GOLD), *d = srs_eval_diff_raw(&r, bi, ai, SRS_MET_GOLD);
+            CHECK(c->hi - c->lo > 5, "beta %g arm %d: the level's interval [%g, %g] is not wide", betas[bi], ai, c->lo,
+                  c->hi);
+            CHECK(d->hi - d->lo < 1e-9, "beta %g arm %d: paired interval [%.17g, %.17g] is not a point", betas[bi], ai,
+                  d->lo, d->hi);
+        }
+        NEAR(srs_eval_diff_raw(&r, bi, 0, SRS_MET_GOLD)->mean, 0.5 - q1, 1e-9);  // base: (a + 1/2) - (a + q1)
+    }
+    srs_eval_result_free(&r);
+
+    // the interval is the percentile interval of the per-replicate differences,
+    // from the accumulator itself, on data where the difference varies
+    for (int i = 0; i < P; i++) u[2 * i + 1] = 0.5 + 3 * t_rand_u01(&rng);
+    double *acc = calloc(srs_eval_acc_len(&o), sizeof *acc), *reps = malloc(sizeof *reps * (size_t)o.replicates);
+    CHECK(srs_eval_accumulate(t_ctx(), &b, &o, acc) == SRS_OK, "accumulate: %s", srs_ctx_last_error(t_ctx()));
+    CHECK(srs_eval_finalize(t_ctx(), &o, acc, &r) == SRS_OK, "finalize: %s", srs_ctx_last_error(t_ctx()));
+    BAIL_IF_FAILED();
+    const int64_t K = srs_eval_n_cols(&o);
+    for (int bi = 0; bi < 2; bi++)
+        for (int ai = 0; ai < A; ai++)
+            for (int m = SRS_MET_PROXY; m <= SRS_MET_GOLD; m++) {
+                int64_t col = 2 + ((int64_t)bi * A + ai) * SRS_MET_COUNT_ + m;
+                int64_t ref = 2 + ((int64_t)bi * A + RAW) * SRS_MET_COUNT_ + m;
+                int nr = 0;
+                for (int k = 0; k < o.replicates; k++) {
+                    const double *row = acc + (int64_t)k * K;
+                    if (row[0] > 0) reps[nr++] = row[col] / row[0] - row[ref] / row[0];
+                }
+                qsort(reps, (size_t)nr, sizeof *reps, cmp_dbl);
+                const srs_est_t *d = srs_eval_diff_raw(&r, bi, ai, (srs_metric_t)m);
+                NEAR(d->lo, q7(reps, nr, 0.025), 1e-12);
+                NEAR(d->hi, q7(reps, nr, 0.975), 1e-12);
+                if (ai != RAW)  // differences that vary from prompt to prompt: a real interval
+                    CHECK(d->hi > d->lo, "beta %g arm %d %s: [%g, %g]", betas[bi], ai,
+                          srs_metric_name((srs_metric_t)m), d->lo, d->hi);
+            }
+    srs_eval_result_free(&r);
+    free(acc);
+    free(reps);
+
+    // no raw arm: no differences; no gold: none for gold
+    o.arms = arms;
+    o.n_arms = 2;  // base, hard
+    if (run_eval(&b, &o, &r)) {
+        CHECK(r.raw_arm == -1, "raw_arm %d without a raw arm", r.raw_arm);
+        for (int c = 0; c < 2 * 2 * SRS_MET_COUNT_; c++)
+            CHECK(isnan(r.diff_raw[c].mean) && isnan(r.diff_raw[c].lo) && isnan(r.diff_raw[c].hi),
+                  "entry %d: %g without a raw arm", c, r.diff_raw[c].mean);
+        srs_eval_result_free(&r);
+    }
+    o.n_arms = A;
+    b.gold = (srs_vec_t){0};
+    if (run_eval(&b, &o, &r)) {
+        CHECK(isnan(srs_eval_diff_raw(&r, 0, 1, SRS_MET_GOLD)->mean), "gold difference without gold");
+        CHECK(isfinite(srs_eval_diff_raw(&r, 0, 1, SRS_MET_PROXY)->mean), "proxy difference without gold");
+        srs_eval_result_free(&r);
+    }
+out:
+    free(u);
+    free(g);
+}
+
+// ----------------------------------------------------------------------------
 // bootstrap: coverage of a known mean, invariance to chunking and threads
 
 TEST(eval_bootstrap_coverage) {
@@ -682,6 +809,142 @@ TEST(eval_cli_outputs_and_errors) {
     CHECK(rc == 1 && err && strstr(err, "bad.jsonl"), "rc %d: %s", rc, err ? err : "");
     CHECK(!t_exists(t_path("never")), "a failed run left a results directory");
     free(err);
+}
+
+// metrics.csv: field k of a line (up to its end), NaN when empty.
+static double csv_field(const char *line, int k) {
+    for (int i = 0; i < k && line; i++) {
+        line = strchr(line, ',');
+        if (line) line++;
+    }
+    if (!line || *line == ',' || *line == '\n' || !*line) return NAN;
+    return strtod(line, NULL);
+}
+
+// The index of column name in the header line, -1 when absent.
+static int csv_col(const char *header, const char *name) {
+    size_t n = strlen(name);
+    int k = 0;
+    for (const char *c = header; *c && *c != '\n'; k++) {
+        if (!strncmp(c, name, n) && (c[n] == ',' || c[n] == '\n')) return k;
+        c = strpbrk(c, ",\n");
+        if (!c || *c == '\n') break;
+        c++;
+    }
+    return -1;
+}
+
+// The line of metrics.csv whose design and beta fields start with `key`
+// ("hard,,,2,"), NULL when absent.
+static const char *csv_row(const char *csv, const char *key) {
+    for (const char *l = csv; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL)
+        if (!strncmp(l, key, strlen(key))) return l;
+    return NULL;
+}
+
+// srs eval's differences against raw in metrics.csv and metrics.json, with
+// and without raw among the designs, and the plot script: designs offset
+// along 1/β, the x range padded, the title naming the run or the input.
+TEST(eval_cli_vs_raw_columns_and_plot) {
+    char *text = malloc(40 * 200), *t = text;
+    uint64_t rng = 3;
+    for (int i = 0; i < 40; i++) {
+        double a = 20 * t_rand_u01(&rng) - 10, u[3], g[3];
+        for (int j = 0; j < 3; j++) {
+            u[j] = 3 * t_rand_u01(&rng);
+            g[j] = a + u[j] + t_rand_normal(&rng);
+        }
+        t += sprintf(t, "{\"prompt_id\": \"p%d\", \"rewards\": [%.6f, %.6f, %.6f], \"gold\": [%.6f, %.6f, %.6f]}\n", i,
+                     u[0], u[1], u[2], g[0], g[1], g[2]);
+    }
+    const char *data = t_write("vsraw_data.jsonl", text);
+    free(text);
+    const char *tail = ",proxy_vs_raw,proxy_vs_raw_lo,proxy_vs_raw_hi,gold_vs_raw,gold_vs_raw_lo,gold_vs_raw_hi\n";
+    char p[700], *csv[2] = {NULL, NULL};
+    const char *dirs[2] = {t_path("vsraw-with"), t_path("vsraw-without")};
+    // with raw among the designs (and --name), and without it (no name)
+    int rc = t_run_srs(ARGV("eval", data, "--designs", "raw,hard,soft", "--best-of-n", "2", "--lambda", "0.5,2",
+                            "--replicates", "40", "--name", "my_run", "--out", dirs[0], "-q"), NULL, NULL);
+    CHECK(rc == 0, "eval with raw exited %d", rc);
+    rc = t_run_srs(ARGV("eval", data, "--designs", "hard,soft", "--best-of-n", "2", "--lambda", "0.5,2",
+                        "--replicates", "40", "--out", dirs[1], "-q"), NULL, NULL);
+    CHECK(rc == 0, "eval without raw exited %d", rc);
+    BAIL_IF_FAILED();
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/metrics.csv", dirs[k]);
+        csv[k] = t_slurp(p);
+        CHECK(csv[k], "no %s", p);
+    }
+    BAIL_IF_FAILED();
+    for (int k = 0; k < 2; k++) {
+        const char *nl = strchr(csv[k], '\n');
+        size_t hl = nl ? (size_t)(nl - csv[k]) + 1 : 0;
+        CHECK(hl > strlen(tail) && !strncmp(csv[k] + hl - strlen(tail), tail, strlen(tail)) &&
+                  !strncmp(csv[k], "design,alpha,n,beta,inv_beta,proxy,proxy_lo,proxy_hi,gold,gold_lo,gold_hi,kl,", 77),
+              "header: %.*s", (int)hl, csv[k]);
+        int lines = 0;
+        for (char *c = csv[k]; *c; c++) lines += *c == '\n';
+        CHECK(lines == 1 + 2 * (k ? 3 : 4), "run %d: %d lines", k, lines);  // the added raw arm is not shown
+        CHECK(k == 0 || !csv_row(csv[k], "raw,"), "a raw row without raw in --designs");
+    }
+    const char *hdr = csv[0];
+    int c_gold = csv_col(hdr, "gold"), c_proxy = csv_col(hdr, "proxy"), c_d = csv_col(hdr, "gold_vs_raw"),
+        c_dlo = csv_col(hdr, "gold_vs_raw_lo"), c_dhi = csv_col(hdr, "gold_vs_raw_hi"),
+        c_pd = csv_col(hdr, "proxy_vs_raw");
+    CHECK(c_gold > 0 && c_proxy > 0 && c_d > 0 && c_dlo == c_d + 1 && c_dhi == c_d + 2 && c_pd > 0, "columns");
+    BAIL_IF_FAILED();
+    const char *keys[] = {"hard,,,2,", "soft,1,,2,", "best-of-n,,2,2,", "hard,,,0.5,", "soft,1,,0.5,"};
+    for (int bi = 0; bi < 2; bi++) {
+        const char *raw = csv_row(csv[0], bi ? "raw,,,0.5," : "raw,,,2,");
+        CHECK(raw && csv_field(raw, c_d) == 0 && csv_field(raw, c_dlo) == 0 && csv_field(raw, c_dhi) == 0,
+              "raw against itself: %.60s", raw ? raw : "(no row)");
+        if (!raw) continue;
+        for (int i = 0; i < 5; i++) {
+            if ((keys[i][strlen(keys[i]) - 2] == '5') != bi) continue;
+            const char *l = csv_row(csv[0], keys[i]), *l2 = csv_row(csv[1], keys[i]);
+            CHECK(l && l2, "no row %s", keys[i]);
+            if (!l || !l2) continue;
+            double d = csv_field(l, c_d), want = csv_field(l, c_gold) - csv_field(raw, c_gold);
+            CHECK(fabs(d - want) <= 1e-12, "%s gold_vs_raw %.17g, gold - raw's gold %.17g", keys[i], d, want);
+            NEAR(csv_field(l, c_pd), csv_field(l, c_proxy) - csv_field(raw, c_proxy), 1e-12);
+            CHECK(csv_field(l, c_dlo) <= d && d <= csv_field(l, c_dhi), "%s: %g outside its interval", keys[i], d);
+            // paired: the prompt levels (spread over 20) cancel
+            CHECK(csv_field(l, c_dhi) - csv_field(l, c_dlo) < 0.5 * (csv_field(l, c_gold + 2) - csv_field(l, c_gold + 1)),
+                  "%s: the paired interval is not narrower than the level's", keys[i]);
+            // without raw in --designs the same numbers (raw is evaluated, not shown)
+            for (int c = c_pd; c <= c_dhi; c++)
+                CHECK(csv_field(l, c) == csv_field(l2, c), "%s column %d: %.17g with raw, %.17g without", keys[i], c,
+                      csv_field(l, c), csv_field(l2, c));
+        }
+    }
+    free(csv[0]);
+    free(csv[1]);
+    snprintf(p, sizeof p, "%s/metrics.json", dirs[1]);
+    char *js = t_slurp(p);
+    CHECK(js && strstr(js, "\"gold_vs_raw\": ") && strstr(js, "\"proxy_vs_raw_hi\": ") && !strstr(js, "\"design\": \"raw\""),
+          "metrics.json");
+    free(js);
+
+    // the plot script and its data
+    for (int k = 0; k < 2; k++) {
+        snprintf(p, sizeof p, "%s/plot.gp", dirs[k]);
+        char *gp = t_slurp(p);
+        CHECK(gp, "no %s", p);
+        if (!gp) continue;
+        CHECK(strstr(gp, "\ndx = ") && strstr(gp, "using ($1 * 2**(dx * (0 - c))):2:3:4") &&
+                  strstr(gp, "using ($1 * 2**(dx * (1 - c))):2:3:4"), "the designs are not offset along x:\n%s", gp);
+        CHECK(strstr(gp, "set xrange [0.5 * 2**(-dx*c - 0.33) : 2 * 2**(dx*c + 0.33)]"), "x range not padded:\n%s", gp);
+        CHECK(strstr(gp, ":6:7:8 with yerrorlines") && strstr(gp, "paired difference against raw"),
+              "no panel of differences:\n%s", gp);
+        CHECK(!strstr(gp, "default:"), "title says default:\n%s", gp);
+        if (k == 0) CHECK(strstr(gp, "title \"my_run: gold utility") && strstr(gp, "noenhanced"), "title:\n%s", gp);
+        else CHECK(strstr(gp, "title \"vsraw_data.jsonl: gold utility"), "title:\n%s", gp);
+        free(gp);
+        snprintf(p, sizeof p, "%s/plot.dat", dirs[k]);
+        char *dat = t_slurp(p);
+        CHECK(dat && strstr(dat, "# hard\n# inv_beta y y_lo y_hi kl d d_lo d_hi\n"), "plot.dat:\n%s", dat ? dat : "");
+        free(dat);
+    }
 }
 
 TEST(eval_demo_runs) {

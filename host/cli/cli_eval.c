@@ -32,15 +32,21 @@ static void help_eval(void) {
            "  win          the same, strictly better; win_tie_raw, win_raw: against the raw design\n"
            "               (\"good\" = gold when present, else the proxy reward u)\n"
            "Best-of-n is the exact law of the max-u of n draws from p (not Monte Carlo).\n"
+           "Every design is also compared with raw at the same β: proxy_vs_raw, gold_vs_raw\n"
+           "(with _lo, _hi), the difference of the means with the interval of the paired\n"
+           "differences over the same bootstrap replicates (raw is evaluated for them even when\n"
+           "--designs leaves it out; it then has no row).\n"
            "\n"
            "Outputs, in the results directory (default ./srs-eval-NAME): metrics.csv,\n"
-           "metrics.json, config.ini (the resolved configuration), eval.png (or .svg) with\n"
-           "plot.gp and plot.dat; the table is printed on stdout. The directory gets every file\n"
-           "of a run or none (a failed or interrupted run leaves it as it was).\n"
+           "metrics.json, config.ini (the resolved configuration), eval.png (or .svg: the\n"
+           "utility against 1/β, its difference against raw, and against KL) with plot.gp and\n"
+           "plot.dat; the table is printed on stdout. The directory gets every file of a run or\n"
+           "none (a failed or interrupted run leaves it as it was).\n"
            "\n"
            "Options (each also an INI key: [section] key):\n"
            "  --config FILE      INI configuration (see configs/); the command line overrides it\n"
-           "  --name NAME        [run] name: the run's name (default: default)\n"
+           "  --name NAME        [run] name: the run's name, in the plot's title (default:\n"
+           "                     default, and the title names the input file)\n"
            "  --out DIR          [run] out: results directory (default ./srs-eval-NAME)\n"
            "  --plot FMT         [run] plot: png (default) | svg | none\n"
            "  --chunk N          [run] chunk: prompts per accumulation chunk (default 65536)\n"
@@ -413,11 +419,22 @@ static const char *num(char *buf, size_t n, double x, const char *nan) {
 // ----------------------------------------------------------------------------
 // writers
 
+// The metrics whose paired differences against raw metrics.csv and
+// metrics.json carry, as {metric}_vs_raw, _lo, _hi after every other column
+// (existing readers keep their columns): the two utilities, what a user
+// compares designs by.
+static const srs_metric_t vs_raw_metrics[] = {SRS_MET_PROXY, SRS_MET_GOLD};
+#define N_VS_RAW ((int)(sizeof vs_raw_metrics / sizeof vs_raw_metrics[0]))
+
 static void write_csv(FILE *f, const srs_eval_opts_t *o, const srs_eval_result_t *r) {
     fprintf(f, "design,alpha,n,beta,inv_beta");
     for (int m = 0; m < SRS_MET_COUNT_; m++) {
         const char *nm = srs_metric_name((srs_metric_t)m);
         fprintf(f, ",%s,%s_lo,%s_hi", nm, nm, nm);
+    }
+    for (int k = 0; k < N_VS_RAW; k++) {
+        const char *nm = srs_metric_name(vs_raw_metrics[k]);
+        fprintf(f, ",%s_vs_raw,%s_vs_raw_lo,%s_vs_raw_hi", nm, nm, nm);
     }
     fputc('\n', f);
     char b[40];
@@ -432,6 +449,12 @@ static void write_csv(FILE *f, const srs_eval_opts_t *o, const srs_eval_result_t
             fprintf(f, ",%s", num(b, sizeof b, 1.0 / o->betas[bi], ""));
             for (int m = 0; m < SRS_MET_COUNT_; m++) {
                 const srs_est_t *e = srs_eval_cell(r, bi, ai, (srs_metric_t)m);
+                fprintf(f, ",%s", num(b, sizeof b, e->mean, ""));
+                fprintf(f, ",%s", num(b, sizeof b, e->lo, ""));
+                fprintf(f, ",%s", num(b, sizeof b, e->hi, ""));
+            }
+            for (int k = 0; k < N_VS_RAW; k++) {
+                const srs_est_t *e = srs_eval_diff_raw(r, bi, ai, vs_raw_metrics[k]);
                 fprintf(f, ",%s", num(b, sizeof b, e->mean, ""));
                 fprintf(f, ",%s", num(b, sizeof b, e->lo, ""));
                 fprintf(f, ",%s", num(b, sizeof b, e->hi, ""));
@@ -484,6 +507,13 @@ static void write_json(FILE *f, const srs_eval_cfg_t *cfg, const char *input, co
                 fprintf(f, ", \"%s_lo\": %s", nm, num(b, sizeof b, e->lo, "null"));
                 fprintf(f, ", \"%s_hi\": %s", nm, num(b, sizeof b, e->hi, "null"));
             }
+            for (int k = 0; k < N_VS_RAW; k++) {
+                const srs_est_t *e = srs_eval_diff_raw(r, bi, ai, vs_raw_metrics[k]);
+                const char *nm = srs_metric_name(vs_raw_metrics[k]);
+                fprintf(f, ", \"%s_vs_raw\": %s", nm, num(b, sizeof b, e->mean, "null"));
+                fprintf(f, ", \"%s_vs_raw_lo\": %s", nm, num(b, sizeof b, e->lo, "null"));
+                fprintf(f, ", \"%s_vs_raw_hi\": %s", nm, num(b, sizeof b, e->hi, "null"));
+            }
             fputc('}', f);
         }
     fprintf(f, "\n  ]\n}\n");
@@ -514,18 +544,32 @@ static void print_table(const srs_eval_opts_t *o, const srs_eval_result_t *r) {
 
 // ----------------------------------------------------------------------------
 // the plot: gnuplot script and data, rendered when gnuplot is installed
+//
+// Three panels: each design's utility against 1/β (log2 axis), its paired
+// difference against raw at the same β (srs_eval_diff_raw: intervals from the
+// same replicates, so an advantage the levels' intervals bury shows), and the
+// utility against KL (the over-optimisation frontier, with best-of-n). In the
+// first two, design i of k sits at 1/β · 2^(dx (i − (k−1)/2)), dx a small
+// fraction of an octave (a variable of the script, to restyle), so the error
+// bars stand side by side instead of on each other; the x range is padded by
+// the offsets and a margin, so the outermost bars are drawn whole.
+
+static int arm_is_raw(const srs_eval_arm_t *a) {
+    return a->kind == SRS_ARM_DESIGN && a->design == SRS_DESIGN_RAW;
+}
 
 static void write_plot_data(FILE *f, const srs_eval_opts_t *o, const srs_eval_result_t *r, srs_metric_t y) {
-    // one block (gnuplot index) per design arm over beta, then best-of-n over n
+    // one block (gnuplot index) per design arm over beta, then best-of-n over n;
+    // d: the paired difference of y against raw at the same beta
     char lab[64];
     for (int ai = 0; ai < o->n_arms; ai++) {
         if (o->arms[ai].kind == SRS_ARM_BEST_OF_N) continue;
         arm_label(&o->arms[ai], lab, sizeof lab);
-        fprintf(f, "# %s\n# inv_beta y y_lo y_hi kl\n", lab);
+        fprintf(f, "# %s\n# inv_beta y y_lo y_hi kl d d_lo d_hi\n", lab);
         for (int bi = 0; bi < o->n_betas; bi++) {
-            const srs_est_t *e = srs_eval_cell(r, bi, ai, y);
-            fprintf(f, "%.10g %.10g %.10g %.10g %.10g\n", 1.0 / o->betas[bi], e->mean, e->lo, e->hi,
-                    srs_eval_cell(r, bi, ai, SRS_MET_KL)->mean);
+            const srs_est_t *e = srs_eval_cell(r, bi, ai, y), *d = srs_eval_diff_raw(r, bi, ai, y);
+            fprintf(f, "%.10g %.10g %.10g %.10g %.10g %.10g %.10g %.10g\n", 1.0 / o->betas[bi], e->mean, e->lo,
+                    e->hi, srs_eval_cell(r, bi, ai, SRS_MET_KL)->mean, d->mean, d->lo, d->hi);
         }
         fprintf(f, "\n\n");
     }
@@ -544,46 +588,118 @@ static const char *const palette[] = {"#7f7f7f", "#1f77b4", "#d62728", "#2ca02c"
                                       "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#393b79", "#637939"};
 #define PAL(i) palette[(i) % (int)(sizeof palette / sizeof palette[0])]
 
-static void write_plot_script(FILE *f, const srs_eval_cfg_t *cfg, const srs_eval_opts_t *o,
+// The offset between neighbouring designs, in octaves of 1/β, for k designs:
+// together they span at most 0.4 of the smallest gap between two strengths
+// (of an octave with one strength), and neighbours at most 0.08 octave apart.
+static double plot_dx(const srs_eval_opts_t *o, int k) {
+    double gap = INFINITY;
+    for (int i = 0; i < o->n_betas; i++)
+        for (int j = 0; j < i; j++) {
+            double g = fabs(log2(o->betas[i] / o->betas[j]));
+            if (g > 0 && g < gap) gap = g;
+        }
+    if (isinf(gap)) gap = 1;
+    double dx = k > 1 ? 0.4 * gap / (k - 1) : 0;
+    return dx < 0.08 ? dx : 0.08;
+}
+
+// s as a gnuplot double-quoted string ("\" and "\"" escaped, control
+// characters dropped); the title using it is set noenhanced, so "_" and "^"
+// in a file name stay as they are.
+static void gp_str(FILE *f, const char *s) {
+    fputc('"', f);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c >= 0x20 && c != 0x7f) fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+// The title's subject: the run's name when one was chosen (any but the
+// default name "default"), else the input's file name, else nothing.
+static const char *plot_subject(const srs_eval_cfg_t *cfg, const char *input) {
+    if (cfg->name[0] && strcmp(cfg->name, "default")) return cfg->name;
+    const char *slash = input ? strrchr(input, '/') : NULL;
+    return slash ? slash + 1 : input ? input : "";
+}
+
+static void write_plot_script(FILE *f, const srs_eval_cfg_t *cfg, const char *input, const srs_eval_opts_t *o,
                               const srs_eval_result_t *r, const char *ylabel) {
-    char lab[64];
+    char lab[64], title[1600];
+    int k = 0, has_bon = 0;  // design blocks in plot.dat; best-of-n arms
+    for (int ai = 0; ai < o->n_arms; ai++) {
+        has_bon |= o->arms[ai].kind == SRS_ARM_BEST_OF_N;
+        k += o->arms[ai].kind != SRS_ARM_BEST_OF_N;
+    }
+    double xmin = INFINITY, xmax = 0;
+    for (int bi = 0; bi < o->n_betas; bi++) {
+        xmin = fmin(xmin, 1.0 / o->betas[bi]);
+        xmax = fmax(xmax, 1.0 / o->betas[bi]);
+    }
+    const char *subject = plot_subject(cfg, input);
+    snprintf(title, sizeof title, "%s%s%s (%lld prompts, preset %s, B %g; %g%% bootstrap intervals)", subject,
+             subject[0] ? ": " : "", ylabel, (long long)r->n_prompts, srs_preset_name(o->to.preset), o->to.B,
+             100 * o->confidence);
     fprintf(f, "# srs eval plot: run `gnuplot plot.gp` in this directory (term=\"svg\" for SVG)\n"
                "if (!exists(\"term\")) term = \"%s\"\n"
                "if (!exists(\"outfile\")) outfile = \"eval.\" . term\n"
                "if (term eq \"svg\") {\n"
-               "    set terminal svg size 1280,520 dynamic enhanced font \"sans,12\" background rgb \"white\"\n"
+               "    set terminal svg size 1800,560 dynamic enhanced font \"sans,12\" background rgb \"white\"\n"
                "} else {\n"
                "    if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
-               "        set terminal pngcairo size 1280,520 enhanced font \"sans,10\" background rgb \"white\"\n"
+               "        set terminal pngcairo size 1800,560 enhanced font \"sans,10\" background rgb \"white\"\n"
                "    } else {\n"
-               "        set terminal png size 1280,520\n"
+               "        set terminal png size 1800,560\n"
                "    }\n"
                "}\n"
                "set output outfile\n"
                "set datafile commentschars \"#\"\n"
                "set grid lc rgb \"#dddddd\"\n"
                "set key outside right top samplen 2 spacing 1.1 font \",9\"\n"
-               "set multiplot layout 1,2 title \"%s: %s (%lld prompts, preset %s, B %g; %g%% bootstrap intervals)\"\n",
-            strcmp(cfg->plot, "svg") ? "png" : "svg", cfg->name, ylabel, (long long)r->n_prompts,
-            srs_preset_name(o->to.preset), o->to.B, 100 * o->confidence);
-    // panel 1: utility against 1/beta
-    fprintf(f, "set logscale x 2\nset xlabel \"1/β (inference-time strength λ)\"\nset ylabel \"%s\"\n"
-               "set title \"%s against 1/β\"\nunset key\nplot \\\n", ylabel, ylabel);
-    int blk = 0, first = 1;
-    for (int ai = 0; ai < o->n_arms; ai++) {
-        if (o->arms[ai].kind == SRS_ARM_BEST_OF_N) continue;
-        arm_label(&o->arms[ai], lab, sizeof lab);
-        fprintf(f, "%s    'plot.dat' index %d using 1:2:3:4 with yerrorlines lw 2 pt 7 ps 0.6 lc rgb \"%s\" title \"%s\"",
-                first ? "" : ", \\\n", blk, PAL(blk), lab);
-        first = 0;
-        blk++;
+               "set offsets graph 0.03, graph 0.03, graph 0.05, graph 0.05  # no point on a border\n",
+            strcmp(cfg->plot, "svg") ? "png" : "svg");
+    // design i of k at 1/beta * 2^(dx * (i - c)), c = (k-1)/2 (see above)
+    fprintf(f, "# the designs side by side around each 1/β: neighbours dx octaves apart\n"
+               "dx = %.4g\nc = %.17g\n"
+               "set multiplot layout 1,3 title ",
+            plot_dx(o, k), (k - 1) / 2.0);
+    gp_str(f, title);
+    fprintf(f, " noenhanced\n");
+    // panels 1 and 2 over 1/beta: the outermost offsets plus a third of an octave each side
+    fprintf(f, "set logscale x 2\nset xrange [%.17g * 2**(-dx*c - 0.33) : %.17g * 2**(dx*c + 0.33)]\n"
+               "set xlabel \"1/β (inference-time strength λ)\"\nunset key\n",
+            xmin, xmax);
+    for (int panel = 1; panel <= 2; panel++) {
+        if (panel == 1)
+            fprintf(f, "set ylabel \"%s\"\nset title \"%s against 1/β\"\nplot \\\n", ylabel, ylabel);
+        else
+            fprintf(f, "set ylabel \"%s − raw's\"\nset title \"paired difference against raw at the same β (same replicates)\"\n"
+                       "plot 0 with lines dt 2 lw 1.5 lc rgb \"black\" notitle",
+                    ylabel);
+        int blk = 0, first = panel == 1;
+        for (int ai = 0; ai < o->n_arms; ai++) {
+            const srs_eval_arm_t *a = &o->arms[ai];
+            if (a->kind == SRS_ARM_BEST_OF_N) continue;
+            // raw against itself is the zero line; the base policy, far below
+            // every design, would squash their differences (it is in metrics.csv)
+            if (panel == 1 || (!arm_is_raw(a) && a->kind != SRS_ARM_BASE)) {
+                arm_label(a, lab, sizeof lab);
+                fprintf(f, "%s    'plot.dat' index %d using ($1 * 2**(dx * (%d - c))):%s with yerrorlines "
+                           "lw 2 pt 7 ps 0.6 lc rgb \"%s\" title \"%s\"",
+                        first ? "" : ", \\\n", blk, blk, panel == 1 ? "2:3:4" : "6:7:8", PAL(blk), lab);
+                first = 0;
+            }
+            blk++;
+        }
+        fprintf(f, "\n");
     }
-    fprintf(f, "\n");
-    // panel 2: utility against KL, the over-optimisation frontier
-    fprintf(f, "unset logscale x\nset xlabel \"KL(q‖p), nats\"\nset title \"%s against KL (frontier)\"\n"
-               "set key\nplot \\\n", ylabel);
-    blk = 0;
-    first = 1;
+    // panel 3: utility against KL, the over-optimisation frontier
+    fprintf(f, "unset logscale x\nset xrange [0:*]  # KL >= 0: the base policy on the left border\n"
+               "set offsets 0, graph 0.03, graph 0.05, graph 0.05\nset xlabel \"KL(q‖p), nats\"\nset ylabel \"%s\"\n"
+               "set title \"%s against KL (frontier)\"\nset key\nplot \\\n",
+            ylabel, ylabel);
+    int blk = 0, first = 1;
     for (int ai = 0; ai < o->n_arms; ai++) {
         if (o->arms[ai].kind == SRS_ARM_BEST_OF_N) continue;
         arm_label(&o->arms[ai], lab, sizeof lab);
@@ -592,8 +708,6 @@ static void write_plot_script(FILE *f, const srs_eval_cfg_t *cfg, const srs_eval
         first = 0;
         blk++;
     }
-    int has_bon = 0;
-    for (int ai = 0; ai < o->n_arms; ai++) has_bon |= o->arms[ai].kind == SRS_ARM_BEST_OF_N;
     if (has_bon)
         fprintf(f, "%s    'plot.dat' index %d using 5:2 with linespoints dt 2 lw 2 pt 5 ps 0.6 lc rgb \"black\" "
                    "title \"best-of-n\", \\\n"
@@ -632,13 +746,25 @@ static int render_plot(const char *dir, const char *term, const char *tmpname) {
 // the run
 
 int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d, const char *dir, int quiet) {
-    srs_eval_arm_t arms[MAX_ARMS];
+    srs_eval_arm_t arms[MAX_ARMS + 1];
     int n_arms = srs_eval_cfg_arms(cfg, arms, MAX_ARMS);
     if (n_arms < 0) {
         cli_msg("more than %d designs x alphas + best-of-n", MAX_ARMS);
         return EXIT_USAGE;
     }
-    srs_eval_opts_t o = srs_eval_cfg_opts(cfg, arms, n_arms);
+    // The differences against raw need the raw design: when the designs do
+    // not include it, it is evaluated as one more arm, last, that the outputs
+    // do not show (they describe the first n_arms: `shown`).
+    int has_raw = 0;
+    for (int i = 0; i < n_arms; i++)
+        has_raw |= arms[i].kind == SRS_ARM_DESIGN && arms[i].design == SRS_DESIGN_RAW;
+    int n_eval = n_arms;
+    if (!has_raw) {
+        memset(&arms[n_eval], 0, sizeof arms[n_eval]);
+        arms[n_eval].kind = SRS_ARM_DESIGN;
+        arms[n_eval++].design = SRS_DESIGN_RAW;
+    }
+    srs_eval_opts_t o = srs_eval_cfg_opts(cfg, arms, n_eval);
     if (srs_eval_opts_check(ctx, &o) != SRS_OK) {
         cli_msg("%s", srs_ctx_last_error(ctx));
         return EXIT_USAGE;
@@ -701,6 +827,9 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
         return 0;
     }
 
+    srs_eval_opts_t shown = o;  // the arms asked for: o without the added raw arm
+    shown.n_arms = n_arms;
+
     // files: written into a staging directory, committed together
     results_t rs;
     if ((rc = results_begin(&rs, dir)) != 0) {
@@ -721,14 +850,14 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
             e = errno;
             break;
         }
-        if (k == 0) write_csv(f, &o, &res);
-        else if (k == 1) write_json(f, cfg, input, &o, &res);
+        if (k == 0) write_csv(f, &shown, &res);
+        else if (k == 1) write_json(f, cfg, input, &shown, &res);
         else if (k == 2) {
             srs_eval_cfg_t rc_cfg = *cfg;
             if (!rc_cfg.input[0] && input[0]) snprintf(rc_cfg.input, sizeof rc_cfg.input, "%s", input);
             srs_eval_cfg_write(&rc_cfg, f);
-        } else if (k == 3) write_plot_data(f, &o, &res, y);
-        else write_plot_script(f, cfg, &o, &res, ylabel);
+        } else if (k == 3) write_plot_data(f, &shown, &res, y);
+        else write_plot_script(f, cfg, input, &shown, &res, ylabel);
         errno = 0;
         int bad = fflush(f) != 0 || ferror(f);
         e = errno;
@@ -770,7 +899,7 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
            o.fixed_threshold ? "fixed at β = " : "re-solved per β");
     if (o.fixed_threshold) printf("%g", o.to.beta);
     printf("; gold: %s\n", res.has_gold ? "yes" : "no (proxy only)");
-    print_table(&o, &res);
+    print_table(&shown, &res);
     printf("\nresults: %s/metrics.csv, metrics.json, config.ini", dir);
     if (!want_plot) {
         printf("\n");
