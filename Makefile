@@ -158,10 +158,11 @@ MPI_STAMP := $(BUILD)/.mpi-$(if $(MPICC),on,off)
 
 # ---- sources -----------------------------------------------------------------
 # host/: the library's core and backends; host/io/: the formats (library);
+# host/cuda/: the CUDA host glue (the kernels' launchers in kernels/ do the work);
 # host/cli/: the command line. The eval config (host/cli/config.c) is the
 # command line's, but the tests link it from libsrs.a.
 CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
-LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c)) host/cli/config.c
+LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c host/cuda/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh)
 

@@ -68,7 +68,7 @@ struct srs_ctx {
     const srs_cpu_level_t *cpu;   // the CPU level this context runs (every device: fallbacks, messages)
     const srs_backend_t *be;
     void *be_state;           // the backend's own state (CUDA: streams, buffers), or NULL
-    void *ev_state;           // the CUDA evaluation's state (host/cuda_eval.c), or NULL
+    void *ev_state;           // the CUDA evaluation's state (host/cuda/cuda_eval.c), or NULL
     int cuda_device;          // CUDA: the device this context runs on
     int64_t err_row;
     char err[SRS_ERR_MAX];
@@ -186,7 +186,7 @@ struct srs_cpu_level {
 // unknown or unrunnable SRS_CPU).
 srs_status_t srs_cpu_level_for_ctx(const srs_cpu_level_t **out, char *msg, size_t msg_len);
 #ifdef SRS_WITH_CUDA
-// The CUDA evaluation (host/cuda_eval.c): per-prompt metrics by the kernels of
+// The CUDA evaluation (host/cuda/cuda_eval.c): per-prompt metrics by the kernels of
 // kernels/eval.cu, the bootstrap sums by cuBLAS, the same accumulator.
 extern const srs_eval_backend_t srs_eval_cuda_backend;
 // Releases the CUDA evaluation's state on ctx (ctx->ev_state); safe when none.

@@ -8,7 +8,7 @@
  * the message (srs_cuda_last_error) into SRS_ERR_BACKEND on its context.
  * Every kernel launch is followed by cudaCheckLaunch().
  *
- * This header is valid C as well as CUDA C++: host/cuda_backend.c and the
+ * This header is valid C as well as CUDA C++: host/cuda/cuda_backend.c and the
  * other host files of the CUDA build include it.
  */
 #ifndef SRS_KERNELS_COMMON_CUH

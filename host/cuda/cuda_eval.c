@@ -37,8 +37,8 @@
 #include <cublas_v2.h>
 #include "internal.h"
 #include "srs_eval_math.h"
-#include "../kernels/common.cuh"
-#include "../kernels/eval.cuh"
+#include "../../kernels/common.cuh"
+#include "../../kernels/eval.cuh"
 
 #define EV_NSLOT 2
 #define EV_CHUNK_BYTES ((int64_t)256 << 20)   // V and W of one chunk in device memory

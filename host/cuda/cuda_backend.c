@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "../kernels/common.cuh"
-#include "../kernels/threshold.cuh"
+#include "../../kernels/common.cuh"
+#include "../../kernels/threshold.cuh"
 
 #define NSLOT 3
 #define CHUNK_SAMPLES_DEFAULT ((int64_t)1 << 24)   // 16 Mi samples per chunk
