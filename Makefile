@@ -25,6 +25,9 @@
 #                   recipe verbatim against it (shared and static)
 #   make test-fresh the README's two commands in brand-new Debian roots (debootstrap;
 #                   bookworm and trixie; root), then the install recipe there
+#   make gpu-session-dry  every part of scripts/gpu-session.sh that needs no GPU (the
+#                   packages fetched and used, the device's build command, the step runner
+#                   with the GPU steps faked), so the one-call GPU session cannot rot
 #
 # Overrides: CC, OPT, ARCH (none by default: one portable build for every CPU
 # level; ARCH=native or ARCH=-march=... builds for one CPU), NO_OMP=1, BUILD=dir,
@@ -185,7 +188,7 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -317,6 +320,11 @@ bench-mpi: all
 # into a fresh virtual environment (with pytest and NumPy from PyPI) and runs the suite.
 test-python:
 	bash tests/python/run.sh
+
+# The GPU session (scripts/gpu-session.sh all, one device call) dry-run here: prepare's
+# packages, the deps step on them, the nvcc build, the runner with the GPU steps faked.
+gpu-session-dry: all
+	bash scripts/gpu-session.sh dry
 
 # ---- install -------------------------------------------------------------------
 # The usual GNU layout under $(DESTDIR)$(PREFIX). srs.pc's Libs.private is what a
