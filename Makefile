@@ -110,7 +110,7 @@ LDLIBS += -ljansson -lopenblas -linih -lm
 # ---- CUDA detection ----------------------------------------------------------
 # With nvcc (on the PATH or in /usr/local/cuda) every kernels/*.cu is compiled
 # for sm_$(GPU_COMPUTE_CAPABILITY) into the library, host code gets
-# SRS_WITH_CUDA, and everything links cudart, cuBLAS and cuRAND (NVTX 3 is
+# SRS_WITH_CUDA, and everything links cudart and cuBLAS (NVTX 3 is
 # header-only). NO_CUDA=1, or no nvcc, builds the complete CPU-only engine.
 ifeq ($(origin NVCC),undefined)
   NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -133,7 +133,7 @@ else
   ALL_NVCCFLAGS = $(NVCC_FLAGS) -std=c++17 -arch=sm_$(GPU_COMPUTE_CAPABILITY) -DSRS_WITH_CUDA \
                   -Iinclude -Ihost -Ikernels -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra \
                   -Xcudafe --display_error_number $(NVCCFLAGS)
-  LDLIBS += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcurand -lcudart -lstdc++ -ldl -lpthread -lrt
+  LDLIBS += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++ -ldl -lpthread -lrt
 endif
 
 # ---- MPI detection -----------------------------------------------------------
