@@ -28,6 +28,8 @@
 #   make gpu-session-dry  every part of scripts/gpu-session.sh that needs no GPU (the
 #                   packages fetched and used, the device's build command, the step runner
 #                   with the GPU steps faked), so the one-call GPU session cannot rot
+#   make check-fma  the guide kernels' PTX: no a*b+c contracted into an fma (the CPU and
+#                   GPU round the same operations)
 #
 # Overrides: CC, OPT, ARCH (none by default: one portable build for every CPU
 # level; ARCH=native or ARCH=-march=... builds for one CPU), NO_OMP=1, BUILD=dir,
@@ -64,7 +66,8 @@ BUILD ?= build
 OPT   ?= -O3
 GPU_COMPUTE_CAPABILITY ?= 90
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-              -Wno-unused-parameter -Wno-psabi -fPIC -fvisibility=hidden -Iinclude -Ihost -Ihost/cli -Ihost/io
+              -Wno-unused-parameter -Wno-psabi -ffp-contract=off -fPIC -fvisibility=hidden -Iinclude -Ihost \
+              -Ihost/cli -Ihost/io
 # SAN: extra compile and link flags (the sanitize target sets it); CFLAGS and
 # LDFLAGS from the command line or environment are appended, never replace ours.
 SAN ?=
@@ -188,7 +191,7 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry check-fma
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -235,6 +238,18 @@ $(BUILD)/obj/host/dispatch.o: ALL_CFLAGS += -DSRS_CPU_LEVELS="$(foreach l,$(ISA_
 $(BUILD)/obj/%.o: %.cu $(HDRS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(ALL_NVCCFLAGS) -c $< -o $@
+
+# The guide's kernels run include/srs_guide_math.h's per-row arithmetic, which the
+# CPU backend (host/guide.c) runs too: neither side contracts a*b+c into an fma
+# (gcc and clang: -ffp-contract=off in CFLAGS_BASE; nvcc: --fmad=false here), so
+# both round the same operations; only exp and log differ (glibc's and CUDA's).
+# make check-fma proves it on the PTX (scripts/check_fma.py).
+$(BUILD)/obj/kernels/guide.o $(BUILD)/ptx/kernels/guide.ptx: ALL_NVCCFLAGS += --fmad=false
+$(BUILD)/ptx/%.ptx: %.cu $(HDRS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(ALL_NVCCFLAGS) -ptx $< -o $@
+check-fma: $(if $(KERNEL_SRC),$(BUILD)/ptx/kernels/guide.ptx)
+	@$(if $(KERNEL_SRC),python3 scripts/check_fma.py $<,echo "check-fma: no CUDA build here (nvcc not found or NO_CUDA=1): nothing to check")
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@

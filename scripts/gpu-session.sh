@@ -13,7 +13,8 @@
 #                Steps, each under its own time limit (timeout), none stopping the others:
 #                env, deps (the carried packages unpacked into a private prefix, never
 #                into /), cublas (cuBLAS on the image: its library found, a handle created,
-#                one DGEMM checked), build (make -j16, sm_90), tests (the suite with the
+#                one DGEMM checked), build (make -j16, sm_90), fma (make check-fma: the guide
+#                kernels' PTX has no contracted a*b+c), tests (the suite with the
 #                CUDA backend), python (the Python CPU/GPU parity check), bench-threshold,
 #                bench-eval, bench-guide (short versions), memcheck (compute-sanitizer on
 #                two small tests, skipped with a note where it refuses the device).
@@ -248,6 +249,20 @@ step_build() {
     build/srs --version
 }
 
+# The guide kernels' PTX has no contracted a*b+c (make check-fma); where cuobjdump
+# is (the device image), the double-precision instructions of select_kernel's SASS.
+step_fma() {
+    make SRS_NO_DEPS=1 check-fma || return 1
+    if command -v cuobjdump >/dev/null; then
+        cuobjdump -sass -fun select_kernel build/obj/kernels/guide.o > "$WORK/select.sass" 2>&1 ||
+            cuobjdump -sass build/obj/kernels/guide.o > "$WORK/select.sass"
+        echo "select_kernel SASS: $(grep -c DFMA "$WORK/select.sass") DFMA, $(grep -c DMUL "$WORK/select.sass") DMUL," \
+             "$(grep -c DADD "$WORK/select.sass") DADD"
+    else
+        echo "no cuobjdump here: SASS not read"
+    fi
+}
+
 step_tests() {
     SRS_TEST_DEVICE=cuda SRS_PYTHON="$PY" SRS_BIN=build/srs build/test_srs
     local rc=$?
@@ -311,7 +326,7 @@ run_all() {
     DEPS_LDFLAGS="-L$ml -L$ml/openblas-pthread -Wl,-rpath,$ml -Wl,-rpath,$ml/openblas-pthread"
     export LD_LIBRARY_PATH=$ml:$ml/openblas-pthread:${LD_LIBRARY_PATH:-}
     export DEBS_DIR DEPS DEPS_CFLAGS DEPS_LDFLAGS PY NVCC CUDA_HOME WORK LOGS DRY
-    export -f step_env step_deps step_cublas step_build step_tests step_python step_bench_threshold \
+    export -f step_env step_deps step_cublas step_build step_fma step_tests step_python step_bench_threshold \
               step_bench_eval step_bench_guide step_memcheck
     echo "== gpu-session ${DRY:+(dry run) }$(date -u +%FT%TZ), at most ${WALL} s"
 
@@ -324,6 +339,7 @@ run_all() {
         step cublas 60 bash -c step_cublas
     fi
     step build 200 bash -c step_build
+    step fma 40 bash -c step_fma
     if [[ ! -x build/test_srs || ! -x build/srs ]]; then
         echo "== no build: the GPU steps cannot run"
     else
@@ -396,7 +412,7 @@ case "${1:-}" in
         [[ $rc != 0 ]] || fail "a failing step did not make 'all' exit non-zero"
         s=$dry_out/summary.md
         for want in "| env | ok " "| deps | ok " "| cublas | ok " "| build | ok " "| tests | dry " \
-                    "| python | FAIL " "| bench-threshold | dry " "| bench-eval | dry " \
+                    "| fma | ok " "| python | FAIL " "| bench-threshold | dry " "| bench-eval | dry " \
                     "| bench-guide | TIMEOUT " "| memcheck | dry "; do
             grep -qF "$want" "$s" || fail "summary lacks '$want'"
         done
