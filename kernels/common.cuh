@@ -40,6 +40,15 @@ const char *srs_cuda_last_error(void);
 #define cudaCheckLaunch() srs_cuda_failed(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
 
 // ----------------------------------------------------------------------------
+// the copy-bandwidth reference (srs bench threshold)
+
+// Copies bytes from src to dst (device pointers, 16-byte aligned, as cudaMalloc
+// gives) with a grid-stride kernel: 16-byte loads and stores, four loads in
+// flight per thread, the grid a multiple of the multiprocessors. Returns 0, or
+// 1 with srs_cuda_last_error set.
+int srs_copy_launch(const void *src, void *dst, size_t bytes, cudaStream_t s);
+
+// ----------------------------------------------------------------------------
 // NVTX: named ranges so that Nsight Systems shows the pipeline's stages
 // (read, copy in, kernel, copy out, write). Header-only NVTX 3: without a
 // profiler attached a range costs a branch.

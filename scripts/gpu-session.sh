@@ -15,9 +15,10 @@
 #                into /), cublas (cuBLAS on the image: its library found, a handle created,
 #                one DGEMM checked), build (make -j16, sm_90), fma (make check-fma: the guide
 #                kernels' PTX has no contracted a*b+c), tests (the suite with the
-#                CUDA backend), python (the Python CPU/GPU parity check), bench-threshold,
-#                bench-eval, bench-guide (short versions), memcheck (compute-sanitizer on
-#                two small tests, skipped with a note where it refuses the device).
+#                CUDA backend), python (the Python CPU/GPU parity check), memcheck
+#                (compute-sanitizer on two small tests, skipped with a note where it refuses
+#                the device), bench-threshold, bench-eval, bench-guide (short versions).
+#                Each step's limit is cut to what is left of the whole's.
 #                $OUT gets at most 8 files: summary.md, gpu-threshold.md, gpu-eval.md,
 #                gpu-guide.md (the results/ drafts) and logs.tar.gz (every step's log).
 #   afterwards:  review $OUT's gpu-*.md, copy them to results/ and commit them.
@@ -295,7 +296,7 @@ step_memcheck() {
     [[ -n $cs ]] || { echo "skipped: compute-sanitizer is not on this machine"; return 77; }
     for t in cuda_dense_and_chunk_offsets cuda_eval_chunks_first_index; do
         echo "-- memcheck $t"
-        SRS_TEST_QUICK=1 SRS_BIN=build/srs timeout 90 "$cs" --tool memcheck --error-exitcode 9 \
+        SRS_TEST_QUICK=1 SRS_BIN=build/srs timeout 45 "$cs" --tool memcheck --error-exitcode 9 \
             build/test_srs "$t" > "$WORK/memcheck-$t.log" 2>&1
         local r=$?
         cat "$WORK/memcheck-$t.log"
@@ -343,12 +344,14 @@ run_all() {
     if [[ ! -x build/test_srs || ! -x build/srs ]]; then
         echo "== no build: the GPU steps cannot run"
     else
-        step tests 120 bash -c step_tests
+        # the checks first, then the benchmarks; the guide benchmark last (it
+        # compiles with torch.compile and writes its table after every configuration)
+        step tests 150 bash -c step_tests
         step python 60 bash -c step_python
+        step memcheck 100 bash -c step_memcheck
         step bench-threshold 70 bash -c step_bench_threshold
         step bench-eval 60 bash -c step_bench_eval
-        step bench-guide 90 bash -c step_bench_guide
-        step memcheck 60 bash -c step_memcheck
+        step bench-guide 150 bash -c step_bench_guide
     fi
 
     # $OUT: summary.md, the results drafts, every log in one archive (8 files at most)
@@ -412,8 +415,8 @@ case "${1:-}" in
         [[ $rc != 0 ]] || fail "a failing step did not make 'all' exit non-zero"
         s=$dry_out/summary.md
         for want in "| env | ok " "| deps | ok " "| cublas | ok " "| build | ok " "| tests | dry " \
-                    "| fma | ok " "| python | FAIL " "| bench-threshold | dry " "| bench-eval | dry " \
-                    "| bench-guide | TIMEOUT " "| memcheck | dry "; do
+                    "| fma | ok " "| python | FAIL " "| memcheck | dry " "| bench-threshold | dry " \
+                    "| bench-eval | dry " "| bench-guide | TIMEOUT "; do
             grep -qF "$want" "$s" || fail "summary lacks '$want'"
         done
         n=$(find "$dry_out" -type f | wc -l)

@@ -7,6 +7,9 @@
 #include "internal.h"
 #include "score.h"
 #include "test.h"
+#ifdef SRS_WITH_CUDA
+#include "../kernels/common.cuh"
+#endif
 
 // A CUDA context, or NULL with the reason in why.
 
@@ -426,3 +429,35 @@ TEST(cuda_csr_many_chunks_match_cpu) {
     unsetenv("SRS_CUDA_CHUNK_SAMPLES");
     rbatch_free(&r);
 }
+
+#ifdef SRS_WITH_CUDA
+// The copy kernel behind srs bench threshold's bandwidth reference copies every
+// byte: sizes around the 16-byte vectors, the unrolled loop's edge and the tail.
+TEST(cuda_copy_kernel_copies_every_byte) {
+    SKIP_WITHOUT_CUDA(gpu);
+    (void)gpu;
+    const size_t sizes[] = {1, 15, 16, 17, 4096 * 16 + 3, ((size_t)1 << 24) + 16 * 7 + 5};
+    const size_t max = sizes[5];
+    unsigned char *h = malloc(max), *back = malloc(max), *d_src = NULL, *d_dst = NULL;
+    uint64_t rng = 31;
+    for (size_t i = 0; i < max; i++) h[i] = (unsigned char)t_rand_u64(&rng);
+    CHECK(cudaMalloc((void **)&d_src, max) == cudaSuccess && cudaMalloc((void **)&d_dst, max + 64) == cudaSuccess &&
+              cudaMemcpy(d_src, h, max, cudaMemcpyHostToDevice) == cudaSuccess, "device buffers");
+    for (int k = 0; k < 6 && d_src && d_dst; k++) {
+        size_t n = sizes[k];
+        CHECK(cudaMemset(d_dst, 0xa5, max + 64) == cudaSuccess, "poison");
+        CHECK(srs_copy_launch(d_src, d_dst, n, 0) == 0, "launch: %s", srs_cuda_last_error());
+        CHECK(cudaMemcpy(back, d_dst, n, cudaMemcpyDeviceToHost) == cudaSuccess, "copy back");
+        CHECK(memcmp(back, h, n) == 0, "%zu bytes: a byte differs", n);
+        unsigned char after[64];
+        CHECK(cudaMemcpy(after, d_dst + n, 64, cudaMemcpyDeviceToHost) == cudaSuccess, "copy back");
+        int over = 0;
+        for (int i = 0; i < 64; i++) over |= after[i] != 0xa5;
+        CHECK(!over, "%zu bytes: written past the end", n);
+    }
+    cudaFree(d_src); cudaFree(d_dst);
+    free(h); free(back);
+}
+#else
+TEST(cuda_copy_kernel_copies_every_byte) { SKIP("CUDA backend not compiled in"); }
+#endif
