@@ -128,7 +128,9 @@ def write_md(lines, dev, bw, done):
     """results/gpu-guide.md with the rows so far (rewritten after each configuration,
     so a run cut short still leaves what it measured)."""
     os.makedirs("results", exist_ok=True)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    # SRS_COMMIT: the device machine gets the working tree without .git
+    commit = os.environ.get("SRS_COMMIT") or subprocess.run(["git", "rev-parse", "--short", "HEAD"],
+                                                            capture_output=True, text=True).stdout.strip() or "unknown"
     with open("results/gpu-guide.md", "w") as f:
         f.write("# Guided decoding step on the GPU: srs vs PyTorch eager vs torch.compile\n\n")
         f.write("Command: `python3 bench/guide_gpu.py%s`; %s; commit %s; %s; torch %s; %s.\n\n"

@@ -9,7 +9,7 @@
 #                that records the newest glibc symbol version the libraries need.
 #                The image's python3 has PyTorch and NumPy: no wheels are needed.
 #   there:       device run, carry [".gpu-debs"], timeout_s 540, command:
-#                    bash scripts/gpu-session.sh all
+#                    SRS_COMMIT=<git rev-parse --short HEAD here> bash scripts/gpu-session.sh all
 #                Steps, each under its own time limit (timeout), none stopping the others:
 #                env, deps (the carried packages unpacked into a private prefix, never
 #                into /), cublas (cuBLAS on the image: its library found, a handle created,
@@ -232,7 +232,8 @@ int main(void) {
     return !ok;
 }
 EOF
-    "$NVCC" -o "$DEPS/cublas_check" "$DEPS/cublas_check.c" -lcublas || return 1
+    "$NVCC" -o "$DEPS/cublas_check" "$DEPS/cublas_check.c" -lcublas -Xlinker -rpath -Xlinker "$(dirname "$lib")" ||
+        return 1
     [[ -n $DRY ]] && { echo "compiled (not run: dry run)"; return 0; }
     "$DEPS/cublas_check"
 }
@@ -316,10 +317,13 @@ run_all() {
     OUT=${OUT:-$ROOT/gpu-out}
     mkdir -p "$OUT"
     WORK=$(mktemp -d)
+    touch "$WORK/.start"   # results/ files newer than this were written by this session
     LOGS=$WORK/logs
     DEPS=${SRS_GPU_DEPS:-/tmp/srs-deps}
     mkdir -p "$LOGS"
     PY=$(command -v python3)   # the image's python3 holds PyTorch
+    # the device gets a copy of the working tree without .git: pass SRS_COMMIT there
+    COMMIT=${SRS_COMMIT:-$(git rev-parse --short HEAD 2>/dev/null || echo "unknown (set SRS_COMMIT)")}
     NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
     CUDA_HOME=$(cd "$(dirname "$NVCC")/.." && pwd)
     local ml=$DEPS/usr/lib/x86_64-linux-gnu
@@ -360,7 +364,7 @@ run_all() {
     {
         echo "# GPU session ${DRY:+(dry run, GPU steps faked) }$(date -u +%FT%TZ)"
         echo
-        echo "Command: \`bash scripts/gpu-session.sh $([[ -n $DRY ]] && echo dry || echo all)\`; commit $(git rev-parse --short HEAD 2>/dev/null); $((SECONDS - START)) s of ${WALL}."
+        echo "Command: \`bash scripts/gpu-session.sh $([[ -n $DRY ]] && echo dry || echo all)\`; commit $COMMIT; $((SECONDS - START)) s of ${WALL}."
         echo
         nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | sed 's/^/Device: /'
         echo
@@ -373,7 +377,7 @@ run_all() {
     } > "$OUT/summary.md"
     for f in results/gpu-threshold.md results/gpu-eval.md results/gpu-guide.md; do
         [[ -n $DRY ]] && break   # a dry run writes no results
-        [[ -f $f && $f -nt $WORK ]] && cp "$f" "$OUT/"
+        [[ -f $f && $f -nt $WORK/.start ]] && cp "$f" "$OUT/"
     done
     cp -r "$WORK"/threshold "$WORK"/eval "$LOGS/" 2>/dev/null
     cp "$WORK"/memcheck-*.log "$LOGS/" 2>/dev/null
