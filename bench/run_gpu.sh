@@ -10,7 +10,7 @@ TOTAL=${SRS_BENCH_TOTAL:-268435456}
 REPS=${SRS_BENCH_REPS:-20}
 CMD="build/srs bench threshold --device cuda --total $TOTAL --sizes 16,64,256,1024,4096 --reps $REPS"
 echo "== $CMD"
-$CMD --json "$OUTDIR/bench-srs.jsonl" 2>&1   # the caller keeps stdout (bench.log)
+$CMD --json "$OUTDIR/bench-srs.jsonl" 2>&1 || { echo "srs bench threshold failed: no results written"; exit 1; }   # the caller keeps stdout
 echo "== PyTorch batched bisection"
 PYTHONUNBUFFERED=1 python3 bench/torch_threshold.py --total "$TOTAL" --reps $(( REPS < 5 ? REPS : 5 )) > "$OUTDIR/bench-torch.jsonl" \
     2> "$OUTDIR/bench-torch.err" || echo "PyTorch run failed: $(tail -3 "$OUTDIR/bench-torch.err")"
