@@ -72,7 +72,11 @@ prepare() {
     local only_plan=${1:-}
     command -v apt-get >/dev/null || { echo "prepare: needs apt-get (a Debian machine)" >&2; return 1; }
     local pkgs
-    pkgs=$(plan) || return 1
+    if ! pkgs=$(plan 2>/dev/null); then
+        # no package lists yet (a fresh CI image): fetch them once, as root
+        [[ $(id -u) == 0 ]] && apt-get update -qq >/dev/null 2>&1
+        pkgs=$(plan) || return 1
+    fi
     for p in libquadmath0 libgfortran5 libjansson4 libopenblas0-pthread libinih1 libsimde-dev; do
         grep -qx "$p" <<<"$pkgs" || { echo "prepare: the plan lacks $p: $pkgs" >&2; return 1; }
     done
