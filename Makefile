@@ -25,6 +25,11 @@
 #                   recipe verbatim against it (shared and static)
 #   make test-fresh the README's two commands in brand-new Debian roots (debootstrap;
 #                   bookworm and trixie; root), then the install recipe there
+#   make gpu-session-dry  every part of scripts/gpu-session.sh that needs no GPU (the
+#                   packages fetched and used, the device's build command, the step runner
+#                   with the GPU steps faked), so the one-call GPU session cannot rot
+#   make check-fma  the guide kernels' PTX: no a*b+c contracted into an fma (the CPU and
+#                   GPU round the same operations)
 #
 # Overrides: CC, OPT, ARCH (none by default: one portable build for every CPU
 # level; ARCH=native or ARCH=-march=... builds for one CPU), NO_OMP=1, BUILD=dir,
@@ -61,7 +66,8 @@ BUILD ?= build
 OPT   ?= -O3
 GPU_COMPUTE_CAPABILITY ?= 90
 CFLAGS_BASE = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes \
-              -Wno-unused-parameter -Wno-psabi -fPIC -fvisibility=hidden -Iinclude -Ihost -Ihost/cli -Ihost/io
+              -Wno-unused-parameter -Wno-psabi -ffp-contract=off -fPIC -fvisibility=hidden -Iinclude -Ihost \
+              -Ihost/cli -Ihost/io
 # SAN: extra compile and link flags (the sanitize target sets it); CFLAGS and
 # LDFLAGS from the command line or environment are appended, never replace ours.
 SAN ?=
@@ -107,7 +113,7 @@ LDLIBS += -ljansson -lopenblas -linih -lm
 # ---- CUDA detection ----------------------------------------------------------
 # With nvcc (on the PATH or in /usr/local/cuda) every kernels/*.cu is compiled
 # for sm_$(GPU_COMPUTE_CAPABILITY) into the library, host code gets
-# SRS_WITH_CUDA, and everything links cudart, cuBLAS and cuRAND (NVTX 3 is
+# SRS_WITH_CUDA, and everything links cudart and cuBLAS (NVTX 3 is
 # header-only). NO_CUDA=1, or no nvcc, builds the complete CPU-only engine.
 ifeq ($(origin NVCC),undefined)
   NVCC := $(shell command -v nvcc 2>/dev/null || ls /usr/local/cuda/bin/nvcc 2>/dev/null)
@@ -130,7 +136,7 @@ else
   ALL_NVCCFLAGS = $(NVCC_FLAGS) -std=c++17 -arch=sm_$(GPU_COMPUTE_CAPABILITY) -DSRS_WITH_CUDA \
                   -Iinclude -Ihost -Ikernels -Xcompiler -fPIC,-fvisibility=hidden,-Wall,-Wextra \
                   -Xcudafe --display_error_number $(NVCCFLAGS)
-  LDLIBS += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcurand -lcudart -lstdc++ -ldl -lpthread -lrt
+  LDLIBS += -L$(CUDA_LIBDIR) -Wl,-rpath,$(CUDA_LIBDIR) -lcublas -lcudart -lstdc++ -ldl -lpthread -lrt
 endif
 
 # ---- MPI detection -----------------------------------------------------------
@@ -158,10 +164,11 @@ MPI_STAMP := $(BUILD)/.mpi-$(if $(MPICC),on,off)
 
 # ---- sources -----------------------------------------------------------------
 # host/: the library's core and backends; host/io/: the formats (library);
+# host/cuda/: the CUDA host glue (the kernels' launchers in kernels/ do the work);
 # host/cli/: the command line. The eval config (host/cli/config.c) is the
 # command line's, but the tests link it from libsrs.a.
 CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
-LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c)) host/cli/config.c
+LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c host/cuda/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh)
 
@@ -184,7 +191,7 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry check-fma
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -231,6 +238,18 @@ $(BUILD)/obj/host/dispatch.o: ALL_CFLAGS += -DSRS_CPU_LEVELS="$(foreach l,$(ISA_
 $(BUILD)/obj/%.o: %.cu $(HDRS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(ALL_NVCCFLAGS) -c $< -o $@
+
+# The guide's kernels run include/srs_guide_math.h's per-row arithmetic, which the
+# CPU backend (host/guide.c) runs too: neither side contracts a*b+c into an fma
+# (gcc and clang: -ffp-contract=off in CFLAGS_BASE; nvcc: --fmad=false here), so
+# both round the same operations; only exp and log differ (glibc's and CUDA's).
+# make check-fma proves it on the PTX (scripts/check_fma.py).
+$(BUILD)/obj/kernels/guide.o $(BUILD)/ptx/kernels/guide.ptx: ALL_NVCCFLAGS += --fmad=false
+$(BUILD)/ptx/%.ptx: %.cu $(HDRS)
+	@mkdir -p $(dir $@)
+	$(NVCC) $(ALL_NVCCFLAGS) -ptx $< -o $@
+check-fma: $(if $(KERNEL_SRC),$(BUILD)/ptx/kernels/guide.ptx)
+	@$(if $(KERNEL_SRC),python3 scripts/check_fma.py $<,echo "check-fma: no CUDA build here (nvcc not found or NO_CUDA=1): nothing to check")
 
 $(LIBA): $(LIB_OBJ)
 	@rm -f $@
@@ -316,6 +335,11 @@ bench-mpi: all
 # into a fresh virtual environment (with pytest and NumPy from PyPI) and runs the suite.
 test-python:
 	bash tests/python/run.sh
+
+# The GPU session (scripts/gpu-session.sh all, one device call) dry-run here: prepare's
+# packages, the deps step on them, the nvcc build, the runner with the GPU steps faked.
+gpu-session-dry: all
+	bash scripts/gpu-session.sh dry
 
 # ---- install -------------------------------------------------------------------
 # The usual GNU layout under $(DESTDIR)$(PREFIX). srs.pc's Libs.private is what a

@@ -30,7 +30,8 @@ L = ["# GPU threshold benchmark", "",
      f"- command: `{cmd}`",
      f"- samples per size: {head.get('total', '?')} float32, dense rows, preset exact, B = beta = 1", "",
      "Kernel: CUDA events around the launch, L2 flushed before each repeat, median. GB/s counts rewards read",
-     "and (m*, B_eff) written; copy = device-to-device cudaMemcpy of the same bytes (read + write).",
+     "and (m*, B_eff) written; % of copy: against the faster, in this run, of a device-to-device cudaMemcpy "
+     "and srs's copy kernel (kernels/common.cu) on the same bytes (read + write).",
      "e2e: srs_thresholds from host memory (pinned staging, copy in, kernel, copy out).", "",
      "| n | solver | kernel ms | GB/s | % of copy | target | e2e ms | PyTorch ms | speed-up | target 20x |",
      "|---|---|---|---|---|---|---|---|---|---|"]
@@ -46,7 +47,8 @@ for r in kern:
              f"{e2e.get((n, s), {}).get('ms', float('nan')):.2f} | {t['ms'] if t else float('nan'):.3f} | "
              f"{sp:.1f}x | {'met' if sp >= 20 else 'MISSED'} |")
 L += ["", "Copy bandwidth per size (GB/s, read + write):", ""]
-L += [f"- n = {r['n']}: {r['gbs']:.0f} GB/s ({r['ms']:.4f} ms)" for r in S if r.get("what") == "copy"]
+L += [f"- n = {r['n']}, {r['what']}: {r['gbs']:.0f} GB/s ({r['ms']:.4f} ms)" for r in S
+      if r.get("what") in ("copy", "copy-kernel")]
 L += ["", "## Raw", "", "```"] + [json.dumps(r) for r in S + T] + ["```", ""]
 open(out, "w").write("\n".join(L))
 print("\n".join(L[:40]))

@@ -7,8 +7,8 @@
 #
 #   bash bench/run_gpu_eval.sh [OUTDIR]        (OUTDIR default: results/)
 #
-# srs times, best of SRS_EVAL_REPS runs each: the GPU time of the metric kernels and the
-# bootstrap GEMM (srs eval's "cuda:" line, CUDA events around each chunk's compute) and the whole
+# srs times, best of SRS_EVAL_REPS runs each: the GPU time of the accumulation (srs eval's
+# "cuda:" line: one CUDA event pair around it, copies in to sums back) and the whole
 # accumulation from the memory-mapped file (its timing line: staging, host-to-device copies,
 # kernels, GEMM; --warmup keeps the context's set-up out). PyTorch: the same work on
 # device-resident arrays (bench/torch_eval.py). Overrides (environment): SRS_EVAL_PROMPTS
@@ -38,8 +38,8 @@ for i in $(seq "$REPS"); do
     cat "$tmp/srs.out" | head -3
     [[ $rc == 0 ]] || { echo "srs eval failed (exit $rc)"; exit 1; }
     t=$(sed -n 's/^srs eval: .* in \([0-9.]*\) s$/\1/p' "$tmp/srs.out" | head -1)
-    g=$(sed -n 's/^cuda: \([0-9.]*\) s of GPU time.*(\([0-9]*\) chunks)$/\1/p' "$tmp/srs.out" | head -1)
-    chunks=$(sed -n 's/^cuda: .*(\([0-9]*\) chunks)$/\1/p' "$tmp/srs.out" | head -1)
+    g=$(sed -n 's/^cuda: \([0-9.]*\) s of GPU time.*; \([0-9]*\) chunks)$/\1/p' "$tmp/srs.out" | head -1)
+    chunks=$(sed -n 's/^cuda: .*; \([0-9]*\) chunks)$/\1/p' "$tmp/srs.out" | head -1)
     [[ -n "$t" && -n "$g" ]] || { echo "no timing lines in srs eval's output"; exit 1; }
     if [[ -z "$best_e2e" ]] || awk "BEGIN{exit !($t < $best_e2e)}"; then best_e2e=$t; fi
     if [[ -z "$best_gpu" ]] || awk "BEGIN{exit !($g < $best_gpu)}"; then best_gpu=$g; fi
@@ -89,7 +89,7 @@ L = ["# GPU evaluation benchmark: \`srs eval\` on CUDA against PyTorch", "",
      f"({copy:.0f} GB/s, read + write counted, as \`srs bench threshold\` does); GB/s below = rows' bytes / time.",
      "", "| implementation | seconds | prompts × designs × β per second | rows GB/s | % of copy bound | PyTorch / srs |",
      "|---|---:|---:|---:|---:|---:|"]
-for name, s in [("srs, GPU time (metric kernels + bootstrap GEMM, $chunks chunks)", gpu),
+for name, s in [("srs, GPU time (one event pair around the accumulation: copies in, kernels, GEMM; $chunks chunks)", gpu),
                 ("srs eval accumulation from the mapped file (staging, copies, kernels, GEMM)", e2e),
                 ("PyTorch peer (device-resident data)", tt)]:
     L.append(f"| {name} | {s:.4f} | {P * cells / s:.3g} | {gbs(s):.1f} | {pct(s):.1f} | {tt / s:.1f}× |")

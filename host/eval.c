@@ -97,7 +97,7 @@ srs_batch_t srs_batch_one_row(const srs_batch_t *b, int64_t i) {
 // public entry points
 
 // The evaluation backend of ctx: CUDA contexts run the CUDA evaluation
-// (host/cuda_eval.c): the same sums as the CPU accumulation above.
+// (host/cuda/cuda_eval.c): the same sums as the CPU accumulation above.
 static const srs_eval_backend_t *eval_backend(const srs_ctx_t *ctx) {
 #ifdef SRS_WITH_CUDA
     if (ctx->be == &srs_cuda_backend) return &srs_eval_cuda_backend;

@@ -68,7 +68,7 @@ struct srs_ctx {
     const srs_cpu_level_t *cpu;   // the CPU level this context runs (every device: fallbacks, messages)
     const srs_backend_t *be;
     void *be_state;           // the backend's own state (CUDA: streams, buffers), or NULL
-    void *ev_state;           // the CUDA evaluation's state (host/cuda_eval.c), or NULL
+    void *ev_state;           // the CUDA evaluation's state (host/cuda/cuda_eval.c), or NULL
     int cuda_device;          // CUDA: the device this context runs on
     int64_t err_row;
     char err[SRS_ERR_MAX];
@@ -186,17 +186,51 @@ struct srs_cpu_level {
 // unknown or unrunnable SRS_CPU).
 srs_status_t srs_cpu_level_for_ctx(const srs_cpu_level_t **out, char *msg, size_t msg_len);
 #ifdef SRS_WITH_CUDA
-// The CUDA evaluation (host/cuda_eval.c): per-prompt metrics by the kernels of
+// The CUDA evaluation (host/cuda/cuda_eval.c): per-prompt metrics by the kernels of
 // kernels/eval.cu, the bootstrap sums by cuBLAS, the same accumulator.
 extern const srs_eval_backend_t srs_eval_cuda_backend;
 // Releases the CUDA evaluation's state on ctx (ctx->ev_state); safe when none.
 // Called by srs_cuda_free_state.
 void srs_cuda_eval_release(srs_ctx_t *ctx);
-// Device time of the evaluation on ctx since its creation: the kernels and the
-// bootstrap GEMM of every chunk (CUDA events around them), in seconds, and the
-// number of chunks. 0 and 0 before any CUDA evaluation.
+// Device time of the evaluation on ctx since its creation, in seconds: per
+// call, one CUDA event pair around the whole accumulation (copies in, weights,
+// metric kernels, bootstrap GEMM, sums back; the two streams' overlap counted
+// once), summed over calls; and the number of chunks. 0 and 0 before any CUDA
+// evaluation.
 void srs_cuda_eval_device_time(const srs_ctx_t *ctx, double *seconds, int64_t *chunks);
 #endif
+
+// ----------------------------------------------------------------------------
+// chunks of the CUDA pipelines (host/cuda/chunks.c: device-free, in every build,
+// so the CPU suite tests them) and the test hooks of the CUDA paths
+// (environment, read per call):
+//   SRS_CUDA_CHUNK_SAMPLES=N      thresholds and shaping: at most N samples per
+//                                 chunk (a chunk still holds its longest row)
+//   SRS_CUDA_SCORE_CHUNK_ROWS=N   srs_score: at most N rows per chunk
+//   SRS_CUDA_POISON=1             device outputs (m*, B_eff, shaped, the
+//                                 evaluation's V, the rewards) are filled with
+//                                 NaN bytes before the kernels that write them
+// (and SRS_CUDA_EVAL_TIER, SRS_CUDA_EVAL_CHUNK_ROWS: host/cuda/cuda_eval.c)
+
+// The value of environment variable name when it is a positive integer, else 0.
+int64_t srs_env_pos(const char *name);
+// The threshold pipeline's caps: *cap_s samples per chunk (want_s, lowered by
+// SRS_CUDA_CHUNK_SAMPLES and to half of fit_s, the samples the free device
+// memory holds; at most the batch, at least its longest row max_len) and
+// *cap_r rows per chunk (dense: the rows in *cap_s; CSR: *cap_s, at least
+// rows_min; within [1, n_prompts]).
+void srs_chunk_caps(const srs_batch_t *b, int64_t max_len, int64_t want_s, int64_t fit_s, int64_t rows_min,
+                    int64_t *cap_s, int64_t *cap_r);
+// Rows of the chunk that starts at row i0: whole rows while the chunk stays
+// within cap_s samples and cap_r rows, at least one.
+int64_t srs_chunk_next(const srs_batch_t *b, int64_t i0, int64_t cap_s, int64_t cap_r);
+// Staging of CSR rows [i0, i0+nr): off (nr+1,) the offsets rebased to the
+// chunk; rows (nr,) the chunk's rows grouped by tier (tier_of(len, u) in
+// [0, n_tiers), n_tiers <= 64), each tier's rows in row order, tier t at
+// rows[tier_at[t] .. + tier_n[t]); tier_max[t] its longest row.
+void srs_chunk_stage_rows(const int64_t *offsets, int64_t i0, int64_t nr, int n_tiers,
+                          int (*tier_of)(int64_t len, const void *u), const void *u, int64_t *off, int64_t *rows,
+                          int64_t *tier_n, int64_t *tier_at, int64_t *tier_max);
 
 // ----------------------------------------------------------------------------
 // the node-local rank (host/node_rank.c; MPI-free, for the CUDA device choice)

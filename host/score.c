@@ -71,7 +71,8 @@ srs_status_t srs_score(srs_ctx_t *ctx, const void *hidden, srs_npy_kind_t kind, 
     if (srs_ctx_device(ctx) == SRS_DEVICE_CUDA) {
         if (kind == SRS_NPY_F64)
             return srs_fail(ctx, SRS_ERR_UNSUPPORTED, "srs score on CUDA takes float32, float16 or bfloat16 hidden states");
-        if (srs_score_cuda(ctx->cuda_device, hidden, (int)kind, n, d, head, heads, bias, out))
+        if (srs_score_cuda(ctx->cuda_device, hidden, (int)kind, n, d, head, heads, bias, out,
+                           srs_env_pos("SRS_CUDA_SCORE_CHUNK_ROWS"), srs_env_pos("SRS_CUDA_POISON") > 0))
             return srs_fail(ctx, SRS_ERR_BACKEND, "%s", srs_cuda_last_error_msg());
         return SRS_OK;
     }

@@ -9,6 +9,12 @@
 #include <stdint.h>
 #include "srs.h"
 
+#ifdef __cplusplus
+#define SRS_EXTERN_C extern "C"
+#else
+#define SRS_EXTERN_C
+#endif
+
 typedef enum { SRS_NPY_F32 = 0, SRS_NPY_F64, SRS_NPY_F16, SRS_NPY_BF16 } srs_npy_kind_t;
 
 // A matrix read from NPY: (rows, cols) C order, element type kind.
@@ -49,11 +55,17 @@ srs_status_t srs_score_check(srs_ctx_t *ctx, const float *out, int64_t n, int64_
                              srs_npy_kind_t kind, int64_t d, const float *head, const float *bias, int64_t first_row,
                              const char *hidden_path, const char *head_path, const char *bias_path);
 
+// Rows per chunk of the CUDA path (host/cuda/chunks.c): chunk_bytes of hidden
+// states of item bytes each, at most max_rows when > 0 (the test hook
+// SRS_CUDA_SCORE_CHUNK_ROWS), within [1, n].
+SRS_EXTERN_C int64_t srs_score_chunk_rows(int64_t n, int64_t d, int64_t item, int64_t chunk_bytes, int64_t max_rows);
+
 #ifdef SRS_WITH_CUDA
-// The cuBLAS path of srs_score (kernels/score.cu). Returns 0, or 1 with
-// srs_cuda_last_error set.
-int srs_score_cuda(int device, const void *hidden, int kind, int64_t n, int64_t d, const float *head, int64_t heads,
-                   const float *bias, float *out);
+// The cuBLAS path of srs_score (kernels/score.cu): chunks of at most
+// max_chunk_rows rows when > 0; poison: the device rewards filled with NaN
+// bytes before each GEMM (tests). Returns 0, or 1 with srs_cuda_last_error set.
+SRS_EXTERN_C int srs_score_cuda(int device, const void *hidden, int kind, int64_t n, int64_t d, const float *head,
+                                int64_t heads, const float *bias, float *out, int64_t max_chunk_rows, int poison);
 // srs_cuda_last_error (kernels/common.cuh), declared here so that host C
 // files need not include the CUDA headers.
 const char *srs_cuda_last_error(void);

@@ -6,9 +6,12 @@
  * host/device code, and both backends run this very function (the GPU with
  * one thread per row, in its final serial step): the same operations in the
  * same order, so the same inputs and seed give the same token on CPU and GPU.
- * The only thing that may differ is the last bit of exp() between glibc and
- * CUDA's libdevice, which can move a draw only when the uniform lands within
- * a few ulps of a CDF boundary (probability ~1e-15 per draw).
+ * Neither compiler contracts a*b+c into an fma here (the Makefile: gcc's
+ * -ffp-contract=off, nvcc's --fmad=false for kernels/guide.cu; make check-fma
+ * checks the PTX), so both round the same operations. The only thing that may
+ * differ is the last bit of exp() and log() between glibc and CUDA's
+ * libdevice, which can move a draw only when the uniform lands within a few
+ * ulps of a CDF boundary (probability ~1e-15 per draw).
  *
  * Per row, with candidates j (usable: id >= 0, finite logp and score):
  *   w_j     = exp(logp_j - max logp)                  base weights (p = w / W)

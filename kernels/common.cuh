@@ -8,7 +8,7 @@
  * the message (srs_cuda_last_error) into SRS_ERR_BACKEND on its context.
  * Every kernel launch is followed by cudaCheckLaunch().
  *
- * This header is valid C as well as CUDA C++: host/cuda_backend.c and the
+ * This header is valid C as well as CUDA C++: host/cuda/cuda_backend.c and the
  * other host files of the CUDA build include it.
  */
 #ifndef SRS_KERNELS_COMMON_CUH
@@ -38,6 +38,15 @@ const char *srs_cuda_last_error(void);
 #define cublasCheck(call) srs_cublas_failed((call), #call, __FILE__, __LINE__)
 // After every launch: configuration errors surface here, faults at the next sync.
 #define cudaCheckLaunch() srs_cuda_failed(cudaGetLastError(), "kernel launch", __FILE__, __LINE__)
+
+// ----------------------------------------------------------------------------
+// the copy-bandwidth reference (srs bench threshold)
+
+// Copies bytes from src to dst (device pointers, 16-byte aligned, as cudaMalloc
+// gives) with a grid-stride kernel: 16-byte loads and stores, four loads in
+// flight per thread, the grid a multiple of the multiprocessors. Returns 0, or
+// 1 with srs_cuda_last_error set.
+int srs_copy_launch(const void *src, void *dst, size_t bytes, cudaStream_t s);
 
 // ----------------------------------------------------------------------------
 // NVTX: named ranges so that Nsight Systems shows the pipeline's stages

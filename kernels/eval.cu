@@ -1,7 +1,7 @@
 /*
  * eval.cu — the evaluation's per-prompt metrics on the GPU: every reward
  * design x beta of a row in one pass over it (host/eval.c is the CPU
- * reference and the definition; host/cuda_eval.c runs the pipeline).
+ * reference and the definition; host/cuda/cuda_eval.c runs the pipeline).
  *
  * What it computes, per row (d = u - u_0 shifted, p the unnormalised base
  * weights exp(logw - max) or 1, pn = p / sum p, v the win key: gold when the

@@ -1,6 +1,6 @@
 /*
  * eval.cuh — launchers of the evaluation kernels (eval.cu), driven by the
- * CUDA evaluation pipeline (host/cuda_eval.c).
+ * CUDA evaluation pipeline (host/cuda/cuda_eval.c).
  *
  * One launch computes, for a set of rows of a chunk in device memory, the K
  * metric values of each row into V (rows, K): column 0 is 1, column 1 is 1

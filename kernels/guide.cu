@@ -20,7 +20,10 @@
  *                  top-k path) thread 0 then gathers the k values and runs
  *                  srs_guide_select_row: candidates + select in one launch.
  *   select_kernel  one thread per row runs srs_guide_select_row — the very
- *                  function the CPU backend runs, so tokens agree bit for bit.
+ *                  function the CPU backend runs, so tokens agree bit for bit
+ *                  (this file is built with --fmad=false, as the CPU side is
+ *                  with -ffp-contract=off: no a*b+c becomes an fma on either;
+ *                  exp and log may differ in the last bit).
  *                  The row's work is O(k^2) on k <= 64 values already in
  *                  device memory; the step's cost is the top-k pass.
  *   vocab_kernel   block per row: max pass, statistics passes for the designs

@@ -1,6 +1,8 @@
 /*
  * score.cu — reward heads with cuBLAS: rewards (n, heads) = hidden (n, d) x
- * head (d, heads) + bias, in chunks of rows through pinned buffers.
+ * head (d, heads) + bias, in chunks of rows through pinned buffers, two
+ * streams, each with its own cuBLAS handle (a handle's workspace belongs to
+ * one stream).
  *
  * Row-major H (n, d) is column-major H^T (d, n) with ld d, and row-major W
  * (d, heads) is column-major W^T (heads, d) with ld heads, so one GemmEx
@@ -15,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "common.cuh"
+#include "score.h"
 
 #define SCORE_CHUNK_BYTES ((size_t)256 << 20)
 
@@ -38,25 +41,23 @@ static __global__ void score_add_bias_kernel(float *out, const float *bias, int6
 // launcher
 
 extern "C" int srs_score_cuda(int device, const void *hidden, int kind, int64_t n, int64_t d, const float *head,
-                              int64_t heads, const float *bias, float *out) {
+                              int64_t heads, const float *bias, float *out, int64_t max_chunk_rows, int poison) {
     // kind: 0 float32, 2 float16, 3 bfloat16 (srs_npy_kind_t); device: the
     // context's GPU (node-local rank % count under MPI)
     if (cudaCheck(cudaSetDevice(device))) return 1;
     const size_t item = kind == 0 ? 4 : 2;
     const cudaDataType_t dt = kind == 0 ? CUDA_R_32F : kind == 2 ? CUDA_R_16F : CUDA_R_16BF;
-    int64_t chunk = (int64_t)(SCORE_CHUNK_BYTES / (item * (size_t)d));
-    if (chunk < 1) chunk = 1;
-    if (chunk > n) chunk = n;
-    cublasHandle_t h = NULL;
+    const int64_t chunk = srs_score_chunk_rows(n, d, kind == 0 ? 4 : 2, (int64_t)SCORE_CHUNK_BYTES, max_chunk_rows);
+    cublasHandle_t h[2] = {NULL, NULL};
     cudaStream_t st[2] = {NULL, NULL};
     void *d_h[2] = {NULL, NULL}, *p_h[2] = {NULL, NULL}, *d_w = NULL;
     float *d_w32 = NULL, *d_bias = NULL, *d_out[2] = {NULL, NULL}, *p_out[2] = {NULL, NULL};
     int64_t c_r0[2] = {0, 0}, c_nr[2] = {0, 0};
     int rc = 1;
     SrsNvtx range("score");
-    if (cublasCheck(cublasCreate(&h))) return 1;
     for (int k = 0; k < 2; k++)
         if (cudaCheck(cudaStreamCreateWithFlags(&st[k], cudaStreamNonBlocking)) ||
+            (cublasCheck(cublasCreate(&h[k])) && ((h[k] = NULL), 1)) || cublasCheck(cublasSetStream(h[k], st[k])) ||
             cudaCheck(cudaMalloc(&d_h[k], item * (size_t)(chunk * d))) ||
             cudaCheck(cudaMallocHost(&p_h[k], item * (size_t)(chunk * d))) ||
             cudaCheck(cudaMalloc((void **)&d_out[k], sizeof(float) * (size_t)(chunk * heads))) ||
@@ -92,9 +93,11 @@ extern "C" int srs_score_cuda(int device, const void *hidden, int kind, int64_t 
             srs_nvtx_push("stage (read)");
             memcpy(p_h[k], (const char *)hidden + item * (size_t)(r0 * d), item * (size_t)(nr * d));
             srs_nvtx_pop();
+            // poison (tests): an output the GEMM leaves unwritten reads back as NaN
+            if (poison && cudaCheck(cudaMemsetAsync(d_out[k], 0xff, sizeof(float) * (size_t)(nr * heads), st[k])))
+                goto done;
             if (cudaCheck(cudaMemcpyAsync(d_h[k], p_h[k], item * (size_t)(nr * d), cudaMemcpyHostToDevice, st[k])) ||
-                cublasCheck(cublasSetStream(h, st[k])) ||
-                cublasCheck(cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, (int)heads, (int)nr, (int)d, &one, d_w, dt,
+                cublasCheck(cublasGemmEx(h[k], CUBLAS_OP_N, CUBLAS_OP_N, (int)heads, (int)nr, (int)d, &one, d_w, dt,
                                          (int)heads, d_h[k], dt, (int)d, &zero, d_out[k], CUDA_R_32F, (int)heads,
                                          CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)))
                 goto done;
@@ -123,6 +126,7 @@ done:
     }
     if (d_w != d_w32) cudaFree(d_w);
     cudaFree(d_w32); cudaFree(d_bias);
-    if (h) cublasDestroy(h);
+    for (int k = 0; k < 2; k++)
+        if (h[k]) cublasDestroy(h[k]);
     return rc;
 }

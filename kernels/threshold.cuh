@@ -5,7 +5,7 @@
  * m*(x) and B_eff per row, and, when shaping is asked for, the shaped reward of
  * every sample in the same pass over the row. Rows are CSR (offsets rebased to
  * the chunk, offsets[0] == 0) or dense (offsets NULL, row_len samples each).
- * Valid C, so the host backend (host/cuda_backend.c) includes it.
+ * Valid C, so the host backend (host/cuda/cuda_backend.c) includes it.
  */
 #ifndef SRS_KERNELS_THRESHOLD_CUH
 #define SRS_KERNELS_THRESHOLD_CUH

@@ -5,7 +5,11 @@
 // message where no CUDA device (or no CUDA build) is present.
 #include <string.h>
 #include "internal.h"
+#include "score.h"
 #include "test.h"
+#ifdef SRS_WITH_CUDA
+#include "../kernels/common.cuh"
+#endif
 
 // A CUDA context, or NULL with the reason in why.
 
@@ -76,8 +80,10 @@ static void poison(double *x, int64_t n) {
 }
 
 // Runs thresholds (so == NULL) or shaping on both backends and compares:
-// m* within 1e-6 max(1, range), B_eff within 1e-12 max(1, B_eff), shaped
-// within 1e-5 max(1, B_eff, |cpu value|).
+// m* within 1e-12 max(1, range) for the exact and Dinkelbach solvers (both
+// end at the same root to rounding: anything more is a precision bug) and
+// 1e-6 max(1, range) for bisection (it stops at its tolerance), B_eff within
+// 1e-12 max(1, B_eff), shaped within 1e-5 max(1, B_eff, |cpu value|).
 static int compare_backends(srs_ctx_t *gpu, const srs_batch_t *b, const srs_threshold_opts_t *to,
                             const srs_shape_opts_t *so, srs_dtype_t sdt, const char *what) {
     int64_t np = b->n_prompts, ns = srs_batch_n_samples(b);
@@ -101,7 +107,7 @@ static int compare_backends(srs_ctx_t *gpu, const srs_batch_t *b, const srs_thre
     CHECK(st1 == SRS_OK, "%s: cuda: %s", what, srs_ctx_last_error(gpu));
     if (st0 != SRS_OK || st1 != SRS_OK) bad = 1;
     for (int64_t i = 0; i < np && !bad; i++) {
-        double tol = 1e-6 * fmax(1.0, row_range(b, i));
+        double tol = (to->solver == SRS_SOLVER_BISECT ? 1e-6 : 1e-12) * fmax(1.0, row_range(b, i));
         if (!(fabs(m0[i] - m1[i]) <= tol)) {
             CHECK(0, "%s: row %lld (len %lld): m* cpu %.17g cuda %.17g", what, (long long)i,
                   (long long)(b->offsets[i + 1] - b->offsets[i]), m0[i], m1[i]);
@@ -303,3 +309,155 @@ TEST(cuda_streams_many_chunks_in_order) {
           worst >= 0 ? m1[worst] : 0);
     free(u); free(m0); free(m1);
 }
+
+// ----------------------------------------------------------------------------
+// chunks (host/cuda/chunks.c): the CUDA pipeline's own chunking and staging
+// code, run here on the CPU in every build
+
+static int toy_tier(int64_t len, const void *u) {
+    (void)u;
+    return len <= 8 ? 0 : len <= 64 ? 1 : len <= 512 ? 2 : 3;
+}
+
+TEST(cuda_chunks_plan_and_staging_on_cpu) {
+    uint64_t rng = 21;
+    static const int64_t lens[] = {3, 8, 40, 64, 300, 2500};
+    rbatch_t r;
+    rbatch_make(&r, 4000, lens, 6, 1, 0, &rng);
+    const int64_t np = r.b.n_prompts, ns = r.off[np];
+    int64_t max_len = 0;
+    for (int64_t i = 0; i < np; i++)
+        if (r.off[i + 1] - r.off[i] > max_len) max_len = r.off[i + 1] - r.off[i];
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    o.solver = SRS_SOLVER_EXACT;
+    double *m_all = malloc(8 * (size_t)np), *m_chunk = malloc(8 * (size_t)np);
+    CHECK(srs_thresholds(t_cpu_ctx(), &r.b, &o, m_all, NULL) == SRS_OK, "cpu: %s", srs_ctx_last_error(t_cpu_ctx()));
+    int64_t *off = malloc(8 * (size_t)(np + 1)), *rows = malloc(8 * (size_t)np);
+    const char *hooks[] = {"", "1000", "1", "100000000"};
+    for (int h = 0; h < 4; h++) {
+        setenv("SRS_CUDA_CHUNK_SAMPLES", hooks[h], 1);
+        int64_t cap_s, cap_r;
+        srs_chunk_caps(&r.b, max_len, (int64_t)1 << 24, (int64_t)1 << 40, 1 << 16, &cap_s, &cap_r);
+        int64_t want = srs_env_pos("SRS_CUDA_CHUNK_SAMPLES");
+        int64_t expect_s = want > 0 && want < ns ? (want > max_len ? want : max_len) : ns;
+        CHECK(cap_s == expect_s, "hook '%s': cap_s %lld, want %lld", hooks[h], (long long)cap_s, (long long)expect_s);
+        for (int64_t i = 0; i < np; i++) m_chunk[i] = NAN;
+        int64_t i0 = 0, chunks = 0;
+        while (i0 < np) {
+            int64_t nr = srs_chunk_next(&r.b, i0, cap_s, cap_r);
+            CHECK(nr >= 1 && i0 + nr <= np, "chunk at %lld: %lld rows", (long long)i0, (long long)nr);
+            if (nr < 1) break;
+            int64_t span = r.off[i0 + nr] - r.off[i0];
+            CHECK(nr == 1 || span <= cap_s, "chunk at %lld: %lld samples over cap %lld", (long long)i0, (long long)span,
+                  (long long)cap_s);
+            CHECK(i0 + nr == np || span + (r.off[i0 + nr + 1] - r.off[i0 + nr]) > cap_s || nr == cap_r,
+                  "chunk at %lld stops before the next row would overflow it", (long long)i0);
+            int64_t tn[4], ta[4], tm[4];
+            srs_chunk_stage_rows(r.off, i0, nr, 4, toy_tier, NULL, off, rows, tn, ta, tm);
+            // rows: a permutation of [0, nr), grouped by tier, row order within a tier
+            CHECK(off[0] == 0 && off[nr] == span, "rebased offsets %lld..%lld", (long long)off[0], (long long)off[nr]);
+            for (int t = 0, at = 0; t < 4; t++) {
+                CHECK(ta[t] == at, "tier %d at %lld, want %d", t, (long long)ta[t], at);
+                int64_t longest = 0;
+                for (int64_t k = ta[t]; k < ta[t] + tn[t]; k++) {
+                    int64_t i = rows[k], len = off[i + 1] - off[i];
+                    CHECK(toy_tier(len, NULL) == t && (k == ta[t] || rows[k - 1] < i), "tier %d row %lld", t,
+                          (long long)i);
+                    if (len > longest) longest = len;
+                }
+                CHECK(tm[t] == longest, "tier %d longest %lld, want %lld", t, (long long)tm[t], (long long)longest);
+                at += (int)tn[t];
+            }
+            // the chunk as its pipeline sees it: rebased offsets, data from its first sample
+            srs_batch_t c = r.b;
+            c.n_prompts = nr;
+            c.offsets = off;
+            c.first_index = i0;
+            c.reward = (srs_vec_t){r.u64 + r.off[i0], SRS_F64};
+            c.logw = (srs_vec_t){r.lw64 + r.off[i0], SRS_F64};
+            CHECK(srs_thresholds(t_cpu_ctx(), &c, &o, m_chunk + i0, NULL) == SRS_OK, "chunk %lld: %s",
+                  (long long)chunks, srs_ctx_last_error(t_cpu_ctx()));
+            i0 += nr;
+            chunks++;
+        }
+        int64_t diff = -1;
+        for (int64_t i = 0; i < np && diff < 0; i++)
+            if (memcmp(&m_all[i], &m_chunk[i], 8) != 0) diff = i;
+        CHECK(diff < 0, "hook '%s': row %lld differs from the whole-batch run", hooks[h], (long long)diff);
+        if (h == 1) CHECK(chunks > 20, "hook 1000: only %lld chunks", (long long)chunks);
+        if (h == 2) CHECK(chunks > 1 && cap_s == max_len, "hook 1: %lld chunks, cap %lld", (long long)chunks,
+                          (long long)cap_s);
+        if (h == 0 || h == 3) CHECK(chunks == 1, "no hook: %lld chunks", (long long)chunks);
+    }
+    unsetenv("SRS_CUDA_CHUNK_SAMPLES");
+    // dense rows: whole rows of cap_s samples
+    srs_batch_t d = t_dense(r.u64, SRS_F64, 1000, 7);
+    setenv("SRS_CUDA_CHUNK_SAMPLES", "100", 1);
+    int64_t cap_s, cap_r;
+    srs_chunk_caps(&d, 7, (int64_t)1 << 24, (int64_t)1 << 40, 1 << 16, &cap_s, &cap_r);
+    unsetenv("SRS_CUDA_CHUNK_SAMPLES");
+    CHECK(cap_s == 100 && cap_r == 14, "dense caps %lld %lld", (long long)cap_s, (long long)cap_r);
+    CHECK(srs_chunk_next(&d, 994, cap_s, cap_r) == 6, "dense tail");
+    // score: rows per chunk
+    CHECK(srs_score_chunk_rows(1000, 64, 4, 256 << 20, 0) == 1000, "score, no hook");
+    CHECK(srs_score_chunk_rows(1000, 64, 4, 256 << 20, 37) == 37, "score, hook");
+    CHECK(srs_score_chunk_rows(10, (int64_t)1 << 30, 2, 256 << 20, 0) == 1, "score, huge rows");
+    free(m_all); free(m_chunk); free(off); free(rows);
+    rbatch_free(&r);
+}
+
+// The CUDA pipeline over many CSR chunks (SRS_CUDA_CHUNK_SAMPLES): every slot
+// reused, rows longer than the cap alone in their chunk, shaping too.
+TEST(cuda_csr_many_chunks_match_cpu) {
+    SKIP_WITHOUT_CUDA(gpu);
+    static const int64_t lens[] = {1, 16, 64, 700, 5000};
+    uint64_t rng = 23;
+    rbatch_t r;
+    rbatch_make(&r, t_quick() ? 400 : 3000, lens, 5, 1, 0, &rng);
+    setenv("SRS_CUDA_CHUNK_SAMPLES", "3000", 1);
+    for (int solver = 0; solver < 3; solver++) {
+        srs_threshold_opts_t o = srs_threshold_opts_default();
+        o.solver = (srs_solver_t)solver;
+        o.B = 3;
+        srs_shape_opts_t so = srs_shape_opts_default();
+        so.design = SRS_DESIGN_SOFT;
+        char what[96];
+        snprintf(what, sizeof what, "chunks of 3000 samples, solver %s", srs_solver_name(o.solver));
+        compare_backends(gpu, &r.b, &o, NULL, SRS_F64, what);
+        compare_backends(gpu, &r.b, &o, &so, SRS_F32, what);
+    }
+    unsetenv("SRS_CUDA_CHUNK_SAMPLES");
+    rbatch_free(&r);
+}
+
+#ifdef SRS_WITH_CUDA
+// The copy kernel behind srs bench threshold's bandwidth reference copies every
+// byte: sizes around the 16-byte vectors, the unrolled loop's edge and the tail.
+TEST(cuda_copy_kernel_copies_every_byte) {
+    SKIP_WITHOUT_CUDA(gpu);
+    (void)gpu;
+    const size_t sizes[] = {1, 15, 16, 17, 4096 * 16 + 3, ((size_t)1 << 24) + 16 * 7 + 5};
+    const size_t max = sizes[5];
+    unsigned char *h = malloc(max), *back = malloc(max), *d_src = NULL, *d_dst = NULL;
+    uint64_t rng = 31;
+    for (size_t i = 0; i < max; i++) h[i] = (unsigned char)t_rand_u64(&rng);
+    CHECK(cudaMalloc((void **)&d_src, max) == cudaSuccess && cudaMalloc((void **)&d_dst, max + 64) == cudaSuccess &&
+              cudaMemcpy(d_src, h, max, cudaMemcpyHostToDevice) == cudaSuccess, "device buffers");
+    for (int k = 0; k < 6 && d_src && d_dst; k++) {
+        size_t n = sizes[k];
+        CHECK(cudaMemset(d_dst, 0xa5, max + 64) == cudaSuccess, "poison");
+        CHECK(srs_copy_launch(d_src, d_dst, n, 0) == 0, "launch: %s", srs_cuda_last_error());
+        CHECK(cudaMemcpy(back, d_dst, n, cudaMemcpyDeviceToHost) == cudaSuccess, "copy back");
+        CHECK(memcmp(back, h, n) == 0, "%zu bytes: a byte differs", n);
+        unsigned char after[64];
+        CHECK(cudaMemcpy(after, d_dst + n, 64, cudaMemcpyDeviceToHost) == cudaSuccess, "copy back");
+        int over = 0;
+        for (int i = 0; i < 64; i++) over |= after[i] != 0xa5;
+        CHECK(!over, "%zu bytes: written past the end", n);
+    }
+    cudaFree(d_src); cudaFree(d_dst);
+    free(h); free(back);
+}
+#else
+TEST(cuda_copy_kernel_copies_every_byte) { SKIP("CUDA backend not compiled in"); }
+#endif

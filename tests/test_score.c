@@ -197,3 +197,29 @@ TEST(score_nonfinite_rewards_are_errors) {
               t_exists(rp) && t_exists(tp),
           "good run");
 }
+
+// The CUDA path over many chunks (SRS_CUDA_SCORE_CHUNK_ROWS): two streams,
+// each with its own cuBLAS handle, slots reused; rewards poisoned on the
+// device (SRS_CUDA_POISON, set by the test runner) and on the host.
+TEST(cuda_score_many_chunks_match_cpu) {
+    SKIP_WITHOUT_CUDA(gpu);
+    uint64_t rng = 29;
+    const int64_t n = 1000, d = 64, heads = 3;
+    float *h = malloc(sizeof(float) * (size_t)(n * d)), *w = malloc(sizeof(float) * (size_t)(d * heads));
+    float bias[3] = {0.5f, -1.0f, 2.0f};
+    float *o0 = malloc(sizeof(float) * (size_t)(n * heads)), *o1 = malloc(sizeof(float) * (size_t)(n * heads));
+    for (int64_t i = 0; i < n * d; i++) h[i] = (float)t_rand_normal(&rng);
+    for (int64_t i = 0; i < d * heads; i++) w[i] = (float)(t_rand_normal(&rng) / 8);
+    for (int64_t i = 0; i < n * heads; i++) o0[i] = o1[i] = NAN;
+    CHECK(srs_score(t_cpu_ctx(), h, SRS_NPY_F32, n, d, w, heads, bias, o0) == SRS_OK, "cpu");
+    setenv("SRS_CUDA_SCORE_CHUNK_ROWS", "37", 1);   // 28 chunks, the last of 1 row
+    srs_status_t st = srs_score(gpu, h, SRS_NPY_F32, n, d, w, heads, bias, o1);
+    unsetenv("SRS_CUDA_SCORE_CHUNK_ROWS");
+    CHECK(st == SRS_OK, "cuda: %s", srs_ctx_last_error(gpu));
+    int64_t bad = -1;
+    for (int64_t i = 0; i < n * heads && bad < 0; i++)
+        if (!(fabs((double)o0[i] - (double)o1[i]) <= 1e-5 * fmax(1.0, fabs((double)o0[i])))) bad = i;
+    CHECK(bad < 0, "reward %lld: cpu %.9g cuda %.9g", (long long)bad, bad >= 0 ? o0[bad] : 0.0,
+          bad >= 0 ? o1[bad] : 0.0);
+    free(h); free(w); free(o0); free(o1);
+}

@@ -892,8 +892,9 @@ int cli_eval_run(srs_ctx_t *ctx, const srs_eval_cfg_t *cfg, const srs_data_t *d,
     printf("srs eval: %s — %lld prompts, %d designs × %d β on %s (%d threads) in %.3f s\n",
            srs_data_path(d)[0] ? srs_data_path(d) : "(generated)", (long long)res.n_prompts, n_arms,
            o.n_betas, srs_device_name(srs_ctx_device(ctx)), srs_ctx_threads(ctx), t1 - t0);
-    if (on_gpu)  // the accumulation's GPU compute alone (rank 0's under MPI)
-        printf("cuda: %.6f s of GPU time in the metric kernels and the bootstrap GEMM (%lld chunks)\n",
+    if (on_gpu)  // the accumulation on the GPU's clock (rank 0's under MPI)
+        printf("cuda: %.6f s of GPU time, one event pair around the accumulation (copies in, kernels, bootstrap "
+               "GEMM, sums back; %lld chunks)\n",
                dev1 - dev0, (long long)(chunks1 - chunks0));
     printf("preset %s, B %g, threshold %s", srs_preset_name(o.to.preset), o.to.B,
            o.fixed_threshold ? "fixed at β = " : "re-solved per β");

@@ -19,7 +19,15 @@
  *
  * S stays on the device for the whole call (one per slot, so that two streams
  * never add into the same matrix); at the end the slots' sums are copied back
- * and added into acc in slot order. While the GPU works on one chunk the host
+ * and added into acc in slot order.
+ *
+ * Device time: one event pair around the whole accumulation. The first event
+ * is recorded on slot 0's stream before anything else of the call, and every
+ * other slot's stream waits for it; at the end every other stream's last work
+ * (the sums' copy back) is joined into slot 0's stream, where the second
+ * event is recorded. Their interval is the call on the GPU's clock, from the
+ * first copy in to the last copy back, overlap between streams counted once
+ * (and gaps while the GPU waits for the host counted too). While the GPU works on one chunk the host
  * stages the next. A bad row is flagged on the device (the first of the
  * batch wins), and its message is the CPU backend's: the CPU evaluation runs
  * on that single row and reports it.
@@ -27,7 +35,8 @@
  * Test hooks (environment): SRS_CUDA_EVAL_TIER=block|global raises every
  * row to at least that tier (the slower tiers on short rows);
  * SRS_CUDA_EVAL_CHUNK_ROWS=N caps the prompts per chunk (many chunks, slots
- * reused).
+ * reused); SRS_CUDA_POISON=1 fills V and W with NaN bytes before the kernels
+ * that write them (an unwritten entry makes the sums NaN).
  */
 #ifdef SRS_WITH_CUDA
 
@@ -37,8 +46,8 @@
 #include <cublas_v2.h>
 #include "internal.h"
 #include "srs_eval_math.h"
-#include "../kernels/common.cuh"
-#include "../kernels/eval.cuh"
+#include "../../kernels/common.cuh"
+#include "../../kernels/eval.cuh"
 
 #define EV_NSLOT 2
 #define EV_CHUNK_BYTES ((int64_t)256 << 20)   // V and W of one chunk in device memory
@@ -54,7 +63,8 @@ typedef struct {
 
 typedef struct {
     cudaStream_t stream;
-    cudaEvent_t done, t0, t1;   // t0, t1: around the compute of the chunk (timing)
+    cudaEvent_t done;
+    cudaEvent_t join;           // its last work of the call, joined into slot 0's stream
     cublasHandle_t blas;        // one per slot: a handle's workspace belongs to one stream
     int busy;                   // a chunk is in flight
     int used;                   // S holds sums of this call
@@ -77,7 +87,8 @@ typedef struct {
     int initialised;
     ev_slot_t slot[EV_NSLOT];
     buf_t d_arms, d_betas;           // the call's options
-    double seconds;                  // device time of the chunks' compute
+    cudaEvent_t t0, t1;              // around the whole accumulation (timing)
+    double seconds;                  // device time of the calls (t0 to t1, summed over calls)
     int64_t chunks;
 } ev_state_t;
 
@@ -115,8 +126,7 @@ static void slot_release(ev_slot_t *s) {
     for (size_t k = 0; k < sizeof host / sizeof host[0]; k++) host_free(host[k]);
     if (s->blas) cublasDestroy(s->blas);
     if (s->done) cudaEventDestroy(s->done);
-    if (s->t0) cudaEventDestroy(s->t0);
-    if (s->t1) cudaEventDestroy(s->t1);
+    if (s->join) cudaEventDestroy(s->join);
     if (s->stream) cudaStreamDestroy(s->stream);
     memset(s, 0, sizeof *s);
 }
@@ -128,6 +138,8 @@ void srs_cuda_eval_release(srs_ctx_t *ctx) {
     for (int k = 0; k < EV_NSLOT; k++) slot_release(&es->slot[k]);
     dev_free(&es->d_arms);
     dev_free(&es->d_betas);
+    if (es->t0) cudaEventDestroy(es->t0);
+    if (es->t1) cudaEventDestroy(es->t1);
     free(es);
     ctx->ev_state = NULL;
 }
@@ -153,11 +165,13 @@ static srs_status_t state_get(srs_ctx_t *ctx, ev_state_t **out) {
     }
     if (!es->initialised) {
         if (srs_ev_init()) return backend_fail(ctx);
+        if ((!es->t0 && cudaCheck(cudaEventCreate(&es->t0))) || (!es->t1 && cudaCheck(cudaEventCreate(&es->t1))))
+            return backend_fail(ctx);
         for (int k = 0; k < EV_NSLOT; k++) {
             ev_slot_t *s = &es->slot[k];
             if ((!s->stream && cudaCheck(cudaStreamCreateWithFlags(&s->stream, cudaStreamNonBlocking))) ||
                 (!s->done && cudaCheck(cudaEventCreateWithFlags(&s->done, cudaEventDisableTiming))) ||
-                (!s->t0 && cudaCheck(cudaEventCreate(&s->t0))) || (!s->t1 && cudaCheck(cudaEventCreate(&s->t1))))
+                (!s->join && cudaCheck(cudaEventCreateWithFlags(&s->join, cudaEventDisableTiming))))
                 return backend_fail(ctx);
             if (!s->blas && cublasCheck(cublasCreate(&s->blas))) {
                 s->blas = NULL;
@@ -185,6 +199,7 @@ typedef struct {
     uint64_t T[SRS_POIS_MAX];
     srs_ev_args_t a;      // the launch arguments common to every chunk
     int64_t bad_row;      // first bad row found (batch index), or -1
+    int poison;           // SRS_CUDA_POISON: V and W filled with NaN bytes first
 } ev_job_t;
 
 static inline size_t dt_size(srs_dtype_t d) { return d == SRS_F32 ? 4 : 8; }
@@ -270,9 +285,10 @@ static int chunk_enqueue(ev_job_t *jb, ev_slot_t *s, int64_t i0, int64_t nr) {
     srs_nvtx_pop();
     if (fail) return 1;
 
-    if (cudaCheck(cudaEventRecord(s->t0, st)) ||
-        srs_ev_weights(s->d_W.p, nr, jb->R, jb->o->seed, b->first_index + i0, jb->T, st))
+    if (jb->poison && (cudaCheck(cudaMemsetAsync(s->d_W.p, 0xff, (size_t)nr * (size_t)R1 * 8, st)) ||
+                       cudaCheck(cudaMemsetAsync(s->d_V.p, 0xff, (size_t)nr * (size_t)K * 8, st))))
         return 1;
+    if (srs_ev_weights(s->d_W.p, nr, jb->R, jb->o->seed, b->first_index + i0, jb->T, st)) return 1;
     srs_ev_args_t a = jb->a;
     a.offsets = b->offsets ? s->d_off.p : NULL;
     a.row_len = b->row_len;
@@ -298,7 +314,6 @@ static int chunk_enqueue(ev_job_t *jb, ev_slot_t *s, int64_t i0, int64_t nr) {
     const double one = 1.0;
     fail = cublasCheck(cublasDgemm(s->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)K, (int)R1, (int)nr, &one, s->d_V.p,
                                    (int)K, s->d_W.p, (int)R1, &one, s->d_S.p, (int)K)) ||
-           cudaCheck(cudaEventRecord(s->t1, st)) ||
            cudaCheck(cudaMemcpyAsync(s->h_bad.p, s->d_bad.p, 8, cudaMemcpyDeviceToHost, st)) ||
            cudaCheck(cudaEventRecord(s->done, st));
     srs_nvtx_pop();
@@ -308,13 +323,11 @@ static int chunk_enqueue(ev_job_t *jb, ev_slot_t *s, int64_t i0, int64_t nr) {
     return 0;
 }
 
-// Waits for the slot's chunk; records its device time and its first bad row.
+// Waits for the slot's chunk; counts it and records its first bad row.
 static int chunk_finish(ev_job_t *jb, ev_slot_t *s) {
     if (!s->busy) return 0;
     s->busy = 0;
-    float ms = 0;
-    if (cudaCheck(cudaEventSynchronize(s->done)) || cudaCheck(cudaEventElapsedTime(&ms, s->t0, s->t1))) return 1;
-    jb->es->seconds += 1e-3 * (double)ms;
+    if (cudaCheck(cudaEventSynchronize(s->done))) return 1;
     jb->es->chunks++;
     unsigned long long w = *(const unsigned long long *)s->h_bad.p;
     if (w != ~0ull) {
@@ -375,6 +388,7 @@ static srs_status_t cuda_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, c
     jb.R = o->replicates;
     jb.min_tier = min_tier;
     jb.bad_row = -1;
+    jb.poison = srs_env_pos("SRS_CUDA_POISON") > 0;
     srs_poisson_table(jb.T);
     srs_ev_args_t *a = &jb.a;
     a->reward_f32 = b->reward.dtype == SRS_F32;
@@ -406,7 +420,10 @@ static srs_status_t cuda_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, c
     const size_t s_bytes = (size_t)(jb.R + 1) * (size_t)jb.K * 8;
     srs_nvtx_push("eval setup");
     cudaStream_t st0 = es->slot[0].stream;
-    int fail = dev_reserve(&es->d_arms, sizeof(srs_eval_arm_t) * (size_t)o->n_arms) ||
+    // the clock starts before the call's first work, on every stream
+    int fail = cudaCheck(cudaEventRecord(es->t0, st0));
+    for (int k = 1; k < EV_NSLOT && !fail; k++) fail = cudaCheck(cudaStreamWaitEvent(es->slot[k].stream, es->t0, 0));
+    fail = fail || dev_reserve(&es->d_arms, sizeof(srs_eval_arm_t) * (size_t)o->n_arms) ||
                dev_reserve(&es->d_betas, sizeof(double) * (size_t)o->n_betas) ||
                cudaCheck(cudaMemcpyAsync(es->d_arms.p, o->arms, sizeof(srs_eval_arm_t) * (size_t)o->n_arms,
                                          cudaMemcpyHostToDevice, st0)) ||
@@ -467,22 +484,29 @@ static srs_status_t cuda_eval_accumulate(srs_ctx_t *ctx, const srs_batch_t *b, c
     if (fail) return backend_fail(ctx);
     if (jb.bad_row >= 0) return report_bad(ctx, b, o, jb.bad_row);
 
-    // the sums back, added into acc in slot order
+    // the sums back (every slot's copy joined into slot 0's stream, where the
+    // clock stops), then added into acc in slot order
     srs_nvtx_push("eval sums");
-    const int64_t n_acc = (int64_t)(jb.R + 1) * jb.K;
     for (int k = 0; k < EV_NSLOT && !fail; k++) {
         ev_slot_t *s = &es->slot[k];
-        if (!s->used) continue;
-        fail = cudaCheck(cudaMemcpyAsync(s->h_S.p, s->d_S.p, s_bytes, cudaMemcpyDeviceToHost, s->stream)) ||
-               cudaCheck(cudaStreamSynchronize(s->stream));
-        if (fail) break;
-        const double *src = s->h_S.p;
-        for (int64_t x = 0; x < n_acc; x++) acc[x] += src[x];
+        fail = (s->used && cudaCheck(cudaMemcpyAsync(s->h_S.p, s->d_S.p, s_bytes, cudaMemcpyDeviceToHost, s->stream))) ||
+               (k > 0 && (cudaCheck(cudaEventRecord(s->join, s->stream)) ||
+                          cudaCheck(cudaStreamWaitEvent(st0, s->join, 0))));
     }
+    float ms = 0;
+    fail = fail || cudaCheck(cudaEventRecord(es->t1, st0)) || cudaCheck(cudaEventSynchronize(es->t1)) ||
+           cudaCheck(cudaEventElapsedTime(&ms, es->t0, es->t1));
     srs_nvtx_pop();
     if (fail) {
         for (int k = 0; k < EV_NSLOT; k++) cudaStreamSynchronize(es->slot[k].stream);
         return backend_fail(ctx);
+    }
+    es->seconds += 1e-3 * (double)ms;
+    const int64_t n_acc = (int64_t)(jb.R + 1) * jb.K;
+    for (int k = 0; k < EV_NSLOT; k++) {
+        if (!es->slot[k].used) continue;
+        const double *src = es->slot[k].h_S.p;
+        for (int64_t x = 0; x < n_acc; x++) acc[x] += src[x];
     }
     return SRS_OK;
 }

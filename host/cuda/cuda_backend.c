@@ -24,8 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "internal.h"
-#include "../kernels/common.cuh"
-#include "../kernels/threshold.cuh"
+#include "../../kernels/common.cuh"
+#include "../../kernels/threshold.cuh"
 
 #define NSLOT 3
 #define CHUNK_SAMPLES_DEFAULT ((int64_t)1 << 24)   // 16 Mi samples per chunk
@@ -164,6 +164,7 @@ typedef struct {
     int64_t base;                  // offsets[0] (CSR) or 0
     int64_t bad_row;               // first bad row found (chunk-local row + i0), or -1
     int bad_kind;
+    int poison;                    // SRS_CUDA_POISON: outputs filled with NaN bytes first
 } job_t;
 
 static inline size_t dt_size(srs_dtype_t d) { return d == SRS_F32 ? 4 : 8; }
@@ -171,6 +172,8 @@ static inline size_t dt_size(srs_dtype_t d) { return d == SRS_F32 ? 4 : 8; }
 static inline int64_t row_start(const srs_batch_t *b, int64_t i) {
     return b->offsets ? b->offsets[i] : i * b->row_len;
 }
+
+static int tier_of(int64_t len, const void *weighted) { return (int)srs_thr_tier(len, *(const int *)weighted); }
 
 // Host staging, copy-in, kernels and copy-out of rows [i0, i0+nr) into slot s.
 static int chunk_enqueue(job_t *jb, slot_t *s, int64_t i0, int64_t nr) {
@@ -186,25 +189,11 @@ static int chunk_enqueue(job_t *jb, slot_t *s, int64_t i0, int64_t nr) {
     if (weighted) memcpy(s->h_logw, (const char *)b->logw.data + (size_t)s0 * lsz, (size_t)ns * lsz);
     int64_t tier_n[SRS_TIER_COUNT_] = {0}, tier_max[SRS_TIER_COUNT_] = {0}, tier_at[SRS_TIER_COUNT_];
     srs_thr_tier_t dense_tier = SRS_TIER_COUNT_;
-    if (b->offsets) {
-        for (int64_t i = 0; i <= nr; i++) s->h_offsets[i] = b->offsets[i0 + i] - s0;
-        for (int64_t i = 0; i < nr; i++) {
-            int64_t len = s->h_offsets[i + 1] - s->h_offsets[i];
-            srs_thr_tier_t t = srs_thr_tier(len, weighted);
-            tier_n[t]++;
-            if (len > tier_max[t]) tier_max[t] = len;
-        }
-        int64_t at = 0;
-        for (int t = 0; t < SRS_TIER_COUNT_; t++) { tier_at[t] = at; at += tier_n[t]; }
-        int64_t fill[SRS_TIER_COUNT_];
-        memcpy(fill, tier_at, sizeof fill);
-        for (int64_t i = 0; i < nr; i++) {
-            int64_t len = s->h_offsets[i + 1] - s->h_offsets[i];
-            s->h_rows[fill[srs_thr_tier(len, weighted)]++] = i;
-        }
-    } else {
+    if (b->offsets)
+        srs_chunk_stage_rows(b->offsets, i0, nr, SRS_TIER_COUNT_, tier_of, &weighted, s->h_offsets, s->h_rows, tier_n,
+                             tier_at, tier_max);
+    else
         dense_tier = srs_thr_tier(b->row_len, weighted);
-    }
     srs_nvtx_pop();
 
     cudaStream_t st = s->stream;
@@ -218,6 +207,12 @@ static int chunk_enqueue(job_t *jb, slot_t *s, int64_t i0, int64_t nr) {
          cudaCheck(cudaMemcpyAsync(s->d_rows, s->h_rows, (size_t)nr * 8, cudaMemcpyHostToDevice, st))))
         goto fail;
     if (cudaCheck(cudaMemsetAsync(s->d_bad, 0xff, 8, st))) goto fail;
+    // poison (tests): an output the kernels leave unwritten reads back as NaN
+    if (jb->poison && (cudaCheck(cudaMemsetAsync(s->d_m, 0xff, (size_t)nr * 8, st)) ||
+                       cudaCheck(cudaMemsetAsync(s->d_beff, 0xff, (size_t)nr * 8, st)) ||
+                       (jb->so && cudaCheck(cudaMemsetAsync(s->d_shaped, 0xff,
+                                                            (size_t)ns * dt_size(jb->shaped_dtype), st)))))
+        goto fail;
     srs_nvtx_pop();
 
     srs_thr_args_t a;
@@ -302,6 +297,7 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
     if (st != SRS_OK) return st;
     jb->base = b->offsets ? b->offsets[0] : 0;
     jb->bad_row = -1;
+    jb->poison = srs_env_pos("SRS_CUDA_POISON") > 0;
 
     // chunk size: CHUNK_SAMPLES_DEFAULT samples (more when one row is longer),
     // limited by a third of the free device memory over the slots
@@ -311,22 +307,12 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
         for (int64_t i = 0; i < np; i++)
             if (b->offsets[i + 1] - b->offsets[i] > max_len) max_len = b->offsets[i + 1] - b->offsets[i];
     }
-    int64_t cap_s = CHUNK_SAMPLES_DEFAULT;
     size_t free_b = 0, total_b = 0;
     if (cudaCheck(cudaMemGetInfo(&free_b, &total_b))) return backend_fail(ctx);
     int64_t fit = (int64_t)(free_b / (3 * NSLOT * 8 + 1));   // reward, logw, shaped per sample
     if (cs->slot[0].cap_samples > 0) fit += cs->slot[0].cap_samples;  // already ours
-    if (cap_s > fit / 2) cap_s = fit / 2;
-    int64_t total = srs_batch_n_samples(b);
-    if (cap_s > total) cap_s = total;
-    if (cap_s < max_len) cap_s = max_len;
-    if (cap_s < 1) cap_s = 1;
-    // rows per chunk: dense rows fill cap_s; CSR chunks end at cap_s samples or cap_r rows
-    int64_t cap_r = b->offsets ? (cap_s > CHUNK_ROWS_MIN ? cap_s : CHUNK_ROWS_MIN)
-                               : (b->row_len > 0 ? cap_s / b->row_len : np);
-    if (cap_r < 1) cap_r = 1;
-    if (cap_r > np) cap_r = np;
-    if (!b->offsets && b->row_len == 0) cap_r = np > 0x7fffffff ? 0x7fffffff : np;
+    int64_t cap_s, cap_r;
+    srs_chunk_caps(b, max_len, CHUNK_SAMPLES_DEFAULT, fit, CHUNK_ROWS_MIN, &cap_s, &cap_r);
 
     int64_t i0 = 0, c = 0;
     int failed = 0;
@@ -335,13 +321,7 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
         if (chunk_finish(jb, s)) { failed = 1; break; }
         if (jb->bad_row >= 0) break;
         if (slot_reserve(s, cap_s, cap_r)) { failed = 1; break; }
-        int64_t nr = 0, s0 = row_start(b, i0);
-        if (b->offsets) {
-            // whole rows while they fit (at least one row)
-            while (i0 + nr < np && nr < cap_r && (nr == 0 || b->offsets[i0 + nr + 1] - s0 <= cap_s)) nr++;
-        } else {
-            nr = np - i0 < cap_r ? np - i0 : cap_r;
-        }
+        int64_t nr = srs_chunk_next(b, i0, cap_s, cap_r);
         if (chunk_enqueue(jb, s, i0, nr)) { failed = 1; break; }
         i0 += nr;
         c++;
@@ -368,14 +348,14 @@ static srs_status_t run(srs_ctx_t *ctx, job_t *jb) {
 
 static srs_status_t cuda_thresholds(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
                                     double *m_star, double *b_eff) {
-    job_t jb = {b, o, NULL, m_star, b_eff, NULL, SRS_F64, 0, -1, 0};
+    job_t jb = {b, o, NULL, m_star, b_eff, NULL, SRS_F64, 0, -1, 0, 0};
     return run(ctx, &jb);
 }
 
 static srs_status_t cuda_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
                                const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
                                srs_dtype_t shaped_dtype) {
-    job_t jb = {b, to, so, m_star, b_eff, shaped, shaped_dtype, 0, -1, 0};
+    job_t jb = {b, to, so, m_star, b_eff, shaped, shaped_dtype, 0, -1, 0, 0};
     return run(ctx, &jb);
 }
 
