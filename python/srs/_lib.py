@@ -111,6 +111,20 @@ def _declare(lib):
         "srs_guide_select": ([P, P, I64, I, P, P, P, P, P, P, P, P], S),
         "srs_guide_vocab": ([P, P, P, I, P, I, I64, I64, D, I, P, P, P, P, P], S),
         "srs_guide_value_head": ([P, P, P, I, P, I64, I64, I64, P, I, P, P], S),
+        "srs_eval_opts_check": ([P, P], S),
+        "srs_eval_acc_len": ([P], C.c_size_t),
+        "srs_eval_accumulate": ([P, P, P, P], S),
+        "srs_eval_finalize": ([P, P, P, P], S),
+        "srs_eval_result_free": ([P], None),
+        "srs_metric_name": ([I], STR),
+        "srs_format_parse": ([STR, C.POINTER(I)], S),
+        "srs_data_read": ([P, STR, P, C.POINTER(P)], S),
+        "srs_data_from_arrays": ([P, I64, P, I64, P, P, P, P, C.POINTER(P)], S),
+        "srs_data_free": ([P], None),
+        "srs_data_batch": ([P], P),
+        "srs_data_id": ([P, I64, C.POINTER(I)], P),
+        "srs_data_line": ([P, I64], I64),
+        "srs_data_write": ([P, STR, P, I, I], S),
     }
     for name, (args, res) in sig.items():
         f = getattr(lib, name)

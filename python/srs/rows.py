@@ -175,28 +175,36 @@ def _layout(x, name, offsets):
     return _Layout("csr", o.shape[0] - 1, np.require(o, np.int64, ["C", "A"]), 0, _reals(x, name))
 
 
-def _same_layout(rw, logw, offsets):
-    """logw in the layout of rewards (rw: its _Layout)."""
+def _same_layout(rw, logw, offsets, name="logw"):
+    """logw (or gold: name) in the layout of rewards (rw: its _Layout)."""
     if logw is None:
         return None
-    lw = _layout(logw, "logw", offsets if rw.kind == "csr" else None)
+    lw = _layout(logw, name, offsets if rw.kind == "csr" else None)
     same = lw.kind == rw.kind and lw.n == rw.n and lw.row_len == rw.row_len and \
         lw.samples() == rw.samples() and (rw.offsets is None or (lw.offsets == rw.offsets).all())
     if not same:
         what = {"dense": "shape (%d, %d)" % (rw.n, rw.row_len), "csr": "shape (%d,)" % rw.samples(),
                 "ragged": "%d rows of the rewards' lengths" % rw.n}[rw.kind]
-        raise ValueError("logw must have the layout of rewards: %s" % what)
+        raise ValueError("%s must have the layout of rewards: %s" % (name, what))
     return lw
 
 
-def _batch(rw, lw):
+def _vec(lay):
+    return _Vec(lay.data.ctypes.data, _F32 if lay.data.dtype.itemsize == 4 else _F64)
+
+
+def _batch(rw, lw, gd=None):
+    """The srs_batch_t over rewards, logw and gold (_Layouts; the arrays must
+    outlive it)."""
     b = _Batch()
     b.n_prompts = rw.n
     b.offsets = None if rw.offsets is None else rw.offsets.ctypes.data
     b.row_len = rw.row_len
-    b.reward = _Vec(rw.data.ctypes.data, _F32 if rw.data.dtype.itemsize == 4 else _F64)
+    b.reward = _vec(rw)
     if lw is not None:
-        b.logw = _Vec(lw.data.ctypes.data, _F32 if lw.data.dtype.itemsize == 4 else _F64)
+        b.logw = _vec(lw)
+    if gd is not None:
+        b.gold = _vec(gd)
     return b
 
 
