@@ -28,6 +28,7 @@ from ._lib import (VERSION as __version__, SrsError, SrsArgumentError, library_p
                    ERR_BAD_INPUT, ERR_IO, ERR_NOMEM, ERR_UNSUPPORTED, ERR_BACKEND)
 from .rows import thresholds, shape
 from .evaluation import evaluate
+from .data import Data, read, write
 from .guide import (Guide, FLAG_VALID, FLAG_NONFINITE, FLAG_SHORT, FLAG_BAD_SCORE, FLAG_BAD_M,
                     FLAG_OVERFLOW, K_MAX, VOCAB_MAX, OPTIONS, library)
 
@@ -60,7 +61,7 @@ def cpu_level():
     return s.decode()
 
 
-__all__ = ["__version__", "thresholds", "shape", "evaluate", "Guide", "SrsError", "SrsArgumentError", "FLAG_VALID", "FLAG_NONFINITE",
+__all__ = ["__version__", "thresholds", "shape", "evaluate", "read", "write", "Data", "Guide", "SrsError", "SrsArgumentError", "FLAG_VALID", "FLAG_NONFINITE",
            "FLAG_SHORT", "FLAG_BAD_SCORE", "FLAG_BAD_M", "FLAG_OVERFLOW", "K_MAX", "VOCAB_MAX", "OPTIONS",
            "library", "library_path", "library_version", "cuda_compiled", "cpu_level", "cpu_levels",
            "OK", "ERR_INVALID_ARG", "ERR_BAD_INPUT", "ERR_IO", "ERR_NOMEM", "ERR_UNSUPPORTED",

@@ -117,7 +117,7 @@ def _declare(lib):
         "srs_eval_finalize": ([P, P, P, P], S),
         "srs_eval_result_free": ([P], None),
         "srs_metric_name": ([I], STR),
-        "srs_format_parse": ([STR, C.POINTER(I)], S),
+        "srs_format_from_path": ([STR], I),
         "srs_data_read": ([P, STR, P, C.POINTER(P)], S),
         "srs_data_from_arrays": ([P, I64, P, I64, P, P, P, P, C.POINTER(P)], S),
         "srs_data_free": ([P], None),
