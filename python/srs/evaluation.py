@@ -126,8 +126,9 @@ def evaluate(rewards: Any, *, offsets: Any = None, gold: Any = None, logw: Any =
              as_frame: Optional[bool] = None) -> Union["pandas.DataFrame", List[Dict[str, Any]]]:  # noqa: F821
     """Evaluates reward designs under KL-regularised followers, as `srs eval`.
 
-    rewards: (prompts, samples), a list of 1-D arrays, or 1-D with offsets;
-    gold and logw in the same layout, or None. Per design x beta, means over
+    rewards: (prompts, samples), a list of 1-D arrays, or 1-D with offsets,
+    NumPy arrays or PyTorch tensors (as srs.thresholds takes them); gold and
+    logw in the same layout, or None. Per design x beta, means over
     prompts with percentile intervals of a Poisson bootstrap over prompts:
     proxy (sum q u), gold (sum q g; NaN without gold), kl, ess, win_tie, win,
     win_tie_raw, win_raw (see `srs eval --help`).
@@ -200,7 +201,7 @@ def evaluate(rewards: Any, *, offsets: Any = None, gold: Any = None, logw: Any =
     rw = _rows._layout(rewards, "rewards", offsets)
     lw = _rows._same_layout(rw, logw, offsets, "logw")
     gd = _rows._same_layout(rw, gold, offsets, "gold")
-    ctx = _rows._context(device, threads)
+    ctx = _rows._context(_rows._resolve_device(device, rewards), threads)
     ctx.check(ctx.lib.srs_eval_opts_check(ctx.ptr, C.byref(o)))
 
     # -- the command line's run: chunks keyed by their global index, then finalize
