@@ -132,7 +132,7 @@ def _declare(lib):
         f.restype = res
 
 
-def library():
+def library() -> C.CDLL:
     """The loaded libsrs (a ctypes.CDLL with argument types declared)."""
     global _lib, _lib_path
     if _lib is None:
@@ -146,7 +146,7 @@ def library():
     return _lib
 
 
-def library_path():
+def library_path() -> str:
     """The file the library was loaded from (loads it if needed)."""
     library()
     return _lib_path
