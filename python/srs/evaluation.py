@@ -87,7 +87,9 @@ def _design_list(designs):
 def _bon_list(best_of_n):
     if best_of_n is None:
         return []
-    items = list(best_of_n) if isinstance(best_of_n, (list, tuple)) else [best_of_n]
+    if isinstance(best_of_n, (str, bytes)):
+        raise TypeError("best_of_n must be an integer, a list of them, or None; got %r" % (best_of_n,))
+    items = list(best_of_n) if hasattr(best_of_n, "__len__") else [best_of_n]
     return [ck.integer("best_of_n[%d]" % i, v, 1, 1000000000) for i, v in enumerate(items)]
 
 

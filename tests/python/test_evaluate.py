@@ -233,6 +233,7 @@ def test_without_pandas_a_list_of_dicts(monkeypatch):
     (dict(alpha=[-1]), ValueError, r"alpha\[0\] must be"),
     (dict(best_of_n=[0]), ValueError, r"best_of_n\[0\] must be in \[1, 1000000000\]"),
     (dict(best_of_n=[2.5]), TypeError, r"best_of_n\[0\] must be an integer"),
+    (dict(best_of_n="4"), TypeError, "best_of_n must be an integer, a list of them, or None"),
     (dict(fixed_beta=0), ValueError, "fixed_beta must be a finite number > 0"),
     (dict(replicates=0), ValueError, "replicates must be in"),
     (dict(confidence=1.0), ValueError, r"confidence must be in \(0, 1\)"),
@@ -248,6 +249,17 @@ def test_without_pandas_a_list_of_dicts(monkeypatch):
 def test_bad_options(kw, exc, msg):
     with pytest.raises(exc, match=msg):
         srs.evaluate(np.zeros((4, 2)), **dict(dict(replicates=5), **kw))
+
+
+def test_lists_as_arrays_and_scalars():
+    u = np.random.default_rng(1).normal(0, 1, (20, 4))
+    kw = dict(replicates=10, as_frame=False)
+    a = srs.evaluate(u, designs=("soft", "base"), alpha=np.array([0.5, 2.0]), lam=np.array([1.0, 2.0]),
+                     best_of_n=np.array([2, 3]), **kw)
+    b = srs.evaluate(u, designs=["soft", "base"], alpha=[0.5, 2], lam=[1, 2], best_of_n=[2, 3], **kw)
+    assert np.array_equal(table(a), table(b), equal_nan=True) and len(a) == 2 * (2 + 1 + 2)
+    c = srs.evaluate(u, designs="hard", beta=0.5, best_of_n=4, **kw)
+    assert [r["design"] for r in c] == ["hard", "best-of-n"] and c[1]["n"] == 4 and c[0]["beta"] == 0.5
 
 
 def test_bad_data_names_the_row():
