@@ -55,7 +55,10 @@ class Data:
     path: str = ""
 
     def __len__(self) -> int:
-        return len(self.ids)
+        """The number of prompts."""
+        if self.ids or self.rewards is None:
+            return len(self.ids)
+        return len(self.offsets) - 1 if self.offsets is not None else len(self.rewards)
 
 
 def _copy_vec(np, vec, first, count):

@@ -25,6 +25,7 @@ _ARM_DESIGN, _ARM_BEST_OF_N, _ARM_BASE = 0, 1, 2
 _N_METRICS = 8          # SRS_MET_COUNT_
 _LAMBDAS = (0.25, 0.5, 1.0, 2.0, 4.0)
 _SIGMOID = ("soft", "meansoft")
+_VS_RAW = (0, 1)        # the metrics with paired differences against raw in metrics.csv: proxy, gold
 
 
 class _Arm(C.Structure):
@@ -45,11 +46,14 @@ class _Est(C.Structure):
 
 
 class _Result(C.Structure):
-    # srs_eval_result_t. srs_eval_finalize clears and fills the whole struct,
-    # and the struct may grow at its end (additively, as the API promises):
-    # the reserve keeps a newer field inside this buffer rather than past it.
+    # srs_eval_result_t. raw_arm and diff_raw (the paired differences against
+    # raw) were appended to it by issue 13: a library from before has no such
+    # fields and leaves them as set here (diff_raw NULL: no *_vs_raw columns).
+    # srs_eval_finalize clears and fills the whole struct, which may grow again
+    # at its end: the reserve keeps a newer field inside this buffer.
     _fields_ = [("n_betas", C.c_int), ("n_arms", C.c_int), ("n_prompts", C.c_int64), ("has_gold", C.c_int),
-                ("cells", C.POINTER(_Est)), ("_reserve", C.c_void_p * 16)]
+                ("cells", C.POINTER(_Est)), ("raw_arm", C.c_int), ("diff_raw", C.POINTER(_Est)),
+                ("_reserve", C.c_void_p * 16)]
 
 
 def _num_list(name, value, what="a number > 0"):
@@ -107,13 +111,17 @@ def _arms(designs, alphas, bons):
     return arms
 
 
-def _columns():
+def _columns(vs_raw):
     """The columns of metrics.csv: the arm and strength, then each metric's
-    mean and interval, in the library's metric order."""
+    mean and interval, in the library's metric order, then (vs_raw) the
+    paired differences against raw of proxy and gold."""
     lib = _lib.library()
     cols = ["design", "alpha", "n", "beta", "inv_beta"]
     for m in range(_N_METRICS):
         nm = lib.srs_metric_name(m).decode()
+        cols += [nm, nm + "_lo", nm + "_hi"]
+    for m in _VS_RAW if vs_raw else ():
+        nm = lib.srs_metric_name(m).decode() + "_vs_raw"
         cols += [nm, nm + "_lo", nm + "_hi"]
     return cols
 
@@ -149,7 +157,10 @@ def evaluate(rewards: Any, *, offsets: Any = None, gold: Any = None, logw: Any =
     Returns one row per beta x arm (betas outer, arms in the order above,
     best-of-n last) with the columns of metrics.csv: design, alpha (None
     unless soft/meansoft), n (None unless best-of-n), beta, inv_beta, then
-    each metric with _lo and _hi. A pandas DataFrame when pandas is
+    each metric with _lo and _hi, and with a libsrs that computes them,
+    proxy_vs_raw and gold_vs_raw with _lo and _hi: the paired difference
+    against the raw design at the same beta (NaN without a raw design). A
+    pandas DataFrame when pandas is
     importable (as_frame None) or as_frame is True, else a list of dicts.
     """
     np = _rows._np()
@@ -213,15 +224,18 @@ def evaluate(rewards: Any, *, offsets: Any = None, gold: Any = None, logw: Any =
         ctx.check(ctx.lib.srs_eval_accumulate(ctx.ptr, C.byref(_sub_batch(b, rw, lw, gd, i0, min(chunk, rw.n - i0))),
                                               C.byref(o), acc.ctypes.data))
     res = _Result()
+    res.raw_arm, res.diff_raw = -2, None
     ctx.check(ctx.lib.srs_eval_finalize(ctx.ptr, C.byref(o), acc.ctypes.data, C.byref(res)))
+    shape = (len(betas), len(arms), _N_METRICS, 3)     # (beta, arm, metric, mean/lo/hi)
     try:
-        cells = np.ctypeslib.as_array(C.cast(res.cells, C.POINTER(C.c_double)),
-                                      (len(betas), len(arms), _N_METRICS, 3)).copy()
+        cells = np.ctypeslib.as_array(C.cast(res.cells, C.POINTER(C.c_double)), shape).copy()
+        diff = None if not res.diff_raw else \
+            np.ctypeslib.as_array(C.cast(res.diff_raw, C.POINTER(C.c_double)), shape)[:, :, _VS_RAW].copy()
     finally:
         ctx.lib.srs_eval_result_free(C.byref(res))
 
     # -- the rows of metrics.csv --------------------------------------------------
-    cols = _columns()
+    cols = _columns(diff is not None)
     out = []
     for bi, bt in enumerate(betas):
         for ai, (kind, design, a, n) in enumerate(arms):
@@ -229,6 +243,8 @@ def evaluate(rewards: Any, *, offsets: Any = None, gold: Any = None, logw: Any =
                 _DESIGN_NAMES[design]
             row = [name, a if name in _SIGMOID else None, n if kind == _ARM_BEST_OF_N else None, bt, 1.0 / bt]
             row += cells[bi, ai].ravel().tolist()       # (metric, mean/lo/hi)
+            if diff is not None:
+                row += diff[bi, ai].ravel().tolist()
             out.append(dict(zip(cols, row)))
     if pd is None:
         return out
