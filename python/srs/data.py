@@ -95,6 +95,15 @@ def _path(name, p, none_ok=False):
     return b
 
 
+def _format_known(lib, p, fmt):
+    """ValueError when the format is neither given nor the extension's."""
+    if p == b"-":
+        raise ValueError("path '-' (standard input or output) is not read or written from Python; give a file name")
+    if fmt == 0 and lib.srs_format_from_path(p) == 0:
+        raise ValueError("cannot tell the format of %s from its extension (.jsonl, .csv or .npy); pass "
+                         "format='jsonl', 'csv' or 'npy'" % os.fsdecode(p))
+
+
 def read(path: Union[str, os.PathLike], *, format: Optional[str] = None, gold_path: Optional[str] = None,
          logw_path: Optional[str] = None, layout: str = "auto", threads: int = 0) -> Data:
     """Reads a data set file (JSONL, CSV or NPY), as the command line does.
@@ -114,6 +123,7 @@ def read(path: Union[str, os.PathLike], *, format: Optional[str] = None, gold_pa
     gp, lp = _path("gold_path", gold_path, True), _path("logw_path", logw_path, True)
     ctx = _rows._context("cpu", threads)
     lib = ctx.lib
+    _format_known(lib, p, fmt)
     opts = _ReadOpts(fmt, gp, lp)
     d = C.c_void_p()
     ctx.check(lib.srs_data_read(ctx.ptr, p, C.byref(opts), C.byref(d)))
@@ -199,12 +209,7 @@ def write(path: Union[str, os.PathLike], rewards: Any, *, offsets: Any = None, g
         ids = dset.ids if ids is None else ids
     fmt = 0 if format is None else ck.choice("format", format, _FORMATS)
     p = _path("path", path)
-    if p == b"-":
-        raise ValueError("path '-' (standard output) is not written from Python; give a file name")
-    lib = _lib.library()
-    if fmt == 0 and lib.srs_format_from_path(p) == 0:
-        raise ValueError("cannot tell the format of %s from its extension (.jsonl, .csv or .npy); pass "
-                         "format='jsonl', 'csv' or 'npy'" % os.fsdecode(p))
+    _format_known(_lib.library(), p, fmt)
     rw = _rows._layout(rewards, "rewards", offsets)
     lw = _rows._same_layout(rw, logw, offsets, "logw")
     gd = _rows._same_layout(rw, gold, offsets, "gold")

@@ -14,11 +14,14 @@ and threads the numbers are the command line's, bit for bit
 """
 import ctypes as C
 import math
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Union
 
 from . import _check as ck
 from . import _lib
 from . import rows as _rows
+
+if TYPE_CHECKING:
+    import pandas
 
 DESIGNS = ("base", "raw", "hard", "soft", "minmax", "meanstd", "cap", "meansoft")
 _ARM_DESIGN, _ARM_BEST_OF_N, _ARM_BASE = 0, 1, 2
@@ -133,7 +136,7 @@ def evaluate(rewards: Any, *, offsets: Any = None, gold: Any = None, logw: Any =
              replicates: int = 200, confidence: float = 0.95, seed: int = 1, preset: str = "paper-cd",
              B: float = 15.0, cap: float = 2.0, clip: Optional[float] = None, solver: str = "exact",
              tol: float = 1e-12, max_iter: int = 0, chunk: int = 65536, device: str = "auto", threads: int = 0,
-             as_frame: Optional[bool] = None) -> Union["pandas.DataFrame", List[Dict[str, Any]]]:  # noqa: F821
+             as_frame: Optional[bool] = None) -> Union["pandas.DataFrame", List[Dict[str, Any]]]:
     """Evaluates reward designs under KL-regularised followers, as `srs eval`.
 
     rewards: (prompts, samples), a list of 1-D arrays, or 1-D with offsets,

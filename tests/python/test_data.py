@@ -170,7 +170,7 @@ def test_missing_file_and_unknown_extension(tmp_path):
     with pytest.raises(srs.SrsError, match="nothing.csv: cannot open") as e:
         srs.read(tmp_path / "nothing.csv")
     assert e.value.status == srs.ERR_IO
-    with pytest.raises(srs.SrsError, match="cannot tell the format"):
+    with pytest.raises(ValueError, match="cannot tell the format of .*nothing.txt.*format='jsonl'"):
         srs.read(tmp_path / "nothing.txt")
     with pytest.raises(ValueError, match="cannot tell the format of .*d.txt.*format='jsonl'"):
         srs.write(tmp_path / "d.txt", np.zeros((1, 1)))
@@ -199,7 +199,8 @@ def test_a_failed_write_leaves_nothing_and_replaces_nothing(tmp_path):
     (lambda p: srs.write(p, np.zeros((2, 2)), ids=["a", "b\0"]), ValueError, r"ids\[1\] contains a NUL"),
     (lambda p: srs.write(p, np.zeros((2, 2)), dtype=np.int32), ValueError, "dtype must be float32 or float64"),
     (lambda p: srs.write(p, np.zeros((2, 2)), gold=np.zeros((2, 3))), ValueError, "gold must have the layout"),
-    (lambda p: srs.write("-", np.zeros((2, 2))), ValueError, "standard output"),
+    (lambda p: srs.write("-", np.zeros((2, 2))), ValueError, "standard input or output"),
+    (lambda p: srs.read("-"), ValueError, "standard input or output"),
     (lambda p: srs.write(p, "rewards"), TypeError, "rewards must be a 2-D NumPy array"),
 ])
 def test_bad_arguments(tmp_path, call, exc, msg):
