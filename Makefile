@@ -332,7 +332,8 @@ bench-mpi: all
 
 # The Python package (pyproject.toml, setup.py, python/srs): pip builds the library
 # through this Makefile and puts it inside the package; tests/python/run.sh installs it
-# into a fresh virtual environment (with pytest and NumPy from PyPI) and runs the suite.
+# into a fresh virtual environment (with pytest, NumPy, pandas, hypothesis and torch from
+# PyPI, the one list of them; SRS_TEST_NO_TORCH=1 leaves torch out) and runs the suite.
 test-python:
 	bash tests/python/run.sh
 

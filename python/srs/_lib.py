@@ -111,6 +111,20 @@ def _declare(lib):
         "srs_guide_select": ([P, P, I64, I, P, P, P, P, P, P, P, P], S),
         "srs_guide_vocab": ([P, P, P, I, P, I, I64, I64, D, I, P, P, P, P, P], S),
         "srs_guide_value_head": ([P, P, P, I, P, I64, I64, I64, P, I, P, P], S),
+        "srs_eval_opts_check": ([P, P], S),
+        "srs_eval_acc_len": ([P], C.c_size_t),
+        "srs_eval_accumulate": ([P, P, P, P], S),
+        "srs_eval_finalize": ([P, P, P, P], S),
+        "srs_eval_result_free": ([P], None),
+        "srs_metric_name": ([I], STR),
+        "srs_format_from_path": ([STR], I),
+        "srs_data_read": ([P, STR, P, C.POINTER(P)], S),
+        "srs_data_from_arrays": ([P, I64, P, I64, P, P, P, P, C.POINTER(P)], S),
+        "srs_data_free": ([P], None),
+        "srs_data_batch": ([P], P),
+        "srs_data_id": ([P, I64, C.POINTER(I)], P),
+        "srs_data_line": ([P, I64], I64),
+        "srs_data_write": ([P, STR, P, I, I], S),
     }
     for name, (args, res) in sig.items():
         f = getattr(lib, name)
@@ -118,7 +132,7 @@ def _declare(lib):
         f.restype = res
 
 
-def library():
+def library() -> C.CDLL:
     """The loaded libsrs (a ctypes.CDLL with argument types declared)."""
     global _lib, _lib_path
     if _lib is None:
@@ -132,7 +146,7 @@ def library():
     return _lib
 
 
-def library_path():
+def library_path() -> str:
     """The file the library was loaded from (loads it if needed)."""
     library()
     return _lib_path

@@ -16,6 +16,7 @@ C-contiguous and aligned are copied. On CUDA, the range check of int64 ids
 synchronises once (pass int32 ids to avoid it).
 """
 import ctypes as C
+from typing import Any, Optional, Tuple
 
 from . import _check as ck
 from . import _lib
@@ -49,7 +50,7 @@ class _Opts(C.Structure):
                 ("b_eff", C.c_void_p)]
 
 
-def library():
+def library() -> C.CDLL:
     """The loaded libsrs (ctypes.CDLL), with argument types declared."""
     return _lib.library()
 
@@ -65,7 +66,7 @@ class Guide:
     resolved to. threads: CPU threads (0 = all cores). Usable as a context
     manager; close() frees it."""
 
-    def __init__(self, device="cpu", threads=0):
+    def __init__(self, device: str = "cpu", threads: int = 0) -> None:
         code = ck.choice("device", device, _DEVICES)
         threads = ck.integer("threads", threads, 0, ck.INT32_MAX)
         self.lib = library()
@@ -77,7 +78,8 @@ class Guide:
         self.ctx = ctx
         self.device = _DEVICE_NAMES[self.lib.srs_ctx_device(ctx)]
 
-    def close(self):
+    def close(self) -> None:
+        """Frees the context (again: nothing); the Guide is unusable after."""
         if self.ctx:
             self.lib.srs_ctx_free(self.ctx)
             self.ctx = None
@@ -312,7 +314,7 @@ class Guide:
 
     # -- API -------------------------------------------------------------------
 
-    def candidates(self, logits, k=10, T=1.0, dtype=None):
+    def candidates(self, logits: Any, k: int = 10, T: float = 1.0, dtype: Optional[str] = None) -> Tuple[Any, Any, Any]:
         """Top-k of log_softmax(logits / T) per row.
 
         logits: (rows, vocab) float32, float16 or bfloat16 (NumPy: uint16 bit
@@ -333,7 +335,7 @@ class Guide:
                                                   self._stream(logits)))
         return ids, logp, flags
 
-    def select(self, ids, logp, score, return_all=False, **opts):
+    def select(self, ids: Any, logp: Any, score: Any, return_all: bool = False, **opts: Any) -> Any:
         """Shapes candidate scores and picks a token per row.
 
         ids (rows, k) integers (int32; int64 converted after a range check;
@@ -366,7 +368,8 @@ class Guide:
         del keep
         return (tok, fused, mused, flags) if return_all else tok
 
-    def vocab(self, logits, values, k=10, T=1.0, dtype=None, values_dtype=None, return_all=False, **opts):
+    def vocab(self, logits: Any, values: Any, k: int = 10, T: float = 1.0, dtype: Optional[str] = None,
+              values_dtype: Optional[str] = None, return_all: bool = False, **opts: Any) -> Any:
         """Full-vocabulary values fused with the logits: selection over the
         top-k of the base policy (k in 1..K_MAX) or the whole vocabulary (k = 0).
 
@@ -394,7 +397,7 @@ class Guide:
         del keep
         return (tok, cids, fused, flags) if return_all else tok
 
-    def value_head(self, hidden, head, bias=None, ids=None, dtype=None):
+    def value_head(self, hidden: Any, head: Any, bias: Any = None, ids: Any = None, dtype: Optional[str] = None) -> Any:
         """values = hidden (rows, d) @ head (d, vocab) [+ bias (vocab,)], float32
         (rows, vocab); with ids (rows, k), k in 1..K_MAX, only those columns
         (rows, k), NaN for ids outside [0, vocab).

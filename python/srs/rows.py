@@ -1,4 +1,4 @@
-"""Thresholds and shaped rewards on NumPy arrays: srs_thresholds and srs_shape.
+"""Thresholds and shaped rewards on NumPy arrays and PyTorch tensors: srs_thresholds and srs_shape.
 
 A batch of prompts comes in one of three layouts:
   dense   a 2-D array (prompts, samples): every prompt has the same samples;
@@ -13,10 +13,23 @@ m_star and b_eff (prompts,), shaped rewards in the layout of the input.
 
 The numbers are the command line's (`srs threshold`, `srs shape`): the same
 library calls on the same doubles, bit for bit (tests/python/test_rows.py).
-PyTorch tensors are not taken yet: pass t.cpu().numpy().
+
+PyTorch tensors are taken wherever arrays are (rewards, logw, gold, offsets,
+and the rows of a list), with the NumPy dtype rules: a CPU tensor of float32
+or float64 is read in place (Tensor.numpy(): no copy when it is contiguous),
+other real dtypes (float16, bfloat16, integers) are converted to float64,
+and gradients are not tracked. When rewards are tensors, the results are
+float64 tensors on rewards' device, in its layout. CUDA tensors need a libsrs
+with the CUDA backend compiled in (srs.cuda_compiled()), else SrsError
+(srs.ERR_UNSUPPORTED): they are copied to host memory, computed on the CUDA
+backend (device "auto"), and the results copied back to their device; the
+library's threshold API reads host arrays, so this is not yet the in-place
+device path of srs.Guide.
 """
 import ctypes as C
+import sys
 import threading
+from typing import Any, Optional, Tuple
 
 from . import _check as ck
 from . import _lib
@@ -125,21 +138,65 @@ class _Layout:
 
 
 def _not_an_array(x, name):
+    raise TypeError("%s must be a 2-D NumPy array, a list of 1-D arrays, or a 1-D array with offsets (or the "
+                    "same of PyTorch tensors); got %s" % (name, ck.describe(x)))
+
+
+def _torch_device(x):
+    """The torch device of rewards (a tensor, or a list of tensors), else None:
+    the results are then tensors on that device."""
     if ck.is_torch(x):
-        raise TypeError("%s: torch tensors are not taken yet; pass t.cpu().numpy()" % name)
-    raise TypeError("%s must be a 2-D NumPy array, a list of 1-D arrays, or a 1-D array with offsets; "
-                    "got %s" % (name, ck.describe(x)))
+        return x.device
+    if isinstance(x, (list, tuple)) and x and ck.is_torch(x[0]):
+        return x[0].device
+    return None
+
+
+def _from_torch(t, name):
+    """A torch tensor as a NumPy array: a CPU float32/float64 tensor's own
+    memory; other real dtypes as float64; a CUDA tensor copied to the host."""
+    torch = sys.modules["torch"]
+    if t.device.type == "cuda":
+        if not _lib.library().srs_cuda_compiled():
+            raise _lib.SrsError(_lib.ERR_UNSUPPORTED, "%s is a CUDA tensor, and this libsrs has no CUDA backend "
+                                "compiled in (pip install . where nvcc is found); pass %s.cpu()" % (name, name),
+                                "unsupported")
+    elif t.device.type != "cpu":
+        raise TypeError("%s must be a CPU or CUDA tensor, got %s" % (name, ck.describe(t)))
+    if t.is_complex() or t.dtype == torch.bool:
+        raise TypeError("%s must be real numbers (float32 or float64), got %s" % (name, ck.describe(t)))
+    t = t.detach()
+    if t.is_floating_point() and t.dtype not in (torch.float32, torch.float64):
+        t = t.to(torch.float64)     # float16, bfloat16: NumPy has no bfloat16
+    return t.cpu().resolve_conj().resolve_neg().numpy()
+
+
+def _to_torch(a, device):
+    """Results as tensors on device (a CPU tensor shares a's memory)."""
+    torch = sys.modules["torch"]
+    if isinstance(a, list):
+        return [_to_torch(x, device) for x in a]
+    t = torch.from_numpy(a)
+    return t if device.type == "cpu" else t.to(device)
+
+
+def _resolve_device(device, rewards):
+    """device "auto" with CUDA tensors is the CUDA backend."""
+    d = _torch_device(rewards)
+    return "cuda" if device == "auto" and d is not None and d.type == "cuda" else device
 
 
 def _layout(x, name, offsets):
     np = _np()
+    if ck.is_torch(x):
+        x = _from_torch(x, name)
     if isinstance(x, (list, tuple)):
         if offsets is not None:
             raise ValueError("offsets goes with a 1-D %s array; a list of rows carries its own lengths" % name)
         rows = []
         for i, r in enumerate(x):
             if ck.is_torch(r):
-                _not_an_array(r, "%s[%d]" % (name, i))
+                r = _from_torch(r, "%s[%d]" % (name, i))
             r = np.asarray(r)
             if r.ndim != 1:
                 raise ValueError("%s[%d] must be 1-D (one prompt's samples), got shape %s"
@@ -162,9 +219,7 @@ def _layout(x, name, offsets):
         return _Layout("dense", x.shape[0], None, x.shape[1], _reals(x, name))
     if x.ndim != 1:
         raise ValueError("with offsets, %s must be 1-D (every sample), got shape %s" % (name, ck.shape_of(x)))
-    if ck.is_torch(offsets):
-        _not_an_array(offsets, "offsets")
-    o = np.asarray(offsets)
+    o = np.asarray(_from_torch(offsets, "offsets") if ck.is_torch(offsets) else offsets)
     if o.dtype.kind not in "iu":
         raise TypeError("offsets must be integers, got %s" % ck.describe(o))
     if o.ndim != 1 or o.shape[0] < 1:
@@ -175,28 +230,36 @@ def _layout(x, name, offsets):
     return _Layout("csr", o.shape[0] - 1, np.require(o, np.int64, ["C", "A"]), 0, _reals(x, name))
 
 
-def _same_layout(rw, logw, offsets):
-    """logw in the layout of rewards (rw: its _Layout)."""
+def _same_layout(rw, logw, offsets, name="logw"):
+    """logw (or gold: name) in the layout of rewards (rw: its _Layout)."""
     if logw is None:
         return None
-    lw = _layout(logw, "logw", offsets if rw.kind == "csr" else None)
+    lw = _layout(logw, name, offsets if rw.kind == "csr" else None)
     same = lw.kind == rw.kind and lw.n == rw.n and lw.row_len == rw.row_len and \
         lw.samples() == rw.samples() and (rw.offsets is None or (lw.offsets == rw.offsets).all())
     if not same:
         what = {"dense": "shape (%d, %d)" % (rw.n, rw.row_len), "csr": "shape (%d,)" % rw.samples(),
                 "ragged": "%d rows of the rewards' lengths" % rw.n}[rw.kind]
-        raise ValueError("logw must have the layout of rewards: %s" % what)
+        raise ValueError("%s must have the layout of rewards: %s" % (name, what))
     return lw
 
 
-def _batch(rw, lw):
+def _vec(lay):
+    return _Vec(lay.data.ctypes.data, _F32 if lay.data.dtype.itemsize == 4 else _F64)
+
+
+def _batch(rw, lw, gd=None):
+    """The srs_batch_t over rewards, logw and gold (_Layouts; the arrays must
+    outlive it)."""
     b = _Batch()
     b.n_prompts = rw.n
     b.offsets = None if rw.offsets is None else rw.offsets.ctypes.data
     b.row_len = rw.row_len
-    b.reward = _Vec(rw.data.ctypes.data, _F32 if rw.data.dtype.itemsize == 4 else _F64)
+    b.reward = _vec(rw)
     if lw is not None:
-        b.logw = _Vec(lw.data.ctypes.data, _F32 if lw.data.dtype.itemsize == 4 else _F64)
+        b.logw = _vec(lw)
+    if gd is not None:
+        b.gold = _vec(gd)
     return b
 
 
@@ -208,32 +271,38 @@ def _topts(preset, B, beta, cap, solver, tol, max_iter):
 
 # -- API --------------------------------------------------------------------------
 
-def thresholds(rewards, *, offsets=None, logw=None, preset="exact", B=1.0, beta=1.0, cap=2.0,
-               solver="exact", tol=1e-12, max_iter=0, device="auto", threads=0):
+def thresholds(rewards: Any, *, offsets: Any = None, logw: Any = None, preset: str = "exact", B: float = 1.0,
+               beta: float = 1.0, cap: float = 2.0, solver: str = "exact", tol: float = 1e-12, max_iter: int = 0,
+               device: str = "auto", threads: int = 0) -> Tuple[Any, Any]:
     """Per-prompt thresholds m*(x) and B_eff, as `srs threshold`.
 
     rewards: (prompts, samples), a list of 1-D arrays, or 1-D with offsets
-    (see the module's doc); logw in the same layout, or None (uniform).
+    (see the module's doc), NumPy arrays or PyTorch tensors; logw in the
+    same layout, or None (uniform).
     preset "exact" | "paper-cd" | "paper-args"; solver "exact" | "dinkelbach" |
     "bisect"; B >= 0, beta > 0, cap > 0, tol in (0, 1), max_iter >= 0 (0:
     enough); device "auto" | "cpu" | "cuda"; threads (0: all cores).
-    Returns (m_star, b_eff), float64 (prompts,) each. A row the library
+    Returns (m_star, b_eff), float64 (prompts,) each (tensors on rewards'
+    device when rewards are tensors). A row the library
     rejects (NaN, an empty row) raises SrsError naming it (.row).
     """
     np = _np()
     rw = _layout(rewards, "rewards", offsets)
     lw = _same_layout(rw, logw, offsets)
     o = _topts(preset, B, beta, cap, solver, tol, max_iter)
-    ctx = _context(device, threads)
+    ctx = _context(_resolve_device(device, rewards), threads)
     m = np.empty(rw.n, np.float64)
     be = np.empty(rw.n, np.float64)
     b = _batch(rw, lw)
     ctx.check(ctx.lib.srs_thresholds(ctx.ptr, C.byref(b), C.byref(o), m.ctypes.data, be.ctypes.data))
-    return m, be
+    dev = _torch_device(rewards)
+    return (m, be) if dev is None else (_to_torch(m, dev), _to_torch(be, dev))
 
 
-def shape(rewards, *, offsets=None, logw=None, design="soft", alpha=1.0, clip=None, preset="exact", B=1.0,
-          beta=1.0, cap=2.0, solver="exact", tol=1e-12, max_iter=0, device="auto", threads=0):
+def shape(rewards: Any, *, offsets: Any = None, logw: Any = None, design: str = "soft", alpha: float = 1.0,
+          clip: Optional[float] = None, preset: str = "exact", B: float = 1.0, beta: float = 1.0, cap: float = 2.0,
+          solver: str = "exact", tol: float = 1e-12, max_iter: int = 0, device: str = "auto",
+          threads: int = 0) -> Tuple[Any, Any, Any]:
     """Shaped rewards with m*(x) and B_eff, as `srs shape`.
 
     design "soft" (B_eff sigmoid(alpha (u - m*))) | "hard" | "raw" | "minmax" |
@@ -250,11 +319,14 @@ def shape(rewards, *, offsets=None, logw=None, design="soft", alpha=1.0, clip=No
     if clip is not None and c < 0:
         raise ValueError("clip must be >= 0 (None: B), got %g" % c)
     so = _ShapeOpts(ck.choice("design", design, _DESIGNS), ck.real("alpha", alpha), c)
-    ctx = _context(device, threads)
+    ctx = _context(_resolve_device(device, rewards), threads)
     m = np.empty(rw.n, np.float64)
     be = np.empty(rw.n, np.float64)
     sh = np.empty(rw.samples(), np.float64)
     b = _batch(rw, lw)
     ctx.check(ctx.lib.srs_shape(ctx.ptr, C.byref(b), C.byref(o), C.byref(so), m.ctypes.data, be.ctypes.data,
                                 sh.ctypes.data, _F64))
-    return rw.give_back(sh), m, be
+    dev = _torch_device(rewards)
+    if dev is None:
+        return rw.give_back(sh), m, be
+    return _to_torch(rw.give_back(sh), dev), _to_torch(m, dev), _to_torch(be, dev)

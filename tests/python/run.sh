@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # make test-python: the Python package as a user installs it, in a fresh virtual environment
-# (Debian's python3-venv) with pytest and NumPy from PyPI, then its pytest suite:
+# (Debian's python3-venv) with the suite's packages from PyPI, then its pytest suite:
 #   1. pip install -e .               development: python/srs of this tree, build/libsrs.so
 #   2. SRS_NO_CUDA=1 pip install .    the CPU-only library (only where nvcc is found; else
 #                                     step 3 is that build already)
@@ -8,6 +8,11 @@
 #                                     the whole suite, ending with pytest's summary line (the
 #                                     command line, for the parity tests, is built first)
 # SRS_PYTHON: the interpreter to make the environment from (default /usr/bin/python3).
+# The PyPI packages, all installed here and nowhere else: pytest and NumPy (the package needs
+# NumPy); pandas (srs.evaluate's DataFrame), hypothesis (the property test) and torch (tensors),
+# which the package does not need and whose tests skip without them. torch from PyPI comes with
+# its CUDA libraries (about 5 GB, 2 minutes here; PyPI has no CPU-only build):
+# SRS_TEST_NO_TORCH=1 leaves it out, and the PyTorch tests then skip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -28,8 +33,10 @@ fi
 
 "$py" -m venv "$tmp/venv"
 pip=$tmp/venv/bin/pip
-echo "== $("$tmp/venv/bin/python" --version) in a fresh virtual environment; pytest and NumPy from PyPI"
-"$pip" install -q pytest numpy
+deps=(pytest numpy pandas hypothesis)
+[[ ${SRS_TEST_NO_TORCH:-} == 1 ]] || deps+=(torch)
+echo "== $("$tmp/venv/bin/python" --version) in a fresh virtual environment; from PyPI: ${deps[*]}"
+"$pip" install -q "${deps[@]}"
 run_pytest() {   # from an empty directory: nothing of the clone is importable by accident
     (cd "$tmp" && "$tmp/venv/bin/python" -m pytest -p no:cacheprovider -q "$@")
 }
