@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test-python: the Python package as a user installs it, in a fresh virtual environment
-# (Debian's python3-venv) with pytest and NumPy from PyPI, then its pytest suite:
+# (Debian's python3-venv) with pytest, NumPy, PyTorch and transformers from PyPI (the last two for
+# the transformers decoding tests, test_hf_*.py), then its pytest suite:
 #   1. pip install -e .               development: python/srs of this tree, build/libsrs.so
 #   2. SRS_NO_CUDA=1 pip install .    the CPU-only library (only where nvcc is found; else
 #                                     step 3 is that build already)
@@ -28,8 +29,8 @@ fi
 
 "$py" -m venv "$tmp/venv"
 pip=$tmp/venv/bin/pip
-echo "== $("$tmp/venv/bin/python" --version) in a fresh virtual environment; pytest and NumPy from PyPI"
-"$pip" install -q pytest numpy
+echo "== $("$tmp/venv/bin/python" --version) in a fresh virtual environment; pytest, NumPy, PyTorch and transformers from PyPI"
+"$pip" install -q pytest numpy torch transformers
 run_pytest() {   # from an empty directory: nothing of the clone is importable by accident
     (cd "$tmp" && "$tmp/venv/bin/python" -m pytest -p no:cacheprovider -q "$@")
 }

@@ -1,0 +1,354 @@
+"""SRS inside HuggingFace transformers' generate(): logits processors for ARGS
+and Controlled Decoding (CD), one decoding step for the whole batch.
+
+    from transformers import LogitsProcessorList
+    from srs.hf import ARGSLogitsProcessor
+    proc = ARGSLogitsProcessor(reward_model, k=10, design="soft", preset="paper-args", B=12,
+                               alpha=1.5, lam=0.5, eos_token_id=tok.eos_token_id)
+    out = lm.generate(**tok(prompts, return_tensors="pt", padding=True),   # padding_side="left"
+                      logits_processor=LogitsProcessorList([proc]), do_sample=False, max_new_tokens=128)
+
+A processor receives (input_ids (rows, length), scores (rows, vocab)) and
+returns new scores: the fused score logp + lam * s of each of the row's top-k
+candidates, -inf elsewhere, so that generate()'s greedy argmax or its sampling
+(softmax(fused / temperature), after any warpers) picks among the candidates.
+Shaping and fusion run in libsrs (srs.Guide.select). Rows that have finished
+(an end-of-sequence token among their generated tokens) are not scored: they
+get 0 at EOS and -inf elsewhere (generate() then writes its pad token there).
+
+Importing srs does not import torch or transformers; importing srs.hf needs
+torch (transformers only to subclass its LogitsProcessor, when installed).
+Sampling is reproducible from torch's seed (torch.manual_seed before
+generate), as for any generate() call.
+"""
+import inspect
+
+import numpy as np
+import torch
+
+from .guide import Guide, K_MAX
+
+try:   # subclass transformers' LogitsProcessor when it is there (generate() needs only __call__)
+    from transformers import LogitsProcessor as _Base
+except ImportError:   # pragma: no cover - transformers absent
+    _Base = object
+
+PERTURBATIONS = (None, "noise", "random", "reversed")
+RANDOM_STD = 5.0   # the authors' random rewards: N(0, 5^2)
+
+
+def perturb(r, kind=None, std=1.0, generator=None):
+    """Rewards r (tensor) perturbed for robustness studies, as the authors'
+    ARGS options: "noise" adds N(0, std^2), "random" replaces them with
+    N(0, 5^2) draws, "reversed" negates them (the reward model's ranking
+    reversed); None leaves them. generator: a torch.Generator (on r's device)."""
+    if kind is None:
+        return r
+    if kind == "reversed":
+        return -r
+    if kind == "noise":
+        if not std >= 0:
+            raise ValueError("noise_std must be >= 0, got %r" % (std,))
+        return r + std * torch.randn(r.shape, generator=generator, dtype=r.dtype, device=r.device)
+    if kind == "random":
+        return RANDOM_STD * torch.randn(r.shape, generator=generator, dtype=r.dtype, device=r.device)
+    raise ValueError("perturb must be one of %s; got %r" % (", ".join(repr(p) for p in PERTURBATIONS), kind))
+
+
+def _eos_list(eos):
+    if eos is None:
+        return []
+    if isinstance(eos, int):
+        return [eos]
+    if torch.is_tensor(eos):
+        return [int(v) for v in eos.flatten().tolist()]
+    return [int(v) for v in eos]
+
+
+class _GuidedProcessor(_Base):
+    """What ARGS and CD share: options, the guide context, finished rows,
+    selection through libsrs and the write-back."""
+
+    def __init__(self, k, lam, design, preset, B, alpha, cap, clip, baselines, T, eos_token_id,
+                 pad_token_id, device):
+        if not isinstance(k, int) or not 1 <= k <= K_MAX:
+            raise ValueError("k must be an integer in [1, %d], got %r" % (K_MAX, k))
+        if not T >= 0:
+            raise ValueError("T must be >= 0, got %r" % (T,))
+        self.k, self.T = k, float(T)
+        self.opts = dict(design=design, preset=preset, B=B, alpha=alpha, lam=lam, cap=cap, clip=clip,
+                         baselines=baselines)
+        self.eos = _eos_list(eos_token_id)
+        self.pad_token_id = pad_token_id
+        self._device = device
+        self._guides = {}
+        self.reset()
+        # every option is checked now, not at the first step: one dummy row
+        self._select(np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32),
+                     np.zeros((1, 1), np.float32), "cpu")
+
+    def reset(self):
+        """Forget the current generation (called automatically when a new
+        generate() call starts: a new batch or a shorter input)."""
+        self._prompt_len = None
+        self._rows = None
+        self._last_len = None
+        self.steps = 0
+
+    # -- state of the generation -----------------------------------------------
+
+    def _begin(self, input_ids):
+        rows, length = input_ids.shape
+        if self._rows != rows or self._last_len is None or length <= self._last_len:
+            self.reset()
+            self._rows, self._prompt_len = rows, length
+            self._new_generation(input_ids)
+        self._last_len = length
+
+    def _new_generation(self, input_ids):
+        pass
+
+    def finished(self, input_ids):
+        """(rows,) bool: rows with an EOS among their generated tokens."""
+        gen = input_ids[:, self._prompt_len:]
+        done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+        for e in self.eos:
+            done |= (gen == e).any(dim=1)
+        return done
+
+    def _left_pads(self, input_ids):
+        """(rows,) number of leading pad tokens of each prompt (left padding)."""
+        if self.pad_token_id is None:
+            return torch.zeros(input_ids.shape[0], dtype=torch.long, device=input_ids.device)
+        prompt = input_ids[:, :self._prompt_len]
+        real = (prompt != self.pad_token_id).to(torch.int64)
+        # index of the first real token; a row of pads only counts as unpadded
+        first = torch.argmax(real, dim=1)
+        return torch.where(real.any(dim=1), first, torch.zeros_like(first))
+
+    # -- candidates, selection, write-back --------------------------------------
+
+    def _candidates(self, scores):
+        """Top-k of log_softmax(scores / T): ids (rows, k) int64 (-1 for an
+        empty slot: fewer than k finite scores), logp (rows, k) float."""
+        x = scores.to(torch.float64 if scores.dtype == torch.float64 else torch.float32)
+        if self.T > 0:
+            logp_all = torch.log_softmax(x / self.T, dim=-1)
+        else:
+            logp_all = torch.where(x == x.max(dim=-1, keepdim=True).values, 0.0, -float("inf")).to(x.dtype)
+        k = min(self.k, x.shape[-1])
+        top, ids = torch.topk(x, k, dim=-1)
+        logp = torch.gather(logp_all, 1, ids)
+        ids = torch.where(torch.isfinite(top) | (top == float("inf")), ids, torch.full_like(ids, -1))
+        return ids, logp
+
+    def _guide(self, kind):
+        if kind not in self._guides:
+            self._guides[kind] = Guide(kind)
+        return self._guides[kind]
+
+    def _select(self, ids, logp, score, kind, **extra):
+        opts = dict(self.opts, **extra)
+        return self._guide(kind).select(ids, logp, score, return_all=True, **opts)
+
+    def _fuse(self, ids, logp, score):
+        """fused (rows, k) float32 tensor on ids' device, through libsrs."""
+        dev = ids.device
+        use_cuda = dev.type == "cuda" and self._device != "cpu" and _cuda_guide_ok()
+        if use_cuda:
+            _, fused, _, _ = self._select(ids.to(torch.int32), logp.float(), score.float(), "cuda")
+            return fused
+        _, fused, _, _ = self._select(ids.to(torch.int32).cpu().numpy(), logp.float().cpu().numpy(),
+                                      score.float().cpu().numpy(), "cpu")
+        return torch.from_numpy(fused).to(dev)
+
+    def _write(self, scores, active, ids, fused, done):
+        """The processor's output: fused at the candidates of active rows,
+        0 at EOS for finished rows, -inf elsewhere."""
+        out = torch.full_like(scores, -float("inf"))
+        if ids is not None and ids.shape[0]:
+            valid = ids >= 0
+            rows = active.nonzero().flatten()
+            sub = torch.full((ids.shape[0], scores.shape[1]), -float("inf"), dtype=scores.dtype,
+                             device=scores.device)
+            sub.scatter_(1, torch.where(valid, ids, torch.zeros_like(ids)),
+                         torch.where(valid, fused.to(scores.dtype), torch.full_like(sub[:, :1], -float("inf"))
+                                     .expand_as(fused)))
+            out[rows] = sub
+        if done.any() and self.eos:
+            out[done.nonzero().flatten(), self.eos[0]] = 0.0
+        return out
+
+
+_CUDA_OK = None
+
+
+def _cuda_guide_ok():
+    global _CUDA_OK
+    if _CUDA_OK is None:
+        from . import cuda_compiled
+        _CUDA_OK = bool(cuda_compiled())
+    return _CUDA_OK
+
+
+class ARGSLogitsProcessor(_GuidedProcessor):
+    """ARGS with Stackelberg reward shaping, as a transformers logits processor.
+
+    reward_model: a sequence-classification model over the language model's
+      vocabulary (its logits[:, 0] is the reward of prefix + candidate).
+    k: candidates per row, the top-k of the scores generate() passes in.
+    design: "soft" (SRS), "hard", "raw", "minmax", "meanstd", "cap", "meansoft".
+    preset ("paper-args", "exact", "paper-cd"), B, alpha, lam (= 1/beta),
+      cap, clip: as srs.Guide.select. The defaults are the paper's ARGS
+      setting: k 10, soft, paper-args, B 12, alpha 1.5, lam 0.5.
+    baselines: "paper" (default here): the authors' baseline definitions
+      (unweighted mean and population std clamped at 1e-6, cap not clipped);
+      "srs": srs's p-weighted statistics and cap clipped at B.
+    eos_token_id: int or list; rows that generated one are finished.
+    pad_token_id: the pad id of the left-padded prompts (default: the reward
+      model's config.pad_token_id); leading pads are dropped before scoring.
+    max_batch_tokens: the reward model sees at most this many tokens (padded
+      sequences x length) per forward; the rows x k sequences are chunked.
+    perturb: None, "noise" (+ N(0, noise_std^2)), "random" (N(0, 5^2)) or
+      "reversed" (-r), applied to the rewards before shaping; seed: the
+      generator of those draws.
+    device: "auto" runs the guide step on the scores' device (CUDA when libsrs
+      has it), "cpu" always on the CPU.
+    tokenizer, reward_tokenizer: only for reward models with another
+      vocabulary, which are not supported yet (ValueError).
+    """
+
+    def __init__(self, reward_model, k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5,
+                 lam=0.5, cap=2.0, clip=None, baselines="paper", eos_token_id=None, pad_token_id=None,
+                 max_batch_tokens=1 << 16, perturb=None, noise_std=1.0, seed=0, device="auto",
+                 vocab_size=None, tokenizer=None, reward_tokenizer=None):
+        if tokenizer is not None or reward_tokenizer is not None:
+            if tokenizer is not None and reward_tokenizer is not None and \
+                    tokenizer.get_vocab() != reward_tokenizer.get_vocab():
+                raise ValueError("the reward model's tokenizer has another vocabulary than the language "
+                                 "model's: re-tokenising prefix + candidate as text is not supported yet; "
+                                 "use a reward model with the same vocabulary")
+        if perturb not in PERTURBATIONS:
+            raise ValueError("perturb must be one of %s; got %r" % (", ".join(repr(p) for p in PERTURBATIONS),
+                                                                    perturb))
+        if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
+            raise ValueError("max_batch_tokens must be a positive integer, got %r" % (max_batch_tokens,))
+        cfg = getattr(reward_model, "config", None)
+        if pad_token_id is None and cfg is not None:
+            pad_token_id = _text_cfg(cfg).pad_token_id
+        self.reward_model = reward_model
+        self.vocab_size = vocab_size
+        self.max_batch_tokens = max_batch_tokens
+        self.perturb, self.noise_std, self.seed = perturb, float(noise_std), int(seed)
+        self._gen = None
+        self._takes_positions = "position_ids" in inspect.signature(reward_model.forward).parameters
+        super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, 1.0, eos_token_id,
+                         pad_token_id, device)
+
+    def _new_generation(self, input_ids):
+        self._gen = None
+        if self.perturb in ("noise", "random"):
+            self._gen = torch.Generator(device=input_ids.device)
+            self._gen.manual_seed(self.seed)
+
+    @torch.no_grad()
+    def __call__(self, input_ids, scores):
+        self._begin(input_ids)
+        rm_vocab = self.vocab_size or getattr(_text_cfg(getattr(self.reward_model, "config", None)),
+                                              "vocab_size", None)
+        if rm_vocab is not None and scores.shape[1] > rm_vocab:
+            raise ValueError("the language model's vocabulary (%d) is larger than the reward model's (%d): "
+                             "a reward model with another vocabulary is not supported yet"
+                             % (scores.shape[1], rm_vocab))
+        done = self.finished(input_ids)
+        active = ~done
+        ids = fused = None
+        if active.any():
+            rows = active.nonzero().flatten()
+            ids, logp = self._candidates(scores[rows])
+            r = self.rewards(input_ids[rows], self._left_pads(input_ids)[rows], ids)
+            r = perturb(r, self.perturb, self.noise_std, self._gen)
+            fused = self._fuse(ids, logp, r)
+        self.steps += 1
+        return self._write(scores, active, ids, fused, done)
+
+    def rewards(self, prefix, pads, ids):
+        """Reward of every prefix + candidate: prefix (n, length) left-padded
+        token ids with pads (n,) leading pads each, ids (n, k) candidates (-1:
+        empty slot, reward 0). Returns (n, k) float64 on prefix's device.
+
+        The sequences are left-padded (the candidate is always the last
+        position), with attention masks and position ids counted from each
+        sequence's first real token, so a padded sequence scores as it would
+        alone. The reward model pools the rightmost token that is not its pad
+        id; when a real token equals the pad id (e.g. pad = EOS and an EOS
+        candidate) the batch goes in as embeddings, and the pooled token is the
+        last position."""
+        n, k = ids.shape
+        length = prefix.shape[1]
+        dev = prefix.device
+        seq = torch.cat([prefix.repeat_interleave(k, dim=0),
+                         ids.clamp(min=0).reshape(-1, 1)], dim=1)                   # (n*k, length+1)
+        npad = pads.repeat_interleave(k)                                             # (n*k,)
+        out = torch.zeros(n * k, dtype=torch.float64, device=dev)
+        # chunks of whole rows' sequences, sorted by nothing: rows keep their order
+        per = max(1, self.max_batch_tokens // (length + 1))
+        for s in range(0, n * k, per):
+            e = min(n * k, s + per)
+            sp = npad[s:e]
+            trim = int(sp.min())                                  # columns of pads common to the chunk
+            x = seq[s:e, trim:]
+            pos = torch.arange(x.shape[1], device=dev).unsqueeze(0) - (sp - trim).unsqueeze(1)
+            mask = (pos >= 0).to(torch.long)
+            pos = pos.clamp(min=0)
+            fill = self.pad_token_id if self.pad_token_id is not None else 0
+            x = torch.where(mask.bool(), x, torch.full_like(x, fill))
+            out[s:e] = self._score(x, mask, pos)
+        out = out.reshape(n, k)
+        return torch.where(ids >= 0, out, torch.zeros_like(out))
+
+    def _score(self, x, mask, pos):
+        rm = self.reward_model
+        kw = dict(attention_mask=mask)
+        if self._takes_positions:
+            kw["position_ids"] = pos
+        pad = self.pad_token_id
+        real_pad = pad is not None and bool(((x == pad) & mask.bool()).any())
+        if real_pad:
+            emb = rm.get_input_embeddings()(x)
+            logits = rm(inputs_embeds=emb, **kw).logits
+        else:
+            logits = rm(input_ids=x, **kw).logits
+        return logits[:, 0].to(torch.float64)
+
+
+def _text_cfg(cfg):
+    if cfg is None:
+        return None
+    get = getattr(cfg, "get_text_config", None)
+    return get() if get is not None else cfg
+
+
+def tiny_models(vocab=100, hidden=32, layers=2, heads=4, seed=0, dtype=None, init=0.3):
+    """A tiny randomly initialised Llama-style causal LM and a sequence-
+    classification reward model with the same vocabulary (num_labels 1), built
+    from configs (nothing is downloaded): for tests and demonstrations.
+    Token ids: 0 pad, 1 BOS, 2 EOS. dtype: e.g. torch.float64 (default
+    float32). init: the weights' initialisation std (larger than
+    transformers' 0.02 so that the random models have distinct preferences).
+    Default (SDPA) attention: eager attention in float64 gives NaN for
+    left-padded rows in transformers 5.24 (a fully masked pad query row). Returns (lm, reward_model), both in eval mode."""
+    from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification
+    kw = dict(vocab_size=vocab, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
+              num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=512,
+              pad_token_id=0, bos_token_id=1, eos_token_id=2, tie_word_embeddings=False,
+              initializer_range=init)
+    torch.manual_seed(seed)
+    lm = LlamaForCausalLM(LlamaConfig(**kw))
+    torch.manual_seed(seed + 1)
+    rm = LlamaForSequenceClassification(LlamaConfig(num_labels=1, **kw))
+    for m in (lm, rm):
+        if dtype is not None:
+            m.to(dtype)
+        m.eval()
+    return lm, rm
