@@ -322,6 +322,153 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         return logits[:, 0].to(torch.float64)
 
 
+
+class CDLogitsProcessor(_GuidedProcessor):
+    """Controlled Decoding (CD) as a transformers logits processor: the
+    candidates are the top-k of log_softmax(scores / T) and each gets a value;
+    fused = logp + lam * s(value), -inf outside the top-k.
+
+    Two kinds of value:
+    - a critic (value_model: a torch module mapping hidden states (n, H) to
+      values (n,) or (n, 1), e.g. srs.cd.ValueMLP) on each candidate's own
+      last-layer hidden state. That needs the language model (model=): the
+      processor keeps its own KV cache of the batch, expands it k times per
+      step and runs the k candidates of every row in one forward pass; the
+      cache row of the chosen candidate is kept for the next step (no
+      re-encoding of the prefix).
+    - a value head over the vocabulary (value_head: a (H, vocab) tensor, or an
+      nn.Linear(H, vocab)): the value of candidate v is head[:, v] . h with h
+      the prefix's last hidden state (one forward of the chosen token per row
+      per step through the processor's cache).
+
+    The authors' way is the default: the value function was trained on shaped
+    targets offline (srs.cd), and decoding uses the value as it is (design
+    "raw", T 0.7, k 10, lam 1.5, greedy). A shaping design at decode time stays
+    available: design "soft"/"hard" with m_star (rows,) or one number (a
+    per-row m*(x), e.g. from srs.thresholds over the offline samples' rewards)
+    or without it the per-step threshold over the candidates (preset, B, beta
+    = 1/lam), and the baselines, as ARGSLogitsProcessor.
+
+    Hidden states are model(..., output_hidden_states=True).hidden_states[-1],
+    the same definition as srs.cd.sample's. The processor expects the prompts
+    left-padded with pad_token_id (default: the model's) and recomputes its
+    cache whenever a new generate() call starts.
+    """
+
+    def __init__(self, value_model=None, k=10, T=0.7, lam=1.5, model=None, value_head=None, design="raw",
+                 preset="paper-cd", B=1.0, alpha=1.0, cap=2.0, clip=None, baselines="paper",
+                 m_star=None, eos_token_id=None, pad_token_id=None, device="auto"):
+        if (value_model is None) == (value_head is None):
+            raise ValueError("give exactly one of value_model (a critic on hidden states) and value_head "
+                             "(a value head over the vocabulary)")
+        if model is None:
+            raise ValueError("model= (the language model) is needed: the values come from its hidden states")
+        if pad_token_id is None:
+            pad_token_id = _text_cfg(model.config).pad_token_id
+        if eos_token_id is None:
+            eos_token_id = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
+        self.value_model, self.model = value_model, model
+        head = value_head
+        if head is not None and not torch.is_tensor(head):
+            head = head.weight.t()            # nn.Linear(H, vocab): weight (vocab, H)
+        self.value_head = head
+        self.m_star = m_star
+        # transformers renames past_key_values to cache (deprecated in 5.x)
+        params = inspect.signature(model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, T, eos_token_id,
+                         pad_token_id, device)
+
+    def _new_generation(self, input_ids):
+        self._cache = None
+        self._cand = None
+        self._hidden = None
+
+    def _fuse(self, ids, logp, score):
+        if self.m_star is None:
+            return super()._fuse(ids, logp, score)
+        # per-row m*(x) of the rows of this step (the active ones)
+        m = torch.as_tensor(self.m_star, dtype=torch.float64).reshape(-1)
+        m = m.expand(self._rows) if m.numel() == 1 else m
+        if m.numel() != self._rows:
+            raise ValueError("m_star has %d values; expected one per row (%d) or a single number"
+                             % (m.numel(), self._rows))
+        m = m.to(self._active.device)[self._active]
+        _, fused, _, _ = self._select(ids.to(torch.int32).cpu().numpy(), logp.float().cpu().numpy(),
+                                      score.float().cpu().numpy(), "cpu", threshold="given",
+                                      m_star=m.cpu().numpy())
+        return torch.from_numpy(fused).to(ids.device)
+
+    # -- the processor's own pass over the language model -------------------------
+
+    def _mask_pos(self, length, pads, device):
+        pos = torch.arange(length, device=device).unsqueeze(0) - pads.unsqueeze(1)
+        return (pos >= 0).to(torch.long), pos.clamp(min=0)
+
+    def _forward(self, ids, mask, pos, cache):
+        kw = {self._cache_arg: cache} if cache is not None else {}
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
+                         output_hidden_states=True, **kw)
+        new = getattr(out, "past_key_values", None)
+        if new is None:
+            new = getattr(out, "cache", None)
+        return new, out.hidden_states[-1][:, -1]
+
+    def _advance(self, input_ids, pads, done):
+        """Brings the cache (and, for a value head, the prefix's hidden state)
+        up to input_ids: a prefill at the first step, else the chosen
+        candidate's row of the expanded cache."""
+        rows, length = input_ids.shape
+        mask, pos = self._mask_pos(length, pads, input_ids.device)
+        if self._cache is None:
+            self._cache, self._hidden = self._forward(input_ids, mask, pos, None)
+            return
+        last = input_ids[:, -1]
+        if self.value_head is not None:
+            self._cache, self._hidden = self._forward(last.unsqueeze(1), mask, pos[:, -1:], self._cache)
+            return
+        hit = self._cand == last.unsqueeze(1)                                   # (rows, k)
+        found = hit.any(dim=1)
+        j = torch.argmax(hit.to(torch.int64), dim=1)
+        sel = torch.arange(rows, device=input_ids.device) * self.k + j
+        self._cache.batch_select_indices(sel)
+        if bool((~found & ~done).any()):
+            # a token that was not a candidate (another processor changed the
+            # choice): drop the candidate position and feed the real token
+            self._cache.crop(-1)
+            self._cache, _ = self._forward(last.unsqueeze(1), mask, pos[:, -1:], self._cache)
+
+    def _critic(self, h):
+        v = self.value_model(h.to(next(self.value_model.parameters()).dtype))
+        return v.reshape(h.shape[0]).to(torch.float64)
+
+    @torch.no_grad()
+    def __call__(self, input_ids, scores):
+        self._begin(input_ids)
+        rows, length = input_ids.shape
+        done = self.finished(input_ids)
+        pads = self._left_pads(input_ids)
+        self._advance(input_ids, pads, done)
+        ids, logp = self._candidates(scores)                                    # (rows, k)
+        safe = ids.clamp(min=0)
+        if self.value_head is not None:
+            head = self.value_head.to(self._hidden.dtype)
+            values = torch.einsum("rh,hrk->rk", self._hidden, head[:, safe])
+        else:
+            # lookahead: every row's k candidates through the k-fold cache
+            self._cache.batch_repeat_interleave(self.k)
+            mask, pos = self._mask_pos(length + 1, pads.repeat_interleave(self.k), input_ids.device)
+            self._cache, h = self._forward(safe.reshape(-1, 1), mask, pos[:, -1:], self._cache)
+            values = self._critic(h).reshape(rows, self.k)
+            self._cand = ids
+        values = values.to(torch.float64)
+        active = ~done
+        self._active = active
+        fused = self._fuse(ids[active], logp[active], values[active]) if active.any() else None
+        self.steps += 1
+        return self._write(scores, active, ids[active], fused, done)
+
+
 def _text_cfg(cfg):
     if cfg is None:
         return None

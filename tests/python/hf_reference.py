@@ -68,3 +68,32 @@ def args_loop(lm, rm, prompt, steps, k=10, design="soft", B=12.0, alpha=1.5, lam
         if eos is not None and nxt == eos:
             break
     return out, gap
+
+
+@torch.no_grad()
+def cd_loop(lm, prompt, steps, critic=None, head=None, k=10, T=0.7, lam=1.5, eos=None):
+    """Greedy CD for one prompt, the authors' way: candidates the top-k of
+    log_softmax(logits / T), value = critic on each candidate's own last hidden
+    state (prefix + candidate re-run in full), or head[:, v] . h(prefix);
+    fused = logp + lam * V. Returns (ids, smallest best-vs-second gap)."""
+    ids = torch.tensor([prompt])
+    out, gap = [], math.inf
+    for _ in range(steps):
+        o = lm(ids, output_hidden_states=True)
+        logp = torch.log_softmax(o.logits[0, -1].to(torch.float64) / T, dim=0)
+        top, cand = torch.topk(logp, k)
+        if critic is not None:
+            seqs = torch.cat([ids.repeat(k, 1), cand.view(k, 1)], dim=1)
+            h = lm(seqs, output_hidden_states=True).hidden_states[-1][:, -1]
+            v = critic(h).reshape(k).to(torch.float64)
+        else:
+            v = (o.hidden_states[-1][0, -1] @ head[:, cand]).to(torch.float64)
+        fused = top + lam * v
+        two = torch.topk(fused, 2).values
+        gap = min(gap, float(two[0] - two[1]))
+        nxt = int(cand[int(torch.argmax(fused))])
+        out.append(nxt)
+        ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+        if eos is not None and nxt == eos:
+            break
+    return out, gap
