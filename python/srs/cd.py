@@ -217,7 +217,7 @@ def train_value(samples, targets, width=8192, lr=1e-4, clip=1.0, batch_size=64, 
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
             opt.step()
-            tot += float(loss) * len(idx)
+            tot += float(loss.detach()) * len(idx)
         hist["train"].append(tot / len(order))
         model.eval()
         with torch.no_grad():

@@ -409,9 +409,9 @@ class CDLogitsProcessor(_GuidedProcessor):
         kw = {self._cache_arg: cache} if cache is not None else {}
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
                          output_hidden_states=True, **kw)
-        new = getattr(out, "past_key_values", None)
+        new = getattr(out, "cache", None) if self._cache_arg == "cache" else None
         if new is None:
-            new = getattr(out, "cache", None)
+            new = out.past_key_values
         return new, out.hidden_states[-1][:, -1]
 
     def _advance(self, input_ids, pads, done):
