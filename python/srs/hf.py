@@ -93,17 +93,24 @@ class _GuidedProcessor(_Base):
         self._prompt_len = None
         self._rows = None
         self._last_len = None
+        self._last_ids = None
         self.steps = 0
 
     # -- state of the generation -----------------------------------------------
 
     def _begin(self, input_ids):
+        """A step continues the current generation when input_ids is the last
+        call's plus one token per row; anything else starts a new one."""
         rows, length = input_ids.shape
-        if self._rows != rows or self._last_len is None or length <= self._last_len:
+        cont = (self._last_ids is not None and self._rows == rows and length == self._last_len + 1
+                and self._last_ids.device == input_ids.device
+                and torch.equal(input_ids[:, :-1], self._last_ids))
+        if not cont:
             self.reset()
             self._rows, self._prompt_len = rows, length
             self._new_generation(input_ids)
         self._last_len = length
+        self._last_ids = input_ids.clone()
 
     def _new_generation(self, input_ids):
         pass
@@ -167,13 +174,17 @@ class _GuidedProcessor(_Base):
         0 at EOS for finished rows, -inf elsewhere."""
         out = torch.full_like(scores, -float("inf"))
         if ids is not None and ids.shape[0]:
+            # empty slots (id -1) trail the row's candidates: they write the
+            # row's first candidate again, with its own value, so that no
+            # scatter of duplicates can overwrite a real entry
             valid = ids >= 0
+            fused = fused.to(scores.dtype)
+            idx = torch.where(valid, ids, ids[:, :1].clamp(min=0))
+            val = torch.where(valid, fused, torch.where(ids[:, :1] >= 0, fused[:, :1], -float("inf")))
             rows = active.nonzero().flatten()
             sub = torch.full((ids.shape[0], scores.shape[1]), -float("inf"), dtype=scores.dtype,
                              device=scores.device)
-            sub.scatter_(1, torch.where(valid, ids, torch.zeros_like(ids)),
-                         torch.where(valid, fused.to(scores.dtype), torch.full_like(sub[:, :1], -float("inf"))
-                                     .expand_as(fused)))
+            sub.scatter_(1, idx, val)
             out[rows] = sub
         if done.any() and self.eos:
             out[done.nonzero().flatten(), self.eos[0]] = 0.0
@@ -254,23 +265,28 @@ class ARGSLogitsProcessor(_GuidedProcessor):
     @torch.no_grad()
     def __call__(self, input_ids, scores):
         self._begin(input_ids)
-        rm_vocab = self.vocab_size or getattr(_text_cfg(getattr(self.reward_model, "config", None)),
-                                              "vocab_size", None)
-        if rm_vocab is not None and scores.shape[1] > rm_vocab:
-            raise ValueError("the language model's vocabulary (%d) is larger than the reward model's (%d): "
-                             "a reward model with another vocabulary is not supported yet"
-                             % (scores.shape[1], rm_vocab))
         done = self.finished(input_ids)
         active = ~done
         ids = fused = None
         if active.any():
             rows = active.nonzero().flatten()
             ids, logp = self._candidates(scores[rows])
+            self._check_vocab(ids, input_ids)
             r = self.rewards(input_ids[rows], self._left_pads(input_ids)[rows], ids)
             r = perturb(r, self.perturb, self.noise_std, self._gen)
             fused = self._fuse(ids, logp, r)
         self.steps += 1
         return self._write(scores, active, ids, fused, done)
+
+    def _check_vocab(self, ids, input_ids):
+        rm_vocab = self.vocab_size or getattr(_text_cfg(getattr(self.reward_model, "config", None)),
+                                              "vocab_size", None)
+        if rm_vocab is None:
+            return
+        top = max(int(ids.max()), int(input_ids.max()))
+        if top >= rm_vocab:
+            raise ValueError("token id %d is outside the reward model's vocabulary (%d): a reward model "
+                             "with another vocabulary is not supported yet" % (top, rm_vocab))
 
     def rewards(self, prefix, pads, ids):
         """Reward of every prefix + candidate: prefix (n, length) left-padded

@@ -171,3 +171,17 @@ def test_bad_options(models):
 
     with pytest.raises(ValueError, match="another vocabulary"):
         hf.ARGSLogitsProcessor(rm, tokenizer=Tok({"a": 0}), reward_tokenizer=Tok({"b": 0}))
+
+
+def test_fewer_finite_scores_than_k(models):
+    """Rows with fewer than k finite scores (another processor's -inf): the
+    output is finite exactly at the finite entries, token 0 among them."""
+    _, rm = models
+    proc = hf.ARGSLogitsProcessor(rm, k=10)
+    ids, _ = left_pad(PROMPTS)
+    scores = torch.full((4, 100), -float("inf"), dtype=torch.float64)
+    keep = [0, 7, 42]
+    scores[:, keep] = torch.tensor([0.5, 0.1, -0.3], dtype=torch.float64)
+    out = proc(ids, scores)
+    for i in range(4):
+        assert torch.isfinite(out[i]).nonzero().flatten().tolist() == keep

@@ -98,3 +98,14 @@ def test_cd_bad_options(setup):
         hf.CDLogitsProcessor(critic, value_head=head, model=lm)
     with pytest.raises(ValueError, match="model="):
         hf.CDLogitsProcessor(critic)
+
+
+def test_cd_processor_reused_across_generate_calls(setup):
+    """A processor reused for a new generate() call starts afresh (its cache
+    is rebuilt) even when the new prompts are longer than the last output."""
+    lm, critic, _ = setup
+    proc = hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[])
+    generate(lm, proc, [[1, 5]] * 4, steps=2)
+    got = generate(lm, proc, PROMPTS)
+    want = generate(lm, hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[]), PROMPTS)
+    assert got.tolist() == want.tolist()
