@@ -30,6 +30,14 @@ import torch
 from . import hf as _hf
 
 
+# The authors' offline CD settings (../shared/PAPER-CODE.md), the defaults of
+# sample(), shape_targets() and train_value().
+PAPER_SAMPLING = dict(n=10, temperature=0.7, top_p=0.9, max_new_tokens=128)
+PAPER_SHAPING = dict(design="soft", preset="paper-cd", B=15.0, beta=0.667, cap=2.0, alpha=1.0)
+PAPER_TRAINING = dict(width=8192, lr=1e-4, clip=1.0, batch_size=64, epochs=15, patience=5, val_frac=0.05,
+                      seed=42, consistency=1.0)
+
+
 class Sample:
     """One response: prompt (list of ids), tokens (list of generated ids, cut
     after the first EOS), hidden (len(tokens), H) float tensor (CPU)."""

@@ -33,6 +33,12 @@ try:   # subclass transformers' LogitsProcessor when it is there (generate() nee
 except ImportError:   # pragma: no cover - transformers absent
     _Base = object
 
+# The authors' decoding settings (../shared/PAPER-CODE.md); the processors'
+# defaults are these: ARGSLogitsProcessor(rm, **PAPER_ARGS),
+# CDLogitsProcessor(critic, model=lm, **PAPER_CD). Both decode greedily.
+PAPER_ARGS = dict(k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5, lam=0.5, baselines="paper")
+PAPER_CD = dict(k=10, T=0.7, lam=1.5, design="raw")
+
 PERTURBATIONS = (None, "noise", "random", "reversed")
 RANDOM_STD = 5.0   # the authors' random rewards: N(0, 5^2)
 

@@ -99,3 +99,21 @@ def test_train_value_bad_input(samples):
         cd.train_value(samples, np.zeros(3))
     with pytest.raises(ValueError, match="non-finite"):
         cd.train_value(samples, np.full((4, 6), np.nan))
+
+
+def test_defaults_are_the_papers_settings():
+    """The functions' defaults are the PAPER_* presets (PAPER-CODE.md's numbers)."""
+    import inspect
+
+    def defaults(fn):
+        return {k: v.default for k, v in inspect.signature(fn).parameters.items()}
+
+    for fn, preset in ((cd.sample, cd.PAPER_SAMPLING), (cd.shape_targets, cd.PAPER_SHAPING),
+                       (cd.train_value, cd.PAPER_TRAINING), (hf.ARGSLogitsProcessor.__init__, hf.PAPER_ARGS),
+                       (hf.CDLogitsProcessor.__init__, hf.PAPER_CD)):
+        d = defaults(fn)
+        for k, v in preset.items():
+            assert d[k] == v, (fn.__qualname__, k, d[k], v)
+    assert hf.PAPER_ARGS == dict(k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5, lam=0.5,
+                                 baselines="paper")
+    assert cd.PAPER_SHAPING["B"] == 15.0 and cd.PAPER_SHAPING["beta"] == 0.667
