@@ -81,6 +81,8 @@ def main():
             cases = [
                 ("ARGS", "srs.hf.ARGSLogitsProcessor in generate()",
                  lambda: srs_run(lm, hf.ARGSLogitsProcessor(rm, k=10), ps, steps)),
+                ("ARGS", "same, reward_cache=True",
+                 lambda: srs_run(lm, hf.ARGSLogitsProcessor(rm, k=10, reward_cache=True), ps, steps)),
                 ("ARGS", "authors' batch-1 loop",
                  lambda: ref_run(lambda p: ref.args_loop(lm, rm, p, steps), ps)),
                 ("CD", "srs.hf.CDLogitsProcessor in generate()",

@@ -38,6 +38,8 @@ def main():
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--max-batch-tokens", type=int, default=1 << 16)
     ap.add_argument("--no-eos", action="store_true")
+    ap.add_argument("--reward-cache", action="store_true",
+                    help="score candidates through k copies of the reward model's KV cache")
     args = ap.parse_args()
     import torch
     from transformers import LogitsProcessorList
@@ -49,7 +51,8 @@ def main():
         proc = srs.hf.ARGSLogitsProcessor(
             rm, k=args.k, design=args.design, preset=args.preset, B=args.B, alpha=args.alpha, lam=args.lam,
             baselines=args.baselines, eos_token_id=eos, pad_token_id=pad, perturb=args.perturb,
-            noise_std=args.noise_std, seed=args.seed, max_batch_tokens=args.max_batch_tokens)
+            noise_std=args.noise_std, seed=args.seed, max_batch_tokens=args.max_batch_tokens,
+            reward_cache=args.reward_cache)
     except ValueError as e:
         C.fail(str(e))
     torch.manual_seed(args.seed)

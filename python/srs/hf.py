@@ -233,12 +233,20 @@ class ARGSLogitsProcessor(_GuidedProcessor):
       has it), "cpu" always on the CPU.
     tokenizer, reward_tokenizer: only for reward models with another
       vocabulary, which are not supported yet (ValueError).
+    reward_cache: keep the reward model's own KV cache of the batch and score
+      the k candidates of every row as one token each through k copies of it
+      (the chosen copy is kept for the next step), instead of re-encoding
+      every prefix + candidate each step. Much less compute on long prefixes,
+      but k copies of the reward model's cache of all rows in memory at once
+      (max_batch_tokens does not apply), and every row is scored, finished or
+      not. The reward model must take a cache and position ids (transformers'
+      decoder models do).
     """
 
     def __init__(self, reward_model, k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5,
                  lam=0.5, cap=2.0, clip=None, baselines="paper", eos_token_id=None, pad_token_id=None,
                  max_batch_tokens=1 << 16, perturb=None, noise_std=1.0, seed=0, device="auto",
-                 vocab_size=None, tokenizer=None, reward_tokenizer=None):
+                 vocab_size=None, tokenizer=None, reward_tokenizer=None, reward_cache=False):
         if tokenizer is not None or reward_tokenizer is not None:
             if tokenizer is not None and reward_tokenizer is not None and \
                     tokenizer.get_vocab() != reward_tokenizer.get_vocab():
@@ -259,11 +267,15 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         self.perturb, self.noise_std, self.seed = perturb, float(noise_std), int(seed)
         self._gen = None
         self._takes_positions = "position_ids" in inspect.signature(reward_model.forward).parameters
+        self.reward_cache = bool(reward_cache)
+        self._kc = _KFoldCache(reward_model, k) if self.reward_cache else None
         super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, 1.0, eos_token_id,
                          pad_token_id, device)
 
     def _new_generation(self, input_ids):
         self._gen = None
+        if self._kc is not None:
+            self._kc.reset()
         if self.perturb in ("noise", "random"):
             self._gen = torch.Generator(device=input_ids.device)
             self._gen.manual_seed(self.seed)
@@ -274,7 +286,19 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         done = self.finished(input_ids)
         active = ~done
         ids = fused = None
-        if active.any():
+        if self._kc is not None:
+            # every row through the reward model's k-fold cache
+            pads = self._left_pads(input_ids)
+            self._kc.advance(input_ids, pads, done)
+            ids, logp = self._candidates(scores)
+            self._check_vocab(ids, input_ids)
+            out = self._kc.look(ids, pads, input_ids.shape[1])
+            r = out.logits[:, 0].to(torch.float64).reshape(ids.shape)
+            r = torch.where(ids >= 0, r, torch.zeros_like(r))
+            ids, logp, r = ids[active], logp[active], r[active]
+            if active.any():
+                fused = self._fuse(ids, logp, perturb(r, self.perturb, self.noise_std, self._gen))
+        elif active.any():
             rows = active.nonzero().flatten()
             ids, logp = self._candidates(scores[rows])
             self._check_vocab(ids, input_ids)
@@ -345,6 +369,68 @@ class ARGSLogitsProcessor(_GuidedProcessor):
 
 
 
+class _KFoldCache:
+    """A model's own KV cache of the batch being generated, for lookahead:
+    prefill at the first step; each step, expand() makes k copies of every
+    row and look() runs one token per copy (the row's k candidates); at the
+    next step advance() keeps the copy of the candidate that was chosen, so
+    the prefix is never encoded twice. A chosen token that was not a
+    candidate (another processor changed the choice) is fed for real."""
+
+    def __init__(self, model, k):
+        self.model, self.k = model, k
+        params = inspect.signature(model.forward).parameters
+        # transformers renames past_key_values to cache (deprecated in 5.x)
+        self.arg = "cache" if "cache" in params else "past_key_values"
+        self.reset()
+
+    def reset(self):
+        self.cache = None
+        self.cand = None
+
+    @staticmethod
+    def mask_pos(length, pads, device):
+        pos = torch.arange(length, device=device).unsqueeze(0) - pads.unsqueeze(1)
+        return (pos >= 0).to(torch.long), pos.clamp(min=0)
+
+    def forward(self, ids, mask, pos, hidden=False):
+        kw = {self.arg: self.cache} if self.cache is not None else {}
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
+                         output_hidden_states=hidden, **kw)
+        new = getattr(out, "cache", None) if self.arg == "cache" else None
+        self.cache = new if new is not None else out.past_key_values
+        return out
+
+    def advance(self, input_ids, pads, done, hidden=False, feed=False):
+        """Brings the cache up to input_ids (rows, length). Returns the model
+        output of the pass it ran (prefill or fed token), or None when the
+        chosen candidates' copies were kept. feed: always feed the last token
+        (no lookahead copies to keep)."""
+        rows, length = input_ids.shape
+        mask, pos = self.mask_pos(length, pads, input_ids.device)
+        if self.cache is None:
+            return self.forward(input_ids, mask, pos, hidden)
+        last = input_ids[:, -1]
+        if feed:
+            return self.forward(last.unsqueeze(1), mask, pos[:, -1:], hidden)
+        hit = self.cand == last.unsqueeze(1)                                    # (rows, k)
+        found = hit.any(dim=1)
+        j = torch.argmax(hit.to(torch.int64), dim=1)
+        self.cache.batch_select_indices(torch.arange(rows, device=input_ids.device) * self.k + j)
+        if bool((~found & ~done).any()):
+            self.cache.crop(-1)
+            return self.forward(last.unsqueeze(1), mask, pos[:, -1:], hidden)
+        return None
+
+    def look(self, cand, pads, length, hidden=False):
+        """The k candidates (rows, k) of every row, one token each, through k
+        copies of the cache (prefix length `length`). Returns the output."""
+        self.cache.batch_repeat_interleave(self.k)
+        mask, pos = self.mask_pos(length + 1, pads.repeat_interleave(self.k), cand.device)
+        self.cand = cand
+        return self.forward(cand.clamp(min=0).reshape(-1, 1), mask, pos[:, -1:], hidden)
+
+
 class CDLogitsProcessor(_GuidedProcessor):
     """Controlled Decoding (CD) as a transformers logits processor: the
     candidates are the top-k of log_softmax(scores / T) and each gets a value;
@@ -395,16 +481,12 @@ class CDLogitsProcessor(_GuidedProcessor):
             head = head.weight.t()            # nn.Linear(H, vocab): weight (vocab, H)
         self.value_head = head
         self.m_star = m_star
-        # transformers renames past_key_values to cache (deprecated in 5.x)
-        params = inspect.signature(model.forward).parameters
-        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._kc = _KFoldCache(model, k)
         super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, T, eos_token_id,
                          pad_token_id, device)
 
     def _new_generation(self, input_ids):
-        self._cache = None
-        self._cand = None
-        self._hidden = None
+        self._kc.reset()
 
     def _fuse(self, ids, logp, score):
         if self.m_star is None:
@@ -421,45 +503,6 @@ class CDLogitsProcessor(_GuidedProcessor):
                                       m_star=m.cpu().numpy())
         return torch.from_numpy(fused).to(ids.device)
 
-    # -- the processor's own pass over the language model -------------------------
-
-    def _mask_pos(self, length, pads, device):
-        pos = torch.arange(length, device=device).unsqueeze(0) - pads.unsqueeze(1)
-        return (pos >= 0).to(torch.long), pos.clamp(min=0)
-
-    def _forward(self, ids, mask, pos, cache):
-        kw = {self._cache_arg: cache} if cache is not None else {}
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
-                         output_hidden_states=True, **kw)
-        new = getattr(out, "cache", None) if self._cache_arg == "cache" else None
-        if new is None:
-            new = out.past_key_values
-        return new, out.hidden_states[-1][:, -1]
-
-    def _advance(self, input_ids, pads, done):
-        """Brings the cache (and, for a value head, the prefix's hidden state)
-        up to input_ids: a prefill at the first step, else the chosen
-        candidate's row of the expanded cache."""
-        rows, length = input_ids.shape
-        mask, pos = self._mask_pos(length, pads, input_ids.device)
-        if self._cache is None:
-            self._cache, self._hidden = self._forward(input_ids, mask, pos, None)
-            return
-        last = input_ids[:, -1]
-        if self.value_head is not None:
-            self._cache, self._hidden = self._forward(last.unsqueeze(1), mask, pos[:, -1:], self._cache)
-            return
-        hit = self._cand == last.unsqueeze(1)                                   # (rows, k)
-        found = hit.any(dim=1)
-        j = torch.argmax(hit.to(torch.int64), dim=1)
-        sel = torch.arange(rows, device=input_ids.device) * self.k + j
-        self._cache.batch_select_indices(sel)
-        if bool((~found & ~done).any()):
-            # a token that was not a candidate (another processor changed the
-            # choice): drop the candidate position and feed the real token
-            self._cache.crop(-1)
-            self._cache, _ = self._forward(last.unsqueeze(1), mask, pos[:, -1:], self._cache)
-
     def _critic(self, h):
         v = self.value_model(h.to(next(self.value_model.parameters()).dtype))
         return v.reshape(h.shape[0]).to(torch.float64)
@@ -470,19 +513,17 @@ class CDLogitsProcessor(_GuidedProcessor):
         rows, length = input_ids.shape
         done = self.finished(input_ids)
         pads = self._left_pads(input_ids)
-        self._advance(input_ids, pads, done)
+        head_mode = self.value_head is not None
+        out = self._kc.advance(input_ids, pads, done, hidden=head_mode, feed=head_mode)
         ids, logp = self._candidates(scores)                                    # (rows, k)
-        safe = ids.clamp(min=0)
-        if self.value_head is not None:
-            head = self.value_head.to(self._hidden.dtype)
-            values = torch.einsum("rh,hrk->rk", self._hidden, head[:, safe])
+        if head_mode:
+            h = out.hidden_states[-1][:, -1]                                    # (rows, H): the prefix's
+            head = self.value_head.to(h.dtype)
+            values = torch.einsum("rh,hrk->rk", h, head[:, ids.clamp(min=0)])
         else:
             # lookahead: every row's k candidates through the k-fold cache
-            self._cache.batch_repeat_interleave(self.k)
-            mask, pos = self._mask_pos(length + 1, pads.repeat_interleave(self.k), input_ids.device)
-            self._cache, h = self._forward(safe.reshape(-1, 1), mask, pos[:, -1:], self._cache)
+            h = self._kc.look(ids, pads, length, hidden=True).hidden_states[-1][:, -1]
             values = self._critic(h).reshape(rows, self.k)
-            self._cand = ids
         values = values.to(torch.float64)
         active = ~done
         self._active = active

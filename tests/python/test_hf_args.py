@@ -185,3 +185,19 @@ def test_fewer_finite_scores_than_k(models):
     out = proc(ids, scores)
     for i in range(4):
         assert torch.isfinite(out[i]).nonzero().flatten().tolist() == keep
+
+
+@pytest.mark.parametrize("design", ["soft", "meanstd"])
+def test_reward_cache_equals_batch1_loop(models, design):
+    """reward_cache=True (the reward model's k-fold KV cache) gives the
+    reference's tokens too, with and without finished rows."""
+    lm, rm = models
+    got = generate(lm, hf.ARGSLogitsProcessor(rm, k=10, design=design, reward_cache=True), PROMPTS)
+    assert got.tolist() == reference(lm, rm, design)
+    base = reference(lm, rm, "soft")
+    eos = base[1][2]
+    want = reference(lm, rm, "soft", eos=eos)
+    got = generate(lm, hf.ARGSLogitsProcessor(rm, k=10, eos_token_id=eos, reward_cache=True), PROMPTS, eos=eos)
+    for i, w in enumerate(want):
+        row = got[i].tolist()
+        assert row[:len(w)] == w and all(t == 0 for t in row[len(w):]), (i, row, w)
