@@ -94,8 +94,11 @@ class _GuidedProcessor(_Base):
                      np.zeros((1, 1), np.float32), "cpu")
 
     def reset(self):
-        """Forget the current generation (called automatically when a new
-        generate() call starts: a new batch or a shorter input)."""
+        """Forget the current generation. Automatic whenever input_ids is not
+        the last call's plus one token per row (a new generate() call, or beam
+        search reordering rows, which then costs a fresh prefill per step);
+        call it between two generate() calls whose second prompts are exactly
+        the first outputs plus one token, the one case it cannot tell."""
         self._prompt_len = None
         self._rows = None
         self._last_len = None
