@@ -12,7 +12,8 @@ def fail(msg):
 def add_model_args(ap, reward=True):
     ap.add_argument("--model", help="causal LM: a HuggingFace name or local path")
     if reward:
-        ap.add_argument("--reward-model", help="sequence-classification reward model (same vocabulary)")
+        ap.add_argument("--reward-model", help="sequence-classification reward model (another vocabulary "
+                        "is re-tokenised as text)")
     ap.add_argument("--tiny", action="store_true",
                     help="tiny random models built from configs (no download); prompts are token ids")
     ap.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "float64"])
@@ -47,6 +48,7 @@ def load(args, reward=True):
             if not ids or min(ids) < 0 or max(ids) >= lm.config.vocab_size:
                 fail("prompt %d: token ids must be in [0, %d)" % (i + 1, lm.config.vocab_size))
             prompts.append(ids)
+        args.reward_tokenizer = None
         return lm.to(args.device), (rm.to(args.device) if reward else None), None, prompts, texts
     if not args.model or (reward and not args.reward_model):
         fail("give --model%s, or --tiny" % (" and --reward-model" if reward else ""))
@@ -54,18 +56,18 @@ def load(args, reward=True):
     tok = AutoTokenizer.from_pretrained(args.model)
     kw = {"dtype": dt} if dt is not None else {}
     lm = AutoModelForCausalLM.from_pretrained(args.model, **kw).to(args.device).eval()
-    rm = None
+    rm = rtok = None
     if reward:
         rtok = AutoTokenizer.from_pretrained(args.reward_model)
-        if rtok.get_vocab() != tok.get_vocab():
-            fail("the reward model's tokenizer has another vocabulary than the model's: re-tokenising is "
-                 "not supported yet")
+        if rtok.pad_token_id is None:
+            rtok.pad_token = rtok.eos_token
         rm = AutoModelForSequenceClassification.from_pretrained(args.reward_model, num_labels=1, **kw)
         rm = rm.to(args.device).eval()
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     if rm is not None and rm.config.pad_token_id is None:
-        rm.config.pad_token_id = tok.pad_token_id
+        rm.config.pad_token_id = rtok.pad_token_id
+    args.reward_tokenizer = rtok
     prompts = [tok(t, add_special_tokens=True)["input_ids"] for t in texts]
     return lm, rm, tok, prompts, texts
 

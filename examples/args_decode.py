@@ -52,7 +52,8 @@ def main():
             rm, k=args.k, design=args.design, preset=args.preset, B=args.B, alpha=args.alpha, lam=args.lam,
             baselines=args.baselines, eos_token_id=eos, pad_token_id=pad, perturb=args.perturb,
             noise_std=args.noise_std, seed=args.seed, max_batch_tokens=args.max_batch_tokens,
-            reward_cache=args.reward_cache)
+            reward_cache=args.reward_cache, tokenizer=tok if args.reward_tokenizer is not None else None,
+            reward_tokenizer=args.reward_tokenizer)
     except ValueError as e:
         C.fail(str(e))
     torch.manual_seed(args.seed)

@@ -234,8 +234,13 @@ class ARGSLogitsProcessor(_GuidedProcessor):
       generator of those draws.
     device: "auto" runs the guide step on the scores' device (CUDA when libsrs
       has it), "cpu" always on the CPU.
-    tokenizer, reward_tokenizer: only for reward models with another
-      vocabulary, which are not supported yet (ValueError).
+    tokenizer, reward_tokenizer: the language model's and the reward model's
+      tokenizers, for a reward model with another vocabulary: every prefix +
+      candidate is decoded to text (tokenizer.decode(ids, **decode_kwargs),
+      default skip_special_tokens=True) and re-tokenised
+      (reward_tokenizer(texts, **encode_kwargs)), left-padded with the reward
+      tokenizer's pad id. With equal vocabularies the ids pass straight
+      through and the tokenizers are not used.
     reward_cache: keep the reward model's own KV cache of the batch and score
       the k candidates of every row as one token each through k copies of it
       (the chosen copy is kept for the next step), instead of re-encoding
@@ -249,21 +254,25 @@ class ARGSLogitsProcessor(_GuidedProcessor):
     def __init__(self, reward_model, k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5,
                  lam=0.5, cap=2.0, clip=None, baselines="paper", eos_token_id=None, pad_token_id=None,
                  max_batch_tokens=1 << 16, perturb=None, noise_std=1.0, seed=0, device="auto",
-                 vocab_size=None, tokenizer=None, reward_tokenizer=None, reward_cache=False):
-        if tokenizer is not None or reward_tokenizer is not None:
-            if tokenizer is not None and reward_tokenizer is not None and \
-                    tokenizer.get_vocab() != reward_tokenizer.get_vocab():
-                raise ValueError("the reward model's tokenizer has another vocabulary than the language "
-                                 "model's: re-tokenising prefix + candidate as text is not supported yet; "
-                                 "use a reward model with the same vocabulary")
+                 vocab_size=None, tokenizer=None, reward_tokenizer=None, reward_cache=False,
+                 decode_kwargs=None, encode_kwargs=None):
+        if (tokenizer is None) != (reward_tokenizer is None):
+            raise ValueError("give both tokenizer and reward_tokenizer (re-tokenising), or neither")
+        self.tokenizer, self.reward_tokenizer = tokenizer, reward_tokenizer
+        self._retok = tokenizer is not None and tokenizer.get_vocab() != reward_tokenizer.get_vocab()
+        self.decode_kwargs = dict(skip_special_tokens=True) if decode_kwargs is None else dict(decode_kwargs)
+        self.encode_kwargs = {} if encode_kwargs is None else dict(encode_kwargs)
+        if self._retok and reward_cache:
+            raise ValueError("reward_cache needs a reward model with the language model's vocabulary")
         if perturb not in PERTURBATIONS:
             raise ValueError("perturb must be one of %s; got %r" % (", ".join(repr(p) for p in PERTURBATIONS),
                                                                     perturb))
         if not isinstance(max_batch_tokens, int) or max_batch_tokens < 1:
             raise ValueError("max_batch_tokens must be a positive integer, got %r" % (max_batch_tokens,))
         cfg = getattr(reward_model, "config", None)
-        if pad_token_id is None and cfg is not None:
-            pad_token_id = _text_cfg(cfg).pad_token_id
+        self._rm_pad = _text_cfg(cfg).pad_token_id if cfg is not None else None
+        if pad_token_id is None:
+            pad_token_id = tokenizer.pad_token_id if tokenizer is not None else self._rm_pad
         self.reward_model = reward_model
         self.vocab_size = vocab_size
         self.max_batch_tokens = max_batch_tokens
@@ -304,8 +313,11 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         elif active.any():
             rows = active.nonzero().flatten()
             ids, logp = self._candidates(scores[rows])
-            self._check_vocab(ids, input_ids)
-            r = self.rewards(input_ids[rows], self._left_pads(input_ids)[rows], ids)
+            if self._retok:
+                r = self.rewards_text(input_ids[rows], self._left_pads(input_ids)[rows], ids)
+            else:
+                self._check_vocab(ids, input_ids)
+                r = self.rewards(input_ids[rows], self._left_pads(input_ids)[rows], ids)
             r = perturb(r, self.perturb, self.noise_std, self._gen)
             fused = self._fuse(ids, logp, r)
         self.steps += 1
@@ -350,18 +362,52 @@ class ARGSLogitsProcessor(_GuidedProcessor):
             pos = torch.arange(x.shape[1], device=dev).unsqueeze(0) - (sp - trim).unsqueeze(1)
             mask = (pos >= 0).to(torch.long)
             pos = pos.clamp(min=0)
-            fill = self.pad_token_id if self.pad_token_id is not None else 0
+            fill = self._rm_pad if self._rm_pad is not None else (self.pad_token_id or 0)
             x = torch.where(mask.bool(), x, torch.full_like(x, fill))
-            out[s:e] = self._score(x, mask, pos)
+            out[s:e] = self._score(x, mask, pos, self._rm_pad)
         out = out.reshape(n, k)
         return torch.where(ids >= 0, out, torch.zeros_like(out))
 
-    def _score(self, x, mask, pos):
+    def rewards_text(self, prefix, pads, ids):
+        """rewards() for a reward model with another vocabulary: each prefix
+        + candidate decoded with tokenizer and re-tokenised with
+        reward_tokenizer."""
+        n, k = ids.shape
+        texts = []
+        for r in range(n):
+            pre = prefix[r, int(pads[r]):].tolist()
+            for c in ids[r].tolist():
+                texts.append(self.tokenizer.decode(pre + [max(c, 0)], **self.decode_kwargs))
+        enc = [self.reward_tokenizer(t, **self.encode_kwargs)["input_ids"] for t in texts]
+        if any(len(e) == 0 for e in enc):
+            raise ValueError("the reward tokenizer gave no tokens for %r" % texts[[len(e) for e in enc].index(0)])
+        pad = self.reward_tokenizer.pad_token_id
+        pad = pad if pad is not None else (self._rm_pad if self._rm_pad is not None else 0)
+        dev = prefix.device
+        out = torch.zeros(n * k, dtype=torch.float64, device=dev)
+        order = sorted(range(n * k), key=lambda i: len(enc[i]))   # similar lengths share a chunk
+        s = 0
+        while s < len(order):
+            e, longest = s, 0
+            while e < len(order) and (e == s or max(longest, len(enc[order[e]])) * (e - s + 1)
+                                      <= self.max_batch_tokens):
+                longest = max(longest, len(enc[order[e]]))
+                e += 1
+            idx = order[s:e]
+            L = max(len(enc[i]) for i in idx)
+            x = torch.tensor([[pad] * (L - len(enc[i])) + enc[i] for i in idx], device=dev)
+            mask = torch.tensor([[0] * (L - len(enc[i])) + [1] * len(enc[i]) for i in idx], device=dev)
+            pos = (mask.cumsum(1) - 1).clamp(min=0)
+            out[torch.tensor(idx, device=dev)] = self._score(x, mask, pos, pad)
+            s = e
+        out = out.reshape(n, k)
+        return torch.where(ids >= 0, out, torch.zeros_like(out))
+
+    def _score(self, x, mask, pos, pad):
         rm = self.reward_model
         kw = dict(attention_mask=mask)
         if self._takes_positions:
             kw["position_ids"] = pos
-        pad = self.pad_token_id
         real_pad = pad is not None and bool(((x == pad) & mask.bool()).any())
         if real_pad:
             emb = rm.get_input_embeddings()(x)

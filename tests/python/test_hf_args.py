@@ -162,15 +162,45 @@ def test_bad_options(models):
     with pytest.raises(ValueError, match="baselines must be one of"):
         hf.ARGSLogitsProcessor(rm, baselines="theirs")
 
-    class Tok:
-        def __init__(self, v):
-            self.v = v
+    with pytest.raises(ValueError, match="give both tokenizer and reward_tokenizer"):
+        hf.ARGSLogitsProcessor(rm, tokenizer=word_tokenizer(list(range(100))))
+    a, b = word_tokenizer(list(range(100))), word_tokenizer(PERM)
+    with pytest.raises(ValueError, match="reward_cache needs"):
+        hf.ARGSLogitsProcessor(rm, tokenizer=a, reward_tokenizer=b, reward_cache=True)
 
-        def get_vocab(self):
-            return self.v
 
-    with pytest.raises(ValueError, match="another vocabulary"):
-        hf.ARGSLogitsProcessor(rm, tokenizer=Tok({"a": 0}), reward_tokenizer=Tok({"b": 0}))
+WORDS = ["<pad>", "<s>", "</s>"] + ["w%d" % i for i in range(3, 100)]
+PERM = [0] + list(range(99, 0, -1))      # the reward tokenizer's id of each word (pad stays 0)
+
+
+def word_tokenizer(ids):
+    """A word-level tokenizer over WORDS with the given ids (nothing downloaded)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+    t = Tokenizer(models.WordLevel({w: i for w, i in zip(WORDS, ids)}, unk_token="<pad>"))
+    t.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    return PreTrainedTokenizerFast(tokenizer_object=t, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
+
+
+def test_reward_model_with_another_vocabulary(models):
+    """A reward model over a permuted vocabulary (its embedding rows permuted
+    to match) with the tokenizer pair re-tokenising the text scores exactly as
+    the original one on the ids, so generate() gives the reference's tokens."""
+    import copy
+    lm, rm = models
+    rm2 = copy.deepcopy(rm)
+    with torch.no_grad():
+        emb = rm.get_input_embeddings().weight
+        new = torch.empty_like(emb)
+        new[torch.tensor(PERM)] = emb
+        rm2.get_input_embeddings().weight.copy_(new)
+    a, b = word_tokenizer(list(range(100))), word_tokenizer(PERM)
+    keep = dict(skip_special_tokens=False)
+    proc = hf.ARGSLogitsProcessor(rm2, k=10, tokenizer=a, reward_tokenizer=b, decode_kwargs=keep,
+                                  encode_kwargs=dict(add_special_tokens=False), max_batch_tokens=64)
+    assert generate(lm, proc, PROMPTS).tolist() == reference(lm, rm, "soft")
+    # without the tokenizers the permuted model is another reward model
+    assert generate(lm, hf.ARGSLogitsProcessor(rm2, k=10), PROMPTS).tolist() != reference(lm, rm, "soft")
 
 
 def test_fewer_finite_scores_than_k(models):
