@@ -76,7 +76,7 @@ class _GuidedProcessor(_Base):
     selection through libsrs and the write-back."""
 
     def __init__(self, k, lam, design, preset, B, alpha, cap, clip, baselines, T, eos_token_id,
-                 pad_token_id, device):
+                 pad_token_id, device, draw=False, tau=1.0, top_p=1.0, seeds=0):
         if not isinstance(k, int) or not 1 <= k <= K_MAX:
             raise ValueError("k must be an integer in [1, %d], got %r" % (K_MAX, k))
         if not T >= 0:
@@ -84,6 +84,12 @@ class _GuidedProcessor(_Base):
         self.k, self.T = k, float(T)
         self.opts = dict(design=design, preset=preset, B=B, alpha=alpha, lam=lam, cap=cap, clip=clip,
                          baselines=baselines)
+        self.draw, self.tau, self.top_p, self.seeds = bool(draw), tau, top_p, seeds
+        if self.draw:
+            if not (isinstance(seeds, int) or hasattr(seeds, "__len__")):
+                raise ValueError("seeds must be an integer or one integer per row, got %r" % (seeds,))
+            self.opts.update(tau=tau, top_p=top_p)
+        self._active = None
         self.eos = _eos_list(eos_token_id)
         self.pad_token_id = pad_token_id
         self._device = device
@@ -167,16 +173,35 @@ class _GuidedProcessor(_Base):
         opts = dict(self.opts, **extra)
         return self._guide(kind).select(ids, logp, score, return_all=True, **opts)
 
+    def _row_opts(self, active):
+        """Per-step options of the active rows (draw: libsrs's sampler)."""
+        if not self.draw:
+            return {}
+        rows = active.nonzero().flatten().cpu().numpy()
+        if isinstance(self.seeds, int):
+            seeds = (self.seeds + rows).astype(np.uint64)
+        else:
+            seeds = np.asarray(self.seeds, dtype=np.uint64).reshape(-1)
+            if seeds.size != active.numel():
+                raise ValueError("seeds has %d values; expected one per row (%d) or a single integer"
+                                 % (seeds.size, active.numel()))
+            seeds = seeds[rows]
+        return dict(mode="sample", tau=self.tau, top_p=self.top_p, seeds=seeds, step=self.steps)
+
     def _fuse(self, ids, logp, score):
-        """fused (rows, k) float32 tensor on ids' device, through libsrs."""
+        """fused (rows, k) float32 tensor on ids' device, through libsrs; the
+        drawn tokens (draw=True) in self._tokens."""
         dev = ids.device
-        use_cuda = dev.type == "cuda" and self._device != "cpu" and _cuda_guide_ok()
+        extra = self._row_opts(self._active)
+        use_cuda = dev.type == "cuda" and self._device != "cpu" and _cuda_guide_ok() and not extra
         if use_cuda:
-            _, fused, _, _ = self._select(ids.to(torch.int32), logp.float(), score.float(), "cuda")
-            return fused
-        _, fused, _, _ = self._select(ids.to(torch.int32).cpu().numpy(), logp.float().cpu().numpy(),
-                                      score.float().cpu().numpy(), "cpu")
-        return torch.from_numpy(fused).to(dev)
+            tok, fused, _, _ = self._select(ids.to(torch.int32), logp.float(), score.float(), "cuda")
+        else:
+            tok, fused, _, _ = self._select(ids.to(torch.int32).cpu().numpy(), logp.float().cpu().numpy(),
+                                            score.float().cpu().numpy(), "cpu", **extra)
+            tok, fused = torch.from_numpy(tok), torch.from_numpy(fused)
+        self._tokens = tok.to(dev)
+        return fused.to(dev)
 
     def _write(self, scores, active, ids, fused, done):
         """The processor's output: fused at the candidates of active rows,
@@ -194,6 +219,12 @@ class _GuidedProcessor(_Base):
             sub = torch.full((ids.shape[0], scores.shape[1]), -float("inf"), dtype=scores.dtype,
                              device=scores.device)
             sub.scatter_(1, idx, val)
+            if self.draw:
+                # libsrs drew the token: the only finite entry (-1: no token)
+                tok = self._tokens.to(torch.int64)
+                sub.fill_(-float("inf"))
+                ok = tok >= 0
+                sub[ok.nonzero().flatten(), tok[ok]] = 0.0
             out[rows] = sub
         if done.any() and self.eos:
             out[done.nonzero().flatten(), self.eos[0]] = 0.0
@@ -241,6 +272,13 @@ class ARGSLogitsProcessor(_GuidedProcessor):
       (reward_tokenizer(texts, **encode_kwargs)), left-padded with the reward
       tokenizer's pad id. With equal vocabularies the ids pass straight
       through and the tokenizers are not used.
+    draw, tau, top_p, seeds: with draw=True libsrs draws the token itself
+      from softmax(fused / tau) after top-p, from its Philox stream keyed by
+      (seeds[row], step) (seeds: one integer per row, or an integer s giving
+      row i the seed s + i), and the processor returns 0 at that token, -inf
+      elsewhere: call generate() with do_sample=False. A row's draws then
+      depend only on its own seed, not on the batch it sits in or on torch's
+      random state.
     reward_cache: keep the reward model's own KV cache of the batch and score
       the k candidates of every row as one token each through k copies of it
       (the chosen copy is kept for the next step), instead of re-encoding
@@ -255,7 +293,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
                  lam=0.5, cap=2.0, clip=None, baselines="paper", eos_token_id=None, pad_token_id=None,
                  max_batch_tokens=1 << 16, perturb=None, noise_std=1.0, seed=0, device="auto",
                  vocab_size=None, tokenizer=None, reward_tokenizer=None, reward_cache=False,
-                 decode_kwargs=None, encode_kwargs=None):
+                 decode_kwargs=None, encode_kwargs=None, draw=False, tau=1.0, top_p=1.0, seeds=0):
         if (tokenizer is None) != (reward_tokenizer is None):
             raise ValueError("give both tokenizer and reward_tokenizer (re-tokenising), or neither")
         self.tokenizer, self.reward_tokenizer = tokenizer, reward_tokenizer
@@ -282,7 +320,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         self.reward_cache = bool(reward_cache)
         self._kc = _KFoldCache(reward_model, k) if self.reward_cache else None
         super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, 1.0, eos_token_id,
-                         pad_token_id, device)
+                         pad_token_id, device, draw, tau, top_p, seeds)
 
     def _new_generation(self, input_ids):
         self._gen = None
@@ -297,6 +335,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         self._begin(input_ids)
         done = self.finished(input_ids)
         active = ~done
+        self._active = active
         ids = fused = None
         if self._kc is not None:
             # every row through the reward model's k-fold cache
@@ -506,6 +545,8 @@ class CDLogitsProcessor(_GuidedProcessor):
     or without it the per-step threshold over the candidates (preset, B, beta
     = 1/lam), and the baselines, as ARGSLogitsProcessor.
 
+    draw, tau, top_p, seeds: libsrs draws the token (as ARGSLogitsProcessor).
+
     Hidden states are model(..., output_hidden_states=True).hidden_states[-1],
     the same definition as srs.cd.sample's. The processor expects the prompts
     left-padded with pad_token_id (default: the model's) and recomputes its
@@ -514,7 +555,8 @@ class CDLogitsProcessor(_GuidedProcessor):
 
     def __init__(self, value_model=None, k=10, T=0.7, lam=1.5, model=None, value_head=None, design="raw",
                  preset="paper-cd", B=1.0, alpha=1.0, cap=2.0, clip=None, baselines="paper",
-                 m_star=None, eos_token_id=None, pad_token_id=None, device="auto"):
+                 m_star=None, eos_token_id=None, pad_token_id=None, device="auto", draw=False, tau=1.0,
+                 top_p=1.0, seeds=0):
         if (value_model is None) == (value_head is None):
             raise ValueError("give exactly one of value_model (a critic on hidden states) and value_head "
                              "(a value head over the vocabulary)")
@@ -532,25 +574,22 @@ class CDLogitsProcessor(_GuidedProcessor):
         self.m_star = m_star
         self._kc = _KFoldCache(model, k)
         super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, T, eos_token_id,
-                         pad_token_id, device)
+                         pad_token_id, device, draw, tau, top_p, seeds)
 
     def _new_generation(self, input_ids):
         self._kc.reset()
 
-    def _fuse(self, ids, logp, score):
+    def _row_opts(self, active):
+        extra = super()._row_opts(active)
         if self.m_star is None:
-            return super()._fuse(ids, logp, score)
+            return extra
         # per-row m*(x) of the rows of this step (the active ones)
         m = torch.as_tensor(self.m_star, dtype=torch.float64).reshape(-1)
         m = m.expand(self._rows) if m.numel() == 1 else m
         if m.numel() != self._rows:
             raise ValueError("m_star has %d values; expected one per row (%d) or a single number"
                              % (m.numel(), self._rows))
-        m = m.to(self._active.device)[self._active]
-        _, fused, _, _ = self._select(ids.to(torch.int32).cpu().numpy(), logp.float().cpu().numpy(),
-                                      score.float().cpu().numpy(), "cpu", threshold="given",
-                                      m_star=m.cpu().numpy())
-        return torch.from_numpy(fused).to(ids.device)
+        return dict(extra, threshold="given", m_star=m.to(active.device)[active].cpu().numpy())
 
     def _critic(self, h):
         v = self.value_model(h.to(next(self.value_model.parameters()).dtype))

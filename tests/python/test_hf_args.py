@@ -231,3 +231,28 @@ def test_reward_cache_equals_batch1_loop(models, design):
     for i, w in enumerate(want):
         row = got[i].tolist()
         assert row[:len(w)] == w and all(t == 0 for t in row[len(w):]), (i, row, w)
+
+
+@pytest.mark.parametrize("kind", ["args", "cd"])
+def test_draw_is_batch_independent(models, kind):
+    """draw=True: libsrs samples each row from its own seed, so a row gives
+    the same tokens in the batch of 4 as alone, whatever torch's seed; other
+    seeds give other tokens."""
+    lm, rm = models
+    torch.manual_seed(0)
+    critic = torch.nn.Sequential(torch.nn.Linear(32, 8), torch.nn.Tanh(), torch.nn.Linear(8, 1)).double()
+
+    def proc(seeds):
+        if kind == "args":
+            return hf.ARGSLogitsProcessor(rm, k=10, draw=True, tau=1.0, seeds=seeds)
+        return hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[], draw=True, tau=1.0, seeds=seeds)
+
+    seeds = [11, 12, 13, 14]
+    torch.manual_seed(1)
+    batch = generate(lm, proc(seeds), PROMPTS).tolist()
+    for i, p in enumerate(PROMPTS):
+        torch.manual_seed(100 + i)
+        alone = generate(lm, proc([seeds[i]]), [p]).tolist()[0]
+        assert alone == batch[i], i
+    assert generate(lm, proc([21, 22, 23, 24]), PROMPTS).tolist() != batch
+    assert generate(lm, proc(11), PROMPTS).tolist()[0] == batch[0]     # s + i
