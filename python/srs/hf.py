@@ -504,7 +504,8 @@ class _KFoldCache:
         hit = self.cand == last.unsqueeze(1)                                    # (rows, k)
         found = hit.any(dim=1)
         j = torch.argmax(hit.to(torch.int64), dim=1)
-        self.cache.batch_select_indices(torch.arange(rows, device=input_ids.device) * self.k + j)
+        kk = self.cand.shape[1]
+        self.cache.batch_select_indices(torch.arange(rows, device=input_ids.device) * kk + j)
         if bool((~found & ~done).any()):
             self.cache.crop(-1)
             return self.forward(last.unsqueeze(1), mask, pos[:, -1:], hidden)
@@ -513,8 +514,9 @@ class _KFoldCache:
     def look(self, cand, pads, length, hidden=False):
         """The k candidates (rows, k) of every row, one token each, through k
         copies of the cache (prefix length `length`). Returns the output."""
-        self.cache.batch_repeat_interleave(self.k)
-        mask, pos = self.mask_pos(length + 1, pads.repeat_interleave(self.k), cand.device)
+        kk = cand.shape[1]                      # k, or the vocabulary when smaller
+        self.cache.batch_repeat_interleave(kk)
+        mask, pos = self.mask_pos(length + 1, pads.repeat_interleave(kk), cand.device)
         self.cand = cand
         return self.forward(cand.clamp(min=0).reshape(-1, 1), mask, pos[:, -1:], hidden)
 
@@ -611,7 +613,7 @@ class CDLogitsProcessor(_GuidedProcessor):
         else:
             # lookahead: every row's k candidates through the k-fold cache
             h = self._kc.look(ids, pads, length, hidden=True).hidden_states[-1][:, -1]
-            values = self._critic(h).reshape(rows, self.k)
+            values = self._critic(h).reshape(ids.shape)
         values = values.to(torch.float64)
         active = ~done
         self._active = active
@@ -635,7 +637,8 @@ def tiny_models(vocab=100, hidden=32, layers=2, heads=4, seed=0, dtype=None, ini
     float32). init: the weights' initialisation std (larger than
     transformers' 0.02 so that the random models have distinct preferences).
     Default (SDPA) attention: eager attention in float64 gives NaN for
-    left-padded rows in transformers 5.24 (a fully masked pad query row). Returns (lm, reward_model), both in eval mode."""
+    left-padded rows in transformers 5.24 (a fully masked pad query row).
+    Returns (lm, reward_model), both in eval mode."""
     from transformers import LlamaConfig, LlamaForCausalLM, LlamaForSequenceClassification
     kw = dict(vocab_size=vocab, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=layers,
               num_attention_heads=heads, num_key_value_heads=heads, max_position_embeddings=512,

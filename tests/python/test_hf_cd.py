@@ -42,7 +42,8 @@ def check_gap(runs):
 
 def test_cd_critic_equals_batch1_loop(setup):
     lm, critic, _ = setup
-    proc = hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[])          # the authors' k 10, T 0.7, lam 1.5, raw value
+    # the authors' k 10, T 0.7, lam 1.5, raw value
+    proc = hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[])
     got = generate(lm, proc, PROMPTS)
     want = check_gap([ref.cd_loop(lm, p, STEPS, critic=critic) for p in PROMPTS])
     assert got.tolist() == want
@@ -60,7 +61,8 @@ def test_cd_value_head_equals_batch1_loop(setup):
     lin = torch.nn.Linear(head.shape[0], head.shape[1], bias=False).double()
     with torch.no_grad():
         lin.weight.copy_(head.t())
-    assert generate(lm, hf.CDLogitsProcessor(value_head=lin, model=lm, eos_token_id=[]), PROMPTS).tolist() == got.tolist()
+    again = generate(lm, hf.CDLogitsProcessor(value_head=lin, model=lm, eos_token_id=[]), PROMPTS)
+    assert again.tolist() == got.tolist()
 
 
 def test_cd_eos_finished_rows(setup):
