@@ -450,7 +450,16 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         real_pad = pad is not None and bool(((x == pad) & mask.bool()).any())
         if real_pad:
             emb = rm.get_input_embeddings()(x)
-            logits = rm(inputs_embeds=emb, **kw).logits
+            # transformers warns that embeddings cannot be searched for pads:
+            # that is the point here (left padding, the last position pooled)
+            import logging
+            lg = logging.getLogger("transformers.modeling_layers")
+            level = lg.level
+            lg.setLevel(logging.ERROR)
+            try:
+                logits = rm(inputs_embeds=emb, **kw).logits
+            finally:
+                lg.setLevel(level)
         else:
             logits = rm(input_ids=x, **kw).logits
         return logits[:, 0].to(torch.float64)
