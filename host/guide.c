@@ -65,6 +65,8 @@ srs_status_t srs_guide_opts_check(srs_ctx_t *ctx, const srs_guide_opts_t *o) {
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown threshold source %d", (int)o->threshold);
     if ((unsigned)o->preset > SRS_PRESET_PAPER_ARGS)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown preset %d", (int)o->preset);
+    if ((unsigned)o->baselines > SRS_GUIDE_BASELINES_PAPER)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown baselines %d (srs or paper)", (int)o->baselines);
     if ((unsigned)o->mode > SRS_GUIDE_SAMPLE)
         return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown mode %d (greedy or sample)", (int)o->mode);
     if (!(o->B >= 0) || !isfinite(o->B))
@@ -220,6 +222,7 @@ static unsigned vocab_row(const srs_guide_opts_t *o, const void *x, int ex, cons
             double s = srs_guide_load(val, ev, v);
             double w = srs_guide_vocab_weight(srs_guide_load(x, ex, v), s, T, xmax);
             if (w < 0) continue;
+            w = srs_guide_stat_weight(o, w);
             wsum += w;
             ws += w * s;
             umin = s < umin ? s : umin;
@@ -234,15 +237,15 @@ static unsigned vocab_row(const srs_guide_opts_t *o, const void *x, int ex, cons
             for (int64_t v = 0; v < vocab; v++) {
                 double s = srs_guide_load(val, ev, v);
                 double w = srs_guide_vocab_weight(srs_guide_load(x, ex, v), s, T, xmax);
-                if (w >= 0) var += w * (s - st.mean) * (s - st.mean);
+                if (w >= 0) var += srs_guide_stat_weight(o, w) * (s - st.mean) * (s - st.mean);
             }
-            st.std = sqrt(var / wsum);
+            st.std = srs_guide_stat_std(o, sqrt(var / wsum));
         }
     }
     if ((uses_m || d == SRS_DESIGN_MEANSOFT) && (!isfinite(b_given) || (uses_m && !isfinite(m_given))))
         return flags | SRS_GUIDE_BAD_M;
 
-    double clip = o->clip >= 0 ? o->clip : o->B, best = -INFINITY;
+    double clip = srs_guide_clip(o), best = -INFINITY;
     int sample = o->mode == SRS_GUIDE_SAMPLE && o->tau > 0;
     for (int64_t v = 0; v < vocab; v++) {
         double key = srs_guide_vocab_key(o, srs_guide_load(x, ex, v), srs_guide_load(val, ev, v), T, xmax,

@@ -548,6 +548,15 @@ typedef enum {
     SRS_GUIDE_THR_GIVEN,       // per-row m*(x) from opts.m_star (offline, srs_thresholds)
 } srs_guide_thr_t;
 
+// Definitions of the baseline designs' statistics.
+typedef enum {
+    SRS_GUIDE_BASELINES_SRS = 0,   // mean and std p-weighted by the base policy; cap clipped at
+                                   // clip (< 0: B)
+    SRS_GUIDE_BASELINES_PAPER,     // the authors' ARGS baselines: unweighted mean, population std
+                                   // clamped at 1e-6 (meanstd, meansoft), minmax's range clamped
+                                   // at 1e-6, cap clipped only at a given clip (>= 0)
+} srs_guide_baselines_t;
+
 typedef struct {
     srs_design_t design;       // raw, hard, soft, minmax, meanstd (cap, meansoft also work)
     srs_guide_thr_t threshold; // where hard/soft get m from
@@ -565,10 +574,13 @@ typedef struct {
     const uint64_t *seeds;     // (rows,) per-row seeds, or NULL
     const double *m_star;      // (rows,) THR_GIVEN: m*(x) per row
     const double *b_eff;       // (rows,) THR_GIVEN: B_eff per row, or NULL for B
+    srs_guide_baselines_t baselines;   // statistics of minmax/meanstd/cap/meansoft (added last:
+                                       // a zeroed struct keeps srs's definitions)
 } srs_guide_opts_t;
 
 // Defaults: soft design, per-step threshold with preset paper-args, B 1,
-// alpha 1, lambda 1, cap 2, greedy, tau 1, top_p 1, seed 0, step 0.
+// alpha 1, lambda 1, cap 2, greedy, tau 1, top_p 1, seed 0, step 0, srs's
+// baseline statistics.
 SRS_API srs_guide_opts_t srs_guide_opts_default(void);
 // Checks the scalar options; SRS_ERR_INVALID_ARG with a message on failure.
 SRS_API srs_status_t srs_guide_opts_check(srs_ctx_t *ctx, const srs_guide_opts_t *o);

@@ -16,10 +16,11 @@
  * Per row, with candidates j (usable: id >= 0, finite logp and score):
  *   w_j     = exp(logp_j - max logp)                  base weights (p = w / W)
  *   stats   umin, umax, mean_p(u), std_p(u) over the usable candidates
+ *           (baselines PAPER: unweighted mean and std, std clamped at 1e-6)
  *   m       given m*(x), or the per-step threshold: the root of
  *           F(m) = sum_j p_j w_j(m) (u_j - m) with the preset's gamma, by the
  *           exact sort-based formula max over prefixes of srs_set_value
- *   s_j     srs_shape_value(design, u_j, stats, B, alpha, clip)
+ *   s_j     srs_guide_shape(opts, u_j, stats, clip)
  *   f_j     logp_j + lambda s_j
  *   greedy  argmax f (ties: the earlier candidate)
  *   sample  pr_j = exp((f_j - max f) / tau), sorted descending (ties: earlier
@@ -65,6 +66,41 @@ SRS_HD double srs_guide_gumbel(const srs_guide_opts_t *o, uint64_t seed, uint32_
     srs_u32x4_t r = srs_guide_block(o, seed, row, SRS_GUIDE_STREAM_GUMBEL | (v >> 1));
     double u = (v & 1u) ? srs_u01(r.v[2], r.v[3]) : srs_u01(r.v[0], r.v[1]);
     return -log(-log(u));
+}
+
+// ----------------------------------------------------------------------------
+// baseline definitions (opts.baselines)
+
+#define SRS_GUIDE_PAPER_EPS 1e-6   // the authors' clamp of a std or a range
+
+// Weight of a usable entry in the design statistics: its base weight w, or 1
+// with the authors' unweighted definitions.
+SRS_HD double srs_guide_stat_weight(const srs_guide_opts_t *o, double w) {
+    return o->baselines == SRS_GUIDE_BASELINES_PAPER ? 1.0 : w;
+}
+
+// The std a design divides by: the authors clamp it at 1e-6 (population std).
+SRS_HD double srs_guide_stat_std(const srs_guide_opts_t *o, double std) {
+    return o->baselines == SRS_GUIDE_BASELINES_PAPER && !(std >= SRS_GUIDE_PAPER_EPS) ? SRS_GUIDE_PAPER_EPS
+                                                                                      : std;
+}
+
+// The cap design's c: a given clip (>= 0); else B, or no clip (the authors').
+SRS_HD double srs_guide_clip(const srs_guide_opts_t *o) {
+    if (o->clip >= 0) return o->clip;
+    return o->baselines == SRS_GUIDE_BASELINES_PAPER ? INFINITY : o->B;
+}
+
+// Shaped score of one entry: srs_shape_value, except that the authors' minmax
+// divides by the range clamped at 1e-6 (it moves a score by < 1.01e-6).
+SRS_HD double srs_guide_shape(const srs_guide_opts_t *o, double u, const srs_row_stats_t *st, double clip) {
+    if (o->design == SRS_DESIGN_MINMAX && o->baselines == SRS_GUIDE_BASELINES_PAPER) {
+        double range = st->umax - st->umin;
+        double scale = srs_min(o->B, 1.01 * range);
+        return srs_minmax_value(u, st->umin, range > SRS_GUIDE_PAPER_EPS ? range : SRS_GUIDE_PAPER_EPS,
+                                scale);
+    }
+    return srs_shape_value(o->design, u, st, o->B, o->alpha, clip);
 }
 
 // ----------------------------------------------------------------------------
@@ -140,11 +176,16 @@ SRS_HD unsigned srs_guide_select_row(const srs_guide_opts_t *o, int k, const int
         umin = u[i] < umin ? u[i] : umin;
         umax = u[i] > umax ? u[i] : umax;
     }
-    for (int i = 0; i < n; i++) mean += w[i] * u[i];
-    mean /= wsum;
-    for (int i = 0; i < n; i++) var += w[i] * (u[i] - mean) * (u[i] - mean);
+    double ssum = 0;   // the statistics' weights: w, or 1 (baselines PAPER)
+    for (int i = 0; i < n; i++) {
+        double sw = srs_guide_stat_weight(o, w[i]);
+        ssum += sw;
+        mean += sw * u[i];
+    }
+    mean /= ssum;
+    for (int i = 0; i < n; i++) var += srs_guide_stat_weight(o, w[i]) * (u[i] - mean) * (u[i] - mean);
     srs_row_stats_t st;
-    st.umin = umin; st.umax = umax; st.mean = mean; st.std = sqrt(var / wsum);
+    st.umin = umin; st.umax = umax; st.mean = mean; st.std = srs_guide_stat_std(o, sqrt(var / ssum));
     st.m_star = NAN; st.b_eff = b_given;
 
     int uses_m = o->design == SRS_DESIGN_HARD || o->design == SRS_DESIGN_SOFT;
@@ -162,10 +203,10 @@ SRS_HD unsigned srs_guide_select_row(const srs_guide_opts_t *o, int k, const int
     if (m_used && uses_m) *m_used = st.m_star;
 
     // fused scores; an overflowing lambda * s is the limit lambda -> inf
-    double clip = o->clip >= 0 ? o->clip : o->B, fmax = -INFINITY;
+    double clip = srs_guide_clip(o), fmax = -INFINITY;
     int best = -1;
     for (int i = 0; i < n; i++) {
-        double s = srs_shape_value(o->design, u[i], &st, o->B, o->alpha, clip);
+        double s = srs_guide_shape(o, u[i], &st, clip);
         double f = lp[i] + o->lambda * s;
         if (f != f) f = -INFINITY;   // 0 * inf cannot occur (lambda finite); defensive
         if (isinf(f)) flags |= SRS_GUIDE_OVERFLOW;
@@ -216,7 +257,8 @@ SRS_HD unsigned srs_guide_select_row(const srs_guide_opts_t *o, int k, const int
 
 // Base weight of entry v for the design statistics (p-weighted by the base
 // policy), or -1 when v is outside the selection set: a finite logit f and a
-// finite value s, and for T = 0 only the tied maxima.
+// finite value s, and for T = 0 only the tied maxima. The statistics weigh an
+// entry by srs_guide_stat_weight of it.
 SRS_HD double srs_guide_vocab_weight(double f, double s, double T, double xmax) {
     if (!(f > -INFINITY && f < INFINITY) || !isfinite(s) || (T == 0 && f != xmax)) return -1.0;
     return T > 0 ? exp((f - xmax) / T) : 1.0;
@@ -233,7 +275,7 @@ SRS_HD double srs_guide_vocab_key(const srs_guide_opts_t *o, double f, double s,
     if (!(f > -INFINITY && f < INFINITY)) return -INFINITY;
     if (!isfinite(s)) { *flags |= SRS_GUIDE_BAD_SCORE; return -INFINITY; }
     if (T == 0 && f != xmax) return -INFINITY;
-    double fu = (T > 0 ? f / T : 0.0) + o->lambda * srs_shape_value(o->design, s, st, o->B, o->alpha, clip);
+    double fu = (T > 0 ? f / T : 0.0) + o->lambda * srs_guide_shape(o, s, st, clip);
     if (isinf(fu)) *flags |= SRS_GUIDE_OVERFLOW;
     return sample && fu < INFINITY ? fu + o->tau * srs_guide_gumbel(o, seed, row, v) : fu;
 }

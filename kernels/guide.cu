@@ -317,6 +317,7 @@ vocab_kernel(srs_guide_opts_t o, const void *__restrict__ logits, const void *__
             double s = srs_guide_load(val, EV, v);
             double w = srs_guide_vocab_weight(srs_guide_load(x, E, v), s, T, xmax);
             if (w < 0) continue;
+            w = srs_guide_stat_weight(&o, w);
             wsum += w;
             ws += w * s;
             umin = fmin(umin, s);
@@ -336,16 +337,16 @@ vocab_kernel(srs_guide_opts_t o, const void *__restrict__ logits, const void *__
             for (int64_t v = threadIdx.x; v < vocab; v += blockDim.x) {
                 double s = srs_guide_load(val, EV, v);
                 double w = srs_guide_vocab_weight(srs_guide_load(x, E, v), s, T, xmax);
-                if (w >= 0) var += w * (s - st.mean) * (s - st.mean);
+                if (w >= 0) var += srs_guide_stat_weight(&o, w) * (s - st.mean) * (s - st.mean);
             }
-            st.std = sqrt(block_reduce<0>(var, dred) / wsum);
+            st.std = srs_guide_stat_std(&o, sqrt(block_reduce<0>(var, dred) / wsum));
         }
     }
     if ((uses_m || d == SRS_DESIGN_MEANSOFT) && (!isfinite(b) || (uses_m && !isfinite(m)))) {
         if (threadIdx.x == 0) { tokens[r] = -1; if (flags) flags[r] = (uint8_t)(fl | SRS_GUIDE_BAD_M); }
         return;
     }
-    const double clip = o.clip >= 0 ? o.clip : o.B;
+    const double clip = srs_guide_clip(&o);
     const int sample = o.mode == SRS_GUIDE_SAMPLE && o.tau > 0;
     const uint64_t seed = o.seeds ? o.seeds[r] : o.seed;
     DKeyId best = {-INFINITY, INT_MAX};

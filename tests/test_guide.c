@@ -216,6 +216,97 @@ TEST(guide_greedy_is_independent_argmax) {
     }
 }
 
+// The authors' baseline definitions (baselines PAPER), from PAPER-CODE.md
+// without the library: unweighted mean, population std clamped at 1e-6,
+// minmax's range clamped at 1e-6, cap not clipped; meansoft scales by B.
+static double ref_paper_shape(srs_design_t d, const float *u, int k, int j, double B, double alpha) {
+    double mean = 0, var = 0, umin = INFINITY, umax = -INFINITY;
+    for (int i = 0; i < k; i++) { mean += u[i]; umin = fmin(umin, u[i]); umax = fmax(umax, u[i]); }
+    mean /= k;
+    for (int i = 0; i < k; i++) var += (u[i] - mean) * (u[i] - mean);
+    double sd = fmax(sqrt(var / k), 1e-6), range = umax - umin;
+    switch (d) {
+    case SRS_DESIGN_MEANSTD: return (u[j] - mean) / sd;
+    case SRS_DESIGN_MEANSOFT: return B * sigm(alpha * (u[j] - mean));
+    case SRS_DESIGN_MINMAX: return fmin(B, 1.01 * range) * (u[j] - umin) / fmax(range, 1e-6);
+    case SRS_DESIGN_CAP: return u[j] - umin;
+    default: return NAN;
+    }
+}
+
+TEST(guide_paper_baselines) {
+    enum { R = 300, K = 10 };
+    static int32_t ids[R * K], tok[R];
+    static float lp[R * K], sc[R * K], fu[R * K], fw[R * K];
+    uint64_t rng = 11;
+    rand_cands(R, K, &rng, ids, lp, sc);
+    // rows whose rewards spread less than 1e-6 (where the clamps act), and a
+    // tied row
+    for (int r = 0; r < 20; r++)
+        for (int j = 0; j < K; j++) sc[r * K + j] = (float)(1.0 + (r < 19 ? 1e-7 * j : 0.0));
+    srs_design_t ds[4] = {SRS_DESIGN_MEANSTD, SRS_DESIGN_MEANSOFT, SRS_DESIGN_MINMAX, SRS_DESIGN_CAP};
+    for (int di = 0; di < 4; di++) {
+        srs_guide_opts_t o = srs_guide_opts_default();
+        o.design = ds[di];
+        o.B = 0.5;   // below the rewards' spread: an unclipped cap differs from srs's
+        o.alpha = 1.5;
+        o.lambda = 0.5;
+        o.baselines = SRS_GUIDE_BASELINES_PAPER;
+        uint8_t fl[R];
+        CHECK(srs_guide_select(cpu(), &o, R, K, ids, lp, sc, tok, fu, NULL, fl, NULL) == SRS_OK, "%s",
+              srs_ctx_last_error(cpu()));
+        srs_guide_opts_t w = o;
+        w.baselines = SRS_GUIDE_BASELINES_SRS;
+        CHECK(srs_guide_select(cpu(), &w, R, K, ids, lp, sc, tok + 0, fw, NULL, NULL, NULL) == SRS_OK, "%s",
+              srs_ctx_last_error(cpu()));
+        int differ = 0;
+        for (int r = 0; r < R; r++) {
+            for (int j = 0; j < K; j++) {
+                double f = lp[r * K + j] + o.lambda * ref_paper_shape(ds[di], sc + r * K, K, j, o.B, o.alpha);
+                NEAR(fu[r * K + j], f, 1e-5 * fmax(1, fabs(f)));
+                differ += fabsf(fu[r * K + j] - fw[r * K + j]) > 1e-4f;
+            }
+            CHECK(fl[r] == SRS_GUIDE_VALID, "flags %d", fl[r]);
+        }
+        // the option changes the numbers (else this test could not fail); for
+        // minmax the clamp moves a score by less than 1.01e-6, below float32
+        CHECK(ds[di] == SRS_DESIGN_MINMAX || differ > R, "%s: only %d fused scores differ from srs's definitions", srs_design_name(ds[di]),
+              differ);
+        BAIL_IF_FAILED();
+    }
+    // a given clip still clips
+    srs_guide_opts_t o = srs_guide_opts_default();
+    o.design = SRS_DESIGN_CAP;
+    o.baselines = SRS_GUIDE_BASELINES_PAPER;
+    o.clip = 0.25;
+    o.lambda = 1;
+    CHECK(srs_guide_select(cpu(), &o, R, K, ids, lp, sc, tok, fu, NULL, NULL, NULL) == SRS_OK, "select");
+    for (int r = 20; r < R; r++)
+        for (int j = 0; j < K; j++) {
+            double f = lp[r * K + j] + fmin(ref_paper_shape(SRS_DESIGN_CAP, sc + r * K, K, j, 0, 1), 0.25);
+            NEAR(fu[r * K + j], f, 1e-5 * fmax(1, fabs(f)));
+        }
+    // whole vocabulary (k = 0): statistics unweighted over every finite entry
+    enum { V = 64 };
+    static float lg[2 * V], val[2 * V];
+    for (int i = 0; i < 2 * V; i++) { lg[i] = (float)t_rand_normal(&rng); val[i] = (float)(3 * t_rand_normal(&rng)); }
+    o = srs_guide_opts_default();
+    o.design = SRS_DESIGN_MEANSTD;
+    o.baselines = SRS_GUIDE_BASELINES_PAPER;
+    o.lambda = 2;
+    CHECK(srs_guide_vocab(cpu(), &o, lg, SRS_ELEM_F32, val, SRS_ELEM_F32, 2, V, 1.0, 0, tok, NULL, NULL, NULL,
+                          NULL) == SRS_OK, "%s", srs_ctx_last_error(cpu()));
+    for (int r = 0; r < 2; r++) {
+        int best = 0;
+        double bk = -INFINITY;
+        for (int v = 0; v < V; v++) {
+            double key = lg[r * V + v] + o.lambda * ref_paper_shape(SRS_DESIGN_MEANSTD, val + r * V, V, v, 0, 1);
+            if (key > bk) { bk = key; best = v; }
+        }
+        CHECK(tok[r] == best, "vocab row %d: token %d, reference %d", r, tok[r], best);
+    }
+}
+
 TEST(guide_step_threshold_matches_solver) {
     enum { R = 300, K = 16 };
     static int32_t ids[R * K], tok[R];
@@ -656,6 +747,7 @@ TEST(guide_bad_args) {
     b = o; b.B = -1;           REJECT(SEL(b), E, "B must");
     b = o; b.design = (srs_design_t)99; REJECT(SEL(b), E, "design");
     b = o; b.mode = (srs_guide_mode_t)5; REJECT(SEL(b), E, "mode");
+    b = o; b.baselines = (srs_guide_baselines_t)2; REJECT(SEL(b), E, "baselines");
     b = o; b.threshold = SRS_GUIDE_THR_GIVEN; REJECT(SEL(b), E, "m_star");
     REJECT(srs_guide_select(c, NULL, 2, 4, ids, lp, sc, tok, NULL, NULL, NULL, NULL), E, "options");
     REJECT(srs_guide_select(c, &o, 2, 4, ids, lp, NULL, tok, NULL, NULL, NULL, NULL), E, "score");

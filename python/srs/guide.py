@@ -33,11 +33,12 @@ _DESIGNS = {"raw": 0, "hard": 1, "soft": 2, "minmax": 3, "meanstd": 4, "cap": 5,
 _PRESETS = {"exact": 0, "paper-cd": 1, "paper-args": 2}
 _MODES = {"greedy": 0, "sample": 1}
 _THRESHOLDS = {"step": 0, "given": 1}
+_BASELINES = {"srs": 0, "paper": 1}
 
 # The options of select() and vocab(), with their defaults (srs_guide_opts_default).
 OPTIONS = {"design": "soft", "threshold": "step", "preset": "paper-args", "B": 1.0, "alpha": 1.0,
            "lam": 1.0, "cap": 2.0, "clip": None, "mode": "greedy", "tau": 1.0, "top_p": 1.0,
-           "seed": 0, "step": 0, "seeds": None, "m_star": None, "b_eff": None}
+           "seed": 0, "step": 0, "seeds": None, "m_star": None, "b_eff": None, "baselines": "srs"}
 
 
 class _Opts(C.Structure):
@@ -47,7 +48,7 @@ class _Opts(C.Structure):
                 ("cap", C.c_double), ("clip", C.c_double), ("mode", C.c_int),
                 ("tau", C.c_double), ("top_p", C.c_double), ("seed", C.c_uint64),
                 ("step", C.c_uint64), ("seeds", C.c_void_p), ("m_star", C.c_void_p),
-                ("b_eff", C.c_void_p)]
+                ("b_eff", C.c_void_p), ("baselines", C.c_int)]
 
 
 def library() -> C.CDLL:
@@ -296,6 +297,7 @@ class Guide:
         threshold = ck.choice("threshold", o["threshold"], _THRESHOLDS)
         preset = ck.choice("preset", o["preset"], _PRESETS)
         mode = ck.choice("mode", o["mode"], _MODES)
+        baselines = ck.choice("baselines", o["baselines"], _BASELINES)
         B, alpha, lam, cap, tau, top_p = (ck.real(k, o[k]) for k in ("B", "alpha", "lam", "cap", "tau", "top_p"))
         clip = -1.0 if o["clip"] is None else ck.real("clip", o["clip"])
         seed = ck.integer("seed", o["seed"]) & ck.U64
@@ -309,7 +311,7 @@ class Guide:
         m_star = None if o["m_star"] is None else self._per_row(o["m_star"], "m_star", rows, like)
         b_eff = None if o["b_eff"] is None else self._per_row(o["b_eff"], "b_eff", rows, like)
         s = _Opts(design, threshold, preset, B, alpha, lam, cap, clip, mode, tau, top_p, seed, step,
-                  self._ptr(seeds), self._ptr(m_star), self._ptr(b_eff))
+                  self._ptr(seeds), self._ptr(m_star), self._ptr(b_eff), baselines)
         return s, (seeds, m_star, b_eff)
 
     # -- API -------------------------------------------------------------------
@@ -346,7 +348,10 @@ class Guide:
         threshold ("step", or "given" with m_star (rows,) and optionally b_eff),
         preset ("exact", "paper-cd", "paper-args"), B, alpha, lam (= 1/beta),
         cap, clip (None: B), mode ("greedy" or "sample"), tau, top_p, seed,
-        step, seeds (rows,) per-row seeds.
+        step, seeds (rows,) per-row seeds, baselines ("srs": p-weighted mean
+        and std, cap clipped at B; "paper": the authors' unweighted mean and
+        population std clamped at 1e-6, minmax's range clamped at 1e-6, cap
+        clipped only at a given clip).
         Returns tokens int32 (rows,) (-1 for an invalid row); with return_all
         (tokens, fused float32 (rows, k), m_used float64 (rows,), flags uint8 (rows,)).
         """

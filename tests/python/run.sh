@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # make test-python: the Python package as a user installs it, in a fresh virtual environment
-# (Debian's python3-venv) with the suite's packages from PyPI, then its pytest suite:
+# (Debian's python3-venv) with the suite's packages from PyPI (PyTorch and transformers for the
+# tensor and transformers decoding tests, test_torch.py and test_hf_*.py), then its pytest suite:
 #   1. pip install -e .               development: python/srs of this tree, build/libsrs.so
 #   2. SRS_NO_CUDA=1 pip install .    the CPU-only library (only where nvcc is found; else
 #                                     step 3 is that build already)
@@ -34,7 +35,7 @@ fi
 "$py" -m venv "$tmp/venv"
 pip=$tmp/venv/bin/pip
 deps=(pytest numpy pandas hypothesis)
-[[ ${SRS_TEST_NO_TORCH:-} == 1 ]] || deps+=(torch)
+[[ ${SRS_TEST_NO_TORCH:-} == 1 ]] || deps+=(torch transformers)
 echo "== $("$tmp/venv/bin/python" --version) in a fresh virtual environment; from PyPI: ${deps[*]}"
 "$pip" install -q "${deps[@]}"
 run_pytest() {   # from an empty directory: nothing of the clone is importable by accident
