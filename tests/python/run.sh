@@ -13,7 +13,7 @@
 # NumPy); pandas (srs.evaluate's DataFrame), hypothesis (the property test) and torch (tensors),
 # which the package does not need and whose tests skip without them. torch from PyPI comes with
 # its CUDA libraries (about 5 GB, 2 minutes here; PyPI has no CPU-only build):
-# SRS_TEST_NO_TORCH=1 leaves it out, and the PyTorch tests then skip.
+# SRS_TEST_NO_TORCH=1 leaves both out, and the PyTorch and transformers tests then skip.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
