@@ -290,6 +290,12 @@ def test_cuda_tensor_layer_on_cpu_tensors(data, monkeypatch):
     layout must give the host path's bits. The GPU tests above run the real
     thing."""
     from srs import rows as R
+    u, lw, _ = data
+    if not srs.cuda_compiled():       # no CUDA backend: CUDA tensors are refused, never copied
+        with pytest.raises(srs.SrsError, match="no CUDA backend compiled in") as e:
+            R._cuda_run(torch.from_numpy(u), None, None, R._topts("exact", 1, 1, 2, "exact", 1e-12, 0), None, 0)
+        assert e.value.status == srs.ERR_UNSUPPORTED
+        return
     cpu = R._context("cpu", 0)
     lib = cpu.lib
 
@@ -306,7 +312,6 @@ def test_cuda_tensor_layer_on_cpu_tensors(data, monkeypatch):
         ptr, lib, check = cpu.ptr, HostForDevice(), cpu.check
     monkeypatch.setattr(R, "_context", lambda device, threads: Ctx() if device == "cuda" else cpu)
     monkeypatch.setattr(R, "_current_stream", lambda dev: 1234)
-    u, lw, _ = data
     lens = [i % 12 + 1 for i in range(64)]
     for dt in (torch.float32, torch.float64, torch.float16):
         ut, lwt = torch.from_numpy(u).to(dt), torch.from_numpy(lw).to(dt)
