@@ -384,3 +384,54 @@ srs_status_t srs_shape(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold
     free(own);
     return st;
 }
+
+// ----------------------------------------------------------------------------
+// device pointers (host/cuda/device_api.c does the work)
+
+static srs_status_t rows_device(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
+                                const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
+                                srs_dtype_t shaped_dtype, void *stream) {
+    const char *what = so ? "srs_shape_device" : "srs_thresholds_device";
+    if (!ctx) return SRS_ERR_INVALID_ARG;
+    srs_clear_error(ctx);
+    srs_status_t st = srs_threshold_opts_check(ctx, to);
+    if (st == SRS_OK && so) st = shape_opts_check(ctx, so);
+    if (st != SRS_OK) return st;
+    if (!b) return srs_fail(ctx, SRS_ERR_INVALID_ARG, "batch is NULL");
+    if (so && shaped_dtype != SRS_F32 && shaped_dtype != SRS_F64)
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "unknown shaped dtype %d", (int)shaped_dtype);
+#ifdef SRS_WITH_CUDA
+    if (ctx->device != SRS_DEVICE_CUDA)
+        return srs_fail(ctx, SRS_ERR_UNSUPPORTED,
+                        "%s: the context runs on the CPU; device pointers need a CUDA context "
+                        "(srs_ctx_create with SRS_DEVICE_CUDA), or pass host arrays to %s",
+                        what, so ? "srs_shape" : "srs_thresholds");
+    if (to->max_iter > 0 && to->solver != SRS_SOLVER_EXACT)
+        return srs_fail(ctx, SRS_ERR_UNSUPPORTED,
+                        "%s: max_iter %d with the %s solver is not supported on device pointers (its "
+                        "convergence check reads the rows on the host); leave max_iter at 0, or use the "
+                        "exact solver", what, to->max_iter, srs_solver_name(to->solver));
+    return srs_cuda_rows_device(ctx, b, to, so, m_star, b_eff, shaped, shaped_dtype, stream);
+#else
+    (void)m_star; (void)b_eff; (void)shaped; (void)stream;
+    return srs_fail(ctx, SRS_ERR_UNSUPPORTED,
+                    "%s: the CUDA backend is not compiled into this build of srs %s (build where nvcc "
+                    "is found); pass host arrays to %s", what, SRS_VERSION_STRING,
+                    so ? "srs_shape" : "srs_thresholds");
+#endif
+}
+
+srs_status_t srs_thresholds_device(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *o,
+                                   double *m_star, double *b_eff, void *stream) {
+    return rows_device(ctx, b, o, NULL, m_star, b_eff, NULL, SRS_F64, stream);
+}
+
+srs_status_t srs_shape_device(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
+                              const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
+                              srs_dtype_t shaped_dtype, void *stream) {
+    if (!so) {
+        if (ctx) srs_clear_error(ctx);
+        return srs_fail(ctx, SRS_ERR_INVALID_ARG, "shape options are NULL");
+    }
+    return rows_device(ctx, b, to, so, m_star, b_eff, shaped, shaped_dtype, stream);
+}

@@ -50,6 +50,11 @@ extern const srs_backend_t srs_cuda_backend;
 int srs_cuda_device_count(const char **why);
 // Releases the CUDA backend's state on ctx (ctx->be_state); safe when none.
 void srs_cuda_free_state(srs_ctx_t *ctx);
+// srs_thresholds_device / srs_shape_device once the options are checked
+// (host/cuda/device_api.c); so == NULL: thresholds only.
+srs_status_t srs_cuda_rows_device(srs_ctx_t *ctx, const srs_batch_t *b, const srs_threshold_opts_t *to,
+                                  const srs_shape_opts_t *so, double *m_star, double *b_eff, void *shaped,
+                                  srs_dtype_t shaped_dtype, void *stream);
 #endif
 
 // A sum in the same order at every CPU level: term j goes to partial sum

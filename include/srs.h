@@ -246,6 +246,43 @@ SRS_API srs_status_t srs_shape(srs_ctx_t *ctx, const srs_batch_t *batch,
                                void *shaped, srs_dtype_t shaped_dtype);
 
 // ----------------------------------------------------------------------------
+// thresholds and shaping on device memory (CUDA contexts)
+//
+// srs_thresholds and srs_shape on arrays that already live on a CUDA device
+// (a PyTorch CUDA tensor's data_ptr()), with no copy of the rows: batch->reward,
+// batch->logw (optional) and batch->offsets (CSR; NULL for dense rows) are
+// device pointers, and so are m_star, b_eff (n_prompts,) (either may be NULL)
+// and shaped (n_samples,) of shaped_dtype; batch->gold is ignored. Every
+// pointer must be device (or managed) memory of one device; the work runs on
+// that device, whichever device the context picked. `stream` is a
+// cudaStream_t (NULL: the legacy default stream), e.g. PyTorch's
+// torch.cuda.current_stream().cuda_stream: the kernels are queued on it after
+// the caller's earlier work there.
+//
+// Synchronisation: the call returns after the work is complete (it
+// synchronises `stream`), because a bad row is reported by the returned
+// status as srs_thresholds reports it: SRS_ERR_BAD_INPUT naming the first
+// offending row and sample (the kernels flag the row on the device; only that
+// row is then read back for the message). With offsets, the offsets
+// (8 bytes per row) are read to host memory to check them (non-decreasing,
+// else SRS_ERR_INVALID_ARG naming the row, as srs_thresholds) and to group
+// the rows by length; rewards and logw never leave the device. Scratch
+// (offsets, row order, one flag per chunk) is allocated per call.
+// Results are those of srs_thresholds/srs_shape on the CUDA backend, bit for
+// bit (the same kernels). max_iter > 0 with the bisect or Dinkelbach solver is
+// SRS_ERR_UNSUPPORTED here (its convergence check reads the rows on the host).
+// On a CPU context, or in a build without the CUDA backend:
+// SRS_ERR_UNSUPPORTED with a message.
+SRS_API srs_status_t srs_thresholds_device(srs_ctx_t *ctx, const srs_batch_t *batch,
+                                           const srs_threshold_opts_t *opts,
+                                           double *m_star, double *b_eff, void *stream);
+SRS_API srs_status_t srs_shape_device(srs_ctx_t *ctx, const srs_batch_t *batch,
+                                      const srs_threshold_opts_t *topts,
+                                      const srs_shape_opts_t *sopts,
+                                      double *m_star, double *b_eff,
+                                      void *shaped, srs_dtype_t shaped_dtype, void *stream);
+
+// ----------------------------------------------------------------------------
 // data sets: reading and writing JSONL, NPY and CSV
 
 typedef enum {

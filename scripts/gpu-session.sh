@@ -15,7 +15,9 @@
 #                into /), cublas (cuBLAS on the image: its library found, a handle created,
 #                one DGEMM checked), build (make -j16, sm_90), fma (make check-fma: the guide
 #                kernels' PTX has no contracted a*b+c), tests (the suite with the
-#                CUDA backend), python (the Python CPU/GPU parity check), memcheck
+#                CUDA backend), python (the Python CPU/GPU parity check, and
+#                tests/python/test_torch.py: CUDA tensors through the device API; pytest from
+#                .gpu-debs/wheels when the image lacks it), memcheck
 #                (compute-sanitizer on two small tests, skipped with a note where it refuses
 #                the device), bench-threshold, bench-eval, bench-guide (short versions).
 #                Each step's limit is cut to what is left of the whole's.
@@ -107,6 +109,17 @@ prepare() {
         (cd "$DEBS_DIR" && ls -1 *.deb)
     } > "$DEBS_DIR/MANIFEST"
     echo "prepare: $DEBS_DIR: $bytes bytes, libraries need glibc ${glibc#GLIBC_} at most"
+    # pytest for the python step (tests/python/test_torch.py's CUDA tests) where the image's
+    # python3 lacks it: pure-Python wheels (about 1 MB), with the dependencies older
+    # Pythons need; best effort (the step says so when it has neither)
+    if python3 -m pip download -q --retries 1 --timeout 15 --only-binary=:all: --python-version 3.10 -d "$DEBS_DIR/wheels" pytest exceptiongroup tomli \
+            >/dev/null 2>&1; then
+        echo "prepare: pytest wheels: $(cd "$DEBS_DIR/wheels" && ls -1 | tr '\n' ' ')"
+    else
+        rm -rf "$DEBS_DIR/wheels"
+        echo "prepare: could not download pytest's wheels (no pip or no network): the python step runs" \
+             "tests/python/test_torch.py only where the device's python3 has pytest" >&2
+    fi
 }
 
 # ---- the step runner --------------------------------------------------------------
@@ -282,6 +295,23 @@ step_tests() {
 step_python() {
     SRS_LIB=build/libsrs.so "$PY" -B tests/test_python_binding.py || return 1
     grep -q "GPU parity tested" "$LOGS/python.log" || { echo "GPU parity was NOT tested"; return 1; }
+    # tests/python/test_torch.py: CUDA tensors through the device API (srs_thresholds_device,
+    # srs_shape_device), with the image's torch; pytest from the carried wheels if needed
+    local pp=""
+    if ! "$PY" -c 'import pytest' 2>/dev/null; then
+        [[ -d $DEBS_DIR/wheels ]] || { echo "no pytest on $PY and no wheels in $DEBS_DIR: test_torch.py NOT run"; return 1; }
+        "$PY" -m pip install -q --no-index --find-links "$DEBS_DIR/wheels" --target "$WORK/pytest" pytest ||
+            { echo "pytest from $DEBS_DIR/wheels did not install: test_torch.py NOT run"; return 1; }
+        pp=$WORK/pytest
+    fi
+    PYTHONPATH=$pp${PYTHONPATH:+:$PYTHONPATH} SRS_LIB=$ROOT/build/libsrs.so "$PY" -B -m pytest -p no:cacheprovider \
+        -q -rs tests/python/test_torch.py > "$WORK/test_torch.log" 2>&1
+    local rc=$?
+    cat "$WORK/test_torch.log"
+    ((rc == 0)) || return 1
+    if grep -qE "no CUDA device|no CUDA backend compiled in" "$WORK/test_torch.log"; then
+        echo "test_torch.py skipped its CUDA tests"; return 1
+    fi
 }
 
 step_bench_threshold() {
@@ -338,6 +368,7 @@ run_all() {
     DEPS_LDFLAGS="-L$ml -L$ml/openblas-pthread -Wl,-rpath,$ml -Wl,-rpath,$ml/openblas-pthread"
     export LD_LIBRARY_PATH=$ml:$ml/openblas-pthread:${LD_LIBRARY_PATH:-}
     export DEBS_DIR DEPS DEPS_CFLAGS DEPS_LDFLAGS PY NVCC CUDA_HOME WORK LOGS DRY
+    export ROOT
     export -f step_env step_deps step_cublas step_build step_fma step_tests step_python step_bench_threshold \
               step_bench_eval step_bench_guide step_memcheck
     echo "== gpu-session ${DRY:+(dry run) }$(date -u +%FT%TZ), at most ${WALL} s"
@@ -353,7 +384,7 @@ run_all() {
         # the checks first, then the benchmarks; the guide benchmark last (it
         # compiles with torch.compile and writes its table after every configuration)
         step tests 150 bash -c step_tests
-        step python 60 bash -c step_python
+        step python 90 bash -c step_python
         step memcheck 100 bash -c step_memcheck
         step bench-threshold 70 bash -c step_bench_threshold
         step bench-eval 60 bash -c step_bench_eval

@@ -107,6 +107,8 @@ def _declare(lib):
         "srs_ctx_error_row": ([P], I64),
         "srs_thresholds": ([P, P, P, P, P], S),
         "srs_shape": ([P, P, P, P, P, P, P, I], S),
+        "srs_thresholds_device": ([P, P, P, P, P, P], S),
+        "srs_shape_device": ([P, P, P, P, P, P, P, I, P], S),
         "srs_guide_candidates": ([P, P, I, I64, I64, D, I, P, P, P, P], S),
         "srs_guide_select": ([P, P, I64, I, P, P, P, P, P, P, P, P], S),
         "srs_guide_vocab": ([P, P, P, I, P, I, I64, I64, D, I, P, P, P, P, P], S),

@@ -19,12 +19,27 @@ and the rows of a list), with the NumPy dtype rules: a CPU tensor of float32
 or float64 is read in place (Tensor.numpy(): no copy when it is contiguous),
 other real dtypes (float16, bfloat16, integers) are converted to float64,
 and gradients are not tracked. When rewards are tensors, the results are
-float64 tensors on rewards' device, in its layout. CUDA tensors need a libsrs
-with the CUDA backend compiled in (srs.cuda_compiled()), else SrsError
-(srs.ERR_UNSUPPORTED): they are copied to host memory, computed on the CUDA
-backend (device "auto"), and the results copied back to their device; the
-library's threshold API reads host arrays, so this is not yet the in-place
-device path of srs.Guide.
+float64 tensors on rewards' device, in its layout.
+
+CUDA tensors (device "auto" or "cuda") stay on their device: the library's
+device API (srs_thresholds_device, srs_shape_device) runs the CUDA kernels on
+the tensors' memory, queued on the current stream of that device
+(torch.cuda.current_stream), and the results are allocated there; no row
+goes through host memory. logw (and the rows of a list) must be CUDA tensors
+on the same device; offsets may be a CUDA int64 tensor on that device or a
+host array (it is then copied to the device: 8 bytes per prompt). A
+float32/float64 contiguous tensor is read in place; other dtypes and
+non-contiguous tensors are converted on the device first (a device copy, as
+NumPy's path copies). The offsets' first and last entries, and (in the
+library) all of them, are read to the host to check them and to group rows by
+length; the call returns when the results are ready, like the host path,
+because a bad row (NaN, an empty row) raises SrsError naming it. It needs a
+libsrs with the CUDA backend compiled in (srs.cuda_compiled()), else SrsError
+(srs.ERR_UNSUPPORTED): there is no silent host fallback. device="cpu" is the
+explicit host round trip: the tensors are copied to host memory, computed on
+the CPU and the results copied back to their device. max_iter > 0 with the
+bisect or dinkelbach solver is not available on CUDA tensors (SrsError
+ERR_UNSUPPORTED; use device="cpu" for it).
 """
 import ctypes as C
 import sys
@@ -269,6 +284,158 @@ def _topts(preset, B, beta, cap, solver, tol, max_iter):
                           ck.integer("max_iter", max_iter, 0, ck.INT32_MAX))
 
 
+# -- CUDA tensors: the device API ----------------------------------------------------
+
+def _is_cuda_input(x):
+    d = _torch_device(x)
+    return d is not None and d.type == "cuda"
+
+
+def _cuda_real(t, name, dev):
+    """t (a tensor on CUDA device dev) as a contiguous float32/float64 tensor
+    on dev, converted there when it is another real dtype."""
+    torch = sys.modules["torch"]
+    if not ck.is_torch(t):
+        raise TypeError("%s must be a CUDA tensor on %s like rewards, got %s" % (name, dev, ck.describe(t)))
+    if t.device != dev:
+        raise ValueError("%s is on %s, rewards on %s: every tensor must be on rewards' device"
+                         % (name, t.device, dev))
+    if t.is_complex() or t.dtype == torch.bool:
+        raise TypeError("%s must be real numbers (float32 or float64), got %s" % (name, ck.describe(t)))
+    t = t.detach().resolve_conj().resolve_neg()
+    if t.dtype not in (torch.float32, torch.float64):
+        t = t.to(torch.float64)
+    return t.contiguous()
+
+
+class _CudaLayout:
+    """A batch of CUDA tensors in the library's terms: data (samples,) on dev,
+    offsets (prompts + 1,) int64 on dev or None (dense), and how to give
+    per-sample results back."""
+
+    def __init__(self, kind, n, row_len, data, offsets, lengths, total):
+        self.kind, self.n, self.row_len, self.data = kind, n, row_len, data
+        self.offsets, self.lengths, self.total = offsets, lengths, total
+
+    def give_back(self, flat):
+        if self.kind == "dense":
+            return flat.view(self.n, self.row_len)
+        if self.kind == "ragged":
+            return list(flat.split(self.lengths))
+        return flat
+
+
+def _cuda_layout(x, name, offsets, dev):
+    torch = sys.modules["torch"]
+    if isinstance(x, (list, tuple)):
+        if offsets is not None:
+            raise ValueError("offsets goes with a 1-D %s tensor; a list of rows carries its own lengths" % name)
+        rows = []
+        for i, r in enumerate(x):
+            r = _cuda_real(r, "%s[%d]" % (name, i), dev)
+            if r.dim() != 1:
+                raise ValueError("%s[%d] must be 1-D (one prompt's samples), got shape %s"
+                                 % (name, i, tuple(r.shape)))
+            rows.append(r)
+        lengths = [int(r.shape[0]) for r in rows]
+        dt = torch.float32 if rows and all(r.dtype == torch.float32 for r in rows) else torch.float64
+        data = torch.cat([r.to(dt) for r in rows]) if rows else torch.zeros(0, dtype=dt, device=dev)
+        offs = torch.zeros(len(rows) + 1, dtype=torch.int64)
+        if rows:
+            offs[1:] = torch.tensor(lengths, dtype=torch.int64).cumsum(0)
+        return _CudaLayout("ragged", len(rows), 0, data, offs.to(dev), lengths, int(data.shape[0]))
+    x = _cuda_real(x, name, dev)      # a TypeError unless a tensor on dev
+    if offsets is None:
+        if x.dim() != 2:
+            raise ValueError("%s must be 2-D (prompts, samples), a list of 1-D arrays, or 1-D with offsets; "
+                             "got shape %s" % (name, tuple(x.shape)))
+        n, L = int(x.shape[0]), int(x.shape[1])
+        return _CudaLayout("dense", n, L, x.reshape(-1), None, None, n * L)
+    if x.dim() != 1:
+        raise ValueError("with offsets, %s must be 1-D (every sample), got shape %s" % (name, tuple(x.shape)))
+    if ck.is_torch(offsets):
+        if offsets.device.type == "cuda" and offsets.device != dev:
+            raise ValueError("offsets is on %s, rewards on %s: every tensor must be on rewards' device"
+                             % (offsets.device, dev))
+        o = offsets.detach()
+    else:
+        o = torch.as_tensor(_np().asarray(offsets))
+    if o.is_complex() or o.is_floating_point() or o.dtype == torch.bool:
+        raise TypeError("offsets must be integers, got %s" % ck.describe(o))
+    if o.dim() != 1 or o.shape[0] < 1:
+        raise ValueError("offsets must be 1-D (prompts + 1,), got shape %s" % (tuple(o.shape),))
+    o = o.to(device=dev, dtype=torch.int64).contiguous()
+    first, last = o[[0, -1]].tolist()     # 16 bytes to the host: the library reads len(rewards) from them
+    if first != 0 or last != x.shape[0]:
+        raise ValueError("offsets must start at 0, end at len(%s) = %d and not decrease; got %s ... %s"
+                         % (name, x.shape[0], first, last))
+    return _CudaLayout("csr", int(o.shape[0]) - 1, 0, x, o, None, int(x.shape[0]))
+
+
+def _cuda_batch(rewards, logw, offsets):
+    """(layout of rewards, layout of logw or None, srs_batch_t over device memory)."""
+    if not _lib.library().srs_cuda_compiled():
+        raise _lib.SrsError(_lib.ERR_UNSUPPORTED, "rewards is a CUDA tensor, and this libsrs has no CUDA backend "
+                            "compiled in (pip install . where nvcc is found); pass rewards.cpu(), or device=\"cpu\" "
+                            "to copy to the host explicitly", "unsupported")
+    dev = _torch_device(rewards)
+    rw = _cuda_layout(rewards, "rewards", offsets, dev)
+    lw = None
+    if logw is not None:
+        if rw.kind == "ragged" and not isinstance(logw, (list, tuple)):
+            raise ValueError("logw must have the layout of rewards: %d rows of the rewards' lengths" % rw.n)
+        if rw.kind == "ragged":
+            if len(logw) != rw.n:
+                raise ValueError("logw must have the layout of rewards: %d rows of the rewards' lengths" % rw.n)
+            lw = _cuda_layout(logw, "logw", None, dev)
+            same = lw.lengths == rw.lengths
+        else:
+            lw = _cuda_layout(logw, "logw", None, dev) if rw.kind == "dense" else \
+                _CudaLayout("csr", rw.n, 0, _cuda_real(logw, "logw", dev), rw.offsets, None, None)
+            if lw.kind == "csr":
+                if lw.data.dim() != 1:
+                    raise ValueError("logw must have the layout of rewards: shape (%d,)" % rw.total)
+                lw.total = int(lw.data.shape[0])
+            same = lw.n == rw.n and lw.row_len == rw.row_len and lw.total == rw.total
+        if not same:
+            what = {"dense": "shape (%d, %d)" % (rw.n, rw.row_len), "csr": "shape (%d,)" % rw.total,
+                    "ragged": "%d rows of the rewards' lengths" % rw.n}[rw.kind]
+            raise ValueError("logw must have the layout of rewards: %s" % what)
+    b = _Batch()
+    b.n_prompts = rw.n
+    b.offsets = None if rw.offsets is None else rw.offsets.data_ptr()
+    b.row_len = rw.row_len
+    torch = sys.modules["torch"]
+    b.reward = _Vec(rw.data.data_ptr() if rw.total else None, _F32 if rw.data.dtype == torch.float32 else _F64)
+    if lw is not None and lw.total:
+        b.logw = _Vec(lw.data.data_ptr(), _F32 if lw.data.dtype == torch.float32 else _F64)
+    return rw, lw, b, dev
+
+
+def _current_stream(dev):
+    """PyTorch's current stream on dev, as a cudaStream_t."""
+    return sys.modules["torch"].cuda.current_stream(dev).cuda_stream
+
+
+def _cuda_run(rewards, logw, offsets, o, so, threads):
+    """thresholds (so None) or shape on CUDA tensors through the device API."""
+    torch = sys.modules["torch"]
+    rw, lw, b, dev = _cuda_batch(rewards, logw, offsets)
+    ctx = _context("cuda", threads)
+    m = torch.empty(rw.n, dtype=torch.float64, device=dev)
+    be = torch.empty(rw.n, dtype=torch.float64, device=dev)
+    stream = _current_stream(dev)
+    mp = m.data_ptr() if rw.n else None
+    bp = be.data_ptr() if rw.n else None
+    if so is None:
+        ctx.check(ctx.lib.srs_thresholds_device(ctx.ptr, C.byref(b), C.byref(o), mp, bp, stream))
+        return m, be
+    sh = torch.empty(rw.total, dtype=torch.float64, device=dev)
+    ctx.check(ctx.lib.srs_shape_device(ctx.ptr, C.byref(b), C.byref(o), C.byref(so), mp, bp,
+                                       sh.data_ptr() if rw.total else None, _F64, stream))
+    return rw.give_back(sh), m, be
+
+
 # -- API --------------------------------------------------------------------------
 
 def thresholds(rewards: Any, *, offsets: Any = None, logw: Any = None, preset: str = "exact", B: float = 1.0,
@@ -287,9 +454,11 @@ def thresholds(rewards: Any, *, offsets: Any = None, logw: Any = None, preset: s
     rejects (NaN, an empty row) raises SrsError naming it (.row).
     """
     np = _np()
+    o = _topts(preset, B, beta, cap, solver, tol, max_iter)
+    if _is_cuda_input(rewards) and ck.choice("device", device, _DEVICES) != _DEVICES["cpu"]:
+        return _cuda_run(rewards, logw, offsets, o, None, threads)
     rw = _layout(rewards, "rewards", offsets)
     lw = _same_layout(rw, logw, offsets)
-    o = _topts(preset, B, beta, cap, solver, tol, max_iter)
     ctx = _context(_resolve_device(device, rewards), threads)
     m = np.empty(rw.n, np.float64)
     be = np.empty(rw.n, np.float64)
@@ -312,13 +481,15 @@ def shape(rewards: Any, *, offsets: Any = None, logw: Any = None, design: str = 
     (a 2-D array, a list of 1-D arrays, or 1-D), m_star and b_eff (prompts,).
     """
     np = _np()
-    rw = _layout(rewards, "rewards", offsets)
-    lw = _same_layout(rw, logw, offsets)
     o = _topts(preset, B, beta, cap, solver, tol, max_iter)
     c = -1.0 if clip is None else ck.real("clip", clip)
     if clip is not None and c < 0:
         raise ValueError("clip must be >= 0 (None: B), got %g" % c)
     so = _ShapeOpts(ck.choice("design", design, _DESIGNS), ck.real("alpha", alpha), c)
+    if _is_cuda_input(rewards) and ck.choice("device", device, _DEVICES) != _DEVICES["cpu"]:
+        return _cuda_run(rewards, logw, offsets, o, so, threads)
+    rw = _layout(rewards, "rewards", offsets)
+    lw = _same_layout(rw, logw, offsets)
     ctx = _context(_resolve_device(device, rewards), threads)
     m = np.empty(rw.n, np.float64)
     be = np.empty(rw.n, np.float64)

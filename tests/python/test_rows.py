@@ -265,3 +265,17 @@ def test_other_real_dtypes_are_converted():
     assert (bits(m) == bits(m2)).all() and (bits(m3) == bits(m2)).all()
     assert srs.thresholds(np.zeros((0, 4)))[0].shape == (0,)
     assert srs.shape([])[0] == []
+
+
+def test_the_device_api_needs_a_cuda_context():
+    # the binding reaches srs_thresholds_device, which refuses a CPU context
+    from srs import rows as R
+    ctx = R._context("cpu", 1)
+    u = np.ones((2, 3))
+    rw = R._layout(u, "rewards", None)
+    b = R._batch(rw, None)
+    o = R._topts("exact", 1.0, 1.0, 2.0, "exact", 1e-12, 0)
+    m = np.zeros(2)
+    with pytest.raises(srs.SrsError, match="srs_thresholds_device") as e:
+        ctx.check(ctx.lib.srs_thresholds_device(ctx.ptr, R.C.byref(b), R.C.byref(o), m.ctypes.data, None, None))
+    assert e.value.status == srs.ERR_UNSUPPORTED
