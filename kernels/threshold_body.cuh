@@ -104,7 +104,7 @@ struct ThreadRow {
     SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
 SRS_UNROLL
         for (int k = 0; k < K; k++) {
-            d[k] = 0;
+            d[k] = -INFINITY;  // never active: above() needs no test of k < n
             if (W) p[k] = 0;
             if (k < n) {
                 double x = ld_as_double(u, k);
@@ -137,11 +137,11 @@ SRS_UNROLL
         int c = 0;
 SRS_UNROLL
         for (int k = 0; k < K; k++) {
-            bool a = k < n && (STRICT ? d[k] > m : d[k] >= m);
+            bool a = STRICT ? d[k] > m : d[k] >= m;  // false past n (d = -inf, m finite)
             sd += a ? (W ? p[k] * d[k] : d[k]) : 0.0;
             if (W) sp += a ? p[k] : 0.0;
             c += a ? 1 : 0;
-            lo = fmin(lo, a ? d[k] : INFINITY);
+            lo = a && d[k] < lo ? d[k] : lo;
         }
         s[0] = sd;
         s[1] = W ? sp : (double)c;
@@ -238,22 +238,26 @@ SRS_THR_HD void process_row(Row &row, const Grp &g, const srs_thr_args_t &a, int
     RowInfo ri;
     ri.ref = ld_as_double(u, 0);
     // pass 1: the row from global memory, once
-    double s[3] = {0, 0, 0};                           // sum d, bad reward, bad logw
-    double mn[5] = {0, 0, ri.ref, -ri.ref, INFINITY};  // min d, -max d, min u, -max u, -max logw
+    double s[3] = {0, 0, 0};                   // sum d, bad reward, bad logw
+    double mn[3] = {ri.ref, -ri.ref, INFINITY};  // min u, -max u, -max logw
+    // Compare-selects rather than fmin (whose NaN rule costs about three times
+    // the instructions on the device): a NaN is caught by s[1] or s[2] and its
+    // row rejected, so the extremes of the rows that are solved are the same.
     row.read(u, lw, a.logw_f32, ri.ref, [&](double x, double d, double l) {
-        mn[0] = fmin(mn[0], d);
-        mn[1] = fmin(mn[1], -d);
-        mn[2] = fmin(mn[2], x);
-        mn[3] = fmin(mn[3], -x);
+        mn[0] = x < mn[0] ? x : mn[0];
+        mn[1] = -x < mn[1] ? -x : mn[1];
         s[0] += d;
         s[1] += x - x;  // 0 for finite x, NaN for NaN or inf
         if (lw) {
             s[2] += l - l;
-            mn[4] = fmin(mn[4], -l);
+            mn[2] = -l < mn[2] ? -l : mn[2];
         }
     });
     g.reduce(s, mn);
-    ri.dmin = mn[0]; ri.dmax = -mn[1]; ri.umin = mn[2]; ri.umax = -mn[3];
+    ri.umin = mn[0]; ri.umax = -mn[1];
+    // Rounding is monotone, so min_j (u_j - ref) = umin - ref exactly (and
+    // max alike): the extremes of d need no comparisons of their own.
+    ri.dmin = ri.umin - ri.ref; ri.dmax = ri.umax - ri.ref;
     if (!(s[1] == 0) || !isfinite(ri.ref) || srs_row_too_wide(ri.dmin, ri.dmax, (double)n)) {
         if (g.rank == 0) mark_bad(a, r, BAD_REWARD);
         return;
@@ -264,7 +268,7 @@ SRS_THR_HD void process_row(Row &row, const Grp &g, const srs_thr_args_t &a, int
             return;
         }
         double w[2] = {0, 0};
-        row.reweigh(-mn[4], [&](double d, double p) { w[0] += p; w[1] += p * d; });
+        row.reweigh(-mn[2], [&](double d, double p) { w[0] += p; w[1] += p * d; });
         g.sum(w);
         ri.wsum = w[0];
         ri.mean = w[1] / w[0];
