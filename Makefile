@@ -293,9 +293,10 @@ test-portable: all $(TESTBIN)
 # against the arm64 libraries (dpkg multiarch), the suite run under qemu-user
 # (tests/arm64/run.sh): correctness only.
 ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_CXX ?= aarch64-linux-gnu-g++
 test-arm64:
 	bash scripts/install-deps.sh --arm64
-	$(MAKE) CC=$(ARM64_CC) NO_CUDA=1 MPI=0 BUILD=build-arm64 build-arm64/srs build-arm64/test_srs
+	$(MAKE) CC=$(ARM64_CC) CXX=$(ARM64_CXX) NO_CUDA=1 MPI=0 BUILD=build-arm64 build-arm64/srs build-arm64/test_srs
 	bash tests/arm64/run.sh build-arm64
 
 # Fuzzing: clang's libFuzzer with ASan and UBSan over a CPU-only libsrs in
