@@ -170,7 +170,14 @@ MPI_STAMP := $(BUILD)/.mpi-$(if $(MPICC),on,off)
 CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
 LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c host/cuda/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
-HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh)
+HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh kernels/*.h)
+# The threshold kernels' per-row code compiled by the host C++ compiler
+# (kernels/threshold_emu.cpp): the CPU tests run it with host-thread groups.
+# Every build has it, CPU-only and sanitizer builds included; not in libsrs.
+KERNEL_EMU_SRC := kernels/threshold_emu.cpp
+KERNEL_EMU_OBJ := $(KERNEL_EMU_SRC:%.cpp=$(BUILD)/obj/%.o)
+ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -Iinclude -Ikernels \
+               $(OPT) $(BASE_ARCH) -g $(SAN) $(CXXFLAGS)
 
 ISA_OBJ  := $(foreach l,$(ISA_LEVELS),$(ISA_SRC:%.c=$(BUILD)/obj/$(l)/%.o))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(ISA_OBJ) $(KERNEL_SRC:%.cu=$(BUILD)/obj/%.o)
@@ -235,6 +242,10 @@ $(BUILD)/obj/host/dispatch.o: $(LEVELS_STAMP)
 $(BUILD)/obj/host/dispatch.o: ALL_CFLAGS += -DSRS_CPU_LEVELS="$(foreach l,$(ISA_LEVELS),L($(l)))" \
                                             -DSRS_CPU_ARCH='"$(ISA_FLAGS_native)"'
 
+$(BUILD)/obj/%.o: %.cpp $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CXX) $(ALL_CXXFLAGS) -c $< -o $@
+
 $(BUILD)/obj/%.o: %.cu $(HDRS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(ALL_NVCCFLAGS) -c $< -o $@
@@ -265,8 +276,8 @@ $(LIBSO): $(LIBSO_REAL)
 $(SRS): $(CLI_OBJ) $(LIBA)
 	$(CC) $(ALL_LDFLAGS) -o $@ $(CLI_OBJ) $(LIBA) $(LDLIBS)
 
-$(TESTBIN): $(TEST_OBJ) $(LIBA)
-	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(LIBA) $(LDLIBS)
+$(TESTBIN): $(TEST_OBJ) $(KERNEL_EMU_OBJ) $(LIBA)
+	$(CC) $(ALL_LDFLAGS) -o $@ $(TEST_OBJ) $(KERNEL_EMU_OBJ) $(LIBA) $(LDLIBS) -lstdc++ -lpthread
 
 test: all $(TESTBIN)
 	SRS_BIN=$(SRS) $(TESTBIN)
@@ -300,9 +311,10 @@ test-portable: all $(TESTBIN)
 # against the arm64 libraries (dpkg multiarch), the suite run under qemu-user
 # (tests/arm64/run.sh): correctness only.
 ARM64_CC ?= aarch64-linux-gnu-gcc
+ARM64_CXX ?= aarch64-linux-gnu-g++
 test-arm64:
 	bash scripts/install-deps.sh --arm64
-	$(MAKE) CC=$(ARM64_CC) NO_CUDA=1 MPI=0 BUILD=build-arm64 build-arm64/srs build-arm64/test_srs
+	$(MAKE) CC=$(ARM64_CC) CXX=$(ARM64_CXX) NO_CUDA=1 MPI=0 BUILD=build-arm64 build-arm64/srs build-arm64/test_srs
 	bash tests/arm64/run.sh build-arm64
 
 # Fuzzing: clang's libFuzzer with ASan and UBSan over a CPU-only libsrs in

@@ -45,8 +45,6 @@
  */
 #include <math.h>
 #include <stdint.h>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 #include <vector>
 #include "common.cuh"
@@ -688,113 +686,16 @@ extern "C" int srs_ev_weights(double *W, int64_t n_rows, int R, uint64_t seed, i
 // ----------------------------------------------------------------------------
 // host emulation: the same per-row code on the CPU, with a one-thread group
 // (sequential) or a group of G host threads that share the row's scratch like
-// a warp or block shares shared memory: barriers for sync(), reductions and
-// scans through a shared array in rank order, as BlockGroup does.
+// a warp or block shares shared memory (group.cuh).
 
-struct EvSeqGroup {
-    static constexpr int size = 1;
-    int rank = 0;
-    template <int NS, int NM>
-    EV_HD void reduce(double (&)[NS], double (&)[NM]) const {}
-    template <int NS>
-    EV_HD void sum(double (&)[NS]) const {}
-    EV_HD void argmin(unsigned long long &, double &) const {}
-    EV_HD void sync() const {}
-    EV_HD double exscan(double x, double *total) const {
-        *total = x;
-        return 0.0;
-    }
-};
-
-struct EvHostShared {
-    std::mutex m;
-    std::condition_variable cv;
-    int n = 0, count = 0, gen = 0;
-    std::vector<double> red;              // (threads, 16)
-    std::vector<unsigned long long> kred; // (threads,)
-    void wait() {
-        std::unique_lock<std::mutex> l(m);
-        const int g = gen;
-        if (++count == n) {
-            count = 0;
-            gen++;
-            cv.notify_all();
-        } else {
-            cv.wait(l, [&] { return gen != g; });
-        }
-    }
-};
-
-// Host-only in substance: the bodies are compiled for the host alone (the
-// per-row templates are __host__ __device__, so nvcc also instantiates them
-// for the device, where this group is never used).
+// The host groups are group.cuh's (SeqGroup, HostGroup<G>).
+using EvSeqGroup = SeqGroup;
 template <int G>
-struct EvThreadGroup {
-    static constexpr int size = G;
-    int rank;
-    EvHostShared *sh;
-    template <int NS, int NM>
-    EV_HD void reduce_impl(double *s, double *mn) const {
-        static_assert(NS + NM <= 16, "at most 16 values per reduction");
-#ifndef __CUDA_ARCH__
-        for (int i = 0; i < NS; i++) sh->red[rank * 16 + i] = s[i];
-        for (int i = 0; i < NM; i++) sh->red[rank * 16 + NS + i] = mn[i];
-        sh->wait();
-        for (int i = 0; i < NS; i++) {
-            double t = 0;
-            for (int k = 0; k < G; k++) t += sh->red[k * 16 + i];
-            s[i] = t;
-        }
-        for (int i = 0; i < NM; i++) {
-            double t = INFINITY;
-            for (int k = 0; k < G; k++) t = fmin(t, sh->red[k * 16 + NS + i]);
-            mn[i] = t;
-        }
-        sh->wait();
-#endif
-    }
-    template <int NS, int NM>
-    EV_HD void reduce(double (&s)[NS], double (&mn)[NM]) const { reduce_impl<NS, NM>(s, mn); }
-    template <int NS>
-    EV_HD void sum(double (&s)[NS]) const { reduce_impl<NS, 0>(s, nullptr); }
-    EV_HD void argmin(unsigned long long &key, double &val) const {
-#ifndef __CUDA_ARCH__
-        sh->kred[rank] = key;
-        sh->red[rank * 16] = val;
-        sh->wait();
-        key = ~0ull;
-        for (int k = 0; k < G; k++)
-            if (sh->kred[k] < key) { key = sh->kred[k]; val = sh->red[k * 16]; }
-        sh->wait();
-#endif
-    }
-    EV_HD void sync() const {
-#ifndef __CUDA_ARCH__
-        sh->wait();
-#endif
-    }
-    EV_HD double exscan(double x, double *total) const {
-        double off = 0, t = 0;
-#ifndef __CUDA_ARCH__
-        sh->red[rank * 16] = x;
-        sh->wait();
-        for (int k = 0; k < G; k++) {
-            if (k < rank) off += sh->red[k * 16];
-            t += sh->red[k * 16];
-        }
-        sh->wait();
-#endif
-        *total = t;
-        return off;
-    }
-};
+using EvThreadGroup = HostGroup<G>;
 
 template <int G>
 static void ev_emulate_threads(const srs_ev_args_t &a, int64_t n_rows, void *scratch) {
-    EvHostShared sh;
-    sh.n = G;
-    sh.red.assign(16 * G, 0.0);
-    sh.kred.assign(G, 0);
+    HostShared sh(G);
     std::vector<std::thread> th;
     for (int t = 0; t < G; t++)
         th.emplace_back([&, t] {

@@ -13,34 +13,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cuda_runtime.h>
+#include "threshold_args.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-// Everything a threshold launch reads and writes. Device pointers.
-typedef struct {
-    const int64_t *offsets;   // (n_rows_chunk+1,) rebased to 0, or NULL for dense rows
-    int64_t row_len;          // samples per row when offsets == NULL
-    const void *reward;       // (n_samples,) float or double
-    int reward_f32;           // 1: reward is float, 0: double
-    const void *logw;         // (n_samples,) base log-weights, or NULL for uniform
-    int logw_f32;
-    // threshold options (srs_threshold_opts_t, resolved)
-    int preset, solver;
-    double B, beta, cap, tol;
-    int max_iter;             // 0 = the solver's default (as on the CPU)
-    // shaping (shaped != NULL)
-    int design;
-    double alpha, clip;       // clip already resolved (>= 0)
-    // outputs
-    double *m_star;           // (n_rows_chunk,) or NULL
-    double *b_eff;            // (n_rows_chunk,) or NULL
-    void *shaped;             // (n_samples,) float or double, or NULL: thresholds only
-    int shaped_f32;
-    unsigned long long *bad;  // (1,) min over bad rows of (row << 2 | kind); kind 1 empty,
-                              // 2 bad reward, 3 bad logw; the caller sets it to ~0 first
-} srs_thr_args_t;
 
 // Row-length tiers, each a kernel shape: a group of 8/16/32 lanes with the row
 // in registers, a 256-thread block with the row in registers, a 512-thread
@@ -70,6 +48,12 @@ int64_t srs_thr_smem_max_len(int weighted);
 // dynamic shared-memory limit; call once per device before launching.
 // Returns 0, or 1 with srs_cuda_last_error set.
 int srs_thr_init(void);
+
+// Rows of the tiers up to 32 samples (16 when weighted) run a thread per row
+// with the row in its registers (1, the default), or a group of 8 to 32 lanes
+// per row (0: the earlier kernels, kept for comparison). Not thread-safe: set
+// it before launching.
+void srs_thr_set_short_rows(int thread_per_row);
 
 // Launches tier `tier` over n_rows rows on stream s: row k of the launch is
 // rows[k] (device, (n_rows,) int64 indices into the chunk) or k when rows is

@@ -1,17 +1,24 @@
 /*
- * threshold_dev.cuh — the device side of the threshold solvers, shared by the
- * kernels that solve m* on a row: threshold.cu (thresholds and shaping) and
- * eval.cu (per-beta thresholds inside the evaluation).
+ * threshold_dev.cuh — the threshold solvers on one row, shared by the kernels
+ * that solve m* on a row: threshold.cu (thresholds and shaping, the per-row
+ * code in threshold_body.cuh) and eval.cu (per-beta thresholds inside the
+ * evaluation).
  *
  * A row is any type with
- *   each(f)   f(j, d, p) for every sample the calling lane owns: j the index
+ *   each(f)   f(j, d, p) for every sample the calling thread owns: j the index
  *             within the row, d = u - u_0 (shifted), p the unnormalised weight
- * and a group (LaneGroup, BlockGroup) is the set of threads that share it.
- * Every thread of the group calls the solvers; reductions leave identical bits
- * in every thread, so the solvers' control flow is uniform across the group.
- * The solvers are __host__ __device__: with a one-thread group they also run
- * on the CPU (tests of eval.cu's algorithm without a GPU).
- * CUDA C++ only (the launchers' headers are the C-valid ones).
+ * and optionally, where one thread holds the whole row (kTotals = true):
+ *   tot_s, tot_p          sum p d and sum p over the row
+ *   above<STRICT>(m, s, mn)   s = {sum p d, sum p, count} over A = {d >= m}
+ *                         (d > m when STRICT), mn = {min d over A}
+ * With the totals, a pass sums over A only and derives the rest of the row
+ * from them (sum_rest = total - sum_A): half the accumulations per sample.
+ * A group (group.cuh) is the set of threads that share the row. Every thread
+ * of the group calls the solvers; reductions leave identical bits in every
+ * thread, so the solvers' control flow is uniform across the group.
+ * The solvers are __host__ __device__ and compile as plain C++ as well: the
+ * CPU tests run them with host groups (threshold_emu.cpp, eval.cu's
+ * srs_ev_emulate).
  */
 #ifndef SRS_KERNELS_THRESHOLD_DEV_CUH
 #define SRS_KERNELS_THRESHOLD_DEV_CUH
@@ -19,150 +26,23 @@
 #include <float.h>
 #include <math.h>
 #include <stdint.h>
-#include "common.cuh"
+#include "group.cuh"
 #include "srs_math.h"
 
 #define BISECT_MAX_ITER 2000
 #define EXACT_WARM_PASSES 4
 
-// The solvers compile for the host as well, so that eval.cu can run its
-// per-row algorithm on the CPU with a one-thread group (srs_ev_emulate); the
-// groups below are device-only. The device code is the same either way.
 #define SRS_DEV_HD __host__ __device__
 
-// ----------------------------------------------------------------------------
-// groups: the lanes that share one row, and their reductions
-
-// WG consecutive lanes of a warp (WG = 8, 16, 32). Reductions are xor
-// butterflies restricted to the group's lanes: every lane ends with the same
-// bits, so the solver's branches agree across the group.
-template <int WG>
-struct LaneGroup {
-    static constexpr int size = WG;
-    int rank;
-    unsigned mask;
-    __device__ LaneGroup() {
-        int lane = threadIdx.x & 31;
-        rank = lane & (WG - 1);
-        mask = WG == 32 ? 0xffffffffu : (((1u << WG) - 1u) << (lane & ~(WG - 1)));
-    }
-    // s[0..NS) summed, mn[0..NM) minimised over the group, in place.
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce_impl(double *s, double *mn) const {
-#pragma unroll
-        for (int o = WG / 2; o > 0; o >>= 1) {
-#pragma unroll
-            for (int i = 0; i < NS; i++) s[i] += __shfl_xor_sync(mask, s[i], o);
-#pragma unroll
-            for (int i = 0; i < NM; i++) mn[i] = fmin(mn[i], __shfl_xor_sync(mask, mn[i], o));
-        }
-    }
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce(double (&s)[NS], double (&mn)[NM]) const { reduce_impl<NS, NM>(s, mn); }
-    template <int NS>
-    __device__ __forceinline__ void sum(double (&s)[NS]) const { reduce_impl<NS, 0>(s, nullptr); }
-    // The (key, val) pair of the smallest key over the group.
-    __device__ __forceinline__ void argmin(unsigned long long &key, double &val) const {
-#pragma unroll
-        for (int o = WG / 2; o > 0; o >>= 1) {
-            unsigned long long k2 = __shfl_xor_sync(mask, key, o);
-            double v2 = __shfl_xor_sync(mask, val, o);
-            if (k2 < key) { key = k2; val = v2; }
-        }
-    }
-    // A barrier for the group with memory ordering among its lanes (shared
-    // and global): what a lane wrote before it is visible to the others after.
-    __device__ __forceinline__ void sync() const { __syncwarp(mask); }
-    // Exclusive prefix sum of x over the ranks (rank 0 gets 0); *total gets
-    // the sum over the group, the same bits in every lane.
-    __device__ __forceinline__ double exscan(double x, double *total) const {
-        double v = x;
-#pragma unroll
-        for (int o = 1; o < WG; o <<= 1) {
-            double y = __shfl_up_sync(mask, v, o, WG);
-            if (rank >= o) v += y;
-        }
-        *total = __shfl_sync(mask, v, WG - 1, WG);
-        double ex = __shfl_up_sync(mask, v, 1, WG);
-        return rank == 0 ? 0.0 : ex;
-    }
+// RowTotals<Row>::value: the row keeps its totals and sums over A alone.
+template <class R, class = void>
+struct RowTotals {
+    static constexpr bool value = false;
 };
-
-// A whole block of NT threads: warp butterflies, then every thread combines
-// the warps' partials in the same order from shared memory. One reduction
-// handles up to CAP values.
-template <int NT, int CAP = 8>
-struct BlockGroup {
-    static constexpr int size = NT;
-    static constexpr int NW = NT / 32;
-    int rank;
-    double *red;                 // (NW * CAP,) shared
-    unsigned long long *kred;    // (NW,) shared
-    __device__ BlockGroup(double *r, unsigned long long *k) : rank(threadIdx.x), red(r), kred(k) {}
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce(double (&s)[NS], double (&mn)[NM]) const { reduce_impl<NS, NM>(s, mn); }
-    template <int NS>
-    __device__ __forceinline__ void sum(double (&s)[NS]) const { reduce_impl<NS, 0>(s, nullptr); }
-    template <int NS, int NM>
-    __device__ __forceinline__ void reduce_impl(double *s, double *mn) const {
-        static_assert(NS + NM <= CAP, "at most CAP values per block reduction");
-        LaneGroup<32> w;
-        w.reduce_impl<NS, NM>(s, mn);
-        int warp = threadIdx.x >> 5;
-        if (w.rank == 0) {
-#pragma unroll
-            for (int i = 0; i < NS; i++) red[warp * CAP + i] = s[i];
-#pragma unroll
-            for (int i = 0; i < NM; i++) red[warp * CAP + NS + i] = mn[i];
-        }
-        __syncthreads();
-#pragma unroll
-        for (int i = 0; i < NS; i++) {
-            double t = 0;
-            for (int k = 0; k < NW; k++) t += red[k * CAP + i];
-            s[i] = t;
-        }
-#pragma unroll
-        for (int i = 0; i < NM; i++) {
-            double t = INFINITY;
-            for (int k = 0; k < NW; k++) t = fmin(t, red[k * CAP + NS + i]);
-            mn[i] = t;
-        }
-        __syncthreads();  // red is reused by the next reduction
-    }
-    __device__ __forceinline__ void argmin(unsigned long long &key, double &val) const {
-        LaneGroup<32> w;
-        w.argmin(key, val);
-        int warp = threadIdx.x >> 5;
-        if (w.rank == 0) { kred[warp] = key; red[warp * CAP] = val; }
-        __syncthreads();
-        key = ~0ull;
-        for (int k = 0; k < NW; k++)
-            if (kred[k] < key) { key = kred[k]; val = red[k * CAP]; }
-        __syncthreads();
-    }
-    __device__ __forceinline__ void sync() const { __syncthreads(); }
-    // Exclusive prefix sum of x over the threads; *total the block's sum
-    // (warp scans, then the warps' totals in order from shared memory).
-    __device__ __forceinline__ double exscan(double x, double *total) const {
-        LaneGroup<32> w;
-        double wt;
-        double ex = w.exscan(x, &wt);
-        int warp = threadIdx.x >> 5;
-        if (w.rank == 0) red[warp * CAP] = wt;
-        __syncthreads();
-        double off = 0, t = 0;
-        for (int k = 0; k < NW; k++) {
-            double v = red[k * CAP];
-            if (k < warp) off += v;
-            t += v;
-        }
-        __syncthreads();  // red is reused by the next reduction
-        *total = t;
-        return off + ex;
-    }
+template <class R>
+struct RowTotals<R, decltype((void)R::kTotals)> {
+    static constexpr bool value = R::kTotals;
 };
-
 
 // ----------------------------------------------------------------------------
 // per-row passes (every lane of the group calls them; results are uniform)
@@ -184,17 +64,72 @@ SRS_DEV_HD __forceinline__ double f_scaled(const Row &row, const Grp &g, double 
 template <bool STRICT, class Row, class Grp>
 SRS_DEV_HD __forceinline__ void active_sums(const Row &row, const Grp &g, double m, double &sh,
                                             double &ph, double &sl, double &pl, double &mh) {
-    double s[4] = {0, 0, 0, 0}, mn[1] = {INFINITY};
-    row.each([&](int64_t, double d, double p) {
-        bool a = STRICT ? d > m : d >= m;
-        s[0] += a ? p * d : 0.0;
-        s[1] += a ? p : 0.0;
-        s[2] += a ? 0.0 : p * d;
-        s[3] += a ? 0.0 : p;
-        mn[0] = fmin(mn[0], a ? d : INFINITY);
-    });
-    g.reduce(s, mn);
-    sh = s[0]; ph = s[1]; sl = s[2]; pl = s[3]; mh = mn[0];
+    if constexpr (RowTotals<Row>::value) {
+        double s[3], mn[1];
+        row.template above<STRICT>(m, s, mn);
+        g.reduce(s, mn);
+        sh = s[0]; ph = s[1]; sl = row.tot_s - s[0]; pl = row.tot_p - s[1]; mh = mn[0];
+    } else {
+        double s[4] = {0, 0, 0, 0}, mn[1] = {INFINITY};
+        row.each([&](int64_t, double d, double p) {
+            bool a = STRICT ? d > m : d >= m;
+            s[0] += a ? p * d : 0.0;
+            s[1] += a ? p : 0.0;
+            s[2] += a ? 0.0 : p * d;
+            s[3] += a ? 0.0 : p;
+            mn[0] = fmin(mn[0], a ? d : INFINITY);
+        });
+        g.reduce(s, mn);
+        sh = s[0]; ph = s[1]; sl = s[2]; pl = s[3]; mh = mn[0];
+    }
+}
+
+// Bisection on a row that keeps its totals: F(m)/gamma = (S_A - m P_A) +
+// eps ((S - S_A) - m (P - P_A)) from one sum over A = {d >= m} per pass. Once
+// no sample lies inside the bracket (lo, hi), A(m) = A(hi) on all of it and F
+// is linear there: the remaining halvings evaluate that line and read no
+// sample. The midpoints and the stopping rule are those of solve_bisect.
+template <class Row, class Grp>
+SRS_DEV_HD double solve_bisect_totals(const Row &row, const Grp &g, const RowInfo &r, double eps, double tol,
+                                      int max_iter) {
+    const double S = row.tot_s, P = row.tot_p;
+    double lo = r.dmin, hi = r.dmax;
+    double width = tol * fmax(1.0, hi - lo);
+    double sa[3], mn[1];
+    row.template above<false>(hi, sa, mn);
+    g.reduce(sa, mn);
+    double s_hi = sa[0], p_hi = sa[1], c_hi = sa[2];  // over A(hi)
+    bool lin = false;                                  // no sample in (lo, hi)
+    for (int it = 0; it < max_iter && hi - lo > width; it++) {
+        double mid = lo + 0.5 * (hi - lo);
+        if (mid <= lo || mid >= hi) break;  // floating-point resolution reached
+        double sm = s_hi, pm = p_hi, cm = c_hi;
+        if (!lin) {
+            row.template above<false>(mid, sa, mn);
+            g.reduce(sa, mn);
+            sm = sa[0]; pm = sa[1]; cm = sa[2];
+        }
+        double f = (sm - mid * pm) + eps * ((S - sm) - mid * (P - pm));
+        if (f > 0) {
+            lo = mid;
+            lin = lin || cm == c_hi;  // nothing in [mid, hi): nothing in (lo, hi)
+            continue;
+        }
+        if (f == 0) {
+            // the root when F is positive just below, else the lower end of an
+            // interval where F is 0 (as solve_bisect)
+            double m2 = nextafter(mid, lo), s2 = sm, p2 = pm;
+            if (!lin || m2 <= lo) {
+                row.template above<false>(m2, sa, mn);
+                g.reduce(sa, mn);
+                s2 = sa[0]; p2 = sa[1];
+            }
+            if ((s2 - m2 * p2) + eps * ((S - s2) - m2 * (P - p2)) > 0) return mid;
+        }
+        hi = mid;
+        s_hi = sm; p_hi = pm; c_hi = cm;
+    }
+    return lo + 0.5 * (hi - lo);
 }
 
 template <class Row, class Grp>
@@ -291,7 +226,9 @@ SRS_DEV_HD __forceinline__ double srs_dev_solve(const Row &row, const Grp &g, co
     if (ri.dmax == ri.dmin) {
         m = ri.dmin;  // n = 1 or all equal: m* = u
     } else if (solver == SRS_SOLVER_BISECT) {
-        m = solve_bisect(row, g, ri, eps, tol, max_iter > 0 ? max_iter : BISECT_MAX_ITER);
+        const int it = max_iter > 0 ? max_iter : BISECT_MAX_ITER;
+        if constexpr (RowTotals<Row>::value) m = solve_bisect_totals(row, g, ri, eps, tol, it);
+        else m = solve_bisect(row, g, ri, eps, tol, it);
     } else if (solver == SRS_SOLVER_DINKELBACH) {
         int it = max_iter > 0 ? max_iter : (int)(n < INT32_MAX - 2 ? n + 2 : INT32_MAX);
         dinkelbach(row, g, ri, eps, ri.mean, it, &m);

@@ -16,13 +16,14 @@
 set -euo pipefail
 
 # openmpi: the MPI build (make finds mpicc) and its tests run everywhere.
-pkgs=(gcc make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
+# g++: the tests run the CUDA kernels' per-row code compiled as host C++ (kernels/threshold_emu.cpp).
+pkgs=(gcc g++ make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
       python3-venv openmpi-bin libopenmpi-dev pkgconf libsimde-dev)
 case "${1:-}" in
     --bench) pkgs+=(python3-scipy) ;;
     --fresh) pkgs+=(debootstrap) ;;
     --fuzz)  pkgs+=(clang libclang-rt-dev) ;;
-    --arm64) pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
+    --arm64) pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user
                     libjansson-dev:arm64 libopenblas-dev:arm64 libinih-dev:arm64 libgomp1:arm64) ;;
     "") ;;
     *) echo "usage: scripts/install-deps.sh [--bench|--fresh|--fuzz|--arm64]" >&2; exit 2 ;;

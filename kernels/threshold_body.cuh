@@ -1,0 +1,319 @@
+/*
+ * threshold_body.cuh — the per-row code of the threshold kernels
+ * (threshold.cu), written against the group interface (group.cuh) so that it
+ * compiles for the device and, as plain C++, for the host: the CPU tests run
+ * it with host groups of 1, 5, 32 and 256 threads (threshold_emu.cpp).
+ *
+ * process_row does one row's whole job: load and validate, solve m*
+ * (threshold_dev.cuh), write m*, B_eff and optionally the shaped rewards. The
+ * rows below say where the samples live while the solver iterates: registers
+ * spread over a group (RegRow), one thread's registers (ThreadRow), shared
+ * memory (SmemRow), or global memory re-read per pass (GlobalRow).
+ */
+#ifndef SRS_KERNELS_THRESHOLD_BODY_CUH
+#define SRS_KERNELS_THRESHOLD_BODY_CUH
+
+#include <float.h>
+#include <math.h>
+#include <stdint.h>
+#include "group.cuh"
+#include "threshold_args.h"
+#include "threshold_dev.cuh"
+#include "srs_math.h"
+
+#define SRS_THR_HD __host__ __device__
+
+enum { BAD_EMPTY = 1, BAD_REWARD = 2, BAD_LOGW = 3 };
+
+// ----------------------------------------------------------------------------
+// loads
+
+// Read-only loads: through the non-coherent cache on the device.
+template <class T>
+SRS_THR_HD __forceinline__ double ld_as_double(const T *p, int64_t j) {
+#ifdef __CUDA_ARCH__
+    return (double)__ldg(p + j);
+#else
+    return (double)p[j];
+#endif
+}
+
+SRS_THR_HD __forceinline__ double ld_any(const void *p, int f32, int64_t j) {
+    return f32 ? ld_as_double((const float *)p, j) : ld_as_double((const double *)p, j);
+}
+
+// ----------------------------------------------------------------------------
+// rows: where the samples live while the solver iterates. Each exposes
+//   read(f)      reads the row once from global memory, keeps d = u - ref
+//                (and raw logw), calls f(x, d, lw) per owned sample
+//   reweigh(f)   p = exp(lw - lmax) in place, calls f(d, p) per owned sample
+//   each(f)      f(j, d, p) per owned sample, j the index within the row
+
+// K samples per lane in registers: sample j = rank + k * G.
+template <class T, int K, int G>
+struct RegRow {
+    double d[K], p[K];
+    int n, rank;
+    template <class F>
+    SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
+SRS_UNROLL
+        for (int k = 0; k < K; k++) {
+            int j = rank + k * G;
+            d[k] = 0;
+            p[k] = 1;
+            if (j < n) {
+                double x = ld_as_double(u, j);
+                double l = lw ? ld_any(lw, lw32, j) : 0.0;
+                d[k] = x - ref;
+                p[k] = lw ? l : 1.0;
+                f(x, d[k], l);
+            }
+        }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void reweigh(double lmax, F f) {
+SRS_UNROLL
+        for (int k = 0; k < K; k++)
+            if (rank + k * G < n) {
+                p[k] = exp(p[k] - lmax);
+                f(d[k], p[k]);
+            }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void each(F f) const {
+SRS_UNROLL
+        for (int k = 0; k < K; k++) {
+            int j = rank + k * G;
+            if (j < n) f(j, d[k], p[k]);
+        }
+    }
+};
+
+// A whole row in one thread's registers (K >= n), for the thread-per-row
+// kernels of short rows: no reduction crosses lanes, and a solver pass sums
+// over the active set alone, the rest coming from the row totals (kTotals).
+// Unweighted rows (W false) keep no weights and count the active set with
+// integers.
+template <class T, int K, bool W>
+struct ThreadRow {
+    static constexpr bool kTotals = true;
+    double d[K], p[W ? K : 1];
+    double tot_s, tot_p;
+    int n, rank;
+    template <class F>
+    SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
+SRS_UNROLL
+        for (int k = 0; k < K; k++) {
+            d[k] = -INFINITY;  // never active: above() needs no test of k < n
+            if (W) p[k] = 0;
+            if (k < n) {
+                double x = ld_as_double(u, k);
+                double l = W ? ld_any(lw, lw32, k) : 0.0;
+                d[k] = x - ref;
+                if (W) p[k] = l;
+                f(x, d[k], l);
+            }
+        }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void reweigh(double lmax, F f) {
+SRS_UNROLL
+        for (int k = 0; k < K; k++)
+            if (W && k < n) {
+                p[k] = exp(p[k] - lmax);
+                f(d[k], p[k]);
+            }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void each(F f) const {
+SRS_UNROLL
+        for (int k = 0; k < K; k++)
+            if (k < n) f((int64_t)k, d[k], W ? p[k] : 1.0);
+    }
+    // s = {sum p d, sum p, count} over A = {d >= m} (d > m: STRICT), mn = {min d over A}
+    template <bool STRICT>
+    SRS_THR_HD __forceinline__ void above(double m, double (&s)[3], double (&mn)[1]) const {
+        double sd = 0, sp = 0, lo = INFINITY;
+        int c = 0;
+SRS_UNROLL
+        for (int k = 0; k < K; k++) {
+            bool a = STRICT ? d[k] > m : d[k] >= m;  // false past n (d = -inf, m finite)
+            sd += a ? (W ? p[k] * d[k] : d[k]) : 0.0;
+            if (W) sp += a ? p[k] : 0.0;
+            c += a ? 1 : 0;
+            lo = a && d[k] < lo ? d[k] : lo;
+        }
+        s[0] = sd;
+        s[1] = W ? sp : (double)c;
+        s[2] = (double)c;
+        mn[0] = lo;
+    }
+};
+
+// The row in shared memory: sd (n,) shifted rewards, sp (n,) weights (weighted only).
+template <class T, int G>
+struct SmemRow {
+    double *sd, *sp;
+    int n, rank;
+    template <class F>
+    SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
+        for (int j = rank; j < n; j += G) {
+            double x = ld_as_double(u, j);
+            double l = lw ? ld_any(lw, lw32, j) : 0.0;
+            sd[j] = x - ref;
+            if (lw) sp[j] = l;
+            f(x, x - ref, l);
+        }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void reweigh(double lmax, F f) {
+        for (int j = rank; j < n; j += G) {
+            sp[j] = exp(sp[j] - lmax);
+            f(sd[j], sp[j]);
+        }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void each(F f) const {
+        for (int j = rank; j < n; j += G) f(j, sd[j], sp ? sp[j] : 1.0);
+    }
+};
+
+// The row stays in global memory and is re-read (from L2 when it fits) on
+// every pass; weights are recomputed from logw each time.
+template <class T, int G>
+struct GlobalRow {
+    const T *u;
+    const void *lw;
+    int lw32;
+    double ref, lmax;
+    int64_t n;
+    int rank;
+    template <class F>
+    SRS_THR_HD __forceinline__ void read(const T *u_, const void *lw_, int lw32_, double ref_, F f) {
+        u = u_; lw = lw_; lw32 = lw32_; ref = ref_; lmax = 0;
+        for (int64_t j = rank; j < n; j += G) {
+            double x = ld_as_double(u, j);
+            f(x, x - ref, lw ? ld_any(lw, lw32, j) : 0.0);
+        }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void reweigh(double lmax_, F f) {
+        lmax = lmax_;
+        for (int64_t j = rank; j < n; j += G)
+            f(ld_as_double(u, j) - ref, exp(ld_any(lw, lw32, j) - lmax));
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void each(F f) const {
+        for (int64_t j = rank; j < n; j += G)
+            f(j, ld_as_double(u, j) - ref, lw ? exp(ld_any(lw, lw32, j) - lmax) : 1.0);
+    }
+};
+
+SRS_THR_HD __forceinline__ double unshift(const RowInfo &r, double m) {
+    if (m >= r.dmax) return r.umax;
+    if (m <= r.dmin) return r.umin;
+    return fmin(fmax(r.ref + m, r.umin), r.umax);
+}
+
+SRS_THR_HD __forceinline__ void mark_bad(const srs_thr_args_t &a, int64_t row, int kind) {
+    const unsigned long long w = ((unsigned long long)row << 2) | (unsigned long long)kind;
+#ifdef __CUDA_ARCH__
+    atomicMin(a.bad, w);
+#else
+    if (w < *a.bad) *a.bad = w;  // the host runs one row at a time, rank 0 writes
+#endif
+}
+
+// The whole job of one row: load and validate, solve, write m*, B_eff and
+// (optionally) the shaped rewards.
+template <class T, class Row, class Grp>
+SRS_THR_HD void process_row(Row &row, const Grp &g, const srs_thr_args_t &a, int64_t r, int64_t start,
+                            int64_t n) {
+    if (n <= 0) {
+        if (g.rank == 0) mark_bad(a, r, BAD_EMPTY);
+        return;
+    }
+    const T *u = (const T *)a.reward + start;
+    const void *lw = a.logw ? (const void *)((const char *)a.logw + (a.logw_f32 ? 4 : 8) * start) : nullptr;
+    RowInfo ri;
+    ri.ref = ld_as_double(u, 0);
+    // pass 1: the row from global memory, once
+    double s[3] = {0, 0, 0};                   // sum d, bad reward, bad logw
+    double mn[3] = {ri.ref, -ri.ref, INFINITY};  // min u, -max u, -max logw
+    // Compare-selects rather than fmin (whose NaN rule costs about three times
+    // the instructions on the device): a NaN is caught by s[1] or s[2] and its
+    // row rejected, so the extremes of the rows that are solved are the same.
+    row.read(u, lw, a.logw_f32, ri.ref, [&](double x, double d, double l) {
+        mn[0] = x < mn[0] ? x : mn[0];
+        mn[1] = -x < mn[1] ? -x : mn[1];
+        s[0] += d;
+        s[1] += x - x;  // 0 for finite x, NaN for NaN or inf
+        if (lw) {
+            s[2] += l - l;
+            mn[2] = -l < mn[2] ? -l : mn[2];
+        }
+    });
+    g.reduce(s, mn);
+    ri.umin = mn[0]; ri.umax = -mn[1];
+    // Rounding is monotone, so min_j (u_j - ref) = umin - ref exactly (and
+    // max alike): the extremes of d need no comparisons of their own.
+    ri.dmin = ri.umin - ri.ref; ri.dmax = ri.umax - ri.ref;
+    if (!(s[1] == 0) || !isfinite(ri.ref) || srs_row_too_wide(ri.dmin, ri.dmax, (double)n)) {
+        if (g.rank == 0) mark_bad(a, r, BAD_REWARD);
+        return;
+    }
+    if (lw) {
+        if (!(s[2] == 0)) {
+            if (g.rank == 0) mark_bad(a, r, BAD_LOGW);
+            return;
+        }
+        double w[2] = {0, 0};
+        row.reweigh(-mn[2], [&](double d, double p) { w[0] += p; w[1] += p * d; });
+        g.sum(w);
+        ri.wsum = w[0];
+        ri.mean = w[1] / w[0];
+        if constexpr (RowTotals<Row>::value) { row.tot_s = w[1]; row.tot_p = w[0]; }
+    } else {
+        ri.wsum = (double)n;
+        ri.mean = s[0] / (double)n;
+        if constexpr (RowTotals<Row>::value) { row.tot_s = s[0]; row.tot_p = (double)n; }
+    }
+
+    srs_preset_vals_t pv = srs_preset_eval((srs_preset_t)a.preset, a.B, a.beta, a.cap, ri.dmin, ri.dmax);
+    double m = srs_dev_solve(row, g, ri, pv.eps, a.solver, a.tol, a.max_iter, n);
+    if (g.rank == 0) {
+        if (a.m_star) a.m_star[r] = unshift(ri, m);
+        if (a.b_eff) a.b_eff[r] = pv.b_eff;
+    }
+    if (!a.shaped) return;
+
+    // fused shaping, in the shifted coordinates the CPU backend uses
+    srs_row_stats_t st = {ri.dmin, ri.dmax, ri.mean, 0.0, m, pv.b_eff};
+    if (a.design == SRS_DESIGN_MEANSTD) {
+        double v[1] = {0};
+        double mean = ri.mean;
+        row.each([&](int64_t, double d, double p) { v[0] += p * (d - mean) * (d - mean); });
+        g.sum(v);
+        st.std = sqrt(v[0] / ri.wsum);
+    }
+    const srs_design_t design = (srs_design_t)a.design;
+    const double ref = ri.ref, B = a.B, alpha = a.alpha, clip = a.clip;
+    if (a.shaped_f32) {
+        float *out = (float *)a.shaped + start;
+        row.each([&](int64_t j, double d, double) {
+            out[j] = (float)(design == SRS_DESIGN_RAW ? ref + d : srs_shape_value(design, d, &st, B, alpha, clip));
+        });
+    } else {
+        double *out = (double *)a.shaped + start;
+        row.each([&](int64_t j, double d, double) {
+            out[j] = design == SRS_DESIGN_RAW ? ref + d : srs_shape_value(design, d, &st, B, alpha, clip);
+        });
+    }
+}
+
+SRS_THR_HD __forceinline__ void row_range(const srs_thr_args_t &a, int64_t r, int64_t *start, int64_t *n) {
+    if (a.offsets) { *start = a.offsets[r]; *n = a.offsets[r + 1] - *start; }
+    else { *start = r * a.row_len; *n = a.row_len; }
+}
+
+#endif // SRS_KERNELS_THRESHOLD_BODY_CUH

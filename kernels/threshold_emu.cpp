@@ -1,0 +1,178 @@
+/*
+ * threshold_emu.cpp — the threshold kernels' per-row code run on the CPU, for
+ * the tests (no GPU needed): threshold_body.cuh compiled as plain C++, with a
+ * one-thread group or G host threads in place of a warp or block
+ * (group.cuh). What only a GPU can check is left: the device groups
+ * (shuffles, __syncthreads), the loads and the launchers.
+ *
+ * Built by the host C++ compiler into the test program, in every build
+ * (CPU-only and sanitizer builds included); not part of the library.
+ */
+#include <stdint.h>
+#include <thread>
+#include <vector>
+#include "threshold_body.cuh"
+
+namespace {
+
+// A row that counts the solver's passes over samples (each and above calls).
+template <class Base>
+struct Counted : Base {
+    int64_t *passes = nullptr;
+    template <class F>
+    void each(F f) const {
+        if (passes) ++*passes;
+        Base::each(f);
+    }
+    template <bool STRICT>
+    void above(double m, double (&s)[3], double (&mn)[1]) const {
+        if (passes) ++*passes;
+        Base::template above<STRICT>(m, s, mn);
+    }
+};
+
+int64_t max_len(const srs_thr_args_t &a, int64_t n_rows) {
+    int64_t L = 0;
+    for (int64_t r = 0; r < n_rows; r++) {
+        int64_t start, n;
+        row_range(a, r, &start, &n);
+        if (n > L) L = n;
+    }
+    return L;
+}
+
+// The row of one thread of the group, set up as the kernels do.
+template <class T, int K, int G>
+struct MakeReg {
+    using type = Counted<RegRow<T, K, G>>;
+    static void init(type &row, int rank, int64_t n, double *, const srs_thr_args_t &) {
+        row.n = (int)n;
+        row.rank = rank;
+    }
+};
+template <class T, int K, bool W>
+struct MakeThread {
+    using type = Counted<ThreadRow<T, K, W>>;
+    static void init(type &row, int rank, int64_t n, double *, const srs_thr_args_t &) {
+        row.n = (int)n;
+        row.rank = rank;
+    }
+};
+template <class T, int G>
+struct MakeSmem {
+    using type = Counted<SmemRow<T, G>>;
+    static void init(type &row, int rank, int64_t n, double *buf, const srs_thr_args_t &a) {
+        row.n = (int)n;
+        row.rank = rank;
+        row.sd = buf;
+        row.sp = a.logw ? buf + n : nullptr;
+    }
+};
+template <class T, int G>
+struct MakeGlobal {
+    using type = Counted<GlobalRow<T, G>>;
+    static void init(type &row, int rank, int64_t n, double *, const srs_thr_args_t &) {
+        row.n = n;
+        row.rank = rank;
+    }
+};
+
+// Every row by the group: rank 0's pass count goes to *passes.
+template <class T, class Make, int G>
+void run_rows(const srs_thr_args_t &a, int64_t n_rows, int64_t *passes) {
+    std::vector<double> buf((size_t)(2 * max_len(a, n_rows) + 1));
+    if (G == 1) {
+        SeqGroup g;
+        for (int64_t r = 0; r < n_rows; r++) {
+            int64_t start, n;
+            row_range(a, r, &start, &n);
+            typename Make::type row;
+            Make::init(row, 0, n, buf.data(), a);
+            row.passes = passes;
+            process_row<T>(row, g, a, r, start, n);
+        }
+        return;
+    }
+    HostShared sh(G);
+    std::vector<std::thread> th;
+    for (int t = 0; t < G; t++)
+        th.emplace_back([&, t] {
+            HostGroup<G> g;
+            g.rank = t;
+            g.sh = &sh;
+            for (int64_t r = 0; r < n_rows; r++) {
+                int64_t start, n;
+                row_range(a, r, &start, &n);
+                typename Make::type row;
+                Make::init(row, t, n, buf.data(), a);
+                row.passes = t == 0 ? passes : nullptr;
+                process_row<T>(row, g, a, r, start, n);
+                sh.wait();  // the next row reuses the buffer
+            }
+        });
+    for (auto &x : th) x.join();
+}
+
+// The register row of the smallest K (from the list) with K G >= L.
+template <class T, int G, int... Ks>
+struct RegPick;
+template <class T, int G>
+struct RegPick<T, G> {
+    static int run(const srs_thr_args_t &, int64_t, int64_t, int64_t *) { return -1; }
+};
+template <class T, int G, int K, int... Ks>
+struct RegPick<T, G, K, Ks...> {
+    static int run(const srs_thr_args_t &a, int64_t n_rows, int64_t L, int64_t *passes) {
+        if (L > (int64_t)K * G) return RegPick<T, G, Ks...>::run(a, n_rows, L, passes);
+        run_rows<T, MakeReg<T, K, G>, G>(a, n_rows, passes);
+        return 0;
+    }
+};
+
+template <class T, int K, bool W>
+int run_thread(const srs_thr_args_t &a, int64_t n_rows, int64_t *passes) {
+    run_rows<T, MakeThread<T, K, W>, 1>(a, n_rows, passes);
+    return 0;
+}
+
+template <class T, int G>
+int run_group(const srs_thr_args_t &a, int64_t n_rows, int row, int64_t L, int64_t *passes) {
+    switch (row) {
+    case SRS_THR_EMU_REG:
+        if (G == 1 || G == 5) return RegPick<T, G, 8, 64, 512, 4096>::run(a, n_rows, L, passes);
+        if (G == 32) return RegPick<T, G, 1, 2, 4, 8>::run(a, n_rows, L, passes);  // the warp tiers
+        return RegPick<T, G, 2, 4, 8, 16>::run(a, n_rows, L, passes);              // the block tiers
+    case SRS_THR_EMU_SMEM: run_rows<T, MakeSmem<T, G>, G>(a, n_rows, passes); return 0;
+    case SRS_THR_EMU_GLOBAL: run_rows<T, MakeGlobal<T, G>, G>(a, n_rows, passes); return 0;
+    case SRS_THR_EMU_THREAD:
+        if (G != 1 || L > 32) return -1;
+        if (a.logw) return L <= 8 ? run_thread<T, 8, true>(a, n_rows, passes)
+                         : L <= 16 ? run_thread<T, 16, true>(a, n_rows, passes)
+                                   : run_thread<T, 32, true>(a, n_rows, passes);
+        return L <= 8 ? run_thread<T, 8, false>(a, n_rows, passes)
+             : L <= 16 ? run_thread<T, 16, false>(a, n_rows, passes)
+                       : run_thread<T, 32, false>(a, n_rows, passes);
+    default: return -1;
+    }
+}
+
+template <class T>
+int run_typed(const srs_thr_args_t &a, int64_t n_rows, int row, int group, int64_t *passes) {
+    const int64_t L = max_len(a, n_rows);
+    switch (group) {
+    case 1: return run_group<T, 1>(a, n_rows, row, L, passes);
+    case 5: return run_group<T, 5>(a, n_rows, row, L, passes);
+    case 32: return run_group<T, 32>(a, n_rows, row, L, passes);
+    case 256: return run_group<T, 256>(a, n_rows, row, L, passes);
+    case 512: return row == SRS_THR_EMU_REG ? -1 : run_group<T, 512>(a, n_rows, row, L, passes);
+    default: return -1;
+    }
+}
+
+}  // namespace
+
+extern "C" int srs_thr_emulate(const srs_thr_args_t *a, int64_t n_rows, int row, int group, int64_t *passes) {
+    if (passes) *passes = 0;
+    return a->reward_f32 ? run_typed<float>(*a, n_rows, row, group, passes)
+                         : run_typed<double>(*a, n_rows, row, group, passes);
+}
