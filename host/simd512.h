@@ -267,6 +267,41 @@ static inline __attribute__((always_inline)) void srs_vtranspose(srs_vd *a) {
     a[0] = t0;
 #endif
 }
+// floats and 32-bit lanes at the level's width (twice the doubles' lanes)
+typedef float srs_vf __attribute__((vector_size(SRS_VB)));
+typedef int32_t srs_vi __attribute__((vector_size(SRS_VB)));
+typedef float srs_vfa __attribute__((vector_size(SRS_VB), aligned(4), may_alias));   // unaligned access
+static inline __attribute__((always_inline)) srs_vf srs_vminf(srs_vf a, srs_vf b) {
+#if defined(__AVX__)
+    return (srs_vf)_mm256_min_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    return (srs_vf)_mm_min_ps((__m128)a, (__m128)b);
+#else
+    srs_vi lt = a < b;
+    return (srs_vf)(((srs_vi)a & lt) | ((srs_vi)b & ~lt));
+#endif
+}
+static inline __attribute__((always_inline)) srs_vf srs_vmaxf(srs_vf a, srs_vf b) {
+#if defined(__AVX__)
+    return (srs_vf)_mm256_max_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    return (srs_vf)_mm_max_ps((__m128)a, (__m128)b);
+#else
+    srs_vi gt = a > b;
+    return (srs_vf)(((srs_vi)a & gt) | ((srs_vi)b & ~gt));
+#endif
+}
+static inline __attribute__((always_inline)) unsigned srs_vbitsf(srs_vi m) {
+#if defined(__AVX__)
+    return (unsigned)_mm256_movemask_ps((__m256)m);
+#elif defined(__SSE2__)
+    return (unsigned)_mm_movemask_ps((__m128)m);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < SRS_VB / 4; i++) r |= (unsigned)(m[i] & 1) << i;
+    return r;
+#endif
+}
 // vector q of eight doubles in memory (any alignment)
 #define SRS_VQ(p, q) (*(const srs_vdu *)((const char *)(p) + (q) * SRS_VB))
 #define SRS_VQW(p, q) (*(srs_vdu *)((char *)(p) + (q) * SRS_VB))
