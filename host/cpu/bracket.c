@@ -507,6 +507,7 @@ void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold
         fpc[l] = 1.0 - (double)SUB_N / (double)n;
         mn[l] = mx[l] = sum[l] = 0;
     }
+#if defined(__AVX512F__)
     {
         // sample i of the eight rows as one vector: no scattered scalar stores
         const __m512d vref = _mm512_loadu_pd(ref);
@@ -570,6 +571,69 @@ void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold
         }
         _mm512_storeu_pd(m, vm);
     }
+#else
+    {
+        // Below AVX-512 the same steps one native vector of lanes at a time
+        // (W rows): the same operations per lane as the v4 code above, with
+        // the subsample's active count an integer (a sum of ones, exact in
+        // any order).
+        enum { W = SRS_VB / 8 };
+        const srs_vd zero = {0}, inf = zero + INFINITY, vn = zero + SUB_N;
+        for (int q = 0; q < SRS_NV; q++) {
+            const srs_vd vref = SRS_VQ(ref, q);
+            srs_vd vmn = zero, vmx = zero, vsum = zero;
+            for (int i = 0; i < SUB_N; i++) {
+                srs_vd xi;
+                for (int e = 0; e < W; e++) {
+                    const int l = q * W + e;
+                    xi[e] = b->reward.dtype == SRS_F32 ? (double)*(const float *)(src[l] + i * stride[l])
+                                                       : *(const double *)(src[l] + i * stride[l]);
+                }
+                xi -= vref;
+                SRS_VQW(x + i * LANES, q) = xi;
+                vmn = srs_vmin(vmn, xi);
+                vmx = srs_vmax(vmx, xi);
+                vsum += xi;
+            }
+            SRS_VQW(mn, q) = vmn;
+            SRS_VQW(mx, q) = vmx;
+            SRS_VQW(sum, q) = vsum;
+        }
+        for (int l = 0; l < LANES; l++) {
+            eps[l] = preset_row(o, mn[l], mx[l], s).eps;
+            m[l] = sum[l] / SUB_N;
+        }
+        for (int q = 0; q < SRS_NV; q++) {
+            const srs_vd veps = SRS_VQ(eps, q), vsum = SRS_VQ(sum, q);
+            // the empty set's value (uni_value); A(m) is never empty from the mean, kept for form
+            const srs_vd vempty = srs_vsel(veps > zero, vsum / vn, SRS_VQ(mx, q));
+            srs_vd vm = SRS_VQ(m, q);
+            srs_vl live = (srs_vl){0} - 1;
+            for (int it = 0; it < SUB_N + 2 && srs_vbits(live); it++) {
+                srs_vd s0 = zero, s1 = zero, n0 = inf, n1 = inf;
+                srs_vl c = {0};   // minus the active samples
+                for (int i = 0; i < SUB_N; i += 2) {
+                    const srs_vd x0 = SRS_VQ(x + i * LANES, q), x1 = SRS_VQ(x + (i + 1) * LANES, q);
+                    const srs_vl a0 = x0 >= vm, a1 = x1 >= vm;
+                    s0 += (srs_vd)((srs_vl)x0 & a0);
+                    s1 += (srs_vd)((srs_vl)x1 & a1);
+                    c += a0 + a1;
+                    n0 = srs_vmin(n0, srs_vsel(a0, x0, inf));
+                    n1 = srs_vmin(n1, srs_vsel(a1, x1, inf));
+                }
+                const srs_vd sh = s0 + s1, mh = srs_vmin(n0, n1);
+                const srs_vd ph = (srs_vd)(-c | ((srs_vl){0} + 0x4330000000000000)) - 0x1p52;   // exact
+                const srs_vd num = sh + veps * (vsum - sh), den = ph + veps * (vn - ph);
+                const srs_vd next = srs_vsel(ph <= zero, vempty, num / den);
+                // done unless some active sample lies below next and next rose
+                const srs_vl go = (mh < next) & (next > vm);
+                vm = srs_vsel(live, next, vm);
+                live &= go;
+            }
+            SRS_VQW(m, q) = vm;
+        }
+    }
+#endif
     double f2[LANES] = {0}, ws[LANES] = {0};
     for (int i = 0; i < SUB_N; i++) {
         const double *xi = x + i * LANES;
