@@ -9,7 +9,10 @@
  * SIMDe 0.7 (Debian 12) lacks and replaces the masked ones of the hot loops
  * and every masked load and store, whichever SIMDe is installed: masked loads
  * and stores here touch only the lanes their mask names (the row tails rely
- * on it; SIMDe 0.8's masked store writes all eight lanes).
+ * on it; SIMDe 0.8's masked store writes all eight lanes). Below AVX-512 it
+ * also gives the level's own vectors (srs_vd: four doubles with AVX, two with
+ * SSE or NEON) and the operations the native-width loops of host/cpu/ use,
+ * each the same per lane as its AVX-512 instruction.
  */
 #ifndef SRS_SIMD512_H
 #define SRS_SIMD512_H

@@ -5,8 +5,11 @@
  * subsample; the solvers then run on the samples inside the bracket alone.
  *
  * Built once per CPU level (v2, v3, v4; neon; native): the pass is AVX-512
- * intrinsics, native at v4 and through SIMDe and host/simd512.h below it, over
- * 16 fixed lanes whatever the level, so every level gives the same bits.
+ * intrinsics, native at v4, over 16 fixed lanes whatever the level, so every
+ * level gives the same bits. Below v4 the pass (bpass_f32), the bracket sums
+ * (mid_sums_tot) and the subsample brackets (sub_brackets) have a second form
+ * in vector extensions at the level's width (simd512.h's srs_vd) with the same
+ * lanes and operations; the float64 pass goes through SIMDe and simd512.h.
  */
 #include <float.h>
 #include <math.h>

@@ -7,7 +7,10 @@
  * Built once per CPU level (v2, v3, v4; neon; native): the vector code is
  * AVX-512 intrinsics, native at v4 and through SIMDe and host/simd512.h's
  * vector-mask shims below it, with the same arithmetic and bits at every
- * level.
+ * level. Below v4 the transposed load (lanes_fill_uniform) and the pass
+ * (ugroup_pass) of lanes_uniform have a second form in vector extensions at
+ * the level's width (simd512.h's srs_vd), one native vector of lanes at a
+ * time, with the same operations per lane.
  */
 #include <float.h>
 #include <math.h>
