@@ -9,7 +9,10 @@
  * SIMDe 0.7 (Debian 12) lacks and replaces the masked ones of the hot loops
  * and every masked load and store, whichever SIMDe is installed: masked loads
  * and stores here touch only the lanes their mask names (the row tails rely
- * on it; SIMDe 0.8's masked store writes all eight lanes).
+ * on it; SIMDe 0.8's masked store writes all eight lanes). Below AVX-512 it
+ * also gives the level's own vectors (srs_vd: four doubles with AVX, two with
+ * SSE or NEON) and the operations the native-width loops of host/cpu/ use,
+ * each the same per lane as its AVX-512 instruction.
  */
 #ifndef SRS_SIMD512_H
 #define SRS_SIMD512_H
@@ -189,6 +192,122 @@ typedef struct {
 } srs_x8l;
 #define SRS_EACH(X) X(0) X(1) X(2) X(3)
 #endif
+
+// One vector of the level at a time (lanes q*W to q*W + W - 1 of eight, W =
+// SRS_VB / 8): the hot loops that keep one native vector of each value live,
+// so that their accumulators fit the level's 16 registers (eight lanes as two
+// or four vectors would not, and would spill). min and max as the AVX-512
+// instructions: a < b ? a : b and a > b ? a : b (b when either is NaN).
+static inline __attribute__((always_inline)) srs_vd srs_vmin(srs_vd a, srs_vd b) {
+#if defined(__AVX__)
+    return (srs_vd)_mm256_min_pd((__m256d)a, (__m256d)b);
+#elif defined(__SSE2__)
+    return (srs_vd)_mm_min_pd((__m128d)a, (__m128d)b);
+#else
+    srs_vl lt = a < b;
+    return (srs_vd)(((srs_vl)a & lt) | ((srs_vl)b & ~lt));
+#endif
+}
+static inline __attribute__((always_inline)) srs_vd srs_vmax(srs_vd a, srs_vd b) {
+#if defined(__AVX__)
+    return (srs_vd)_mm256_max_pd((__m256d)a, (__m256d)b);
+#elif defined(__SSE2__)
+    return (srs_vd)_mm_max_pd((__m128d)a, (__m128d)b);
+#else
+    srs_vl gt = a > b;
+    return (srs_vd)(((srs_vl)a & gt) | ((srs_vl)b & ~gt));
+#endif
+}
+// lanes of m (all ones or zero) from x, the others from y
+static inline __attribute__((always_inline)) srs_vd srs_vsel(srs_vl m, srs_vd x, srs_vd y) {
+#if defined(__AVX__)
+    return (srs_vd)_mm256_blendv_pd((__m256d)y, (__m256d)x, (__m256d)m);
+#elif defined(__SSE4_1__)
+    return (srs_vd)_mm_blendv_pd((__m128d)y, (__m128d)x, (__m128d)m);
+#else
+    return (srs_vd)(((srs_vl)x & m) | ((srs_vl)y & ~m));
+#endif
+}
+// the lanes of a vector mask as bits (lane i: bit i)
+static inline __attribute__((always_inline)) unsigned srs_vbits(srs_vl m) {
+#if defined(__AVX__)
+    return (unsigned)_mm256_movemask_pd((__m256d)m);
+#elif defined(__SSE2__)
+    return (unsigned)_mm_movemask_pd((__m128d)m);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < SRS_VB / 8; i++) r |= (unsigned)(m[i] & 1) << i;
+    return r;
+#endif
+}
+// bits q*W to q*W + W - 1 of k as a vector mask
+static inline __attribute__((always_inline)) srs_vl srs_vmask(unsigned k, int q) {
+    const int w = SRS_VB / 8;
+    srs_vl kv = (srs_vl){0} + (int64_t)(k >> (q * w)), bit;
+    for (int i = 0; i < w; i++) bit[i] = (int64_t)1 << i;
+    return (kv & bit) == bit;
+}
+// as many floats as a vector has doubles (any alignment): converted with
+// __builtin_convertvector, the level's float-to-double instruction
+typedef float srs_vfu __attribute__((vector_size(SRS_VB / 2), aligned(4), may_alias));
+#if defined(__clang__)
+#define SRS_SHUF2(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define SRS_SHUF2(a, b, ...) __builtin_shuffle((a), (b), (srs_vl){__VA_ARGS__})
+#endif
+// Transposes W vectors of W doubles (W = SRS_VB / 8): a[i][s] becomes a[s][i].
+static inline __attribute__((always_inline)) void srs_vtranspose(srs_vd *a) {
+#if SRS_VB == 32
+    const srs_vd t0 = SRS_SHUF2(a[0], a[1], 0, 4, 2, 6), t1 = SRS_SHUF2(a[0], a[1], 1, 5, 3, 7);
+    const srs_vd t2 = SRS_SHUF2(a[2], a[3], 0, 4, 2, 6), t3 = SRS_SHUF2(a[2], a[3], 1, 5, 3, 7);
+    a[0] = SRS_SHUF2(t0, t2, 0, 1, 4, 5);
+    a[1] = SRS_SHUF2(t1, t3, 0, 1, 4, 5);
+    a[2] = SRS_SHUF2(t0, t2, 2, 3, 6, 7);
+    a[3] = SRS_SHUF2(t1, t3, 2, 3, 6, 7);
+#else
+    const srs_vd t0 = SRS_SHUF2(a[0], a[1], 0, 2);
+    a[1] = SRS_SHUF2(a[0], a[1], 1, 3);
+    a[0] = t0;
+#endif
+}
+// floats and 32-bit lanes at the level's width (twice the doubles' lanes)
+typedef float srs_vf __attribute__((vector_size(SRS_VB)));
+typedef int32_t srs_vi __attribute__((vector_size(SRS_VB)));
+typedef float srs_vfa __attribute__((vector_size(SRS_VB), aligned(4), may_alias));   // unaligned access
+static inline __attribute__((always_inline)) srs_vf srs_vminf(srs_vf a, srs_vf b) {
+#if defined(__AVX__)
+    return (srs_vf)_mm256_min_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    return (srs_vf)_mm_min_ps((__m128)a, (__m128)b);
+#else
+    srs_vi lt = a < b;
+    return (srs_vf)(((srs_vi)a & lt) | ((srs_vi)b & ~lt));
+#endif
+}
+static inline __attribute__((always_inline)) srs_vf srs_vmaxf(srs_vf a, srs_vf b) {
+#if defined(__AVX__)
+    return (srs_vf)_mm256_max_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    return (srs_vf)_mm_max_ps((__m128)a, (__m128)b);
+#else
+    srs_vi gt = a > b;
+    return (srs_vf)(((srs_vi)a & gt) | ((srs_vi)b & ~gt));
+#endif
+}
+static inline __attribute__((always_inline)) unsigned srs_vbitsf(srs_vi m) {
+#if defined(__AVX__)
+    return (unsigned)_mm256_movemask_ps((__m256)m);
+#elif defined(__SSE2__)
+    return (unsigned)_mm_movemask_ps((__m128)m);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < SRS_VB / 4; i++) r |= (unsigned)(m[i] & 1) << i;
+    return r;
+#endif
+}
+// vector q of eight doubles in memory (any alignment)
+#define SRS_VQ(p, q) (*(const srs_vdu *)((const char *)(p) + (q) * SRS_VB))
+#define SRS_VQW(p, q) (*(srs_vdu *)((char *)(p) + (q) * SRS_VB))
 
 static inline __attribute__((always_inline)) srs_x8l srs_k2v(simde__mmask8 k) {
     const int64_t w = SRS_VB / 8;   // lanes per vector

@@ -69,6 +69,17 @@ SRS_HD uint64_t srs_f64_to_bits(double f) {
 #endif
 }
 
+// c ? a : b as a select of bits, for loops that must vectorise: gcc threads
+// a ?: with a constant arm into the code that follows and leaves the rest of
+// the loop body in a branch, and without AVX-512's masks it does not
+// vectorise a branch that holds floating-point operations (they may trap).
+SRS_HD double srs_select(int c, double a, double b) {
+    const uint64_t m = (uint64_t)0 - (uint64_t)(c != 0);
+    return srs_f64_from_bits((srs_f64_to_bits(a) & m) | (srs_f64_to_bits(b) & ~m));
+}
+// srs_max through srs_select
+SRS_HD double srs_max_sel(double a, double b) { return srs_select(b > a, b, a); }
+
 // e^x: 0 below about -745.2, inf above about 709.8 (and for +inf), NaN for
 // NaN. x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split so k ln2_hi is
 // exact), e^r by its Taylor polynomial to degree 13 (truncation < 1e-17
@@ -79,14 +90,20 @@ SRS_HD uint64_t srs_f64_to_bits(double f) {
 // branches, so loops over it still vectorise.
 SRS_HD double srs_exp(double x) {
     const double xin = x;
-    x = x > -746.0 ? x : -746.0;
-    x = x < 710.0 ? x : 710.0;
+    // x > -746 ? x : -746, then x < 710 ? x : 710, as selects of bits: as ?:
+    // gcc threads the constants through the code below and leaves the
+    // products in branches, which keeps loops over it scalar below AVX-512
+    const uint64_t above = (uint64_t)0 - (uint64_t)(x > -746.0);
+    x = srs_f64_from_bits((srs_f64_to_bits(x) & above) | (0xC087500000000000ull & ~above));   // -746
+    const uint64_t below = (uint64_t)0 - (uint64_t)(x < 710.0);
+    x = srs_f64_from_bits((srs_f64_to_bits(x) & below) | (0x4086300000000000ull & ~below));   // 710
     const double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
 #ifdef __CUDA_ARCH__
-    double kf = (__dmul_rn(x, 1.4426950408889634074) + shifter) - shifter;  // no contraction
+    const double t = __dmul_rn(x, 1.4426950408889634074) + shifter;  // no contraction
 #else
-    double kf = (x * 1.4426950408889634074 + shifter) - shifter;
+    const double t = x * 1.4426950408889634074 + shifter;
 #endif
+    const double kf = t - shifter;
     double r = fma(-kf, 1.90821492927058770002e-10, fma(-kf, 6.93147180369123816490e-01, x));
     double p = 1.0 / 6227020800.0;  // 1/13!
     p = fma(p, r, 1.0 / 479001600.0);
@@ -102,23 +119,40 @@ SRS_HD double srs_exp(double x) {
     p = fma(p, r, 0.5);
     p = fma(p, r, 1.0);
     p = fma(p, r, 1.0);
-    int64_t k = (int64_t)kf;         // in [-1077, 1025]
-    int64_t k1 = k / 2, k2 = k - k1; // each in [-539, 513]: 2^k1, 2^k2 are normal
-    double y = p * srs_f64_from_bits((uint64_t)(k1 + 1023) << 52) * srs_f64_from_bits((uint64_t)(k2 + 1023) << 52);
-    return xin == xin ? y : xin;
+    // 2^k = 2^k1 2^k2 with k = kf in [-1077, 1025], from the bits of t (shifter + k:
+    // the ulp there is 1) and in unsigned 64-bit arithmetic only, which AVX2
+    // vectorises (it has no conversion between doubles and 64-bit integers
+    // and no arithmetic shift of them): the biased exponents e1 + e2 = k + 2046,
+    // e1 = floor of half, so k1 = floor(k / 2) and k2 = k - k1 are each in
+    // [-539, 513], 2^k1 and 2^k2 are normal, and p 2^k1 is exact: y is p 2^k
+    // rounded once, whichever way k is split.
+    const uint64_t kb = srs_f64_to_bits(t) - srs_f64_to_bits(shifter) + 2046u;
+    const uint64_t e1 = kb >> 1, e2 = kb - e1;
+    double y = p * srs_f64_from_bits(e1 << 52) * srs_f64_from_bits(e2 << 52);
+    // y, or the NaN x: a select of bits (gcc turns xin == xin ? y : xin into a
+    // branch around the products, which keeps the loop scalar below AVX-512)
+    const uint64_t keep = (uint64_t)0 - (uint64_t)(xin == xin);
+    return srs_f64_from_bits((srs_f64_to_bits(y) & keep) | (srs_f64_to_bits(xin) & ~keep));
 }
 
 // log x for finite x > 0 (subnormals included). x = 2^e m with m in
 // [sqrt(1/2), sqrt(2)), log m = 2 atanh(f), f = (m-1)/(m+1), |f| < 0.172, by
 // its odd series to f^23 (truncation < 1e-18 relative).
 SRS_HD double srs_log(double x) {
-    int sub = x < 2.2250738585072014e-308;
-    double xs = sub ? x * 18014398509481984.0 : x;  // 2^54 lifts subnormals
+    // 2^54 lifts subnormals (x times 2^54 or 1, chosen by bits: a ?: around
+    // the product becomes a branch, which keeps loops scalar below AVX-512)
+    const uint64_t sub = (uint64_t)0 - (uint64_t)(x < 2.2250738585072014e-308);
+    double xs = x * srs_f64_from_bits((0x4350000000000000ull & sub) | (0x3FF0000000000000ull & ~sub));
     uint64_t u = srs_f64_to_bits(xs);
-    // offsetting by the bits of sqrt(1/2) puts m in [sqrt(1/2), sqrt(2))
-    int64_t k = (int64_t)(u - 0x3FE6A09E667F3BCDull) >> 52;  // arithmetic shift
-    double m = srs_f64_from_bits(u - ((uint64_t)k << 52));
-    int64_t e = k - (sub ? 54 : 0);
+    // offsetting by the bits of sqrt(1/2) puts m in [sqrt(1/2), sqrt(2)); k is
+    // the exponent of u - bits(sqrt(1/2)) as a signed number (floor of it over
+    // 2^52), k + 1024 its unsigned shift after adding 1024 << 52 (AVX2 has no
+    // arithmetic shift of 64-bit integers)
+    uint64_t kb = (u - 0x3FE6A09E667F3BCDull + (1024ull << 52)) >> 52;   // k + 1024
+    double m = srs_f64_from_bits(u - ((kb - 1024u) << 52));
+    // e = k - (54 for a subnormal) as a double through the bits of 1.5 * 2^52 + e
+    // (exact for |e| < 2^51; AVX2 has no conversion of 64-bit integers)
+    double ef = srs_f64_from_bits(0x4338000000000000ull + kb - 1024u - (54u & sub)) - 6755399441055744.0;
     double f = (m - 1.0) / (m + 1.0), f2 = f * f;
     double s = 1.0 / 23.0;
     s = fma(s, f2, 1.0 / 21.0);
@@ -132,7 +166,6 @@ SRS_HD double srs_log(double x) {
     s = fma(s, f2, 1.0 / 5.0);
     s = fma(s, f2, 1.0 / 3.0);
     double lm = fma(2.0 * f, f2 * s, 2.0 * f);
-    double ef = (double)e;
     return fma(ef, 6.93147180369123816490e-01, fma(ef, 1.90821492927058770002e-10, lm));
 }
 

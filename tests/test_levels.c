@@ -133,19 +133,33 @@ TEST(cpu_levels_bit_identical_thresholds_and_shaping) {
     int n = runnable_levels(names, 8);
     if (n < 2) SKIP("this CPU runs only one level (%s)", n ? names[0] : "none");
     rows_t r = make_rows(11);
-    int64_t dn = 64, drows = 200;   // a dense batch too: the dense lanes path
+    // dense batches too (the lanes path with whole groups of equal rows):
+    // widths a multiple of eight and not, float and double, with a last
+    // group of fewer than eight rows
+    static const int dense_n[] = {64, 16, 13, 8, 5, 1024};
+    static const srs_dtype_t dense_t[] = {SRS_F32, SRS_F64, SRS_F32, SRS_F32, SRS_F64, SRS_F32};
+    enum { N_DENSE = sizeof dense_n / sizeof dense_n[0] };
+    int64_t dn = 1024, drows = 203;   // the largest of each
     float *duf = malloc((size_t)(dn * drows) * sizeof *duf);
+    double *dud = malloc((size_t)(dn * drows) * sizeof *dud);
     uint64_t s = 5;
-    for (int64_t j = 0; j < dn * drows; j++) duf[j] = (float)(t_rand_normal(&s) + (j % 5 == 0 ? 0.5 : 0));
+    for (int64_t j = 0; j < dn * drows; j++) {
+        duf[j] = (float)(t_rand_normal(&s) + (j % 5 == 0 ? 0.5 : 0));
+        dud[j] = j % 3 == 0 ? (double)duf[j] : t_rand_normal(&s) * 3.0;
+    }
     double *m0 = malloc((size_t)(r.np + drows) * sizeof(double)), *m1 = malloc((size_t)(r.np + drows) * sizeof(double));
     double *b0 = malloc((size_t)(r.np + drows) * sizeof(double)), *b1 = malloc((size_t)(r.np + drows) * sizeof(double));
     double *s0 = malloc((size_t)(r.ns + dn * drows) * sizeof(double));
     double *s1 = malloc((size_t)(r.ns + dn * drows) * sizeof(double));
     int cases = 0;
-    for (int layout = 0; layout < 4; layout++) {   // CSR f64, CSR f32, CSR f64 + logw, dense f32
+    const int n_layouts = 3 + N_DENSE;
+    for (int layout = 0; layout < n_layouts; layout++) {   // CSR f64, CSR f32, CSR f64 + logw, dense
         srs_batch_t b = {0};
-        if (layout == 3) {
-            b = t_dense(duf, SRS_F32, drows, dn);
+        if (layout >= 3) {
+            const int k = layout - 3, w = dense_n[k];
+            // 203 rows (25 groups and 3 rows) at n <= 64; 40 long rows at 1024
+            b = t_dense(dense_t[k] == SRS_F32 ? (const void *)duf : (const void *)dud, dense_t[k],
+                        w > 64 ? 40 : drows, w);
         } else {
             b.n_prompts = r.np;
             b.offsets = r.off;
@@ -207,8 +221,8 @@ TEST(cpu_levels_bit_identical_thresholds_and_shaping) {
                 BAIL_IF_FAILED();
             }
     }
-    CHECK(cases == 4 * 9 * (n - 1), "compared %d cases", cases);
-    free(duf), free(m0), free(m1), free(b0), free(b1), free(s0), free(s1);
+    CHECK(cases == n_layouts * 9 * (n - 1), "compared %d cases", cases);
+    free(duf), free(dud), free(m0), free(m1), free(b0), free(b1), free(s0), free(s1);
     free_rows(&r);
 }
 

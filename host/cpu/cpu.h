@@ -39,6 +39,9 @@
  * intrinsics: the instructions themselves at v4, SIMDe's implementation of the
  * same operations on the level's vectors below it (host/simd512.h), so every
  * level runs the same arithmetic and gives the same bits (tests/test_levels.c).
+ * The hottest loops below v4 also have a form in vector extensions at the
+ * level's own width (lanes.c, bracket.c): SIMDe's 512-bit values take two or
+ * four of the level's 16 registers each, and their sums spilled.
  * The functions below that cross files carry the level in their symbol
  * (CPU_FN), like the backend itself (internal.h).
  */

@@ -7,7 +7,10 @@
  * Built once per CPU level (v2, v3, v4; neon; native): the vector code is
  * AVX-512 intrinsics, native at v4 and through SIMDe and host/simd512.h's
  * vector-mask shims below it, with the same arithmetic and bits at every
- * level.
+ * level. Below v4 the transposed load (lanes_fill_uniform) and the pass
+ * (ugroup_pass) of lanes_uniform have a second form in vector extensions at
+ * the level's width (simd512.h's srs_vd), one native vector of lanes at a
+ * time, with the same operations per lane.
  */
 #include <float.h>
 #include <math.h>
@@ -36,6 +39,7 @@
 // checking finiteness and the range on the way (the same values as the copy
 // one row at a time: d = u - u_0, padding d = 0).
 
+#if defined(__AVX512F__)
 static inline void transpose8(__m512d r[8]) {
     __m512d t[8], u[8];
     for (int q = 0; q < 8; q += 2) {
@@ -55,6 +59,7 @@ static inline void transpose8(__m512d r[8]) {
         r[q + 4] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0xdd);
     }
 }
+#endif
 
 // The group's per-lane values as vectors (lanes past nl: 0).
 typedef struct {
@@ -68,6 +73,7 @@ typedef struct {
 // for j up to nmax rounded up to 8. Returns the mask of lanes with a
 // non-finite reward or a range beyond double.
 
+#if defined(__AVX512F__)
 static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
                                                                          int64_t nmax, lanes_vecs_t *vv,
                                                                          __mmask8 *valid) {
@@ -157,6 +163,103 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     }
     return bad;
 }
+#else
+static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
+                                                                         int64_t nmax, lanes_vecs_t *vv,
+                                                                         __mmask8 *valid) {
+    // Below AVX-512: one native vector of lanes at a time (W rows), so that
+    // a block of W rows and the sums, min and max fit the level's registers;
+    // the same operations per lane as at v4 (sample j into accumulator j mod
+    // 4, combined as (0 + 1) + (2 + 3)).
+    enum { W = SRS_VB / 8 };   // lanes per vector
+    const int f32 = b->reward.dtype == SRS_F32, nl = g->nl;
+    int ragged = nl < LANES;
+    for (int l = 0; l < nl; l++) ragged |= g->len[l] != nmax;
+    const int padded = ragged || (nmax & 7);
+    _Alignas(64) double ref[LANES], lenf[LANES], mnv[LANES], mxv[LANES], tot[LANES];
+    for (int l = 0; l < LANES; l++) {
+        ref[l] = padded && l < nl ? vec_at(&b->reward, g->start[l]) : 0.0;
+        lenf[l] = padded ? (l < nl ? (double)g->len[l] : 0.0) : (double)nmax;
+    }
+    const srs_vd zero = {0}, inf = zero + INFINITY, ninf = zero - INFINITY;
+    const float *rf = (const float *)b->reward.data;
+    const double *rd = (const double *)b->reward.data;
+    for (int q = 0; q < SRS_NV; q++) {
+        srs_vd vref = SRS_VQ(ref, q);
+        srs_vd mn0 = inf, mn1 = inf, mn2 = inf, mn3 = inf, mx0 = ninf, mx1 = ninf, mx2 = ninf, mx3 = ninf;
+        srs_vd t0 = zero, t1 = zero, t2 = zero, t3 = zero;
+        for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
+            srs_vd r[8 / W][W];   // [sample block][row]: W samples of row q*W + i
+            for (int i = 0; i < W; i++) {
+                const int l = q * W + i;
+                if (!padded) {
+                    for (int k = 0; k < 8 / W; k++)
+                        if (f32) r[k][i] = __builtin_convertvector(*(const srs_vfu *)(rf + g->start[l] + j0 + k * W), srs_vd);
+                        else r[k][i] = *(const srs_vdu *)(rd + g->start[l] + j0 + k * W);
+                } else {
+                    // past a row's end: its u_0, so d = 0 and the range is unchanged
+                    _Alignas(64) double t[8];
+                    const int64_t len = l < nl ? g->len[l] : 0;
+                    for (int s = 0; s < 8; s++)
+                        t[s] = j0 + s < len ? vec_at(&b->reward, g->start[l] + j0 + s) : ref[l];
+                    for (int k = 0; k < 8 / W; k++) r[k][i] = SRS_VQ(t, k);
+                }
+            }
+            for (int k = 0; k < 8 / W; k++) srs_vtranspose(r[k]);   // now [sample block][sample]: W lanes
+            if (j0 == 0 && !padded) vref = r[0][0];
+#define FILL_STEP(sq, MN, MX, T)                                                                        \
+    {                                                                                                   \
+        const srs_vd x = r[(sq) / W][(sq) % W], dq = x - vref;                                          \
+        MN = srs_vmin(MN, x);                                                                           \
+        MX = srs_vmax(MX, x);                                                                           \
+        T += dq;   /* padding adds d = 0 */                                                             \
+        /* past every row (nmax rounded up to 8): -inf, never active in a pass */                       \
+        SRS_VQW(g->d + (j0 + (sq)) * LANES, q) = j0 + (sq) < nmax ? dq : ninf;                          \
+    }
+            FILL_STEP(0, mn0, mx0, t0) FILL_STEP(1, mn1, mx1, t1) FILL_STEP(2, mn2, mx2, t2)
+            FILL_STEP(3, mn3, mx3, t3) FILL_STEP(4, mn0, mx0, t0) FILL_STEP(5, mn1, mx1, t1)
+            FILL_STEP(6, mn2, mx2, t2) FILL_STEP(7, mn3, mx3, t3)
+#undef FILL_STEP
+        }
+        // min and max: any order; the sum: (0 + 1) + (2 + 3)
+        SRS_VQW(mnv, q) = srs_vmin(srs_vmin(mn0, mn1), srs_vmin(mn2, mn3));
+        SRS_VQW(mxv, q) = srs_vmax(srs_vmax(mx0, mx1), srs_vmax(mx2, mx3));
+        SRS_VQW(tot, q) = (t0 + t1) + (t2 + t3);
+        SRS_VQW(ref, q) = vref;
+    }
+    if (valid)
+        for (int64_t j = 0; j < ((nmax + 7) & ~(int64_t)7); j++) {
+            unsigned k = 0;
+            for (int l = 0; l < LANES; l++) k |= (unsigned)(lenf[l] > (double)j) << l;
+            valid[j] = (__mmask8)k;
+        }
+    memcpy(g->umin, mnv, sizeof mnv);
+    memcpy(g->umax, mxv, sizeof mxv);
+    memcpy(g->ref, ref, sizeof ref);
+    const __m512d vref = _mm512_loadu_pd(ref), umin = _mm512_loadu_pd(mnv), umax = _mm512_loadu_pd(mxv);
+    const __m512d sum = _mm512_loadu_pd(tot), vlen = _mm512_loadu_pd(lenf), zero8 = _mm512_setzero_pd();
+    // A NaN or an infinity shows in the range (inf, or NaN from inf - inf)
+    // or, for a NaN the min and max pass over, in the total of d; a lane
+    // flagged by either and not too wide is checked sample by sample (a
+    // total can also overflow from finite values: then the row is too wide).
+    __m512d range = _mm512_sub_pd(umax, umin);
+    if (vv) *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
+    // srs_row_too_wide, eight lanes at once: bad without a look at the samples
+    const __m512d big = _mm512_set1_pd(DBL_MAX);
+    __m512d dlo = _mm512_sub_pd(umin, vref), dhi = _mm512_sub_pd(umax, vref);
+    __m512d amax = _mm512_max_pd(_mm512_sub_pd(zero8, dlo), dhi);
+    unsigned bad = _mm512_cmp_pd_mask(_mm512_sub_pd(dhi, dlo), big, _CMP_NLE_UQ) |
+                   _mm512_cmp_pd_mask(_mm512_mul_pd(amax, vlen), big, _CMP_NLE_UQ);
+    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(sum), big, _CMP_NLE_UQ) |
+                       _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
+    bad &= (1u << nl) - 1;
+    for (int l = 0; l < nl; l++) {
+        if (!(suspect >> l & 1) || (bad >> l & 1)) continue;
+        if (first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0) bad |= 1u << l;
+    }
+    return bad;
+}
+#endif
 
 // Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
 // The checks and the range run as vector reductions over the contiguous row,
@@ -406,6 +509,7 @@ static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, 
     u->live = (__mmask8)~done;
 }
 
+#if defined(__AVX512F__)
 // One Dinkelbach pass over group u (its live lanes take the next iterate).
 // Four accumulators (sample j into j mod 4): one chain of dependent adds
 // through the row would bound the pass by the add latency. masked: some lanes
@@ -440,6 +544,56 @@ static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, 
     u->m = _mm512_mask_mov_pd(u->m, u->live, next);
     u->live &= (__mmask8)~stop;
 }
+#else
+// The same pass below AVX-512, one native vector of lanes at a time (two AVX2
+// vectors or four SSE/NEON ones make a group's eight lanes): eight lanes of
+// every accumulator at once would need more than the level's 16 registers,
+// and the spilled sums would then wait on the stack in every step. Each lane
+// gets the same values as at v4: its sum of d is the same adds in the same
+// order (sample j into accumulator j mod 4, then (0 + 1) + (2 + 3)); the count
+// of active samples, a sum of ones and exact in any order, is kept as an
+// integer; and the min of the active samples only feeds the test mh >= next,
+// which no order of the min changes (an order could only choose between -0
+// and +0, which compare equal).
+static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, ugroup_t *u, int64_t nmax,
+                                                              const int masked) {
+    const int W = SRS_VB / 8;   // lanes per vector
+    const srs_vd zero = {0}, inf = zero + INFINITY;
+    unsigned stop = 0;
+    for (int q = 0; q < SRS_NV; q++) {
+        const srs_vd vm = SRS_VQ(&u->m, q);
+        srs_vd sh0 = zero, sh1 = zero, sh2 = zero, sh3 = zero, mh0 = inf, mh1 = inf;
+        srs_vl cnt = {0};   // minus the active samples (a true compare is -1)
+        const double *dq = g->d + q * W;
+        for (int64_t j = 0; j < nmax; j += 4) {   // d and valid are set up to nmax rounded up to 8
+#define UPASS_V(k, SH, MH)                                                                              \
+    {                                                                                                   \
+        srs_vd x = SRS_VQ(dq + (j + k) * LANES, 0);                                                     \
+        srs_vl a = x >= vm;                                                                             \
+        if (masked) a &= srs_vmask(u->valid[j + k], q);                                                 \
+        SH += (srs_vd)((srs_vl)x & a);                                                                  \
+        cnt += a;                                                                                       \
+        MH = srs_vmin(MH, srs_vsel(a, x, inf));                                                         \
+    }
+            UPASS_V(0, sh0, mh0) UPASS_V(1, sh1, mh1) UPASS_V(2, sh2, mh0) UPASS_V(3, sh3, mh1)
+#undef UPASS_V
+        }
+        const srs_vd vsh = (sh0 + sh1) + (sh2 + sh3);
+        // the count as a double: exact below 2^52 (the bits of 2^52 + count, minus 2^52)
+        const srs_vd vph = (srs_vd)(-cnt | ((srs_vl){0} + 0x4330000000000000)) - 0x1p52;
+        const srs_vd vmh = srs_vmin(mh0, mh1);
+        // srs_set_value, the inactive sums as the totals minus the active ones
+        const srs_vd eps = SRS_VQ(&u->eps, q);
+        const srs_vd num = vsh + eps * (SRS_VQ(&u->tot, q) - vsh);
+        const srs_vd den = vph + eps * (SRS_VQ(&u->len, q) - vph);
+        const srs_vd next = srs_vmin(srs_vmax(num / den, SRS_VQ(&u->lo, q)), SRS_VQ(&u->hi, q));
+        // the set is final when no active sample lies below the new iterate
+        stop |= srs_vbits((vmh >= next) | (next <= vm)) << (q * W);
+        SRS_VQW(&u->m, q) = srs_vsel(srs_vmask(u->live, q), next, vm);
+    }
+    u->live &= (__mmask8)~stop;
+}
+#endif
 
 // Dinkelbach passes over G groups (at most max_iter each); a group whose
 // lanes are all settled takes no more passes. The groups' passes are
