@@ -14,7 +14,8 @@
 # OpenBLAS to none of its own. The thread-count tests then compare one thread
 # with itself; the x86 stages test threads. The Python binding test is
 # skipped: the library is aarch64 and the interpreter is not; so are the three
-# command-line tests that fork (SRS_TEST_NO_FORK; the x86 stages run them).
+# command-line tests that fork (SRS_TEST_NO_FORK), and the threshold kernel code on
+# groups of host threads (SRS_TEST_NO_THREADS); the x86 stages run them.
 set -euo pipefail
 build=${1:-build-arm64}
 sysroot=/usr/aarch64-linux-gnu
@@ -24,6 +25,6 @@ wrap=$(mktemp -d)
 trap 'rm -rf "$wrap"' EXIT
 printf '#!/bin/sh\nexec qemu-aarch64 -L %s %s "$@"\n' "$sysroot" "$(realpath "$build/srs")" > "$wrap/srs"
 chmod +x "$wrap/srs"
-export OMP_THREAD_LIMIT=1 OPENBLAS_NUM_THREADS=1 SRS_PYTHON=none SRS_TEST_QUICK=1 SRS_TEST_NO_FORK=1 SRS_BIN=$wrap/srs
+export OMP_THREAD_LIMIT=1 OPENBLAS_NUM_THREADS=1 SRS_PYTHON=none SRS_TEST_QUICK=1 SRS_TEST_NO_FORK=1 SRS_TEST_NO_THREADS=1 SRS_BIN=$wrap/srs
 echo "== $("$wrap/srs" --version | tr '\n' ' ')"
 exec qemu-aarch64 -L "$sysroot" "$build/test_srs"
