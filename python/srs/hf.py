@@ -332,7 +332,8 @@ class ARGSLogitsProcessor(_GuidedProcessor):
                  cap: float = 2.0, clip: Optional[float] = None, baselines: str = "paper",
                  eos_token_id: EosIds = None, pad_token_id: Optional[int] = None,
                  max_batch_tokens: int = 1 << 16, perturb: Optional[str] = None, noise_std: float = 1.0,
-                 noise_var: Optional[float] = None, seed: int = 0, device: str = "auto", vocab_size: Optional[int] = None,
+                 noise_var: Optional[float] = None, seed: int = 0, device: str = "auto",
+                 vocab_size: Optional[int] = None,
                  tokenizer: Any = None, reward_tokenizer: Any = None, reward_cache: bool = False,
                  decode_kwargs: Optional[dict] = None, encode_kwargs: Optional[dict] = None,
                  draw: bool = False, tau: float = 1.0, top_p: float = 1.0, seeds: Seeds = 0) -> None:
@@ -667,7 +668,8 @@ class CDLogitsProcessor(_GuidedProcessor):
     def _critic(self, h):
         """The critic's values of hidden states h (n, H): float64 (n,) on h's
         device (h goes to the critic's device and dtype)."""
-        p = next(self.value_model.parameters(), None)
+        params = getattr(self.value_model, "parameters", None)
+        p = next(params(), None) if params is not None else None
         x = h if p is None else h.to(device=p.device, dtype=p.dtype)
         v = self.value_model(x)
         return v.reshape(h.shape[0]).to(device=h.device, dtype=torch.float64)

@@ -286,7 +286,8 @@ def test_reward_model_with_another_vocabulary(models):
                                   encode_kwargs=dict(add_special_tokens=False), max_batch_tokens=64)
     assert generate(lm, proc, PROMPTS).tolist() == reference(lm, rm, "soft")
     # without the tokenizers the permuted model is another reward model
-    assert generate(lm, hf.ARGSLogitsProcessor(rm2, pad_token_id=0, k=10), PROMPTS).tolist() != reference(lm, rm, "soft")
+    other = hf.ARGSLogitsProcessor(rm2, pad_token_id=0, k=10)
+    assert generate(lm, other, PROMPTS).tolist() != reference(lm, rm, "soft")
 
 
 def test_fewer_finite_scores_than_k(models):
@@ -313,7 +314,8 @@ def test_reward_cache_equals_batch1_loop(models, design):
     base = reference(lm, rm, "soft")
     eos = base[1][2]
     want = reference(lm, rm, "soft", eos=eos)
-    got = generate(lm, hf.ARGSLogitsProcessor(rm, pad_token_id=0, k=10, eos_token_id=eos, reward_cache=True), PROMPTS, eos=eos)
+    proc = hf.ARGSLogitsProcessor(rm, pad_token_id=0, k=10, eos_token_id=eos, reward_cache=True)
+    got = generate(lm, proc, PROMPTS, eos=eos)
     for i, w in enumerate(want):
         row = got[i].tolist()
         assert row[:len(w)] == w and all(t == 0 for t in row[len(w):]), (i, row, w)

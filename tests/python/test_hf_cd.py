@@ -16,7 +16,8 @@ import srs.hf as hf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hf_reference as ref  # noqa: E402
-from test_hf_args import PROMPTS, STEP_TOL, Recorder, _first_step_diff, _two_steps, check_steps, generate, left_pad  # noqa: E402,E501
+from test_hf_args import (PROMPTS, STEP_TOL, Recorder, _first_step_diff, _two_steps,  # noqa: E402
+                          check_steps, generate, left_pad)
 
 STEPS = 6
 
