@@ -12,8 +12,9 @@ def fail(msg):
 def add_model_args(ap, reward=True):
     ap.add_argument("--model", help="causal LM: a HuggingFace name or local path")
     if reward:
-        ap.add_argument("--reward-model", help="sequence-classification reward model (another vocabulary "
-                        "is re-tokenised as text)")
+        ap.add_argument("--reward-model", help="sequence-classification reward model; when its tokenizer's "
+                        "vocabulary differs from --model's, every sequence it scores is decoded to text and "
+                        "re-tokenised with its tokenizer (both scripts)")
     ap.add_argument("--tiny", action="store_true",
                     help="tiny random models built from configs (no download); prompts are token ids")
     ap.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16", "float64"])

@@ -29,7 +29,10 @@ def train(args):
     samples = srs.cd.sample(lm, prompts, n=args.n, temperature=args.temperature, top_p=args.top_p,
                             max_new_tokens=args.max_new_tokens, seed=args.seed, eos_token_id=eos,
                             pad_token_id=pad)
-    rewards = srs.cd.score(rm, samples, pad_token_id=pad)
+    # a reward model with another vocabulary scores the text, re-tokenised
+    rtok = args.reward_tokenizer
+    rewards = srs.cd.score(rm, samples, pad_token_id=pad, tokenizer=tok if rtok is not None else None,
+                           reward_tokenizer=rtok)
     targets = srs.cd.shape_targets(rewards, B=args.B, beta=args.beta, alpha=args.alpha)
     log = lambda m: sys.stderr.write(m + "\n")   # noqa: E731
     critic, hist = srs.cd.train_value(samples, targets, width=args.width, lr=args.lr, batch_size=args.batch,

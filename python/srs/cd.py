@@ -23,6 +23,8 @@ same definition as the CD processor's: hidden_states[-1] at each generated
 token's position).
 """
 import math
+import numbers
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -42,7 +44,7 @@ class Sample:
     """One response: prompt (list of ids), tokens (list of generated ids, cut
     after the first EOS), hidden (len(tokens), H) float tensor (CPU)."""
 
-    def __init__(self, prompt, tokens, hidden):
+    def __init__(self, prompt: List[int], tokens: List[int], hidden: torch.Tensor) -> None:
         self.prompt, self.tokens, self.hidden = prompt, tokens, hidden
 
     def __repr__(self):
@@ -57,7 +59,8 @@ def _left_pad(seqs, pad):
 
 
 @torch.no_grad()
-def hidden_states(model, seqs, pad_token_id, batch_size=16, dtype=torch.float32):
+def hidden_states(model: torch.nn.Module, seqs: Sequence[Sequence[int]], pad_token_id: int,
+                  batch_size: int = 16, dtype: torch.dtype = torch.float32) -> List[torch.Tensor]:
     """Last-layer hidden states of every token of each sequence (lists of ids):
     a list of (len, H) tensors on the CPU. Left-padded batches with attention
     masks and position ids counted from each sequence's first token."""
@@ -76,10 +79,13 @@ def hidden_states(model, seqs, pad_token_id, batch_size=16, dtype=torch.float32)
 
 
 @torch.no_grad()
-def sample(model, prompts, n=10, temperature=0.7, top_p=0.9, max_new_tokens=128, seed=1234,
-           eos_token_id=None, pad_token_id=None, batch_size=16, hidden_dtype=torch.float32):
+def sample(model: torch.nn.Module, prompts: Sequence[Sequence[int]], n: int = 10, temperature: float = 0.7,
+           top_p: float = 0.9, max_new_tokens: int = 128, seed: int = 1234, eos_token_id: Any = None,
+           pad_token_id: Optional[int] = None, batch_size: int = 16,
+           hidden_dtype: torch.dtype = torch.float32) -> List[List[Sample]]:
     """n responses per prompt (prompts: lists of token ids) with generate()
-    (sampling, temperature, top_p), each cut after its first EOS, with the
+    (sampling, temperature, top_p; top_k=0, i.e. no top-k cut, where
+    generate()'s own default would be 50), each cut after its first EOS, with the
     last-layer hidden state of every generated token.
     Returns a list (prompts) of lists (n) of Sample."""
     if not prompts:
@@ -112,28 +118,49 @@ def sample(model, prompts, n=10, temperature=0.7, top_p=0.9, max_new_tokens=128,
 
 
 @torch.no_grad()
-def score(reward_model, samples, pad_token_id=None, max_batch_tokens=1 << 16):
+def score(reward_model: torch.nn.Module, samples: Sequence[Sequence[Sample]],
+          pad_token_id: Optional[int] = None, max_batch_tokens: int = 1 << 16, tokenizer: Any = None,
+          reward_tokenizer: Any = None, decode_kwargs: Optional[dict] = None,
+          encode_kwargs: Optional[dict] = None) -> Union[np.ndarray, List[np.ndarray]]:
     """Reward-model scores (logits[:, 0]) of prompt + response for every
-    sample: a float64 NumPy array (prompts, n) (ragged n: a list of arrays)."""
+    sample: a float64 NumPy array (prompts, n) (ragged n: a list of arrays).
+
+    The samples' token ids are the language model's. A reward model over
+    another vocabulary needs the tokenizer pair (tokenizer: the language
+    model's, reward_tokenizer: the reward model's): each prompt + response is
+    decoded to text and re-tokenised, as in srs.hf.ARGSLogitsProcessor
+    (decode_kwargs, encode_kwargs as there). Without it, an id outside the
+    reward model's vocabulary raises ValueError. pad_token_id: unused by the
+    scoring itself (masked positions); kept for compatibility."""
     proc = _hf.ARGSLogitsProcessor(reward_model, k=1, pad_token_id=pad_token_id,
-                                   max_batch_tokens=max_batch_tokens)
+                                   max_batch_tokens=max_batch_tokens, tokenizer=tokenizer,
+                                   reward_tokenizer=reward_tokenizer, decode_kwargs=decode_kwargs,
+                                   encode_kwargs=encode_kwargs)
     pad = proc.pad_token_id if proc.pad_token_id is not None else 0
-    dev = next(reward_model.parameters()).device
+    rm_vocab = getattr(_hf._text_cfg(getattr(reward_model, "config", None)), "vocab_size", None)
     rows = []
-    for group in samples:
+    for i, group in enumerate(samples):
         seqs = [s.prompt + s.tokens for s in group]
+        if not proc._retok and rm_vocab is not None:
+            top = max(max(q) for q in seqs)
+            if top >= rm_vocab:
+                raise ValueError("prompt %d: token id %d is outside the reward model's vocabulary (%d); for a "
+                                 "reward model with another vocabulary pass tokenizer= and reward_tokenizer="
+                                 % (i, top, rm_vocab))
         # rewards() scores prefix + candidate: the last token is the candidate
         ids, mask = _left_pad([q[:-1] for q in seqs], pad)
         pads = (mask == 0).sum(1)
         cand = torch.tensor([[q[-1]] for q in seqs])                # (n, 1): k = 1
-        r = proc.rewards(ids.to(dev), pads.to(dev), cand.to(dev)).reshape(-1).cpu()
+        fn = proc.rewards_text if proc._retok else proc.rewards
+        r = fn(ids, pads, cand).reshape(-1).cpu()                   # inputs go to the model's device
         rows.append(r.numpy())
     if len({len(r) for r in rows}) == 1:
         return np.stack(rows)
     return rows
 
 
-def shape_targets(rewards, B=15.0, beta=0.667, alpha=1.0, cap=2.0, design="soft", preset="paper-cd"):
+def shape_targets(rewards: Any, B: float = 15.0, beta: float = 0.667, alpha: float = 1.0, cap: float = 2.0,
+                  design: str = "soft", preset: str = "paper-cd") -> Any:
     """The value function's training targets: srs.shape of the rewards
     (prompts, n), by default the authors' CD setting (soft, paper-cd, B 15,
     beta 0.667, cap 2, alpha 1). Returns float64 (prompts, n)."""
@@ -147,7 +174,7 @@ class ValueMLP(torch.nn.Module):
     tanh -> Linear(H, 1), orthogonal weights, zero biases. forward(h (..., H))
     returns values (...)."""
 
-    def __init__(self, hidden_size, width=8192):
+    def __init__(self, hidden_size: int, width: int = 8192) -> None:
         super().__init__()
         self.hidden_size, self.width = int(hidden_size), int(width)
         self.net = torch.nn.Sequential(torch.nn.Linear(hidden_size, width), torch.nn.Tanh(),
@@ -158,7 +185,7 @@ class ValueMLP(torch.nn.Module):
                 torch.nn.init.orthogonal_(m.weight)
                 torch.nn.init.zeros_(m.bias)
 
-    def forward(self, h):
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
         return self.net(h).squeeze(-1)
 
 
@@ -186,13 +213,20 @@ def _loss(model, x, mask, y, consistency):
     return loss
 
 
-def train_value(samples, targets, width=8192, lr=1e-4, clip=1.0, batch_size=64, epochs=15, patience=5,
-                val_frac=0.05, seed=42, consistency=1.0, device=None, dtype=torch.float32, log=None):
+def train_value(samples: Sequence[Sequence[Sample]], targets: Any, width: int = 8192, lr: float = 1e-4,
+                clip: float = 1.0, batch_size: int = 64, epochs: int = 15, patience: int = 5,
+                val_frac: float = 0.05, seed: int = 42, consistency: float = 1.0,
+                device: Union[str, torch.device, None] = None, dtype: torch.dtype = torch.float32,
+                log: Optional[Callable[[str], Any]] = None) -> Tuple[ValueMLP, Dict[str, Any]]:
     """Trains a ValueMLP on the samples' hidden states (a list of lists of
     Sample, as from sample()) and their targets ((prompts, n), as from
     shape_targets()), with the authors' recipe (module docstring).
+    val_frac in [0, 1): the validation split holds ceil(val_frac * samples)
+    of them, at least 1 (early stopping needs one) and at most all but one.
     Returns (critic in eval mode with the best validation weights, history:
     dict with lists "train" and "val" of per-epoch mean losses and "best_epoch")."""
+    if not (isinstance(val_frac, numbers.Real) and 0 <= val_frac < 1):
+        raise ValueError("val_frac must be in [0, 1), got %r" % (val_frac,))
     flat = [s for group in samples for s in group]
     y = np.concatenate([np.asarray(t, np.float64).reshape(-1) for t in targets])
     if len(flat) != len(y):
@@ -206,7 +240,7 @@ def train_value(samples, targets, width=8192, lr=1e-4, clip=1.0, batch_size=64, 
     gen = torch.Generator().manual_seed(seed)
     torch.manual_seed(seed)
     perm = torch.randperm(len(flat), generator=gen).tolist()
-    nval = max(1, int(math.ceil(val_frac * len(flat))))
+    nval = min(max(1, int(math.ceil(val_frac * len(flat)))), len(flat) - 1)   # >= 1 training example
     val, train = perm[:nval], perm[nval:]
     model = ValueMLP(H, width).to(dev, dtype)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
@@ -249,13 +283,13 @@ def train_value(samples, targets, width=8192, lr=1e-4, clip=1.0, batch_size=64, 
     return model, hist
 
 
-def save_value(model, path):
+def save_value(model: ValueMLP, path: str) -> None:
     """Saves a ValueMLP (weights and sizes) to path (torch.save)."""
     torch.save({"format": "srs-value-mlp-1", "hidden_size": model.hidden_size, "width": model.width,
                 "state_dict": model.state_dict()}, path)
 
 
-def load_value(path, map_location="cpu"):
+def load_value(path: str, map_location: Any = "cpu") -> ValueMLP:
     """A ValueMLP saved by save_value, in eval mode. ValueError for a file
     that is not one."""
     d = torch.load(path, map_location=map_location, weights_only=True)

@@ -4,7 +4,8 @@ and Controlled Decoding (CD), one decoding step for the whole batch.
     from transformers import LogitsProcessorList
     from srs.hf import ARGSLogitsProcessor
     proc = ARGSLogitsProcessor(reward_model, k=10, design="soft", preset="paper-args", B=12,
-                               alpha=1.5, lam=0.5, eos_token_id=tok.eos_token_id)
+                               alpha=1.5, lam=0.5, eos_token_id=tok.eos_token_id,
+                               pad_token_id=tok.pad_token_id)
     out = lm.generate(**tok(prompts, return_tensors="pt", padding=True),   # padding_side="left"
                       logits_processor=LogitsProcessorList([proc]), do_sample=False, max_new_tokens=128)
 
@@ -16,12 +17,20 @@ Shaping and fusion run in libsrs (srs.Guide.select). Rows that have finished
 (an end-of-sequence token among their generated tokens) are not scored: they
 get 0 at EOS and -inf elsewhere (generate() then writes its pad token there).
 
+Padding: a logits processor is given input_ids and scores, not the attention
+mask, so the processors find each prompt's left padding from pad_token_id
+(the id the prompts are left-padded with, e.g. tok.pad_token_id). For a batch
+of more than one row it is required: without it the processors raise
+ValueError rather than score pads as text.
+
 Importing srs does not import torch or transformers; importing srs.hf needs
 torch (transformers only to subclass its LogitsProcessor, when installed).
 Sampling is reproducible from torch's seed (torch.manual_seed before
 generate), as for any generate() call.
 """
 import inspect
+import numbers
+from typing import Any, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -39,11 +48,16 @@ except ImportError:   # pragma: no cover - transformers absent
 PAPER_ARGS = dict(k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5, lam=0.5, baselines="paper")
 PAPER_CD = dict(k=10, T=0.7, lam=1.5, design="raw")
 
+# eos_token_id: an id, ids, or an array / tensor of them; seeds: one or one per row
+EosIds = Union[None, int, Sequence[int], np.ndarray, torch.Tensor]
+Seeds = Union[int, Sequence[int], np.ndarray]
+
 PERTURBATIONS = (None, "noise", "random", "reversed")
 RANDOM_STD = 5.0   # the authors' random rewards: N(0, 5^2)
 
 
-def perturb(r, kind=None, std=1.0, generator=None):
+def perturb(r: torch.Tensor, kind: Optional[str] = None, std: float = 1.0,
+            generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """Rewards r (tensor) perturbed for robustness studies, as the authors'
     ARGS options: "noise" adds N(0, std^2), "random" replaces them with
     N(0, 5^2) draws, "reversed" negates them (the reward model's ranking
@@ -61,14 +75,23 @@ def perturb(r, kind=None, std=1.0, generator=None):
     raise ValueError("perturb must be one of %s; got %r" % (", ".join(repr(p) for p in PERTURBATIONS), kind))
 
 
-def _eos_list(eos):
+def _eos_list(eos: Any) -> list:
+    """eos_token_id (None, an integer, a NumPy integer, or a sequence, array
+    or tensor of them) as a list of ints."""
     if eos is None:
         return []
-    if isinstance(eos, int):
-        return [eos]
+    if isinstance(eos, numbers.Integral):      # int and NumPy integers
+        return [int(eos)]
     if torch.is_tensor(eos):
         return [int(v) for v in eos.flatten().tolist()]
-    return [int(v) for v in eos]
+    if isinstance(eos, np.ndarray):
+        eos = eos.reshape(-1).tolist()
+    out = []
+    for v in eos:
+        if not isinstance(v, numbers.Integral):
+            raise ValueError("eos_token_id must be integers, got %r" % (v,))
+        out.append(int(v))
+    return out
 
 
 class _GuidedProcessor(_Base):
@@ -99,7 +122,7 @@ class _GuidedProcessor(_Base):
         self._select(np.zeros((1, 1), np.int32), np.zeros((1, 1), np.float32),
                      np.zeros((1, 1), np.float32), "cpu")
 
-    def reset(self):
+    def reset(self) -> None:
         """Forget the current generation. Automatic whenever input_ids is not
         the last call's plus one token per row (a new generate() call, or beam
         search reordering rows, which then costs a fresh prefill per step);
@@ -130,7 +153,7 @@ class _GuidedProcessor(_Base):
     def _new_generation(self, input_ids):
         pass
 
-    def finished(self, input_ids):
+    def finished(self, input_ids: torch.Tensor) -> torch.Tensor:
         """(rows,) bool: rows with an EOS among their generated tokens."""
         gen = input_ids[:, self._prompt_len:]
         done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
@@ -139,8 +162,16 @@ class _GuidedProcessor(_Base):
         return done
 
     def _left_pads(self, input_ids):
-        """(rows,) number of leading pad tokens of each prompt (left padding)."""
+        """(rows,) number of leading pad tokens of each prompt (left padding).
+        A logits processor is not given the attention mask: the pad id is the
+        only source, so a batch of more than one row needs it."""
         if self.pad_token_id is None:
+            if input_ids.shape[0] > 1:
+                raise ValueError(
+                    "pad_token_id is None and the batch has %d rows: the processor cannot tell left "
+                    "padding from text (generate() does not pass the attention mask to logits "
+                    "processors); pass pad_token_id= the id the prompts are padded with, e.g. "
+                    "pad_token_id=tok.pad_token_id" % input_ids.shape[0])
             return torch.zeros(input_ids.shape[0], dtype=torch.long, device=input_ids.device)
         prompt = input_ids[:, :self._prompt_len]
         real = (prompt != self.pad_token_id).to(torch.int64)
@@ -256,13 +287,20 @@ class ARGSLogitsProcessor(_GuidedProcessor):
       (unweighted mean and population std clamped at 1e-6, cap not clipped);
       "srs": srs's p-weighted statistics and cap clipped at B.
     eos_token_id: int or list; rows that generated one are finished.
-    pad_token_id: the pad id of the left-padded prompts (default: the reward
-      model's config.pad_token_id); leading pads are dropped before scoring.
+    pad_token_id: the language model's pad id, the one its prompts are
+      left-padded with (default: tokenizer.pad_token_id when tokenizer is
+      given); leading pads are dropped before scoring. Required for a batch of
+      more than one row (ValueError at the first step otherwise): a logits
+      processor is not given the attention mask. The reward model's own pad
+      id (its config.pad_token_id, or the reward tokenizer's) is used only
+      for the sequences it scores.
     max_batch_tokens: the reward model sees at most this many tokens (padded
       sequences x length) per forward; the rows x k sequences are chunked.
     perturb: None, "noise" (+ N(0, noise_std^2)), "random" (N(0, 5^2)) or
       "reversed" (-r), applied to the rewards before shaping; seed: the
-      generator of those draws.
+      generator of those draws. noise_std is a standard deviation; noise_var
+      (a variance, as the authors' --noise_var), when given, sets it to
+      sqrt(noise_var).
     device: "auto" runs the guide step on the scores' device (CUDA when libsrs
       has it), "cpu" always on the CPU.
     tokenizer, reward_tokenizer: the language model's and the reward model's
@@ -289,11 +327,16 @@ class ARGSLogitsProcessor(_GuidedProcessor):
       decoder models do).
     """
 
-    def __init__(self, reward_model, k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5,
-                 lam=0.5, cap=2.0, clip=None, baselines="paper", eos_token_id=None, pad_token_id=None,
-                 max_batch_tokens=1 << 16, perturb=None, noise_std=1.0, seed=0, device="auto",
-                 vocab_size=None, tokenizer=None, reward_tokenizer=None, reward_cache=False,
-                 decode_kwargs=None, encode_kwargs=None, draw=False, tau=1.0, top_p=1.0, seeds=0):
+    def __init__(self, reward_model: torch.nn.Module, k: int = 10, design: str = "soft",
+                 preset: str = "paper-args", B: float = 12.0, alpha: float = 1.5, lam: float = 0.5,
+                 cap: float = 2.0, clip: Optional[float] = None, baselines: str = "paper",
+                 eos_token_id: EosIds = None, pad_token_id: Optional[int] = None,
+                 max_batch_tokens: int = 1 << 16, perturb: Optional[str] = None, noise_std: float = 1.0,
+                 noise_var: Optional[float] = None, seed: int = 0, device: str = "auto",
+                 vocab_size: Optional[int] = None,
+                 tokenizer: Any = None, reward_tokenizer: Any = None, reward_cache: bool = False,
+                 decode_kwargs: Optional[dict] = None, encode_kwargs: Optional[dict] = None,
+                 draw: bool = False, tau: float = 1.0, top_p: float = 1.0, seeds: Seeds = 0) -> None:
         if (tokenizer is None) != (reward_tokenizer is None):
             raise ValueError("give both tokenizer and reward_tokenizer (re-tokenising), or neither")
         self.tokenizer, self.reward_tokenizer = tokenizer, reward_tokenizer
@@ -309,11 +352,15 @@ class ARGSLogitsProcessor(_GuidedProcessor):
             raise ValueError("max_batch_tokens must be a positive integer, got %r" % (max_batch_tokens,))
         cfg = getattr(reward_model, "config", None)
         self._rm_pad = _text_cfg(cfg).pad_token_id if cfg is not None else None
-        if pad_token_id is None:
-            pad_token_id = tokenizer.pad_token_id if tokenizer is not None else self._rm_pad
+        if pad_token_id is None and tokenizer is not None:
+            pad_token_id = tokenizer.pad_token_id
         self.reward_model = reward_model
         self.vocab_size = vocab_size
         self.max_batch_tokens = max_batch_tokens
+        if noise_var is not None:
+            if not noise_var >= 0:
+                raise ValueError("noise_var must be >= 0, got %r" % (noise_var,))
+            noise_std = float(noise_var) ** 0.5
         self.perturb, self.noise_std, self.seed = perturb, float(noise_std), int(seed)
         self._gen = None
         self._takes_positions = "position_ids" in inspect.signature(reward_model.forward).parameters
@@ -331,7 +378,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
             self._gen.manual_seed(self.seed)
 
     @torch.no_grad()
-    def __call__(self, input_ids, scores):
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         self._begin(input_ids)
         done = self.finished(input_ids)
         active = ~done
@@ -344,7 +391,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
             ids, logp = self._candidates(scores)
             self._check_vocab(ids, input_ids)
             out = self._kc.look(ids, pads, input_ids.shape[1])
-            r = out.logits[:, 0].to(torch.float64).reshape(ids.shape)
+            r = out.logits[:, 0].to(device=ids.device, dtype=torch.float64).reshape(ids.shape)
             r = torch.where(ids >= 0, r, torch.zeros_like(r))
             ids, logp, r = ids[active], logp[active], r[active]
             if active.any():
@@ -372,7 +419,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
             raise ValueError("token id %d is outside the reward model's vocabulary (%d): a reward model "
                              "with another vocabulary is not supported yet" % (top, rm_vocab))
 
-    def rewards(self, prefix, pads, ids):
+    def rewards(self, prefix: torch.Tensor, pads: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """Reward of every prefix + candidate: prefix (n, length) left-padded
         token ids with pads (n,) leading pads each, ids (n, k) candidates (-1:
         empty slot, reward 0). Returns (n, k) float64 on prefix's device.
@@ -401,13 +448,13 @@ class ARGSLogitsProcessor(_GuidedProcessor):
             pos = torch.arange(x.shape[1], device=dev).unsqueeze(0) - (sp - trim).unsqueeze(1)
             mask = (pos >= 0).to(torch.long)
             pos = pos.clamp(min=0)
-            fill = self._rm_pad if self._rm_pad is not None else (self.pad_token_id or 0)
+            fill = self._rm_pad if self._rm_pad is not None else 0     # masked: any id of its vocabulary
             x = torch.where(mask.bool(), x, torch.full_like(x, fill))
             out[s:e] = self._score(x, mask, pos, self._rm_pad)
         out = out.reshape(n, k)
         return torch.where(ids >= 0, out, torch.zeros_like(out))
 
-    def rewards_text(self, prefix, pads, ids):
+    def rewards_text(self, prefix: torch.Tensor, pads: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         """rewards() for a reward model with another vocabulary: each prefix
         + candidate decoded with tokenizer and re-tokenised with
         reward_tokenizer."""
@@ -443,7 +490,12 @@ class ARGSLogitsProcessor(_GuidedProcessor):
         return torch.where(ids >= 0, out, torch.zeros_like(out))
 
     def _score(self, x, mask, pos, pad):
+        """logits[:, 0] of the reward model on x, float64 on x's device (the
+        inputs go to the reward model's device and back)."""
         rm = self.reward_model
+        back = x.device
+        dev = _module_device(rm, back)
+        x, mask, pos = x.to(dev), mask.to(dev), pos.to(dev)
         kw = dict(attention_mask=mask)
         if self._takes_positions:
             kw["position_ids"] = pos
@@ -462,7 +514,7 @@ class ARGSLogitsProcessor(_GuidedProcessor):
                 lg.setLevel(level)
         else:
             logits = rm(input_ids=x, **kw).logits
-        return logits[:, 0].to(torch.float64)
+        return logits[:, 0].to(device=back, dtype=torch.float64)
 
 
 
@@ -481,7 +533,7 @@ class _KFoldCache:
         self.arg = "cache" if "cache" in params else "past_key_values"
         self.reset()
 
-    def reset(self):
+    def reset(self) -> None:
         self.cache = None
         self.cand = None
 
@@ -492,6 +544,8 @@ class _KFoldCache:
 
     def forward(self, ids, mask, pos, hidden=False):
         kw = {self.arg: self.cache} if self.cache is not None else {}
+        dev = _module_device(self.model, ids.device)
+        ids, mask, pos = ids.to(dev), mask.to(dev), pos.to(dev)
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True,
                          output_hidden_states=hidden, **kw)
         new = getattr(out, "cache", None) if self.arg == "cache" else None
@@ -514,7 +568,8 @@ class _KFoldCache:
         found = hit.any(dim=1)
         j = torch.argmax(hit.to(torch.int64), dim=1)
         kk = self.cand.shape[1]
-        self.cache.batch_select_indices(torch.arange(rows, device=input_ids.device) * kk + j)
+        keep = torch.arange(rows, device=input_ids.device) * kk + j
+        self.cache.batch_select_indices(keep.to(_module_device(self.model, keep.device)))
         if bool((~found & ~done).any()):
             self.cache.crop(-1)
             return self.forward(last.unsqueeze(1), mask, pos[:, -1:], hidden)
@@ -544,7 +599,8 @@ class CDLogitsProcessor(_GuidedProcessor):
       cache row of the chosen candidate is kept for the next step (no
       re-encoding of the prefix).
     - a value head over the vocabulary (value_head: a (H, vocab) tensor, or an
-      nn.Linear(H, vocab)): the value of candidate v is head[:, v] . h with h
+      nn.Linear(H, vocab), its bias included): the value of candidate v is
+      head[:, v] . h (+ bias[v]) with h
       the prefix's last hidden state (one forward of the chosen token per row
       per step through the processor's cache).
 
@@ -560,14 +616,19 @@ class CDLogitsProcessor(_GuidedProcessor):
 
     Hidden states are model(..., output_hidden_states=True).hidden_states[-1],
     the same definition as srs.cd.sample's. The processor expects the prompts
-    left-padded with pad_token_id (default: the model's) and recomputes its
+    left-padded with pad_token_id (default: the model's config.pad_token_id;
+    required for more than one row, as the processor is not given the
+    attention mask) and recomputes its
     cache whenever a new generate() call starts.
     """
 
-    def __init__(self, value_model=None, k=10, T=0.7, lam=1.5, model=None, value_head=None, design="raw",
-                 preset="paper-cd", B=1.0, alpha=1.0, cap=2.0, clip=None, baselines="paper",
-                 m_star=None, eos_token_id=None, pad_token_id=None, device="auto", draw=False, tau=1.0,
-                 top_p=1.0, seeds=0):
+    def __init__(self, value_model: Optional[torch.nn.Module] = None, k: int = 10, T: float = 0.7,
+                 lam: float = 1.5, model: Optional[torch.nn.Module] = None,
+                 value_head: Union[torch.Tensor, torch.nn.Linear, None] = None, design: str = "raw",
+                 preset: str = "paper-cd", B: float = 1.0, alpha: float = 1.0, cap: float = 2.0,
+                 clip: Optional[float] = None, baselines: str = "paper", m_star: Any = None,
+                 eos_token_id: EosIds = None, pad_token_id: Optional[int] = None, device: str = "auto",
+                 draw: bool = False, tau: float = 1.0, top_p: float = 1.0, seeds: Seeds = 0) -> None:
         if (value_model is None) == (value_head is None):
             raise ValueError("give exactly one of value_model (a critic on hidden states) and value_head "
                              "(a value head over the vocabulary)")
@@ -578,10 +639,12 @@ class CDLogitsProcessor(_GuidedProcessor):
         if eos_token_id is None:
             eos_token_id = getattr(getattr(model, "generation_config", None), "eos_token_id", None)
         self.value_model, self.model = value_model, model
-        head = value_head
+        head, bias = value_head, None
         if head is not None and not torch.is_tensor(head):
-            head = head.weight.t()            # nn.Linear(H, vocab): weight (vocab, H)
-        self.value_head = head
+            # nn.Linear(H, vocab): weight (vocab, H), bias (vocab,) or None
+            head, bias = head.weight.detach().t(), getattr(head, "bias", None)
+            bias = bias.detach() if bias is not None else None
+        self.value_head, self.value_bias = head, bias
         self.m_star = m_star
         self._kc = _KFoldCache(model, k)
         super().__init__(k, lam, design, preset, B, alpha, cap, clip, baselines, T, eos_token_id,
@@ -603,11 +666,16 @@ class CDLogitsProcessor(_GuidedProcessor):
         return dict(extra, threshold="given", m_star=m.to(active.device)[active].cpu().numpy())
 
     def _critic(self, h):
-        v = self.value_model(h.to(next(self.value_model.parameters()).dtype))
-        return v.reshape(h.shape[0]).to(torch.float64)
+        """The critic's values of hidden states h (n, H): float64 (n,) on h's
+        device (h goes to the critic's device and dtype)."""
+        params = getattr(self.value_model, "parameters", None)
+        p = next(params(), None) if params is not None else None
+        x = h if p is None else h.to(device=p.device, dtype=p.dtype)
+        v = self.value_model(x)
+        return v.reshape(h.shape[0]).to(device=h.device, dtype=torch.float64)
 
     @torch.no_grad()
-    def __call__(self, input_ids, scores):
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         self._begin(input_ids)
         rows, length = input_ids.shape
         done = self.finished(input_ids)
@@ -616,12 +684,15 @@ class CDLogitsProcessor(_GuidedProcessor):
         out = self._kc.advance(input_ids, pads, done, hidden=head_mode, feed=head_mode)
         ids, logp = self._candidates(scores)                                    # (rows, k)
         if head_mode:
-            h = out.hidden_states[-1][:, -1]                                    # (rows, H): the prefix's
-            head = self.value_head.to(h.dtype)
-            values = torch.einsum("rh,hrk->rk", h, head[:, ids.clamp(min=0)])
+            h = out.hidden_states[-1][:, -1].to(ids.device)                     # (rows, H): the prefix's
+            head = self.value_head.to(device=h.device, dtype=h.dtype)
+            cand = ids.clamp(min=0)
+            values = torch.einsum("rh,hrk->rk", h, head[:, cand])
+            if self.value_bias is not None:
+                values = values + self.value_bias.to(device=h.device, dtype=h.dtype)[cand]
         else:
             # lookahead: every row's k candidates through the k-fold cache
-            h = self._kc.look(ids, pads, length, hidden=True).hidden_states[-1][:, -1]
+            h = self._kc.look(ids, pads, length, hidden=True).hidden_states[-1][:, -1].to(ids.device)
             values = self._critic(h).reshape(ids.shape)
         values = values.to(torch.float64)
         active = ~done
@@ -631,6 +702,12 @@ class CDLogitsProcessor(_GuidedProcessor):
         return self._write(scores, active, ids[active], fused, done)
 
 
+def _module_device(module, default):
+    """The device of a module's first parameter (default when it has none)."""
+    p = next(module.parameters(), None) if hasattr(module, "parameters") else None
+    return p.device if p is not None else default
+
+
 def _text_cfg(cfg):
     if cfg is None:
         return None
@@ -638,7 +715,8 @@ def _text_cfg(cfg):
     return get() if get is not None else cfg
 
 
-def tiny_models(vocab=100, hidden=32, layers=2, heads=4, seed=0, dtype=None, init=0.3):
+def tiny_models(vocab: int = 100, hidden: int = 32, layers: int = 2, heads: int = 4, seed: int = 0,
+                dtype: Optional[torch.dtype] = None, init: float = 0.3) -> Tuple[torch.nn.Module, torch.nn.Module]:
     """A tiny randomly initialised Llama-style causal LM and a sequence-
     classification reward model with the same vocabulary (num_labels 1), built
     from configs (nothing is downloaded): for tests and demonstrations.

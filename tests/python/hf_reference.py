@@ -50,9 +50,12 @@ def args_shape(design, r, logits, B, alpha, lam, bisect_steps=30):
 
 
 @torch.no_grad()
-def args_loop(lm, rm, prompt, steps, k=10, design="soft", B=12.0, alpha=1.5, lam=0.5, eos=None):
+def args_loop(lm, rm, prompt, steps, k=10, design="soft", B=12.0, alpha=1.5, lam=0.5, eos=None, trace=None):
     """Greedy ARGS for one prompt (list of ids): (the generated ids, the
-    smallest gap between the best and second fused score over the steps)."""
+    smallest gap between the best and second fused score over the steps).
+    trace: a list that gets, each step, (candidate ids (k,), their fused
+    scores logit + lam * s minus the step's log-sum-exp of all logits (k,),
+    i.e. the fused scores with log_softmax(logits) in place of the logits)."""
     ids = torch.tensor([prompt])
     out, gap = [], math.inf
     for _ in range(steps):
@@ -60,6 +63,8 @@ def args_loop(lm, rm, prompt, steps, k=10, design="soft", B=12.0, alpha=1.5, lam
         top, cand = torch.topk(logits, k)
         r = score_last(rm, torch.cat([ids.repeat(k, 1), cand.view(k, 1)], dim=1))
         fused = top.to(torch.float64) + lam * args_shape(design, r, top, B, alpha, lam)
+        if trace is not None:
+            trace.append((cand.clone(), fused - torch.logsumexp(logits.to(torch.float64), dim=0)))
         two = torch.topk(fused, 2).values
         gap = min(gap, float(two[0] - two[1]))
         nxt = int(cand[int(torch.argmax(fused))])
@@ -71,11 +76,12 @@ def args_loop(lm, rm, prompt, steps, k=10, design="soft", B=12.0, alpha=1.5, lam
 
 
 @torch.no_grad()
-def cd_loop(lm, prompt, steps, critic=None, head=None, k=10, T=0.7, lam=1.5, eos=None):
+def cd_loop(lm, prompt, steps, critic=None, head=None, k=10, T=0.7, lam=1.5, eos=None, bias=None, trace=None):
     """Greedy CD for one prompt, the authors' way: candidates the top-k of
     log_softmax(logits / T), value = critic on each candidate's own last hidden
-    state (prefix + candidate re-run in full), or head[:, v] . h(prefix);
-    fused = logp + lam * V. Returns (ids, smallest best-vs-second gap)."""
+    state (prefix + candidate re-run in full), or head[:, v] . h(prefix)
+    (+ bias[v]); fused = logp + lam * V. Returns (ids, smallest best-vs-second
+    gap). trace: a list that gets (candidate ids (k,), fused (k,)) each step."""
     ids = torch.tensor([prompt])
     out, gap = [], math.inf
     for _ in range(steps):
@@ -88,7 +94,11 @@ def cd_loop(lm, prompt, steps, critic=None, head=None, k=10, T=0.7, lam=1.5, eos
             v = critic(h).reshape(k).to(torch.float64)
         else:
             v = (o.hidden_states[-1][0, -1] @ head[:, cand]).to(torch.float64)
+            if bias is not None:
+                v = v + bias[cand].to(torch.float64)
         fused = top + lam * v
+        if trace is not None:
+            trace.append((cand.clone(), fused.clone()))
         two = torch.topk(fused, 2).values
         gap = min(gap, float(two[0] - two[1]))
         nxt = int(cand[int(torch.argmax(fused))])

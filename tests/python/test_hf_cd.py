@@ -16,7 +16,8 @@ import srs.hf as hf  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
 import hf_reference as ref  # noqa: E402
-from test_hf_args import PROMPTS, generate, left_pad  # noqa: E402
+from test_hf_args import (PROMPTS, STEP_TOL, Recorder, _first_step_diff, _two_steps,  # noqa: E402
+                          check_steps, generate, left_pad)
 
 STEPS = 6
 
@@ -40,24 +41,60 @@ def check_gap(runs):
     return [t for t, _ in runs]
 
 
+def cd_reference(lm, steps=STEPS, **kw):
+    """The reference's tokens and per-step traces of every prompt."""
+    traces = [[] for _ in PROMPTS]
+    toks = check_gap([ref.cd_loop(lm, p, steps, trace=tr, **kw) for p, tr in zip(PROMPTS, traces)])
+    return toks, traces
+
+
 def test_cd_critic_equals_batch1_loop(setup):
     lm, critic, _ = setup
     # the authors' k 10, T 0.7, lam 1.5, raw value
-    proc = hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[])
+    proc = Recorder(hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[]))
     got = generate(lm, proc, PROMPTS)
-    want = check_gap([ref.cd_loop(lm, p, STEPS, critic=critic) for p in PROMPTS])
+    want, traces = cd_reference(lm, critic=critic)
     assert got.tolist() == want
+    check_steps(proc, traces)
     ids, mask = left_pad(PROMPTS)
     plain = lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=STEPS, do_sample=False,
                         pad_token_id=0, eos_token_id=[])[:, ids.shape[1]:]
     assert plain.tolist() != want                         # the critic changes the choice
 
 
+CD_VARIANTS = [dict(T=1.0), dict(lam=0.5, k=4), dict(T=0.5, lam=3.0, k=6)]
+
+
+@pytest.mark.parametrize("kw", CD_VARIANTS, ids=lambda kw: ",".join("%s=%s" % i for i in kw.items()))
+def test_cd_step_scores_other_options(setup, kw):
+    lm, critic, head = setup
+    for value in (dict(critic=critic), dict(head=head)):
+        arg = dict(value_model=critic) if "critic" in value else dict(value_head=head)
+        proc = Recorder(hf.CDLogitsProcessor(model=lm, eos_token_id=[], **arg, **kw))
+        got = generate(lm, proc, PROMPTS)
+        want, traces = cd_reference(lm, **value, **kw)
+        assert got.tolist() == want, (kw, list(value))
+        check_steps(proc, traces)
+
+
+def test_cd_reference_is_sensitive(setup):
+    """A wrong T, lam or k changes the CD reference's step scores (or its
+    candidate set) by far more than STEP_TOL; so does the value function."""
+    lm, critic, head = setup
+    base = cd_reference(lm, critic=critic)[1]
+    for kw in (dict(T=0.8), dict(lam=1.6)):
+        assert _first_step_diff(base, cd_reference(lm, critic=critic, **kw)[1]) > 50 * STEP_TOL, kw
+    assert len(cd_reference(lm, critic=critic, k=9)[1][0][0][0]) == 9
+    assert _first_step_diff(base, cd_reference(lm, head=head)[1]) > 50 * STEP_TOL
+
+
 def test_cd_value_head_equals_batch1_loop(setup):
     lm, _, head = setup
-    proc = hf.CDLogitsProcessor(value_head=head, model=lm, eos_token_id=[])
+    proc = Recorder(hf.CDLogitsProcessor(value_head=head, model=lm, eos_token_id=[]))
     got = generate(lm, proc, PROMPTS)
-    assert got.tolist() == check_gap([ref.cd_loop(lm, p, STEPS, head=head) for p in PROMPTS])
+    want, traces = cd_reference(lm, head=head)
+    assert got.tolist() == want
+    check_steps(proc, traces)
     lin = torch.nn.Linear(head.shape[0], head.shape[1], bias=False).double()
     with torch.no_grad():
         lin.weight.copy_(head.t())
@@ -111,3 +148,45 @@ def test_cd_processor_reused_across_generate_calls(setup):
     got = generate(lm, proc, PROMPTS)
     want = generate(lm, hf.CDLogitsProcessor(critic, model=lm, eos_token_id=[]), PROMPTS)
     assert got.tolist() == want.tolist()
+
+
+def test_cd_linear_head_bias_counts(setup):
+    """An nn.Linear(H, vocab) value head with a bias: the bias is part of the
+    value (the reference adds bias[v]); it changes the step scores."""
+    lm, _, head = setup
+    lin = torch.nn.Linear(head.shape[0], head.shape[1], bias=True).double()
+    torch.manual_seed(9)
+    with torch.no_grad():
+        lin.weight.copy_(head.t())
+        lin.bias.copy_(3.0 * torch.randn(head.shape[1], dtype=torch.float64))
+    proc = Recorder(hf.CDLogitsProcessor(value_head=lin, model=lm, eos_token_id=[]))
+    got = generate(lm, proc, PROMPTS)
+    want, traces = cd_reference(lm, head=head, bias=lin.bias.detach())
+    assert got.tolist() == want
+    check_steps(proc, traces)
+    assert _first_step_diff(traces, cd_reference(lm, head=head)[1]) > 50 * STEP_TOL
+
+
+@pytest.mark.parametrize("mode", ["critic", "head"])
+def test_cd_finished_row_called_directly(setup, mode):
+    lm, critic, head = setup
+    arg = dict(value_model=critic) if mode == "critic" else dict(value_head=head)
+    proc = hf.CDLogitsProcessor(model=lm, eos_token_id=2, **arg)
+    out = _two_steps(proc, 2)
+    assert not torch.isnan(out).any()
+    assert out[1, 2] == 0 and torch.isfinite(out[1]).sum() == 1
+    for i in (0, 2, 3):
+        assert torch.isfinite(out[i]).sum() == 10, i
+    assert not torch.isnan(torch.softmax(out, dim=-1)).any()
+
+
+def test_cd_padded_batch_needs_the_pad_id(setup):
+    import copy
+    lm, critic, _ = setup
+    lm2 = copy.deepcopy(lm)
+    lm2.config.pad_token_id = None
+    proc = hf.CDLogitsProcessor(critic, model=lm2, eos_token_id=[])
+    with pytest.raises(ValueError, match="pad_token_id is None and the batch has 4 rows"):
+        generate(lm2, proc, PROMPTS)
+    proc = hf.CDLogitsProcessor(critic, model=lm2, eos_token_id=[], pad_token_id=0)
+    assert generate(lm2, proc, PROMPTS).tolist() == cd_reference(lm, critic=critic)[0]

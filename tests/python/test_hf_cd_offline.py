@@ -117,3 +117,49 @@ def test_defaults_are_the_papers_settings():
     assert hf.PAPER_ARGS == dict(k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5, lam=0.5,
                                  baselines="paper")
     assert cd.PAPER_SHAPING["B"] == 15.0 and cd.PAPER_SHAPING["beta"] == 0.667
+
+
+def test_train_value_val_frac(samples):
+    t = np.zeros((4, 6))
+    for bad in (-0.1, 1.0, 1.5, float("nan"), "0.1"):
+        with pytest.raises(ValueError, match="val_frac must be in"):
+            cd.train_value(samples, t, val_frac=bad, width=4, epochs=1)
+    # a split that would take every sample leaves one for training
+    two = [[samples[0][0], samples[0][1]]]
+    _, hist = cd.train_value(two, np.zeros((1, 2)), val_frac=0.99, width=4, epochs=2, dtype=torch.float64)
+    assert len(hist["train"]) == 2 and all(np.isfinite(hist["train"]))
+
+
+def test_score_with_another_vocabulary(models, samples):
+    """cd.score over a reward model with a permuted vocabulary, with the
+    tokenizer pair, equals the original model's scores; a reward model with
+    a smaller vocabulary and no tokenizers raises."""
+    import copy
+    from test_hf_args import PERM, word_tokenizer
+    _, rm = models
+    want = cd.score(rm, samples)
+    rm2 = copy.deepcopy(rm)
+    with torch.no_grad():
+        emb = rm.get_input_embeddings().weight
+        new = torch.empty_like(emb)
+        new[torch.tensor(PERM)] = emb
+        rm2.get_input_embeddings().weight.copy_(new)
+    got = cd.score(rm2, samples, tokenizer=word_tokenizer(list(range(100))), reward_tokenizer=word_tokenizer(PERM),
+                   decode_kwargs=dict(skip_special_tokens=False), encode_kwargs=dict(add_special_tokens=False))
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    assert np.abs(cd.score(rm2, samples) - want).max() > 1e-3        # ids straight in: another model
+    _, small = hf.tiny_models(vocab=20, dtype=torch.float64)
+    with pytest.raises(ValueError, match="outside the reward model's vocabulary"):
+        cd.score(small, samples)
+
+
+def test_paper_presets_hold_paper_code_numbers():
+    """The presets, against the literal numbers of ../shared/PAPER-CODE.md
+    (not against the functions' defaults, which test_defaults_... checks)."""
+    assert hf.PAPER_CD == dict(k=10, T=0.7, lam=1.5, design="raw")         # top-10, logits / 0.7, logp + 1.5 V
+    assert cd.PAPER_SAMPLING == dict(n=10, temperature=0.7, top_p=0.9, max_new_tokens=128)
+    assert cd.PAPER_SHAPING == dict(design="soft", preset="paper-cd", B=15.0, beta=0.667, cap=2.0, alpha=1.0)
+    assert cd.PAPER_TRAINING == dict(width=8192, lr=1e-4, clip=1.0, batch_size=64, epochs=15, patience=5,
+                                     val_frac=0.05, seed=42, consistency=1.0)
+    assert hf.PAPER_ARGS == dict(k=10, design="soft", preset="paper-args", B=12.0, alpha=1.5, lam=0.5,
+                                 baselines="paper")

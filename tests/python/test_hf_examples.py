@@ -36,7 +36,7 @@ def test_args_decode_script_matches_processor():
     assert p.returncode == 0, p.stderr
     got = [r["tokens"] for r in lines(p.stdout)]
     lm, rm = hf.tiny_models(dtype=torch.float64)
-    want = generate(lm, hf.ARGSLogitsProcessor(rm), [[1, 17, 33, 9], [1, 5]], steps=5).tolist()
+    want = generate(lm, hf.ARGSLogitsProcessor(rm, pad_token_id=0), [[1, 17, 33, 9], [1, 5]], steps=5).tolist()
     assert got == want
 
 

@@ -24,9 +24,9 @@ BLOCKS = re.findall(r"```python\n(.*?)```", python_section(), re.S)
 def test_the_examples_cover_every_function():
     code = "\n".join(BLOCKS)
     for call in ("srs.thresholds(", "srs.shape(", "srs.evaluate(", "srs.read(", "srs.write(", "srs.Guide(",
-                 ".candidates(", ".select("):
+                 ".candidates(", ".select(", ".vocab(", ".value_head("):
         assert call in code, "the README's Python examples do not show %s" % call
-    assert len(BLOCKS) == 3
+    assert len(BLOCKS) == 4
 
 
 @pytest.mark.parametrize("i", range(len(BLOCKS)))
