@@ -73,6 +73,34 @@ typedef struct {
 // for j up to nmax rounded up to 8. Returns the mask of lanes with a
 // non-finite reward or a range beyond double.
 
+// The lanes of g whose rows are bad, from their reference u_0, min, max,
+// length and total of d (and the same vectors into *vv when asked). A NaN or
+// an infinity shows in the range (inf, or NaN from inf - inf) or, for a NaN
+// the min and max pass over, in the total of d; a lane flagged by either and
+// not too wide is checked sample by sample (a total can also overflow from
+// finite values: then the row is too wide).
+static inline __attribute__((always_inline)) unsigned lanes_bad(const lanes_t *g, const srs_batch_t *b, __m512d vref,
+                                                                __m512d umin, __m512d umax, __m512d vlen,
+                                                                __m512d sum, lanes_vecs_t *vv) {
+    const int nl = g->nl;
+    __m512d range = _mm512_sub_pd(umax, umin);
+    if (vv) *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
+    // srs_row_too_wide, eight lanes at once: bad without a look at the samples
+    const __m512d big = _mm512_set1_pd(DBL_MAX);
+    __m512d dlo = _mm512_sub_pd(umin, vref), dhi = _mm512_sub_pd(umax, vref);
+    __m512d amax = _mm512_max_pd(_mm512_sub_pd(_mm512_setzero_pd(), dlo), dhi);
+    unsigned bad = _mm512_cmp_pd_mask(_mm512_sub_pd(dhi, dlo), big, _CMP_NLE_UQ) |
+                   _mm512_cmp_pd_mask(_mm512_mul_pd(amax, vlen), big, _CMP_NLE_UQ);
+    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(sum), big, _CMP_NLE_UQ) |
+                       _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
+    bad &= (1u << nl) - 1;
+    for (int l = 0; l < nl; l++) {
+        if (!(suspect >> l & 1) || (bad >> l & 1)) continue;
+        if (first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0) bad |= 1u << l;
+    }
+    return bad;
+}
+
 #if defined(__AVX512F__)
 static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
                                                                          int64_t nmax, lanes_vecs_t *vv,
@@ -142,26 +170,7 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     _mm512_storeu_pd(g->umin, umin);
     _mm512_storeu_pd(g->umax, umax);
     _mm512_storeu_pd(g->ref, vref);
-    // A NaN or an infinity shows in the range (inf, or NaN from inf - inf)
-    // or, for a NaN the min and max pass over, in the total of d; a lane
-    // flagged by either and not too wide is checked sample by sample (a
-    // total can also overflow from finite values: then the row is too wide).
-    __m512d range = _mm512_sub_pd(umax, umin);
-    if (vv) *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
-    // srs_row_too_wide, eight lanes at once: bad without a look at the samples
-    const __m512d big = _mm512_set1_pd(DBL_MAX);
-    __m512d dlo = _mm512_sub_pd(umin, vref), dhi = _mm512_sub_pd(umax, vref);
-    __m512d amax = _mm512_max_pd(_mm512_sub_pd(zero, dlo), dhi);
-    unsigned bad = _mm512_cmp_pd_mask(_mm512_sub_pd(dhi, dlo), big, _CMP_NLE_UQ) |
-                   _mm512_cmp_pd_mask(_mm512_mul_pd(amax, vlen), big, _CMP_NLE_UQ);
-    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(sum), big, _CMP_NLE_UQ) |
-                       _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
-    bad &= (1u << nl) - 1;
-    for (int l = 0; l < nl; l++) {
-        if (!(suspect >> l & 1) || (bad >> l & 1)) continue;
-        if (first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0) bad |= 1u << l;
-    }
-    return bad;
+    return lanes_bad(g, b, vref, umin, umax, vlen, sum, vv);
 }
 #else
 static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
@@ -237,27 +246,8 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     memcpy(g->umax, mxv, sizeof mxv);
     memcpy(g->ref, ref, sizeof ref);
     const __m512d vref = _mm512_loadu_pd(ref), umin = _mm512_loadu_pd(mnv), umax = _mm512_loadu_pd(mxv);
-    const __m512d sum = _mm512_loadu_pd(tot), vlen = _mm512_loadu_pd(lenf), zero8 = _mm512_setzero_pd();
-    // A NaN or an infinity shows in the range (inf, or NaN from inf - inf)
-    // or, for a NaN the min and max pass over, in the total of d; a lane
-    // flagged by either and not too wide is checked sample by sample (a
-    // total can also overflow from finite values: then the row is too wide).
-    __m512d range = _mm512_sub_pd(umax, umin);
-    if (vv) *vv = (lanes_vecs_t){vref, umin, umax, vlen, sum};
-    // srs_row_too_wide, eight lanes at once: bad without a look at the samples
-    const __m512d big = _mm512_set1_pd(DBL_MAX);
-    __m512d dlo = _mm512_sub_pd(umin, vref), dhi = _mm512_sub_pd(umax, vref);
-    __m512d amax = _mm512_max_pd(_mm512_sub_pd(zero8, dlo), dhi);
-    unsigned bad = _mm512_cmp_pd_mask(_mm512_sub_pd(dhi, dlo), big, _CMP_NLE_UQ) |
-                   _mm512_cmp_pd_mask(_mm512_mul_pd(amax, vlen), big, _CMP_NLE_UQ);
-    unsigned suspect = _mm512_cmp_pd_mask(_mm512_abs_pd(sum), big, _CMP_NLE_UQ) |
-                       _mm512_cmp_pd_mask(range, big, _CMP_NLE_UQ);
-    bad &= (1u << nl) - 1;
-    for (int l = 0; l < nl; l++) {
-        if (!(suspect >> l & 1) || (bad >> l & 1)) continue;
-        if (first_nonfinite(&b->reward, g->start[l], g->len[l]) >= 0) bad |= 1u << l;
-    }
-    return bad;
+    const __m512d sum = _mm512_loadu_pd(tot), vlen = _mm512_loadu_pd(lenf);
+    return lanes_bad(g, b, vref, umin, umax, vlen, sum, vv);
 }
 #endif
 
