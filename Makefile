@@ -171,12 +171,13 @@ CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
 LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c host/cuda/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh kernels/*.h)
-# The threshold kernels' per-row code compiled by the host C++ compiler
-# (kernels/threshold_emu.cpp): the CPU tests run it with host-thread groups.
-# Every build has it, CPU-only and sanitizer builds included; not in libsrs.
-KERNEL_EMU_SRC := kernels/threshold_emu.cpp
+# The kernels' per-row code compiled by the host C++ compiler (kernels/*_emu.cpp:
+# the bodies in kernels/*.cuh as plain C++): the CPU tests run it with host-thread
+# groups. Every build has it, CPU-only and sanitizer builds included; not in libsrs.
+# No contraction into fma, as in CFLAGS_BASE (g++ contracts by default).
+KERNEL_EMU_SRC := $(wildcard kernels/*_emu.cpp)
 KERNEL_EMU_OBJ := $(KERNEL_EMU_SRC:%.cpp=$(BUILD)/obj/%.o)
-ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -Iinclude -Ikernels \
+ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -ffp-contract=off -Iinclude -Ikernels \
                $(OPT) $(BASE_ARCH) -g $(SAN) $(CXXFLAGS)
 
 ISA_OBJ  := $(foreach l,$(ISA_LEVELS),$(ISA_SRC:%.c=$(BUILD)/obj/$(l)/%.o))
