@@ -173,7 +173,9 @@ static int no_threads(int group) {
 // V (np, K) by srs_ev_emulate with a group of `group` threads and W (np, R+1)
 // by srs_ev_weights_emulate, then acc += W^T V: the CUDA backend's arithmetic
 // minus the device (the weights checked against srs_eval_math.h's definition).
-static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc, int group) {
+// The launch arguments of b and o as host/cuda/cuda_eval.c resolves them
+// (host pointers; V and bad left NULL); returns the longest row.
+static int64_t ev_args_of(const srs_batch_t *b, const srs_eval_opts_t *o, srs_ev_args_t *ap) {
     const int64_t np = b->n_prompts, K = 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
     srs_ev_args_t a;
     memset(&a, 0, sizeof a);
@@ -210,6 +212,14 @@ static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *a
     if (b->offsets)
         for (int64_t i = 0; i < np; i++)
             if (b->offsets[i + 1] - b->offsets[i] > max_len) max_len = b->offsets[i + 1] - b->offsets[i];
+    *ap = a;
+    return max_len;
+}
+
+static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc, int group) {
+    const int64_t np = b->n_prompts, K = 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
+    srs_ev_args_t a;
+    const int64_t max_len = ev_args_of(b, o, &a);
     double *V = malloc(sizeof(double) * (size_t)(np * K));
     void *scratch = malloc((size_t)(max_len > 0 ? max_len : 1) * (size_t)a.bps);
     unsigned long long bad = ~0ull;
@@ -360,6 +370,63 @@ TEST(cuda_eval_kernel_code_emulated_far_logw) {
     free(ref);
     free(got);
     ebatch_free(&e);
+}
+
+TEST(cuda_eval_kernel_code_emulated_bad_rows) {
+    // the bad-row word of the kernel code (min over bad rows of row << 3 |
+    // kind) names the first bad row and why, where the CPU fails the batch:
+    // an empty row, a NaN or infinite reward, a NaN logw, a NaN gold, gold
+    // and reward bad in one row (the reward is reported); later bad rows do
+    // not win; in one thread and in groups of 5
+    static const int64_t lens[] = {3, 17, 40};
+    const ebatch_spec_t sp = {lens, 3, 0, 1, 1, 0, 0};
+    srs_eval_arm_t arms[16];
+    int na = all_arms(arms);
+    double beta = 1;
+    srs_eval_opts_t o = opts_with(arms, na, &beta, 1);
+    const int64_t np = 60;
+    for (int kind = 0; kind < 6; kind++) {
+        ebatch_t e;
+        ebatch_make(&e, np, &sp, 161 + (uint64_t)kind);
+        int64_t row = 11 + 5 * kind, s = e.off[row], n = e.off[row + 1] - s;
+        const char *what[] = {"NaN reward", "infinite reward", "NaN logw", "NaN gold", "gold and reward", "empty row"};
+        const int want[] = {SRS_EV_BAD_REWARD, SRS_EV_BAD_REWARD, SRS_EV_BAD_LOGW, SRS_EV_BAD_GOLD, SRS_EV_BAD_REWARD,
+                            SRS_EV_BAD_EMPTY};
+        if (kind == 0) e.u[s + n / 2] = NAN;
+        else if (kind == 1) e.u[s + n - 1] = INFINITY;
+        else if (kind == 2) e.lw[s] = NAN;
+        else if (kind == 3) e.g[s + n - 1] = NAN;
+        else if (kind == 4) { e.g[s] = INFINITY; e.u[s + n - 1] = NAN; }
+        else for (int64_t i = row + 1; i <= np; i++) e.off[i] -= n;  // row has no samples now
+        e.u[e.off[np - 10]] = NAN;  // a later bad row must not win
+        e.g[e.off[np - 5]] = NAN;
+        size_t len = srs_eval_acc_len(&o);
+        double *ref = calloc(len, sizeof(double));
+        CHECK(srs_eval_accumulate(t_cpu_ctx(), &e.b, &o, ref) != SRS_OK, "%s: the cpu took the batch", what[kind]);
+        free(ref);
+        for (int group = 1; group <= 5; group += 4) {
+            if (no_threads(group)) continue;
+            srs_ev_args_t a;
+            const int64_t max_len = ev_args_of(&e.b, &o, &a);
+            double *V = malloc(sizeof(double) * (size_t)(np * a.K));
+            void *scratch = malloc((size_t)(max_len > 0 ? max_len : 1) * (size_t)a.bps);
+            unsigned long long bad = ~0ull;
+            a.V = V;
+            a.bad = &bad;
+            CHECK(srs_ev_emulate(&a, np, scratch, group) == 0, "%s: emulation refused the batch", what[kind]);
+            CHECK(bad == ((unsigned long long)row << 3 | (unsigned long long)want[kind]),
+                  "%s, group %d: bad word names row %llu kind %llu, want row %lld kind %d", what[kind], group, bad >> 3,
+                  bad & 7, (long long)row, want[kind]);
+            free(V);
+            free(scratch);
+        }
+        ebatch_free(&e);
+        BAIL_IF_FAILED();
+    }
+    // group sizes the emulation does not have: refused, nothing run
+    srs_ev_args_t a;
+    memset(&a, 0, sizeof a);
+    CHECK(srs_ev_emulate(&a, 0, NULL, 7) == -1, "group 7 accepted");
 }
 
 // ----------------------------------------------------------------------------
