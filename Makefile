@@ -30,6 +30,9 @@
 #                   with the GPU steps faked), so the one-call GPU session cannot rot
 #   make check-fma  the guide kernels' PTX: no a*b+c contracted into an fma (the CPU and
 #                   GPU round the same operations)
+#   make coverage   the CPU suite built with gcov instrumentation (CPU-only, build/coverage/),
+#                   then the share of kernels/ lines it executed, per file and in total
+#                   (scripts/coverage.py; lines only nvcc compiles count as unexecuted)
 #
 # Overrides: CC, OPT, ARCH (none by default: one portable build for every CPU
 # level; ARCH=native or ARCH=-march=... builds for one CPU), NO_OMP=1, BUILD=dir,
@@ -199,7 +202,8 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry check-fma
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry check-fma \
+        coverage
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -307,6 +311,19 @@ test-portable: all $(TESTBIN)
 	    echo "== the suite at CPU level $$l (SRS_CPU=$$l)"; \
 	    SRS_CPU=$$l SRS_BIN=$(SRS) SRS_TEST_QUICK=1 $(TESTBIN) || exit 1; \
 	done
+
+# Coverage of kernels/ by the CPU suite: a CPU-only build at -O0 with --coverage (gcov
+# counts), -MMD (which kernels/ files the host compiles) and -fkeep-inline-functions
+# (unused inline functions count as unexecuted, not as absent) in its own directory;
+# old counts are cleared, the suite runs (quick mode), and scripts/coverage.py reads
+# them (its head comment defines the denominator).
+COV_BUILD ?= build/coverage
+coverage:
+	$(MAKE) NO_CUDA=1 MPI=0 BUILD=$(COV_BUILD) OPT="-O0" SAN="--coverage" CFLAGS="-MMD" \
+	    CXXFLAGS="-MMD -fkeep-inline-functions" $(COV_BUILD)/srs $(COV_BUILD)/test_srs
+	find $(COV_BUILD) -name '*.gcda' -delete
+	SRS_BIN=$(COV_BUILD)/srs SRS_TEST_QUICK=1 $(COV_BUILD)/test_srs
+	python3 scripts/coverage.py $(COV_BUILD)
 
 # aarch64: the engine and the suite cross-compiled with Debian's toolchain
 # against the arm64 libraries (dpkg multiarch), the suite run under qemu-user
