@@ -180,6 +180,12 @@ HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.
 # No contraction into fma, as in CFLAGS_BASE (g++ contracts by default).
 KERNEL_EMU_SRC := $(wildcard kernels/*_emu.cpp)
 KERNEL_EMU_OBJ := $(KERNEL_EMU_SRC:%.cpp=$(BUILD)/obj/%.o)
+# gcc 12 for aarch64 stops with an internal compiler error in its vectoriser on
+# eval_body.cuh's ev_row (as on tests/test_threshold_kernels.c): there the
+# emulations, test code whose speed does not matter, are built without it.
+ifneq ($(filter aarch64-%,$(MACHINE)),)
+$(KERNEL_EMU_OBJ): ALL_CXXFLAGS += -fno-tree-vectorize
+endif
 ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -ffp-contract=off -Iinclude -Ikernels \
                $(OPT) $(BASE_ARCH) -g $(SAN) $(CXXFLAGS)
 
