@@ -20,8 +20,8 @@ line:
                            includes (the .cu files and the headers only
                            they include: kernels, launchers, device glue),
                            and in host-compiled files the regions under
-                           #ifdef __CUDACC__ / __CUDA_ARCH__ (or the #else
-                           of #ifndef)
+                           #ifdef, #if defined() or #if of __CUDACC__ /
+                           __CUDA_ARCH__ (or the #else of #ifndef)
 
 A code line, for the second kind (gcov decides the first): not blank, not
 only a comment, not a preprocessor directive (with its continuation lines),
@@ -76,7 +76,8 @@ def code_lines(path):
         if s.startswith("#"):
             in_directive = s.endswith("\\")
             d = re.sub(r"\s+", " ", s[1:].strip())
-            if re.match(r"ifdef " + dev_macros + r"\b", d) or re.match(r"if defined\(?" + dev_macros, d):
+            if (re.match(r"ifdef " + dev_macros + r"\b", d) or re.match(r"if defined\(?" + dev_macros, d)
+                    or re.match(r"if \(?" + dev_macros, d)):  # also #if __CUDA_ARCH__ >= 800
                 stack.append("dev")
             elif re.match(r"ifndef " + dev_macros + r"\b", d) or re.match(r"if !defined\(?" + dev_macros, d):
                 stack.append("host")
