@@ -30,6 +30,9 @@
 #                   with the GPU steps faked), so the one-call GPU session cannot rot
 #   make check-fma  the guide kernels' PTX: no a*b+c contracted into an fma (the CPU and
 #                   GPU round the same operations)
+#   make coverage   the CPU suite built with gcov instrumentation (CPU-only, build/coverage/),
+#                   then the share of kernels/ lines it executed, per file and in total
+#                   (scripts/coverage.py; lines only nvcc compiles count as unexecuted)
 #
 # Overrides: CC, OPT, ARCH (none by default: one portable build for every CPU
 # level; ARCH=native or ARCH=-march=... builds for one CPU), NO_OMP=1, BUILD=dir,
@@ -171,12 +174,19 @@ CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
 LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c host/cuda/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh kernels/*.h)
-# The threshold kernels' per-row code compiled by the host C++ compiler
-# (kernels/threshold_emu.cpp): the CPU tests run it with host-thread groups.
-# Every build has it, CPU-only and sanitizer builds included; not in libsrs.
-KERNEL_EMU_SRC := kernels/threshold_emu.cpp
+# The kernels' per-row code compiled by the host C++ compiler (kernels/*_emu.cpp:
+# the bodies in kernels/*.cuh as plain C++): the CPU tests run it with host-thread
+# groups. Every build has it, CPU-only and sanitizer builds included; not in libsrs.
+# No contraction into fma, as in CFLAGS_BASE (g++ contracts by default).
+KERNEL_EMU_SRC := $(wildcard kernels/*_emu.cpp)
 KERNEL_EMU_OBJ := $(KERNEL_EMU_SRC:%.cpp=$(BUILD)/obj/%.o)
-ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -Iinclude -Ikernels \
+# gcc 12 for aarch64 stops with an internal compiler error in its vectoriser on
+# eval_body.cuh's ev_row (as on tests/test_threshold_kernels.c): there the
+# emulations, test code whose speed does not matter, are built without it.
+ifneq ($(filter aarch64-%,$(MACHINE)),)
+$(KERNEL_EMU_OBJ): ALL_CXXFLAGS += -fno-tree-vectorize
+endif
+ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -ffp-contract=off -Iinclude -Ikernels \
                $(OPT) $(BASE_ARCH) -g $(SAN) $(CXXFLAGS)
 
 ISA_OBJ  := $(foreach l,$(ISA_LEVELS),$(ISA_SRC:%.c=$(BUILD)/obj/$(l)/%.o))
@@ -198,7 +208,8 @@ LIBSO_REAL := $(BUILD)/libsrs.so.$(VERSION)
 LIBSO   := $(BUILD)/libsrs.so
 
 .PHONY: all test demo sanitize test-portable bench clean deps cuda-info test-mpi test-slurm bench-mpi \
-        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry check-fma
+        install uninstall test-install test-fresh test-arm64 fuzz fuzz-smoke test-python gpu-session-dry check-fma \
+        coverage
 all: cuda-info $(SRS) $(LIBA) $(LIBSO)
 
 cuda-info:
@@ -306,6 +317,19 @@ test-portable: all $(TESTBIN)
 	    echo "== the suite at CPU level $$l (SRS_CPU=$$l)"; \
 	    SRS_CPU=$$l SRS_BIN=$(SRS) SRS_TEST_QUICK=1 $(TESTBIN) || exit 1; \
 	done
+
+# Coverage of kernels/ by the CPU suite: a CPU-only build at -O0 with --coverage (gcov
+# counts), -MMD (which kernels/ files the host compiles) and -fkeep-inline-functions
+# (unused inline functions count as unexecuted, not as absent) in its own directory;
+# old counts are cleared, the suite runs (quick mode), and scripts/coverage.py reads
+# them (its head comment defines the denominator).
+COV_BUILD ?= build/coverage
+coverage:
+	$(MAKE) NO_CUDA=1 MPI=0 BUILD=$(COV_BUILD) OPT="-O0" SAN="--coverage" CFLAGS="-MMD" \
+	    CXXFLAGS="-MMD -fkeep-inline-functions" $(COV_BUILD)/srs $(COV_BUILD)/test_srs
+	find $(COV_BUILD) -name '*.gcda' -delete
+	SRS_BIN=$(COV_BUILD)/srs SRS_TEST_QUICK=1 $(COV_BUILD)/test_srs
+	python3 scripts/coverage.py $(COV_BUILD)
 
 # aarch64: the engine and the suite cross-compiled with Debian's toolchain
 # against the arm64 libraries (dpkg multiarch), the suite run under qemu-user

@@ -19,7 +19,9 @@
  *
  * Layout: the host computes the row lengths and CSR offsets (the same
  * srs_gen_row_len). Samples are generated in chunks of global sample indices
- * [s0, s0 + n), any chunk boundary may cut a row. Per chunk, two launches:
+ * [s0, s0 + n), any chunk boundary may cut a row. Per chunk, two launches
+ * (the per-thread code and the chunk plan are gen_body.cuh, which the CPU
+ * tests run too):
  *   prompt kernel  one thread per row overlapping the chunk: c_i, the
  *                  per-prompt draw (one Box-Muller per prompt, not per sample)
  *   sample kernel  one thread per sample: its row by binary search in the
@@ -33,53 +35,22 @@
 #include <string.h>
 #include "common.cuh"
 #include "gen.cuh"
-#include "srs_gen_math.h"
+#include "gen_body.cuh"
 
-#define GEN_CHUNK_DEFAULT ((int64_t)1 << 24)   // 16 Mi samples
-#define GEN_CHUNK_MAX ((int64_t)1 << 28)
-#define GEN_BLOCK 256
 #define GEN_NSLOT 2
 
 // ----------------------------------------------------------------------------
-// kernels
+// kernels: a thread per row and a thread per sample (gen_body.cuh)
 
-// c[k] = srs_gen_prompt_value(prompt i0 + k), k < n_rows.
 static __global__ void gen_prompt_kernel(srs_gen_params_t p, int64_t i0, int64_t n_rows, double *c) {
-    int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (k < n_rows) c[k] = srs_gen_prompt_value(&p, i0 + k);
+    gen_prompt_at(p, i0, n_rows, c, (int64_t)blockIdx.x * blockDim.x + threadIdx.x);
 }
 
-// Samples s0 .. s0+n-1 (global indices) into u, g, lw (indexed from 0). Rows
-// i0 .. i0+n_rows-1 cover the chunk; off (n_rows+1,) are their global offsets
-// (ragged), or off == NULL and every row has row_len samples.
 static __global__ void gen_sample_kernel(srs_gen_params_t p, const int64_t *__restrict__ off, int64_t row_len,
                                          int64_t i0, int64_t n_rows, int64_t s0, int64_t n,
                                          const double *__restrict__ c, double *__restrict__ u,
                                          double *__restrict__ g, double *__restrict__ lw) {
-    int64_t k = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (k >= n) return;
-    int64_t s = s0 + k, r, j;
-    if (off) {
-        // the last row r with off[r] <= s (rows are never empty, but an empty
-        // row would be skipped correctly too)
-        int64_t lo = 0, hi = n_rows - 1;
-        while (lo < hi) {
-            int64_t mid = (lo + hi + 1) >> 1;
-            if (__ldg(off + mid) <= s) lo = mid;
-            else hi = mid - 1;
-        }
-        r = lo;
-        j = s - __ldg(off + r);
-    } else {
-        int64_t i = s / row_len;
-        r = i - i0;
-        j = s - i * row_len;
-    }
-    double uu, gg, ll = 0.0;
-    srs_gen_sample(&p, i0 + r, j, __ldg(c + r), &uu, &gg, lw ? &ll : NULL);
-    u[k] = uu;
-    g[k] = gg;
-    if (lw) lw[k] = ll;
+    gen_sample_at(p, off, row_len, i0, n_rows, s0, n, c, u, g, lw, (int64_t)blockIdx.x * blockDim.x + threadIdx.x);
 }
 
 // ----------------------------------------------------------------------------
@@ -113,11 +84,8 @@ extern "C" int srs_gen_cuda(const srs_gen_params_t *p, const int64_t *offsets, i
     if (n_prompts < 1) return 0;
     const int64_t ns = offsets[n_prompts];
     if (ns <= 0) return 0;
-    if (chunk <= 0) chunk = GEN_CHUNK_DEFAULT;
-    if (chunk > GEN_CHUNK_MAX) chunk = GEN_CHUNK_MAX;
-    if (chunk > ns) chunk = ns;
-    // equal rows (not ragged, or twopoint): the row of a sample is a division
-    const int ragged = p->ragged && p->scenario != SRS_SCEN_TWOPOINT;
+    chunk = gen_chunk_size(chunk, ns);
+    const int ragged = !gen_equal_rows(*p);
     const int64_t row_len = offsets[1] - offsets[0];
     // every row overlapping a chunk has a sample in it: at most chunk rows
     const size_t cap = (size_t)chunk, cap_rows = (size_t)chunk + 1;
@@ -146,11 +114,7 @@ extern "C" int srs_gen_cuda(const srs_gen_params_t *p, const int64_t *offsets, i
             gen_slot_t *S = &sl[c % GEN_NSLOT];
             if (gen_drain(S, u, lw, g)) goto done;
             const int64_t n = ns - s0 < chunk ? ns - s0 : chunk;
-            // rows i0 .. i1 hold the chunk's samples
-            while (offsets[i0 + 1] <= s0) i0++;
-            int64_t i1 = i0;
-            while (offsets[i1 + 1] < s0 + n) i1++;
-            const int64_t n_rows = i1 - i0 + 1;
+            const int64_t n_rows = gen_chunk_rows(offsets, s0, n, &i0);
             if (ragged) {
                 SrsNvtx stage("gen stage offsets");
                 memcpy(S->h_off, offsets + i0, sizeof(int64_t) * (size_t)(n_rows + 1));

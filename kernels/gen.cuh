@@ -27,6 +27,13 @@ extern "C" {
 int srs_gen_cuda(const srs_gen_params_t *p, const int64_t *offsets, int64_t n_prompts, double *reward,
                  double *logw, double *gold, int64_t chunk_samples);
 
+// The kernels' per-thread code and the launcher's chunk plan (gen_body.cuh)
+// run on the CPU (gen_emu.cpp, every build, no device needed; tests): the same
+// arguments and outputs as srs_gen_cuda, host memory throughout, each chunk's
+// two grids walked thread by thread into chunk buffers, then copied out.
+void srs_gen_emulate(const srs_gen_params_t *p, const int64_t *offsets, int64_t n_prompts, double *reward,
+                     double *logw, double *gold, int64_t chunk_samples);
+
 #ifdef __cplusplus
 }
 #endif

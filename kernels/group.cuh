@@ -18,7 +18,8 @@
  * thread-per-row kernels) or the host. HostGroup<G> is G host threads sharing
  * memory like a warp or block shares shared memory: barriers for sync(),
  * reductions and scans through a shared array in rank order, as BlockGroup
- * combines its warps; the CPU tests run the kernels' per-row code with it.
+ * combines its warps; the CPU tests run the kernels' per-row code with it
+ * (srs_host_group_run).
  *
  * The header also compiles as plain C++ (g++, no CUDA): the device groups are
  * then left out and __host__/__device__/__forceinline__ mean nothing, so the
@@ -38,6 +39,7 @@
 
 #include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #define SRS_GROUP_HD __host__ __device__
@@ -295,5 +297,32 @@ struct HostGroup {
         return off;
     }
 };
+
+// ----------------------------------------------------------------------------
+// running per-row code on a host group (tests)
+
+// Calls body(g) once on each of G host threads, g the thread's HostGroup<G>
+// (rank, shared barrier and reduction slots), and returns when all are done;
+// G == 1 calls body(SeqGroup()) on the calling thread. A body that walks rows
+// with scratch shared by the group calls g.sync() after each row, before the
+// next one reuses the scratch.
+template <int G, class Body>
+void srs_host_group_run(Body body) {
+    if constexpr (G == 1) {
+        SeqGroup g;
+        body(g);
+    } else {
+        HostShared sh(G);
+        std::vector<std::thread> th;
+        for (int t = 0; t < G; t++)
+            th.emplace_back([&sh, &body, t] {
+                HostGroup<G> g;
+                g.rank = t;
+                g.sh = &sh;
+                body(g);
+            });
+        for (auto &x : th) x.join();
+    }
+}
 
 #endif // SRS_KERNELS_GROUP_CUH

@@ -8,33 +8,31 @@
  * (d, heads) is column-major W^T (heads, d) with ld heads, so one GemmEx
  * computes the column-major (heads, n) product W^T H^T = (H W)^T, which is
  * the row-major (n, heads) output. The head is cast to the hidden type; the
- * accumulation is float32 (CUBLAS_COMPUTE_32F: tensor cores for halves).
+ * accumulation is float32 (CUBLAS_COMPUTE_32F: tensor cores for halves). The
+ * cast and the bias are per-element code in score_body.cuh, which the CPU
+ * tests run too.
  */
 #include <cublas_v2.h>
-#include <cuda_bf16.h>
-#include <cuda_fp16.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "common.cuh"
 #include "score.h"
+#include "score_body.cuh"
 
 #define SCORE_CHUNK_BYTES ((size_t)256 << 20)
 
 // ----------------------------------------------------------------------------
-// the head cast to the hidden type (float -> half / bfloat16), on the device
+// kernels: a thread per element (score_body.cuh)
 
-static __global__ void score_head_cast_kernel(const float *w, void *out, int64_t n, int kind) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    if (kind == 2) ((__half *)out)[i] = __float2half_rn(w[i]);
-    else ((__nv_bfloat16 *)out)[i] = __float2bfloat16_rn(w[i]);
+// The head cast to the hidden type (float -> binary16 / bfloat16).
+static __global__ void score_head_cast_kernel(const float *w, uint16_t *out, int64_t n, int kind) {
+    score_cast_at(w, out, n, kind, (int64_t)blockIdx.x * blockDim.x + threadIdx.x);
 }
 
 // bias added to every row of out (n, heads)
 static __global__ void score_add_bias_kernel(float *out, const float *bias, int64_t n, int64_t heads) {
-    int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n * heads) out[i] += bias[i % heads];
+    score_add_bias_at(out, bias, n, heads, (int64_t)blockIdx.x * blockDim.x + threadIdx.x);
 }
 
 // ----------------------------------------------------------------------------
@@ -70,7 +68,8 @@ extern "C" int srs_score_cuda(int device, const void *hidden, int kind, int64_t 
     if (kind != 0) {
         if (cudaCheck(cudaMalloc(&d_w, 2 * (size_t)(d * heads)))) goto done;
         int64_t nw = d * heads;
-        score_head_cast_kernel<<<(unsigned)SRS_CEIL_DIV(nw, (int64_t)256), 256>>>(d_w32, d_w, nw, kind);
+        const unsigned blocks = (unsigned)SRS_CEIL_DIV(nw, (int64_t)SCORE_BLOCK);
+        score_head_cast_kernel<<<blocks, SCORE_BLOCK>>>(d_w32, (uint16_t *)d_w, nw, kind);
         if (cudaCheckLaunch()) goto done;
     }
     if (bias && (cudaCheck(cudaMalloc((void **)&d_bias, sizeof(float) * (size_t)heads)) ||
@@ -102,8 +101,8 @@ extern "C" int srs_score_cuda(int device, const void *hidden, int kind, int64_t 
                                          CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT)))
                 goto done;
             if (d_bias) {
-                score_add_bias_kernel<<<(unsigned)SRS_CEIL_DIV(nr * heads, (int64_t)256), 256, 0, st[k]>>>(d_out[k], d_bias,
-                                                                                                  nr, heads);
+                const unsigned blocks = (unsigned)SRS_CEIL_DIV(nr * heads, (int64_t)SCORE_BLOCK);
+                score_add_bias_kernel<<<blocks, SCORE_BLOCK, 0, st[k]>>>(d_out[k], d_bias, nr, heads);
                 if (cudaCheckLaunch()) goto done;
             }
             if (cudaCheck(cudaMemcpyAsync(p_out[k], d_out[k], sizeof(float) * (size_t)(nr * heads),

@@ -9,7 +9,6 @@
  * (CPU-only and sanitizer builds included); not part of the library.
  */
 #include <stdint.h>
-#include <thread>
 #include <vector>
 #include "threshold_body.cuh"
 
@@ -81,36 +80,17 @@ struct MakeGlobal {
 template <class T, class Make, int G>
 void run_rows(const srs_thr_args_t &a, int64_t n_rows, int64_t *passes) {
     std::vector<double> buf((size_t)(2 * max_len(a, n_rows) + 1));
-    if (G == 1) {
-        SeqGroup g;
+    srs_host_group_run<G>([&](const auto &g) {
         for (int64_t r = 0; r < n_rows; r++) {
             int64_t start, n;
             row_range(a, r, &start, &n);
             typename Make::type row;
-            Make::init(row, 0, n, buf.data(), a);
-            row.passes = passes;
+            Make::init(row, g.rank, n, buf.data(), a);
+            row.passes = g.rank == 0 ? passes : nullptr;
             process_row<T>(row, g, a, r, start, n);
+            g.sync();  // the next row reuses the buffer
         }
-        return;
-    }
-    HostShared sh(G);
-    std::vector<std::thread> th;
-    for (int t = 0; t < G; t++)
-        th.emplace_back([&, t] {
-            HostGroup<G> g;
-            g.rank = t;
-            g.sh = &sh;
-            for (int64_t r = 0; r < n_rows; r++) {
-                int64_t start, n;
-                row_range(a, r, &start, &n);
-                typename Make::type row;
-                Make::init(row, t, n, buf.data(), a);
-                row.passes = t == 0 ? passes : nullptr;
-                process_row<T>(row, g, a, r, start, n);
-                sh.wait();  // the next row reuses the buffer
-            }
-        });
-    for (auto &x : th) x.join();
+    });
 }
 
 // The register row of the smallest K (from the list) with K G >= L.

@@ -6,14 +6,17 @@
 // first_index offset, accumulation across calls, and bad rows (same status,
 // message and row). Skipped where no CUDA device (or no CUDA build) is present.
 //
-// One case runs without a GPU: the kernels' per-row code is compiled for the
-// host too (srs_ev_emulate, a one-thread group), so its arithmetic is checked
-// against the CPU here as well; the parallel reductions, tiers and the
-// pipeline need the device.
+// Three cases run without a GPU, in every build (CPU-only, sanitizers, arm64):
+// the kernels' per-row code is compiled for the host too (kernels/eval_emu.cpp:
+// srs_ev_emulate, groups of 1, 5, 32 and 256 host threads), so its arithmetic
+// and its parallel decomposition are checked against the CPU here as well;
+// the device groups (shuffles, __syncthreads), the tiers and the pipeline need
+// the device.
 #include <string.h>
 #include "internal.h"
 #include "test.h"
 #include "srs_eval_math.h"
+#include "../kernels/eval_args.h"
 #ifdef SRS_WITH_CUDA
 #include "../kernels/common.cuh"
 #include "../kernels/eval.cuh"
@@ -157,14 +160,22 @@ static int acc_compare(const double *ref, const double *got, const srs_eval_opts
     return bad != 0;
 }
 
-#ifdef SRS_WITH_CUDA
 // ----------------------------------------------------------------------------
 // the kernels' per-row code on the CPU (no device needed)
+
+// Groups of more than one thread run on host threads; under qemu-user (the
+// arm64 stage) a new thread never returns, so SRS_TEST_NO_THREADS leaves
+// those groups out there (the x86 stages run them).
+static int no_threads(int group) {
+    return group > 1 && getenv("SRS_TEST_NO_THREADS") != NULL;
+}
 
 // V (np, K) by srs_ev_emulate with a group of `group` threads and W (np, R+1)
 // by srs_ev_weights_emulate, then acc += W^T V: the CUDA backend's arithmetic
 // minus the device (the weights checked against srs_eval_math.h's definition).
-static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc, int group) {
+// The launch arguments of b and o as host/cuda/cuda_eval.c resolves them
+// (host pointers; V and bad left NULL); returns the longest row.
+static int64_t ev_args_of(const srs_batch_t *b, const srs_eval_opts_t *o, srs_ev_args_t *ap) {
     const int64_t np = b->n_prompts, K = 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
     srs_ev_args_t a;
     memset(&a, 0, sizeof a);
@@ -201,13 +212,21 @@ static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *a
     if (b->offsets)
         for (int64_t i = 0; i < np; i++)
             if (b->offsets[i + 1] - b->offsets[i] > max_len) max_len = b->offsets[i + 1] - b->offsets[i];
+    *ap = a;
+    return max_len;
+}
+
+static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *acc, int group) {
+    const int64_t np = b->n_prompts, K = 2 + (int64_t)o->n_betas * o->n_arms * SRS_MET_COUNT_;
+    srs_ev_args_t a;
+    const int64_t max_len = ev_args_of(b, o, &a);
     double *V = malloc(sizeof(double) * (size_t)(np * K));
     void *scratch = malloc((size_t)(max_len > 0 ? max_len : 1) * (size_t)a.bps);
     unsigned long long bad = ~0ull;
     a.V = V;
     a.bad = &bad;
     int rc = srs_ev_emulate(&a, np, scratch, group);
-    CHECK(rc == 0, "emulation: %s", srs_cuda_last_error());
+    CHECK(rc == 0, "emulation refused the batch (group %d)", group);
     CHECK(bad == ~0ull, "emulation flagged row %llu (kind %llu)", bad >> 3, bad & 7);
     if (rc == 0 && bad == ~0ull) {
         uint64_t T[SRS_POIS_MAX];
@@ -240,8 +259,9 @@ static int emulate_acc(const srs_batch_t *b, const srs_eval_opts_t *o, double *a
 
 TEST(cuda_eval_kernel_code_emulated_matches_cpu) {
     // no device needed: the per-row code of kernels/eval.cu against host/eval.c,
-    // sequentially on every variant, and on groups of 5 and 32 host threads
-    // (the parallel decomposition) on the first rows of two variants
+    // sequentially on every variant, and on groups of 5, 32 and 256 host
+    // threads (the parallel decomposition; 256 is the block tiers' block) on
+    // the first rows of three variants
     static const int64_t lens[] = {1, 2, 3, 7, 16, 33, 200};
     static const int64_t dense16[] = {16};
     static const int64_t longl[] = {1500, 3000};
@@ -279,11 +299,11 @@ TEST(cuda_eval_kernel_code_emulated_matches_cpu) {
             snprintf(what, sizeof what, "emulated: batch %d, solver %s, preset %s, fixed %d", k,
                      srs_solver_name(o.to.solver), srs_preset_name(o.to.preset), o.fixed_threshold);
             if (emulate_acc(&e.b, &o, got, 1)) acc_compare(ref, got, &o, 1e-9, what);
-            if (v == 1 || v == 4) {  // threads: the first rows only (a barrier per phase is slow)
+            const int group = v == 1 ? 5 : v == 4 ? 32 : v == 2 ? 256 : 1;
+            if (group > 1 && !no_threads(group)) {  // the first rows only (a barrier per phase is slow)
                 srs_batch_t head = e.b;
-                const int64_t nh = t_quick() ? 10 : 40;
+                const int64_t nh = group == 256 ? 3 : t_quick() ? 10 : 40;
                 head.n_prompts = e.b.n_prompts < nh ? e.b.n_prompts : nh;
-                const int group = v == 1 ? 5 : 32;
                 memset(ref, 0, len * sizeof(double));
                 memset(got, 0, len * sizeof(double));
                 CHECK(srs_eval_accumulate(t_cpu_ctx(), &head, &o, ref) == SRS_OK, "cpu");
@@ -345,16 +365,69 @@ TEST(cuda_eval_kernel_code_emulated_far_logw) {
     CHECK(nonfinite == 0, "cpu: %zu of %zu sums are not finite", nonfinite, len);
     if (emulate_acc(&e.b, &o, got, 1)) acc_compare(ref, got, &o, 1e-9, "emulated: logw far apart");
     memset(got, 0, len * sizeof(double));
-    if (emulate_acc(&e.b, &o, got, 5)) acc_compare(ref, got, &o, 1e-9, "emulated on 5 threads: logw far apart");
+    if (!no_threads(5) && emulate_acc(&e.b, &o, got, 5))
+        acc_compare(ref, got, &o, 1e-9, "emulated on 5 threads: logw far apart");
     free(ref);
     free(got);
     ebatch_free(&e);
 }
-#else
-TEST(cuda_eval_kernel_code_emulated_matches_cpu) { SKIP("CUDA backend not compiled in"); }
-TEST(cuda_eval_kernel_code_emulated_huge_rewards) { SKIP("CUDA backend not compiled in"); }
-TEST(cuda_eval_kernel_code_emulated_far_logw) { SKIP("CUDA backend not compiled in"); }
-#endif
+
+TEST(cuda_eval_kernel_code_emulated_bad_rows) {
+    // the bad-row word of the kernel code (min over bad rows of row << 3 |
+    // kind) names the first bad row and why, where the CPU fails the batch:
+    // an empty row, a NaN or infinite reward, a NaN logw, a NaN gold, gold
+    // and reward bad in one row (the reward is reported); later bad rows do
+    // not win; in one thread and in groups of 5
+    static const int64_t lens[] = {3, 17, 40};
+    const ebatch_spec_t sp = {lens, 3, 0, 1, 1, 0, 0};
+    srs_eval_arm_t arms[16];
+    int na = all_arms(arms);
+    double beta = 1;
+    srs_eval_opts_t o = opts_with(arms, na, &beta, 1);
+    const int64_t np = 60;
+    for (int kind = 0; kind < 6; kind++) {
+        ebatch_t e;
+        ebatch_make(&e, np, &sp, 161 + (uint64_t)kind);
+        int64_t row = 11 + 5 * kind, s = e.off[row], n = e.off[row + 1] - s;
+        const char *what[] = {"NaN reward", "infinite reward", "NaN logw", "NaN gold", "gold and reward", "empty row"};
+        const int want[] = {SRS_EV_BAD_REWARD, SRS_EV_BAD_REWARD, SRS_EV_BAD_LOGW, SRS_EV_BAD_GOLD, SRS_EV_BAD_REWARD,
+                            SRS_EV_BAD_EMPTY};
+        if (kind == 0) e.u[s + n / 2] = NAN;
+        else if (kind == 1) e.u[s + n - 1] = INFINITY;
+        else if (kind == 2) e.lw[s] = NAN;
+        else if (kind == 3) e.g[s + n - 1] = NAN;
+        else if (kind == 4) { e.g[s] = INFINITY; e.u[s + n - 1] = NAN; }
+        else for (int64_t i = row + 1; i <= np; i++) e.off[i] -= n;  // row has no samples now
+        e.u[e.off[np - 10]] = NAN;  // a later bad row must not win
+        e.g[e.off[np - 5]] = NAN;
+        size_t len = srs_eval_acc_len(&o);
+        double *ref = calloc(len, sizeof(double));
+        CHECK(srs_eval_accumulate(t_cpu_ctx(), &e.b, &o, ref) != SRS_OK, "%s: the cpu took the batch", what[kind]);
+        free(ref);
+        for (int group = 1; group <= 5; group += 4) {
+            if (no_threads(group)) continue;
+            srs_ev_args_t a;
+            const int64_t max_len = ev_args_of(&e.b, &o, &a);
+            double *V = malloc(sizeof(double) * (size_t)(np * a.K));
+            void *scratch = malloc((size_t)(max_len > 0 ? max_len : 1) * (size_t)a.bps);
+            unsigned long long bad = ~0ull;
+            a.V = V;
+            a.bad = &bad;
+            CHECK(srs_ev_emulate(&a, np, scratch, group) == 0, "%s: emulation refused the batch", what[kind]);
+            CHECK(bad == ((unsigned long long)row << 3 | (unsigned long long)want[kind]),
+                  "%s, group %d: bad word names row %llu kind %llu, want row %lld kind %d", what[kind], group, bad >> 3,
+                  bad & 7, (long long)row, want[kind]);
+            free(V);
+            free(scratch);
+        }
+        ebatch_free(&e);
+        BAIL_IF_FAILED();
+    }
+    // group sizes the emulation does not have: refused, nothing run
+    srs_ev_args_t a;
+    memset(&a, 0, sizeof a);
+    CHECK(srs_ev_emulate(&a, 0, NULL, 7) == -1, "group 7 accepted");
+}
 
 // ----------------------------------------------------------------------------
 // the CUDA backend against the CPU backend

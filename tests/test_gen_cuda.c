@@ -7,13 +7,82 @@
 // tolerance of 1e-12 max(1, |cpu value|), and the test prints how many were
 // bit-identical. Skipped with a message where no CUDA device (or no CUDA
 // build) is present.
+//
+// One case runs without a GPU, in every build: the kernels' per-thread code
+// and the launcher's chunk plan (kernels/gen_body.cuh) on the CPU
+// (srs_gen_emulate, kernels/gen_emu.cpp), against the CPU generator: the
+// same functions compiled by the same host compilers with the same libm, so
+// every value must be bit-identical, for any chunking.
 #include <string.h>
 #include "internal.h"
 #include "test.h"
+#include "../kernels/gen.cuh"
 #ifdef SRS_WITH_CUDA
 #include "../kernels/common.cuh"
-#include "../kernels/gen.cuh"
 #endif
+
+// The generator's parameters for o, as srs_gen sets them (host/gen.c).
+static srs_gen_params_t params_of(const srs_gen_opts_t *o) {
+    srs_gen_params_t p;
+    memset(&p, 0, sizeof p);
+    p.scenario = (int)o->scenario;
+    p.ragged = o->ragged;
+    p.with_logw = o->with_logw || o->scenario == SRS_SCEN_TWOPOINT;
+    p.n_samples = o->n_samples;
+    p.seed = o->seed;
+    p.twopoint_logw[0] = log(0.9);
+    p.twopoint_logw[1] = log(0.1);
+    return p;
+}
+
+// Bitwise equality of n values; reports the first difference.
+static int same_bits(const double *a, const double *b, int64_t n, const char *what) {
+    for (int64_t k = 0; k < n; k++)
+        if (memcmp(&a[k], &b[k], sizeof(double)) != 0) {
+            CHECK(0, "%s: value %lld: kernel code %.17g cpu %.17g", what, (long long)k, a[k], b[k]);
+            return 1;
+        }
+    return 0;
+}
+
+TEST(gen_kernel_code_emulated_matches_cpu_bitwise) {
+    // no device needed: every scenario, ragged or not, with and without logw,
+    // chunks of 1 sample, a prime, and chunks cutting rows and the default
+    static const int64_t chunks[] = {0, 1, 7, 100, 1000};
+    for (int sc = 0; sc < SRS_SCEN_COUNT_; sc++)
+        for (int ragged = 0; ragged < 2; ragged++)
+            for (int logw = 0; logw < 2; logw++) {
+                srs_gen_opts_t o = srs_gen_opts_default();
+                o.scenario = (srs_scenario_t)sc;
+                o.ragged = ragged;
+                o.with_logw = logw;
+                o.n_prompts = 300;
+                o.n_samples = 29;
+                o.seed = 0xfeedbeef00ull + (uint64_t)(sc * 4 + ragged * 2 + logw);
+                srs_data_t *dc = NULL;
+                CHECK(srs_gen(t_cpu_ctx(), &o, &dc) == SRS_OK, "cpu: %s", srs_ctx_last_error(t_cpu_ctx()));
+                BAIL_IF_FAILED();
+                const srs_batch_t *b = srs_data_batch(dc);
+                const int64_t ns = srs_batch_n_samples(b);
+                const srs_gen_params_t p = params_of(&o);
+                double *u = malloc(sizeof(double) * (size_t)ns), *g = malloc(sizeof(double) * (size_t)ns),
+                       *lw = malloc(sizeof(double) * (size_t)ns);
+                for (int c = 0; c < (int)(sizeof chunks / sizeof chunks[0]); c++) {
+                    if (chunks[c] == 1 && (t_quick() || sc != 0)) continue;  // a chunk a sample: slow
+                    for (int64_t k = 0; k < ns; k++) u[k] = g[k] = lw[k] = NAN;
+                    srs_gen_emulate(&p, b->offsets, o.n_prompts, u, b->logw.data ? lw : NULL, g, chunks[c]);
+                    char what[128];
+                    snprintf(what, sizeof what, "scenario=%s ragged=%d logw=%d chunk=%lld",
+                             srs_scenario_name(o.scenario), ragged, logw, (long long)chunks[c]);
+                    if (same_bits(u, b->reward.data, ns, what) || same_bits(g, b->gold.data, ns, what) ||
+                        (b->logw.data && same_bits(lw, b->logw.data, ns, what)))
+                        break;
+                }
+                free(u); free(g); free(lw);
+                srs_data_free(dc);
+                BAIL_IF_FAILED();
+            }
+}
 
 
 // Compares n values of a (GPU) with b (CPU); counts bit-identical ones into
@@ -91,15 +160,7 @@ TEST(cuda_gen_chunks_cut_rows) {
         BAIL_IF_FAILED();
         const srs_batch_t *b = srs_data_batch(dc);
         int64_t ns = srs_batch_n_samples(b);
-        srs_gen_params_t p;
-        memset(&p, 0, sizeof p);
-        p.scenario = (int)o.scenario;
-        p.ragged = o.ragged;
-        p.with_logw = 1;
-        p.n_samples = o.n_samples;
-        p.seed = o.seed;
-        p.twopoint_logw[0] = log(0.9);
-        p.twopoint_logw[1] = log(0.1);
+        const srs_gen_params_t p = params_of(&o);
         double *u = malloc(sizeof(double) * (size_t)ns), *g = malloc(sizeof(double) * (size_t)ns),
                *lw = malloc(sizeof(double) * (size_t)ns);
         for (int c = 0; c < (int)(sizeof chunks / sizeof chunks[0]); c++) {

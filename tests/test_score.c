@@ -1,10 +1,12 @@
 // test_score.c — reward heads: srs_score against a float64 reference on
 // float32, float16 and bfloat16 hidden states, one and several heads, with
 // and without bias; the half conversions on known values; the NPY loader.
+#include <float.h>
 #include <string.h>
 #include "internal.h"
 #include "score.h"
 #include "test.h"
+#include "../kernels/score_emu.h"
 
 static uint16_t f2h(float f) {  // float -> IEEE half, round to nearest (normal range)
     uint32_t b;
@@ -33,6 +35,111 @@ TEST(score_half_conversions) {
     CHECK(isinf(srs_half_to_float(0x7c00)), "inf");
     NEAR(srs_bf16_to_float(0x3f80), 1.0, 0);
     NEAR(srs_bf16_to_float(0xc040), -3.0, 0);
+}
+
+// ----------------------------------------------------------------------------
+// the CUDA path's per-element code on the CPU (kernels/score_body.cuh through
+// kernels/score_emu.cpp; every build, no device)
+
+// The half (kind 2) or bfloat16 (kind 3) bits h as float (host/score.c's).
+static float half_val(int kind, uint16_t h) { return kind == 2 ? srs_half_to_float(h) : srs_bf16_to_float(h); }
+
+static uint16_t cast1(int kind, float f) {
+    uint16_t h = 0xdead;
+    srs_score_cast_emulate(&f, &h, 1, kind);
+    return h;
+}
+
+// Whether x is no farther from the value of bits r than from the values of
+// r's two neighbours (NaN neighbours, past either end, do not count).
+static int nearest_of(int kind, double x, uint16_t r) {
+    const double e = fabs(x - half_val(kind, r));
+    const double dn = fabs(x - half_val(kind, (uint16_t)(r - 1))), dp = fabs(x - half_val(kind, (uint16_t)(r + 1)));
+    return !(dn < e) && !(dp < e);
+}
+
+TEST(score_kernel_code_head_cast_rounds_to_nearest_even) {
+    // every finite half value casts back to itself; between two neighbours
+    // (exact midpoints in float) the tie goes to the even one and one float
+    // either side of the tie to the nearer one; past the largest finite
+    // value's half-way point, infinity; NaN stays NaN; the inverse is
+    // host/score.c's conversion, the one the CPU backend uses
+    for (int kind = 2; kind <= 3; kind++) {
+        const uint16_t inf = kind == 2 ? 0x7c00 : 0x7f80;
+        int bad = 0;
+        for (uint32_t b = 0; b < 0x10000 && bad < 4; b++) {
+            const uint16_t h = (uint16_t)b, mag = h & 0x7fff, sign = h & 0x8000;
+            const float f = half_val(kind, h);
+            const uint16_t r = cast1(kind, f);
+            if (mag > inf) {  // NaN
+                if (!((r & 0x7fff) > inf)) { CHECK(0, "kind %d: NaN %04x cast to %04x", kind, h, r); bad++; }
+                continue;
+            }
+            if (r != h) { CHECK(0, "kind %d: %04x (%g) cast to %04x", kind, h, f, r); bad++; }
+            if (mag >= inf) continue;
+            // the tie between h and its successor away from zero (the largest
+            // finite value's successor is infinity: the step below it is used)
+            const float f2 = half_val(kind, (uint16_t)(h + 1));
+            const float step = isinf(f2) ? f - half_val(kind, (uint16_t)(h - 1)) : f2 - f;
+            const float mid = f + step / 2;  // exact: 11 or 8 significant bits of float's 24
+            const uint16_t even = (h & 1) ? (uint16_t)(h + 1) : h, up = (uint16_t)(h + 1);
+            const float past = nextafterf(mid, sign ? -INFINITY : INFINITY), before = nextafterf(mid, 0.0f);
+            const uint16_t rm = cast1(kind, mid), rp = cast1(kind, past), rb = cast1(kind, before);
+            if (rm != even || rp != up || rb != h) {
+                CHECK(0, "kind %d: around %04x: tie %g -> %04x (want %04x), above -> %04x (want %04x), below -> %04x",
+                      kind, h, mid, rm, even, rp, up, rb);
+                bad++;
+            }
+        }
+        BAIL_IF_FAILED();
+    }
+    CHECK(cast1(2, 65519.99f) == 0x7bff && cast1(2, 65520.0f) == 0x7c00, "binary16 overflow at 65520");
+    CHECK(cast1(2, 0x1p-25f) == 0 && cast1(2, nextafterf(0x1p-25f, 1)) == 1 && cast1(2, 0x1.8p-24f) == 2,
+          "binary16 underflow");
+    CHECK(cast1(2, 1e-30f) == 0 && cast1(2, -1e-30f) == 0x8000 && cast1(3, -0.0f) == 0x8000, "signed zeros");
+    CHECK(cast1(2, -INFINITY) == 0xfc00 && cast1(3, INFINITY) == 0x7f80 && cast1(3, FLT_MAX) == 0x7f80,
+          "infinities");
+    // a whole head through the grid (n not a multiple of the block), values
+    // over many binades
+    enum { NW = 1000 };
+    float w[NW];
+    uint16_t o[NW];
+    uint64_t rng = 3;
+    for (int i = 0; i < NW; i++) w[i] = (float)(t_rand_normal(&rng) * exp(8 * t_rand_normal(&rng)));
+    for (int kind = 2; kind <= 3; kind++) {
+        memset(o, 0, sizeof o);
+        srs_score_cast_emulate(w, o, NW, kind);
+        for (int i = 0; i < NW; i++) {
+            const double x = w[i], r = half_val(kind, o[i]);
+            const double lim = kind == 2 ? 65520.0 : 0x1.ffp127;  // half-way past the largest finite value
+            if (isinf(r) ? !(fabs(x) >= lim) : !nearest_of(kind, x, o[i])) {
+                CHECK(0, "kind %d: w[%d] = %.9g cast to %04x (%.9g)", kind, i, x, o[i], r);
+                break;
+            }
+        }
+    }
+}
+
+TEST(score_kernel_code_bias_matches_cpu_bitwise) {
+    // the bias kernel's per-element code on the CPU backend's GEMM result
+    // without bias gives the CPU backend's result with bias, bit for bit
+    // (one float addition per reward, in the same place); one head (sgemv)
+    // and several, n x heads not a multiple of the block
+    uint64_t rng = 41;
+    for (int heads = 1; heads <= 5; heads += 4) {
+        const int64_t n = 301, d = 24;
+        float *h = malloc(sizeof(float) * (size_t)(n * d)), *w = malloc(sizeof(float) * (size_t)(d * heads));
+        float *o0 = malloc(sizeof(float) * (size_t)(n * heads)), *o1 = malloc(sizeof(float) * (size_t)(n * heads));
+        float bias[5];
+        for (int64_t i = 0; i < n * d; i++) h[i] = (float)t_rand_normal(&rng);
+        for (int64_t i = 0; i < d * heads; i++) w[i] = (float)(t_rand_normal(&rng) / 4);
+        for (int k = 0; k < heads; k++) bias[k] = (float)(3 * t_rand_normal(&rng));
+        CHECK(srs_score(t_cpu_ctx(), h, SRS_NPY_F32, n, d, w, heads, bias, o0) == SRS_OK, "cpu with bias");
+        CHECK(srs_score(t_cpu_ctx(), h, SRS_NPY_F32, n, d, w, heads, NULL, o1) == SRS_OK, "cpu without bias");
+        srs_score_bias_emulate(o1, bias, n, heads);
+        CHECK(memcmp(o0, o1, sizeof(float) * (size_t)(n * heads)) == 0, "heads %d: bias added differently", heads);
+        free(h); free(w); free(o0); free(o1);
+    }
 }
 
 TEST(score_matches_float64_reference) {
