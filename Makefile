@@ -171,10 +171,11 @@ CLI_SRC  := $(filter-out host/cli/config.c,$(wildcard host/cli/*.c))
 LIB_SRC  := $(filter-out $(ISA_SRC),$(wildcard host/*.c host/io/*.c host/cuda/*.c)) host/cli/config.c
 TEST_SRC := $(wildcard tests/*.c)
 HDRS     := $(wildcard include/*.h host/*.h host/cli/*.h host/io/*.h host/cpu/*.h tests/*.h kernels/*.cuh kernels/*.h)
-# The threshold kernels' per-row code compiled by the host C++ compiler
-# (kernels/threshold_emu.cpp): the CPU tests run it with host-thread groups.
-# Every build has it, CPU-only and sanitizer builds included; not in libsrs.
-KERNEL_EMU_SRC := kernels/threshold_emu.cpp
+# The threshold and guide kernels' per-row code compiled by the host C++
+# compiler (kernels/threshold_emu.cpp, kernels/guide_emu.cpp): the CPU tests
+# run it with host-thread groups. Every build has it, CPU-only and sanitizer
+# builds included; not in libsrs.
+KERNEL_EMU_SRC := kernels/threshold_emu.cpp kernels/guide_emu.cpp
 KERNEL_EMU_OBJ := $(KERNEL_EMU_SRC:%.cpp=$(BUILD)/obj/%.o)
 ALL_CXXFLAGS = -std=c++17 -Wall -Wextra -Wshadow -Wno-unused-parameter -Iinclude -Ikernels \
                $(OPT) $(BASE_ARCH) -g $(SAN) $(CXXFLAGS)
@@ -256,6 +257,9 @@ $(BUILD)/obj/%.o: %.cu $(HDRS)
 # both round the same operations; only exp and log differ (glibc's and CUDA's).
 # make check-fma proves it on the PTX (scripts/check_fma.py).
 $(BUILD)/obj/kernels/guide.o $(BUILD)/ptx/kernels/guide.ptx: ALL_NVCCFLAGS += --fmad=false
+# The same code emulated on the CPU (the tests compare it bit for bit with the
+# CPU backend): g++ contracts by default outside ISO C, so it is told not to.
+$(BUILD)/obj/kernels/guide_emu.o: ALL_CXXFLAGS += -ffp-contract=off
 $(BUILD)/ptx/%.ptx: %.cu $(HDRS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(ALL_NVCCFLAGS) -ptx $< -o $@
