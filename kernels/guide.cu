@@ -8,7 +8,8 @@
  *   vocab       the same with values for every entry: top-k then select in
  *               one block (k > 0), or argmax over the whole vocabulary of
  *               x/T + lambda s (+ tau Gumbel when sampling) (k = 0)
- *   value head  values = hidden x head (+ bias) through cuBLAS
+ *   value head  values = hidden x head (+ bias) through cuBLAS, or for the
+ *               candidates' columns alone a warp per candidate (in double)
  *
  * Kernels (their per-row code is guide_body.cuh's, which the CPU tests run on
  * host threads; what stays here is the launch: grid, block, shared memory):
@@ -83,28 +84,18 @@ vocab_kernel(srs_guide_opts_t o, const void *__restrict__ logits, const void *__
 // ----------------------------------------------------------------------------
 // value head: gathered columns and bias
 
-// Block per row, warp per candidate: values[r, j] = bias[id] + hidden[r, :] . head[:, id].
+// Block per row, warp per candidate (guide_head_one).
 template <int E>
 __global__ void head_gather_kernel(const void *hidden, const void *head, const float *bias, int64_t d,
                                    int64_t vocab, const int32_t *ids, int k, float *values) {
-    const int64_t r = blockIdx.x;
-    const int lane = threadIdx.x & 31;
-    const size_t es = E == SRS_ELEM_F32 ? 4 : 2;
-    const void *h = (const char *)hidden + (size_t)r * (size_t)d * es;
-    for (int j = threadIdx.x >> 5; j < k; j += blockDim.x >> 5) {
-        int32_t id = ids[r * k + j];
-        if (id < 0 || id >= vocab) { if (lane == 0) values[r * k + j] = NAN; continue; }
-        float acc = 0;
-        for (int64_t i = lane; i < d; i += 32)
-            acc += srs_guide_load(h, E, i) * srs_guide_load(head, E, i * vocab + id);
-        for (int o = 16; o > 0; o >>= 1) acc += __shfl_down_sync(0xffffffffu, acc, o);
-        if (lane == 0) values[r * k + j] = acc + (bias ? bias[id] : 0.0f);
-    }
+    LaneGroup<32> w;
+    for (int j = threadIdx.x >> 5; j < k; j += blockDim.x >> 5)
+        guide_head_one<E>(w, hidden, head, bias, d, vocab, ids, k, blockIdx.x, j, values);
 }
 
 __global__ void add_bias_kernel(float *values, const float *bias, int64_t rows, int64_t vocab) {
     int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < rows * vocab) values[i] += bias[i % vocab];
+    if (i < rows * vocab) guide_add_bias_one(values, bias, vocab, i);
 }
 
 // ----------------------------------------------------------------------------

@@ -17,6 +17,9 @@
  *   guide_vocab_row   one row's whole-vocabulary selection by a group: max
  *                     pass, the statistics passes the design needs, the key
  *                     pass with a group argmax (ties: the smaller id).
+ *   guide_head_one    one candidate's value-head column by a group (a warp):
+ *                     a dot product in double; guide_add_bias_one the bias
+ *                     of one entry of a whole head's values.
  *
  * The arithmetic per entry and per row is include/srs_guide_math.h's; what
  * differs from the CPU backend (host/guide.c) is only the order of the
@@ -252,6 +255,36 @@ SRS_GUIDE_HD __forceinline__ void guide_vocab_row(const Group &g, int64_t r, con
         tokens[r] = tok;
         if (flags) flags[r] = (uint8_t)(tok >= 0 ? fl | SRS_GUIDE_VALID : fl);
     }
+}
+
+// ----------------------------------------------------------------------------
+// value head: candidate j of row r by group g (a warp on the device)
+//
+// values[r, j] = hidden[r, :] . head[:, id] + bias[id] for id = ids[r, j]
+// (NaN for an id outside the vocabulary). The products of the float-widened
+// inputs are exact in double and summed in double, as the CPU backend does
+// (there serially, the bias first; here per thread, then over the group).
+
+template <int E, class Group>
+SRS_GUIDE_HD __forceinline__ void guide_head_one(const Group &g, const void *hidden, const void *head,
+                                                 const float *bias, int64_t d, int64_t vocab,
+                                                 const int32_t *ids, int k, int64_t r, int j, float *values) {
+    const int32_t id = ids[r * k + j];
+    if (id < 0 || id >= vocab) {
+        if (g.rank == 0) values[r * k + j] = NAN;
+        return;
+    }
+    const void *h = guide_row_ptr<E>(hidden, r, d);
+    double acc[1] = {0};
+    for (int64_t i = g.rank; i < d; i += Group::size)
+        acc[0] += (double)srs_guide_load(h, E, i) * (double)srs_guide_load(head, E, i * vocab + id);
+    g.sum(acc);
+    if (g.rank == 0) values[r * k + j] = (float)(acc[0] + (bias ? (double)bias[id] : 0.0));
+}
+
+// The bias of a whole value head: entry i of the (rows, vocab) values.
+SRS_GUIDE_HD __forceinline__ void guide_add_bias_one(float *values, const float *bias, int64_t vocab, int64_t i) {
+    values[i] += bias[i % vocab];
 }
 
 #endif // SRS_KERNELS_GUIDE_BODY_CUH

@@ -103,6 +103,33 @@ int vocab_group(const VocabArgs &a, int64_t rows, int group) {
     }
 }
 
+struct HeadArgs {
+    const void *hidden, *head;
+    const float *bias;
+    int64_t d, vocab;
+    const int32_t *ids;
+    int k;
+    float *values;
+};
+
+// Candidate c = r k + j of the gathered value head by a group (a warp).
+template <int E, int G>
+void head_rows(const HeadArgs &a, int64_t rows) {
+    each_row<G>(rows * a.k, [&](const auto &g, GuideTopkShared &, int64_t c) {
+        guide_head_one<E>(g, a.hidden, a.head, a.bias, a.d, a.vocab, a.ids, a.k, c / a.k, (int)(c % a.k), a.values);
+    });
+}
+
+template <int E>
+int head_group(const HeadArgs &a, int64_t rows, int group) {
+    switch (group) {
+    case 1: head_rows<E, 1>(a, rows); return 0;
+    case 5: head_rows<E, 5>(a, rows); return 0;
+    case 32: head_rows<E, 32>(a, rows); return 0;
+    default: return -1;
+    }
+}
+
 // The element types as template arguments (as guide.cu's DISPATCH2).
 #define SRS_EMU_DISPATCH2(E, EV, CALL)                                                         \
     switch ((int)(E) * 3 + (int)(EV)) {                                                        \
@@ -154,4 +181,21 @@ extern "C" int srs_guide_emu_vocab(const srs_guide_opts_t *o, const void *logits
 #define CALL(A, B) vocab_group<A, B>(a, rows, group)
     SRS_EMU_DISPATCH2(logits_dtype, values_dtype, CALL)
 #undef CALL
+}
+
+extern "C" int srs_guide_emu_value_head(const void *hidden, const void *head, srs_elem_t dtype, const float *bias,
+                                        int64_t rows, int64_t d, int64_t vocab, const int32_t *ids, int k,
+                                        float *values, int group) {
+    if (!ids) {
+        if (group != 1) return -1;
+        if (bias)
+            for (int64_t i = 0; i < rows * vocab; i++) guide_add_bias_one(values, bias, vocab, i);
+        return 0;
+    }
+    HeadArgs a = {hidden, head, bias, d, vocab, ids, k, values};
+    switch (dtype) {
+    case SRS_ELEM_BF16: return head_group<SRS_ELEM_BF16>(a, rows, group);
+    case SRS_ELEM_F16: return head_group<SRS_ELEM_F16>(a, rows, group);
+    default: return head_group<SRS_ELEM_F32>(a, rows, group);
+    }
 }

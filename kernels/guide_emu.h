@@ -10,6 +10,10 @@
  *   select              a row per thread (the kernel's grid): `group` threads
  *                       (1, 5, 32, SELECT_THREADS = 128) take rows t, t +
  *                       group, ... concurrently
+ *   value_head          the gathered columns (ids != NULL): a candidate per
+ *                       group (the kernel's warps) of 1, 5 or 32 threads; a
+ *                       whole head (ids NULL): the bias alone (group 1), as
+ *                       added after the cuBLAS product
  * Returns 0, or -1 when the group size is not one of those (nothing ran).
  * Valid C; not part of the library.
  */
@@ -33,6 +37,9 @@ int srs_guide_emu_select(const srs_guide_opts_t *o, int64_t rows, int k, const i
 int srs_guide_emu_vocab(const srs_guide_opts_t *o, const void *logits, srs_elem_t logits_dtype,
                         const void *values, srs_elem_t values_dtype, int64_t rows, int64_t vocab, double T,
                         int k, int32_t *tokens, int32_t *cand_ids, float *fused, uint8_t *flags, int group);
+
+int srs_guide_emu_value_head(const void *hidden, const void *head, srs_elem_t dtype, const float *bias, int64_t rows,
+                             int64_t d, int64_t vocab, const int32_t *ids, int k, float *values, int group);
 
 #ifdef __cplusplus
 }

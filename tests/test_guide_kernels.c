@@ -1,7 +1,7 @@
 // test_guide_kernels.c — the guided-decoding kernels' per-row code
 // (kernels/guide_body.cuh) run on the CPU (kernels/guide_emu.cpp) against the
-// CPU backend (host/guide.c): the top-k (candidates), select and
-// whole-vocabulary kernels, with groups of 1, 5, 32 host threads and the
+// CPU backend (host/guide.c): the top-k (candidates), select,
+// whole-vocabulary and value-head kernels, with groups of 1, 5, 32 host threads and the
 // kernels' block sizes (256 top-k, 512 whole vocabulary, 128 select), on
 // float32, bfloat16 and float16 logits and values, k = 0 and k > 0, every
 // design and both baseline definitions, per-step and given thresholds (m_star,
@@ -24,6 +24,8 @@
 //                   function; only the statistics' sums are reduced in
 //                   another order (about 1e-16 relative), which moves no
 //                   argmax in these rows.
+//   value head      gathered columns to a float ulp; the bias of a whole head
+//                   bit for bit.
 // Every output is poisoned first, so an unwritten row fails.
 //
 // The emulation is compiled by the host C++ compiler into every build (no GPU
@@ -501,6 +503,67 @@ out:
     free_given(&gv);
 }
 
+// ----------------------------------------------------------------------------
+// value head: the gathered columns (head_gather_kernel) to one float ulp (both
+// sum exact products in double, in another order); the bias of a whole head
+// (add_bias_kernel) bit for bit
+
+TEST(guide_kernel_code_value_head) {
+    static const srs_elem_t es[] = {SRS_ELEM_F32, SRS_ELEM_BF16, SRS_ELEM_F16};
+    static const int64_t ds[] = {3, 67};
+    const int64_t rows = 5, vocab = 50;
+    const int k = 6;
+    uint64_t rng = 901;
+    float *bias = malloc(4 * (size_t)vocab);
+    for (int64_t c = 0; c < vocab; c++) bias[c] = (float)t_rand_normal(&rng);
+    int32_t ids[5 * 6];
+    for (int i = 0; i < rows * k; i++) ids[i] = (int32_t)(t_rand_u01(&rng) * vocab);
+    ids[3] = -1;          // an empty slot
+    ids[k + 1] = 50;      // an id past the vocabulary
+    ids[2 * k] = ids[2 * k + 1];   // the same column twice
+    float ref[5 * 6], got[5 * 6];
+    for (int ie = 0; ie < 3; ie++)
+        for (int id = 0; id < 2; id++) {
+            const int64_t d = ds[id];
+            void *h = malloc((size_t)(rows * d) * 4), *w = malloc((size_t)(d * vocab) * 4);
+            for (int64_t i = 0; i < rows * d; i++) store(h, es[ie], i, (float)t_rand_normal(&rng));
+            for (int64_t i = 0; i < d * vocab; i++) store(w, es[ie], i, (float)t_rand_normal(&rng));
+            for (int nb = 0; nb < 2; nb++) {
+                const float *b = nb ? bias : NULL;
+                srs_status_t st = srs_guide_value_head(t_cpu_ctx(), h, w, es[ie], b, rows, d, vocab, ids, k, ref, NULL);
+                CHECK(st == SRS_OK, "CPU value head: %s", srs_ctx_last_error(t_cpu_ctx()));
+                for (int g = 0; g < 3; g++) {
+                    const int group = topk_groups[g];   // 1, 5, 32: the kernel's warp
+                    if (no_threads(group)) continue;
+                    for (int i = 0; i < rows * k; i++) got[i] = -12345.0f;   // poison
+                    int rc = srs_guide_emu_value_head(h, w, es[ie], b, rows, d, vocab, ids, k, got, group);
+                    CHECK(rc == 0, "the emulation refused group %d", group);
+                    for (int i = 0; i < rows * k && rc == 0; i++) {
+                        // one float ulp, and the double sums' rounding (sum of |terms| x 1e-15)
+                        double sabs = 0;
+                        for (int64_t c = 0; c < d && ids[i] >= 0 && ids[i] < vocab; c++)
+                            sabs += fabs(load(h, es[ie], (i / k) * d + c) * load(w, es[ie], c * vocab + ids[i]));
+                        const double tol = 2.4e-7 * fabs(ref[i]) + 1e-15 * sabs;
+                        int ok = isnan(ref[i]) ? isnan(got[i]) : fabs((double)got[i] - ref[i]) <= tol;
+                        CHECK(ok, "%s d %lld bias %d group %d entry %d: %.9g vs CPU %.9g", elem_name(es[ie]),
+                              (long long)d, nb, group, i, got[i], ref[i]);
+                    }
+                }
+            }
+            // a whole head: the bias added after the product, as on the CPU
+            float *v0 = malloc(4 * (size_t)(rows * vocab)), *v1 = malloc(4 * (size_t)(rows * vocab));
+            srs_status_t st = srs_guide_value_head(t_cpu_ctx(), h, w, es[ie], NULL, rows, d, vocab, NULL, 0, v0, NULL);
+            if (st == SRS_OK) st = srs_guide_value_head(t_cpu_ctx(), h, w, es[ie], bias, rows, d, vocab, NULL, 0, v1, NULL);
+            CHECK(st == SRS_OK, "CPU value head: %s", srs_ctx_last_error(t_cpu_ctx()));
+            CHECK(srs_guide_emu_value_head(h, w, es[ie], bias, rows, d, vocab, NULL, 0, v0, 1) == 0, "bias refused");
+            CHECK(same_bits(v0, v1, 4 * (size_t)(rows * vocab)), "%s d %lld: bias added differently",
+                  elem_name(es[ie]), (long long)d);
+            free(v0); free(v1); free(h); free(w);
+            BAIL_IF_FAILED();
+        }
+    free(bias);
+}
+
 // The emulation takes the kernels' group sizes only.
 TEST(guide_kernel_code_refuses_other_groups) {
     float x[4] = {0, 1, 2, 3}, lp[2], sc[2] = {0, 0};
@@ -513,4 +576,5 @@ TEST(guide_kernel_code_refuses_other_groups) {
           "whole-vocabulary group 256 taken");
     CHECK(srs_guide_emu_vocab(&o, x, SRS_ELEM_F32, x, SRS_ELEM_F32, 1, 4, 1.0, 2, tok, ids, NULL, fl, 512) == -1,
           "top-k group 512 taken");
+    CHECK(srs_guide_emu_value_head(x, x, SRS_ELEM_F32, NULL, 1, 2, 2, ids, 2, lp, 64) == -1, "value head group 64 taken");
 }
