@@ -267,6 +267,8 @@ $(BUILD)/obj/%.o: %.cu $(HDRS)
 # both round the same operations; only exp and log differ (glibc's and CUDA's).
 # make check-fma proves it on the PTX (scripts/check_fma.py).
 $(BUILD)/obj/kernels/guide.o $(BUILD)/ptx/kernels/guide.ptx: ALL_NVCCFLAGS += --fmad=false
+# The same code emulated on the CPU (the tests compare it bit for bit with the
+# CPU backend) is compiled with -ffp-contract=off too (ALL_CXXFLAGS).
 $(BUILD)/ptx/%.ptx: %.cu $(HDRS)
 	@mkdir -p $(dir $@)
 	$(NVCC) $(ALL_NVCCFLAGS) -ptx $< -o $@

@@ -325,4 +325,129 @@ void srs_host_group_run(Body body) {
     }
 }
 
+// ----------------------------------------------------------------------------
+// the guide kernels' operations (guide_body.cuh), as functions of a group:
+//   group_argmax(g, key, id)   the (key, id) pair of the largest key, ties to
+//                              the smaller id (keys float or double, no NaN)
+//   group_or(g, x)             bitwise OR of x over the group
+//   group_max(g, x)            the largest x over the group
+// Each leaves the same bits in every thread of the group.
+
+// The better of two (key, id) pairs: key descending, id ascending.
+template <class K>
+SRS_GROUP_HD __forceinline__ bool group_pair_better(K k2, int32_t i2, K k1, int32_t i1) {
+    return k2 > k1 || (k2 == k1 && i2 < i1);
+}
+
+#ifdef __CUDACC__
+template <int WG, class K>
+__device__ __forceinline__ void group_argmax(const LaneGroup<WG> &g, K &key, int32_t &id) {
+#pragma unroll
+    for (int o = WG / 2; o > 0; o >>= 1) {
+        K k2 = __shfl_xor_sync(g.mask, key, o);
+        int32_t i2 = __shfl_xor_sync(g.mask, id, o);
+        if (group_pair_better(k2, i2, key, id)) { key = k2; id = i2; }
+    }
+}
+template <int WG>
+__device__ __forceinline__ unsigned group_or(const LaneGroup<WG> &g, unsigned x) {
+    return __reduce_or_sync(g.mask, x);
+}
+template <int WG>
+__device__ __forceinline__ double group_max(const LaneGroup<WG> &g, double x) {
+#pragma unroll
+    for (int o = WG / 2; o > 0; o >>= 1) x = fmax(x, __shfl_xor_sync(g.mask, x, o));
+    return x;
+}
+
+// Blocks: the warps' results, then every thread combines them in warp order
+// from shared memory (red for keys and maxima, kred for ids and bits).
+template <int NT, int CAP, class K>
+__device__ __forceinline__ void group_argmax(const BlockGroup<NT, CAP> &g, K &key, int32_t &id) {
+    LaneGroup<32> w;
+    group_argmax(w, key, id);
+    const int warp = threadIdx.x >> 5;
+    if (w.rank == 0) { g.red[warp * CAP] = (double)key; g.kred[warp] = (unsigned long long)(uint32_t)id; }
+    __syncthreads();
+    key = (K)g.red[0];
+    id = (int32_t)(uint32_t)g.kred[0];
+    for (int k = 1; k < BlockGroup<NT, CAP>::NW; k++) {
+        K k2 = (K)g.red[k * CAP];
+        int32_t i2 = (int32_t)(uint32_t)g.kred[k];
+        if (group_pair_better(k2, i2, key, id)) { key = k2; id = i2; }
+    }
+    __syncthreads();  // red and kred are reused by the next reduction
+}
+template <int NT, int CAP>
+__device__ __forceinline__ unsigned group_or(const BlockGroup<NT, CAP> &g, unsigned x) {
+    LaneGroup<32> w;
+    x = group_or(w, x);
+    const int warp = threadIdx.x >> 5;
+    if (w.rank == 0) g.kred[warp] = x;
+    __syncthreads();
+    unsigned t = 0;
+    for (int k = 0; k < BlockGroup<NT, CAP>::NW; k++) t |= (unsigned)g.kred[k];
+    __syncthreads();
+    return t;
+}
+template <int NT, int CAP>
+__device__ __forceinline__ double group_max(const BlockGroup<NT, CAP> &g, double x) {
+    LaneGroup<32> w;
+    x = group_max(w, x);
+    const int warp = threadIdx.x >> 5;
+    if (w.rank == 0) g.red[warp * CAP] = x;
+    __syncthreads();
+    double t = -INFINITY;
+    for (int k = 0; k < BlockGroup<NT, CAP>::NW; k++) t = fmax(t, g.red[k * CAP]);
+    __syncthreads();
+    return t;
+}
+#endif // __CUDACC__
+
+template <class K>
+SRS_GROUP_HD __forceinline__ void group_argmax(const SeqGroup &, K &, int32_t &) {}
+SRS_GROUP_HD __forceinline__ unsigned group_or(const SeqGroup &, unsigned x) { return x; }
+SRS_GROUP_HD __forceinline__ double group_max(const SeqGroup &, double x) { return x; }
+
+// Host groups: through the shared slots in rank order, as blocks combine warps.
+template <int G, class K>
+SRS_GROUP_HD void group_argmax(const HostGroup<G> &g, K &key, int32_t &id) {
+#ifndef __CUDA_ARCH__
+    const int C = SRS_HOST_GROUP_CAP;
+    g.sh->red[g.rank * C] = (double)key;
+    g.sh->kred[g.rank] = (unsigned long long)(uint32_t)id;
+    g.sh->wait();
+    key = (K)g.sh->red[0];
+    id = (int32_t)(uint32_t)g.sh->kred[0];
+    for (int k = 1; k < G; k++) {
+        K k2 = (K)g.sh->red[k * C];
+        int32_t i2 = (int32_t)(uint32_t)g.sh->kred[k];
+        if (group_pair_better(k2, i2, key, id)) { key = k2; id = i2; }
+    }
+    g.sh->wait();
+#endif
+}
+template <int G>
+SRS_GROUP_HD unsigned group_or(const HostGroup<G> &g, unsigned x) {
+    unsigned t = 0;
+#ifndef __CUDA_ARCH__
+    g.sh->kred[g.rank] = x;
+    g.sh->wait();
+    for (int k = 0; k < G; k++) t |= (unsigned)g.sh->kred[k];
+    g.sh->wait();
+#endif
+    return t;
+}
+template <int G>
+SRS_GROUP_HD double group_max(const HostGroup<G> &g, double x) {
+    double t = -INFINITY;
+#ifndef __CUDA_ARCH__
+    g.sh->red[g.rank * SRS_HOST_GROUP_CAP] = x;
+    g.sh->wait();
+    for (int k = 0; k < G; k++) t = fmax(t, g.sh->red[k * SRS_HOST_GROUP_CAP]);
+    g.sh->wait();
+#endif
+    return t;
+}
+
 #endif // SRS_KERNELS_GROUP_CUH

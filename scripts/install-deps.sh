@@ -16,7 +16,7 @@
 set -euo pipefail
 
 # openmpi: the MPI build (make finds mpicc) and its tests run everywhere.
-# g++: the tests run the CUDA kernels' per-row code compiled as host C++ (kernels/threshold_emu.cpp).
+# g++: the tests run the CUDA kernels' per-row code compiled as host C++ (kernels/*_emu.cpp).
 pkgs=(gcc g++ make libc6-dev libjansson-dev libopenblas-dev libinih-dev gnuplot-nox python3 python3-numpy
       python3-venv openmpi-bin libopenmpi-dev pkgconf libsimde-dev)
 case "${1:-}" in

@@ -14,8 +14,8 @@
 # OpenBLAS to none of its own. The thread-count tests then compare one thread
 # with itself; the x86 stages test threads. The Python binding test is
 # skipped: the library is aarch64 and the interpreter is not; so are the three
-# command-line tests that fork (SRS_TEST_NO_FORK), and the threshold and evaluation
-# kernel code on groups of host threads (SRS_TEST_NO_THREADS; their one-thread
+# command-line tests that fork (SRS_TEST_NO_FORK), and the threshold, evaluation and
+# guide kernel code on groups of host threads (SRS_TEST_NO_THREADS; their one-thread
 # groups run); the x86 stages run them.
 set -euo pipefail
 build=${1:-build-arm64}
