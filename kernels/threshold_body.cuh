@@ -2,12 +2,13 @@
  * threshold_body.cuh — the per-row code of the threshold kernels
  * (threshold.cu), written against the group interface (group.cuh) so that it
  * compiles for the device and, as plain C++, for the host: the CPU tests run
- * it with host groups of 1, 5, 32 and 256 threads (threshold_emu.cpp).
+ * it with host groups of 1, 5, 32, 256 and 512 threads (threshold_emu.cpp).
  *
  * process_row does one row's whole job: load and validate, solve m*
  * (threshold_dev.cuh), write m*, B_eff and optionally the shaped rewards. The
  * rows below say where the samples live while the solver iterates: registers
- * spread over a group (RegRow), one thread's registers (ThreadRow), shared
+ * spread over a group (RegRow; TotRow with the row's totals, ThreadRow when
+ * the group is one thread), shared
  * memory (SmemRow), or global memory re-read per pass (GlobalRow).
  */
 #ifndef SRS_KERNELS_THRESHOLD_BODY_CUH
@@ -89,14 +90,18 @@ SRS_UNROLL
     }
 };
 
-// A whole row in one thread's registers (K >= n), for the thread-per-row
-// kernels of short rows: no reduction crosses lanes, and a solver pass sums
-// over the active set alone, the rest coming from the row totals (kTotals).
-// Unweighted rows (W false) keep no weights and count the active set with
-// integers.
-template <class T, int K, bool W>
-struct ThreadRow {
+// K samples per thread in registers, sample j = rank + k * G, with the row's
+// totals (kTotals): a solver pass sums over the active set alone, the rest
+// coming from the totals, and reduces two sums across the group (three when
+// weighted) instead of five values. G = 1 is a thread per row (short rows, no
+// reduction at all); G > 1 a few lanes, a warp or a block per row, so that
+// every thread holds many samples and a pass's reduction is paid for over K
+// of them. Unweighted rows (W false) keep no weights: the active set's weight
+// is its count.
+template <class T, int K, int G, bool W>
+struct TotRow {
     static constexpr bool kTotals = true;
+    static constexpr int kNS = W ? 3 : 2;  // sums of above(): sum p d, sum p, [count]
     double d[K], p[W ? K : 1];
     double tot_s, tot_p;
     int n, rank;
@@ -104,11 +109,14 @@ struct ThreadRow {
     SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
 SRS_UNROLL
         for (int k = 0; k < K; k++) {
-            d[k] = -INFINITY;  // never active: above() needs no test of k < n
+            const int j = rank + k * G;
+            // never active (above() needs no test of j < n): m >= dmin >= -DBL_MAX / 2
+            // on every row that is solved (srs_row_too_wide), and 0 * d stays finite
+            d[k] = -DBL_MAX;
             if (W) p[k] = 0;
-            if (k < n) {
-                double x = ld_as_double(u, k);
-                double l = W ? ld_any(lw, lw32, k) : 0.0;
+            if (j < n) {
+                double x = ld_as_double(u, j);
+                double l = W ? ld_any(lw, lw32, j) : 0.0;
                 d[k] = x - ref;
                 if (W) p[k] = l;
                 f(x, d[k], l);
@@ -119,7 +127,7 @@ SRS_UNROLL
     SRS_THR_HD __forceinline__ void reweigh(double lmax, F f) {
 SRS_UNROLL
         for (int k = 0; k < K; k++)
-            if (W && k < n) {
+            if (W && rank + k * G < n) {
                 p[k] = exp(p[k] - lmax);
                 f(d[k], p[k]);
             }
@@ -127,28 +135,35 @@ SRS_UNROLL
     template <class F>
     SRS_THR_HD __forceinline__ void each(F f) const {
 SRS_UNROLL
-        for (int k = 0; k < K; k++)
-            if (k < n) f((int64_t)k, d[k], W ? p[k] : 1.0);
+        for (int k = 0; k < K; k++) {
+            const int j = rank + k * G;
+            if (j < n) f((int64_t)j, d[k], W ? p[k] : 1.0);
+        }
     }
-    // s = {sum p d, sum p, count} over A = {d >= m} (d > m: STRICT), mn = {min d over A}
+    // This thread's part of s = {sum p d, sum p} over A = {d >= m} (d > m:
+    // STRICT), and the count of A as s[2] when weighted (unweighted, s[1] is
+    // the count). The active weight w is a select (p or 0; 1 or 0), so a
+    // sample costs a compare, a select and two adds (w d is exact for w = 1).
     template <bool STRICT>
-    SRS_THR_HD __forceinline__ void above(double m, double (&s)[3], double (&mn)[1]) const {
-        double sd = 0, sp = 0, lo = INFINITY;
-        int c = 0;
+    SRS_THR_HD __forceinline__ void above(double m, double (&s)[kNS]) const {
+        double sd = 0, sp = 0, c = 0;
 SRS_UNROLL
         for (int k = 0; k < K; k++) {
-            bool a = STRICT ? d[k] > m : d[k] >= m;  // false past n (d = -inf, m finite)
-            sd += a ? (W ? p[k] * d[k] : d[k]) : 0.0;
-            if (W) sp += a ? p[k] : 0.0;
-            c += a ? 1 : 0;
-            lo = a && d[k] < lo ? d[k] : lo;
+            const bool a = STRICT ? d[k] > m : d[k] >= m;  // false past n
+            const double w = a ? (W ? p[k] : 1.0) : 0.0;
+            sd += w * d[k];
+            sp += w;
+            if (W) c += a ? 1.0 : 0.0;
         }
         s[0] = sd;
-        s[1] = W ? sp : (double)c;
-        s[2] = (double)c;
-        mn[0] = lo;
+        s[1] = sp;
+        if (W) s[kNS - 1] = c;
     }
 };
+
+// A whole row in one thread's registers (K >= n): the thread-per-row kernels.
+template <class T, int K, bool W>
+using ThreadRow = TotRow<T, K, 1, W>;
 
 // The row in shared memory: sd (n,) shifted rewards, sp (n,) weights (weighted only).
 template <class T, int G>
