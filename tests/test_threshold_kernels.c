@@ -456,6 +456,43 @@ TEST(thr_kernel_code_thread_rows_read_less) {
     srs_data_free(d);
 }
 
+// Dinkelbach on rows with totals (no minimum over the active set) stops when
+// the iterate repeats: the same passes as the register rows, or one more.
+TEST(thr_kernel_code_totals_dinkelbach_passes) {
+    srs_data_t *d = gen(SRS_SCEN_GAUSS, 40, 200, 0, 0, 19);
+    CHECK(d != NULL, "srs_gen failed");
+    if (!d) return;
+    srs_batch_t b = *srs_data_batch(d);
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    for (int r = 0; r < 40; r++) {
+        int64_t start, len;
+        row_at(&b, r, &start, &len);
+        int64_t off[2] = {0, len};
+        srs_thr_args_t a;
+        memset(&a, 0, sizeof a);
+        a.offsets = off;
+        a.reward = (const double *)b.reward.data + start;
+        a.preset = o.preset;
+        a.solver = SRS_SOLVER_DINKELBACH;
+        a.B = o.B; a.beta = o.beta; a.cap = o.cap; a.tol = o.tol;
+        double m_reg, m_tot, be;
+        unsigned long long bad = ~0ull;
+        a.bad = &bad;
+        a.b_eff = &be;
+        int64_t p_reg = 0, p_tot = 0;
+        a.m_star = &m_reg;
+        CHECK(srs_thr_emulate(&a, 1, SRS_THR_EMU_REG, 1, &p_reg) == 0, "register rows refused");
+        a.m_star = &m_tot;
+        CHECK(srs_thr_emulate(&a, 1, SRS_THR_EMU_TOTALS, 1, &p_tot) == 0, "rows with totals refused");
+        CHECK(p_tot == p_reg || p_tot == p_reg + 1, "row %d: %lld passes with totals, %lld without", r,
+              (long long)p_tot, (long long)p_reg);
+        CHECK(fabs(m_tot - m_reg) <= 1e-12 * fmax(1.0, fabs(m_reg)), "row %d: m* %.17g with totals, %.17g without", r,
+              m_tot, m_reg);
+        if (t_failed_now()) break;
+    }
+    srs_data_free(d);
+}
+
 // Unsupported combinations are refused, not run.
 TEST(thr_kernel_code_refuses_unsupported) {
     double u[40];
