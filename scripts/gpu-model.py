@@ -121,8 +121,8 @@ for w in (0, 1):
     print()
     print("Per pass and sample (one thread's pass over K samples, reduction and update, / K), float:")
     print()
-    print("| kernel | Dinkelbach pass | bisection pass | first pass | limit at the Dinkelbach share |")
-    print("|---|---|---|---|---|")
+    print("| kernel | Dinkelbach pass | bisection pass | first pass |")
+    print("|---|---|---|---|")
     for name, fn, n, K, g, kind in tiers('f', w):
         ns = 3 if w else 2
         dk, _ = per_thread(fn, 'dinkelbach', kind, g, ns, K)
@@ -131,4 +131,4 @@ for w in (0, 1):
         rr, _ = per_thread(fn, 'read-reduce', kind, g, 5 if w else 3)
         rw = get(fn, 'reweigh') if w else {'total': 0}
         print(f"| {name} | {dk['total'] / K:.1f} ({dk['fp64'] / K:.1f} FP64, {dk['shfl'] / K:.2f} shfl) | "
-              f"{bs['total'] / K:.1f} | {(rd['total'] + rr['total'] + rw['total']) / K:.1f} | |")
+              f"{bs['total'] / K:.1f} | {(rd['total'] + rr['total'] + rw['total']) / K:.1f} |")

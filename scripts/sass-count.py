@@ -68,6 +68,15 @@ def main():
             src_line(dev, 'row.template above<false>(m2, sa);'),
             src_line(dev, 'row.template above<false>(m2, sa);') + 1,
             src_line(dev, 'else if (f_scaled(row, g, nextafter(mid, lo), eps) > 0)')]
+    # bisection with totals: the loop body is the pass; its F(mid) == 0 branch is rare
+    with open(dev) as f:
+        dl = f.read().split('\n')
+    b0 = src_line(dev, 'SRS_DEV_HD double solve_bisect_totals(')
+    loop0 = next(i for i in range(b0, len(dl)) if 'for (int it = 0;' in dl[i - 1])
+    loop1 = next(i for i in range(loop0, len(dl)) if dl[i - 1].strip() == 'return lo + 0.5 * (hi - lo);')
+    f0 = next(i for i in range(loop0, loop1) if dl[i - 1].strip() == 'if (f == 0) {')
+    f1 = next(i for i in range(f0, loop1) if 'return mid;' in dl[i - 1]) + 1
+    bisect_loop = set(range(loop0, loop1)) - set(range(f0, f1 + 1))
     # the compare of a sample in TotRow::above: one per sample and copy of a pass's loop
     cmp_line = src_line(body, 'const bool a = STRICT ? d[k] > m : d[k] >= m;')
     tmp = tempfile.mkdtemp()
@@ -109,6 +118,7 @@ def main():
                         out.setdefault(fn, collections.OrderedDict()).setdefault(name, collections.Counter())[classify(op)] += 1
                 if devlines & set(skip): continue
                 for name, ln in sites.items():
+                    if name == 'bisect-totals' and not devlines & bisect_loop: continue
                     if ln in devlines:
                         c = out.setdefault(fn, collections.OrderedDict()).setdefault(name, collections.Counter())
                         c[classify(op)] += 1
