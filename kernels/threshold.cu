@@ -20,7 +20,8 @@
  *               result is R(final active set), no tolerance.
  *
  * Memory: each sample is read from device memory once. The row sits in
- * registers, 32 samples a thread (16 weighted), for rows up to 4096: one
+ * registers, 32 samples a thread (16 weighted; 64 for float rows over 1024),
+ * for rows up to 4096: one
  * thread's for rows up to 32 (16 weighted), then 2 to 32 lanes of a warp, then
  * a block of 64 to 256 threads; or in shared memory (a block of 512 threads)
  * while the solver iterates; only rows beyond shared memory are re-read from
@@ -218,9 +219,10 @@ extern "C" void srs_thr_set_short_rows(int thread_per_row) { g_short_rows = thre
 
 // The kernel of a register tier whose rows keep their totals (TotRow):
 // unweighted rows hold 32 samples a thread (a thread per row up to 32, then
-// 2 to 32 lanes, then blocks of 64 and 128 threads); weighted rows, which
-// keep a weight per sample as well, 16 (a thread per row up to 16). -Xptxas
-// -v for sm_90: no spills (results/gpu-model.md). Returns 1 when launched, 0
+// 2 to 32 lanes, then blocks of 64 and 128 threads; float rows of 2048 and
+// 4096 64 a thread, on a warp and a block of 64); weighted rows, which keep a
+// weight per sample as well, 16 (a thread per row up to 16). -Xptxas -v for
+// sm_90: no spills but 4 bytes in one kernel (results/gpu-model.md). Returns 1 when launched, 0
 // when the earlier kernels are selected (srs_thr_set_short_rows(0)).
 template <class T>
 static int launch_totals(const srs_thr_args_t &a, srs_thr_tier_t tier, const int64_t *rows, int64_t n_rows,
@@ -252,8 +254,17 @@ static int launch_totals(const srs_thr_args_t &a, srs_thr_tier_t tier, const int
     case SRS_TIER_W8: launch_lanes<T, 8, 32, false>(a, rows, n_rows, s); break;
     case SRS_TIER_B2: launch_lanes<T, 16, 32, false>(a, rows, n_rows, s); break;
     case SRS_TIER_B4: launch_lanes<T, 32, 32, false>(a, rows, n_rows, s); break;
-    case SRS_TIER_B8: thr_tblock_kernel<T, 64, 32, false><<<blocks, 64, 0, s>>>(a, rows); break;
-    case SRS_TIER_B16: thr_tblock_kernel<T, 128, 32, false><<<blocks, 128, 0, s>>>(a, rows); break;
+    case SRS_TIER_B8:
+        // float: 64 samples a thread halve the per-thread costs (reductions,
+        // update) that keep 32 short of the bandwidth, at 255 registers (8
+        // warps per SM); double rows have twice the instruction budget
+        if constexpr (sizeof(T) == 4) launch_lanes<T, 32, 64, false>(a, rows, n_rows, s);
+        else thr_tblock_kernel<T, 64, 32, false><<<blocks, 64, 0, s>>>(a, rows);
+        break;
+    case SRS_TIER_B16:
+        if constexpr (sizeof(T) == 4) thr_tblock_kernel<T, 64, 64, false><<<blocks, 64, 0, s>>>(a, rows);
+        else thr_tblock_kernel<T, 128, 32, false><<<blocks, 128, 0, s>>>(a, rows);
+        break;
     default: return 0;
     }
     return 1;

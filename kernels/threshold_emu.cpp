@@ -151,12 +151,13 @@ struct TotPick<T, G, W, K, Ks...> {
     }
 };
 
-// The kernels' K (32 unweighted, 16 weighted) where it holds the row, else
-// (groups of 1 and 5, the tests' long rows) a larger one.
+// The kernels' K (32 unweighted, 64 for the float rows of 2048 on a warp,
+// 16 weighted) where it holds the row, else (groups of 1 and 5, the tests'
+// long rows) a larger one.
 template <class T, int G>
 int run_totals(const srs_thr_args_t &a, int64_t n_rows, int64_t L, int64_t *passes) {
     if (a.logw) return TotPick<T, G, true, 16, 128, 4096>::run(a, n_rows, L, passes);
-    return TotPick<T, G, false, 32, 256, 4096>::run(a, n_rows, L, passes);
+    return TotPick<T, G, false, 32, 64, 256, 4096>::run(a, n_rows, L, passes);
 }
 
 template <class T, int G>

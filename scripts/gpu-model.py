@@ -52,6 +52,10 @@ def tiers(t, w):
         out.append((f'thread/row, K={n}', f'thr_thread_kernelI{t}Li{n}E{b}', n, n, 1, 'thread'))
     for g in (2, 4, 8, 16, 32):
         out.append((f'{g} lanes/row, K={K}', f'thr_lanes_kernelI{t}Li{g}ELi{K}E{b}', g * K, K, g, 'lanes'))
+    if not w and t == 'f':  # float rows of 2048 and 4096: 64 samples a thread
+        out.append(('32 lanes/row, K=64', f'thr_lanes_kernelI{t}Li32ELi64E{b}', 2048, 64, 32, 'lanes'))
+        out.append(('block 64/row, K=64', f'thr_tblock_kernelI{t}Li64ELi64E{b}', 4096, 64, 64, 'block'))
+        return out
     for nt in ((64, 128) if not w else (64, 128, 256)):
         out.append((f'block {nt}/row, K={K}', f'thr_tblock_kernelI{t}Li{nt}ELi{K}E{b}', nt * K, K, nt, 'block'))
     return out

@@ -241,7 +241,8 @@ static void gen_sweep(srs_scenario_t sc, int logw, int f32, uint64_t seed) {
         {SRS_THR_EMU_REG, 32, 256, 8},    {SRS_THR_EMU_REG, 256, 1500, 2}, {SRS_THR_EMU_SMEM, 5, 300, 10},
         {SRS_THR_EMU_SMEM, 32, 100, 4},   {SRS_THR_EMU_GLOBAL, 1, 300, 20}, {SRS_THR_EMU_GLOBAL, 32, 100, 4},
         {SRS_THR_EMU_SMEM, 256, 600, 1},  {SRS_THR_EMU_TOTALS, 1, 300, 20}, {SRS_THR_EMU_TOTALS, 5, 300, 10},
-        {SRS_THR_EMU_TOTALS, 32, 512, 6}, {SRS_THR_EMU_TOTALS, 256, 4096, 2}, {SRS_THR_EMU_TOTALS, 512, 2500, 1},
+        {SRS_THR_EMU_TOTALS, 32, 512, 6}, {SRS_THR_EMU_TOTALS, 32, 2048, 2},  {SRS_THR_EMU_TOTALS, 256, 4096, 2},
+        {SRS_THR_EMU_TOTALS, 512, 2500, 1},
     };
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const emu_shape_t *s = &shapes[k];
