@@ -20,14 +20,19 @@
  *               result is R(final active set), no tolerance.
  *
  * Memory: each sample is read from device memory once. The row sits in
- * registers (one thread's for rows up to 32 samples, 16 weighted; a group of
- * 8/16/32 lanes for rows up to 256; a block of 256 threads for rows up to
- * 4096) or in shared memory (a block of 512 threads) while the solver
- * iterates; only rows beyond shared memory are re-read from global memory (L2)
- * on every pass. All lanes of a group compute identical reductions (xor
- * butterflies, fixed block order), so control flow is uniform. A thread that
- * holds its whole row sums each solver pass over the active samples alone and
- * takes the rest from the row's totals: no reduction, half the work.
+ * registers, 32 samples a thread (16 weighted; 64 for float rows over 1024),
+ * for rows up to 4096: one
+ * thread's for rows up to 32 (16 weighted), then 2 to 32 lanes of a warp, then
+ * a block of 64 to 256 threads; or in shared memory (a block of 512 threads)
+ * while the solver iterates; only rows beyond shared memory are re-read from
+ * global memory (L2) on every pass. All lanes of a group compute identical
+ * reductions (xor butterflies, fixed block order), so control flow is
+ * uniform. The register tiers keep the row's totals: a solver pass sums over
+ * the active samples alone, takes the rest from the totals and reduces two
+ * sums (three weighted) across the group, so that the pass costs a few
+ * instructions a sample (results/gpu-model.md). The earlier register kernels
+ * (a lane or a 256-thread block per 1 to 16 samples, five values reduced per
+ * pass) remain, for comparison, behind srs_thr_set_short_rows(0).
  *
  * The per-row code is in threshold_body.cuh (host and device); this file has
  * the kernels and their launchers.
@@ -60,6 +65,37 @@ static __global__ void __launch_bounds__(THREAD_BLOCK) thr_thread_kernel(srs_thr
     ThreadRow<T, K, W> row;
     row.n = (int)n;
     row.rank = 0;
+    process_row<T>(row, g, a, r, start, n);
+}
+
+// WG lanes per row (2 to 32), K samples per lane in registers, with the row's
+// totals: a pass reduces two or three sums over log2(WG) butterfly steps.
+template <class T, int WG, int K, bool W>
+static __global__ void __launch_bounds__(THREAD_BLOCK) thr_lanes_kernel(srs_thr_args_t a, const int64_t *rows,
+                                                                         int64_t n_rows) {
+    int64_t w = ((int64_t)blockIdx.x * blockDim.x + threadIdx.x) / WG;
+    if (w >= n_rows) return;  // the whole group leaves together
+    int64_t r = rows ? rows[w] : w, start, n;
+    row_range(a, r, &start, &n);
+    LaneGroup<WG> g;
+    TotRow<T, K, WG, W> row;
+    row.n = (int)n;
+    row.rank = g.rank;
+    process_row<T>(row, g, a, r, start, n);
+}
+
+// A block of NT threads per row (64 to 256), K samples per thread in
+// registers, with the row's totals.
+template <class T, int NT, int K, bool W>
+static __global__ void __launch_bounds__(NT) thr_tblock_kernel(srs_thr_args_t a, const int64_t *rows) {
+    __shared__ double red[NT / 32 * 8];
+    __shared__ unsigned long long kred[NT / 32];
+    int64_t r = rows ? rows[blockIdx.x] : (int64_t)blockIdx.x, start, n;
+    row_range(a, r, &start, &n);
+    BlockGroup<NT> g(red, kred);
+    TotRow<T, K, NT, W> row;
+    row.n = (int)n;
+    row.rank = g.rank;
     process_row<T>(row, g, a, r, start, n);
 }
 
@@ -171,32 +207,67 @@ static void launch_thread(const srs_thr_args_t &a, const int64_t *rows, int64_t 
     thr_thread_kernel<T, K, W><<<(unsigned)blocks, THREAD_BLOCK, 0, s>>>(a, rows, n_rows);
 }
 
-static int g_short_rows = 1;  // 1: rows up to 32 samples (16 weighted) a thread each
+template <class T, int WG, int K, bool W>
+static void launch_lanes(const srs_thr_args_t &a, const int64_t *rows, int64_t n_rows, cudaStream_t s) {
+    int64_t blocks = SRS_CEIL_DIV(n_rows, (int64_t)(THREAD_BLOCK / WG));
+    thr_lanes_kernel<T, WG, K, W><<<(unsigned)blocks, THREAD_BLOCK, 0, s>>>(a, rows, n_rows);
+}
+
+static int g_short_rows = 1;  // 1: the register tiers keep the row's totals (TotRow)
 
 extern "C" void srs_thr_set_short_rows(int thread_per_row) { g_short_rows = thread_per_row ? 1 : 0; }
 
-// The thread-per-row kernel of a short-row tier: 1 when launched, 0 when the
-// tier keeps its lane groups (the old path, or rows that would not fit one
-// thread's registers: -Xptxas -v for sm_90 gives 188 registers to 32 unweighted
-// samples, and spills at 64 unweighted or 32 weighted).
+// The kernel of a register tier whose rows keep their totals (TotRow):
+// unweighted rows hold 32 samples a thread (a thread per row up to 32, then
+// 2 to 32 lanes, then blocks of 64 and 128 threads; float rows of 2048 and
+// 4096 64 a thread, on a warp and a block of 64); weighted rows, which keep a
+// weight per sample as well, 16 (a thread per row up to 16). -Xptxas -v for
+// sm_90: no spills but 4 bytes in one kernel (results/gpu-model.md). Returns 1 when launched, 0
+// when the earlier kernels are selected (srs_thr_set_short_rows(0)).
 template <class T>
-static int launch_short(const srs_thr_args_t &a, srs_thr_tier_t tier, const int64_t *rows, int64_t n_rows,
-                        cudaStream_t s) {
+static int launch_totals(const srs_thr_args_t &a, srs_thr_tier_t tier, const int64_t *rows, int64_t n_rows,
+                         cudaStream_t s) {
     if (!g_short_rows) return 0;
-    const bool w = a.logw != nullptr;
+    const unsigned blocks = (unsigned)n_rows;  // block kernels: one block per row
+    if (a.logw) {
+        switch (tier) {
+        case SRS_TIER_G8: launch_thread<T, 8, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_G16: launch_thread<T, 16, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_W1: launch_lanes<T, 2, 16, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_W2: launch_lanes<T, 4, 16, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_W4: launch_lanes<T, 8, 16, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_W8: launch_lanes<T, 16, 16, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_B2: launch_lanes<T, 32, 16, true>(a, rows, n_rows, s); break;
+        case SRS_TIER_B4: thr_tblock_kernel<T, 64, 16, true><<<blocks, 64, 0, s>>>(a, rows); break;
+        case SRS_TIER_B8: thr_tblock_kernel<T, 128, 16, true><<<blocks, 128, 0, s>>>(a, rows); break;
+        case SRS_TIER_B16: thr_tblock_kernel<T, 256, 16, true><<<blocks, 256, 0, s>>>(a, rows); break;
+        default: return 0;
+        }
+        return 1;
+    }
     switch (tier) {
-    case SRS_TIER_G8:
-        w ? launch_thread<T, 8, true>(a, rows, n_rows, s) : launch_thread<T, 8, false>(a, rows, n_rows, s);
-        return 1;
-    case SRS_TIER_G16:
-        w ? launch_thread<T, 16, true>(a, rows, n_rows, s) : launch_thread<T, 16, false>(a, rows, n_rows, s);
-        return 1;
-    case SRS_TIER_W1:
-        if (w) return 0;
-        launch_thread<T, 32, false>(a, rows, n_rows, s);
-        return 1;
+    case SRS_TIER_G8: launch_thread<T, 8, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_G16: launch_thread<T, 16, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_W1: launch_thread<T, 32, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_W2: launch_lanes<T, 2, 32, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_W4: launch_lanes<T, 4, 32, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_W8: launch_lanes<T, 8, 32, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_B2: launch_lanes<T, 16, 32, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_B4: launch_lanes<T, 32, 32, false>(a, rows, n_rows, s); break;
+    case SRS_TIER_B8:
+        // float: 64 samples a thread halve the per-thread costs (reductions,
+        // update) that keep 32 short of the bandwidth, at 255 registers (8
+        // warps per SM); double rows have twice the instruction budget
+        if constexpr (sizeof(T) == 4) launch_lanes<T, 32, 64, false>(a, rows, n_rows, s);
+        else thr_tblock_kernel<T, 64, 32, false><<<blocks, 64, 0, s>>>(a, rows);
+        break;
+    case SRS_TIER_B16:
+        if constexpr (sizeof(T) == 4) thr_tblock_kernel<T, 64, 64, false><<<blocks, 64, 0, s>>>(a, rows);
+        else thr_tblock_kernel<T, 128, 32, false><<<blocks, 128, 0, s>>>(a, rows);
+        break;
     default: return 0;
     }
+    return 1;
 }
 
 template <class T>
@@ -204,7 +275,7 @@ static int launch_typed(const srs_thr_args_t &a, srs_thr_tier_t tier, const int6
                         int64_t max_len, cudaStream_t s) {
     unsigned blocks = (unsigned)n_rows;  // block tiers: one block per row
     size_t smem = 0;
-    if (launch_short<T>(a, tier, rows, n_rows, s)) return cudaCheckLaunch();
+    if (launch_totals<T>(a, tier, rows, n_rows, s)) return cudaCheckLaunch();
     switch (tier) {
     case SRS_TIER_G8: launch_group<T, 8, 1>(a, rows, n_rows, s); break;
     case SRS_TIER_G16: launch_group<T, 16, 1>(a, rows, n_rows, s); break;

@@ -20,9 +20,10 @@ extern "C" {
 #endif
 
 
-// Row-length tiers, each a kernel shape: a group of 8/16/32 lanes with the row
-// in registers, a 256-thread block with the row in registers, a 512-thread
-// block with the row in shared memory, and a global-memory fallback.
+// Row-length tiers, each a kernel shape: the row in registers (a thread, a
+// group of lanes or a block per row; srs_thr_set_short_rows says which, the
+// comments below give the earlier kernels), a 512-thread block with the row in
+// shared memory, and a global-memory fallback.
 typedef enum {
     SRS_TIER_G8 = 0,   // len <= 8:    8 lanes, 1 sample per lane
     SRS_TIER_G16,      // len <= 16:  16 lanes
@@ -49,10 +50,12 @@ int64_t srs_thr_smem_max_len(int weighted);
 // Returns 0, or 1 with srs_cuda_last_error set.
 int srs_thr_init(void);
 
-// Rows of the tiers up to 32 samples (16 when weighted) run a thread per row
-// with the row in its registers (1, the default), or a group of 8 to 32 lanes
-// per row (0: the earlier kernels, kept for comparison). Not thread-safe: set
-// it before launching.
+// The register tiers (rows up to 4096 samples) keep each row's totals and 32
+// samples a thread (16 when weighted): a thread per row up to 32 samples (16
+// weighted), then 2 to 32 lanes, then a block of 64 to 256 threads (1, the
+// default); or run the earlier kernels, a group of 8 to 32 lanes or a block of
+// 256 threads with 1 to 16 samples a thread (0, kept for comparison). Not
+// thread-safe: set it before launching.
 void srs_thr_set_short_rows(int thread_per_row);
 
 // Launches tier `tier` over n_rows rows on stream s: row k of the launch is

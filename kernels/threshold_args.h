@@ -42,6 +42,8 @@ typedef enum {
     SRS_THR_EMU_THREAD,    // ThreadRow: one thread holds it all (short rows; group 1, n <= 32)
     SRS_THR_EMU_SMEM,      // SmemRow: shared memory
     SRS_THR_EMU_GLOBAL,    // GlobalRow: re-read from memory on every pass
+    SRS_THR_EMU_TOTALS,    // TotRow: spread over the group's registers with the row's
+                           // totals (the lane and block kernels of the register tiers)
 } srs_thr_emu_row_t;
 
 // The threshold kernels' per-row code (threshold_body.cuh) run on the CPU
@@ -50,7 +52,9 @@ typedef enum {
 // the one-thread group the thread-per-row kernels use; 5, 32, 256, 512:
 // threads with barriers and rank-ordered reductions) keeping the row as `row`
 // says. REG takes rows up to 4096 samples for groups 1 and 5, 256 for 32,
-// 4096 for 256; THREAD group 1 only, up to 32 samples. passes, when not NULL,
+// 4096 for 256; THREAD group 1 only, up to 32 samples; TOTALS 32 samples a
+// thread (16 weighted; 64 unweighted for rows up to 2048 on 32) on groups 32,
+// 256 and 512, and up to 4096 a thread on groups 1 and 5. passes, when not NULL,
 // gets the number of passes over samples the solver made (summed over rows).
 // Returns 0, or -1 when the combination is not supported (nothing ran).
 int srs_thr_emulate(const srs_thr_args_t *a, int64_t n_rows, int row, int group, int64_t *passes);

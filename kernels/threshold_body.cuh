@@ -2,12 +2,13 @@
  * threshold_body.cuh — the per-row code of the threshold kernels
  * (threshold.cu), written against the group interface (group.cuh) so that it
  * compiles for the device and, as plain C++, for the host: the CPU tests run
- * it with host groups of 1, 5, 32 and 256 threads (threshold_emu.cpp).
+ * it with host groups of 1, 5, 32, 256 and 512 threads (threshold_emu.cpp).
  *
  * process_row does one row's whole job: load and validate, solve m*
  * (threshold_dev.cuh), write m*, B_eff and optionally the shaped rewards. The
  * rows below say where the samples live while the solver iterates: registers
- * spread over a group (RegRow), one thread's registers (ThreadRow), shared
+ * spread over a group (RegRow; TotRow with the row's totals, ThreadRow when
+ * the group is one thread), shared
  * memory (SmemRow), or global memory re-read per pass (GlobalRow).
  */
 #ifndef SRS_KERNELS_THRESHOLD_BODY_CUH
@@ -30,12 +31,17 @@ enum { BAD_EMPTY = 1, BAD_REWARD = 2, BAD_LOGW = 3 };
 
 // Read-only loads: through the non-coherent cache on the device.
 template <class T>
-SRS_THR_HD __forceinline__ double ld_as_double(const T *p, int64_t j) {
+SRS_THR_HD __forceinline__ T ld_raw(const T *p, int64_t j) {
 #ifdef __CUDA_ARCH__
-    return (double)__ldg(p + j);
+    return __ldg(p + j);
 #else
-    return (double)p[j];
+    return p[j];
 #endif
+}
+
+template <class T>
+SRS_THR_HD __forceinline__ double ld_as_double(const T *p, int64_t j) {
+    return (double)ld_raw(p, j);
 }
 
 SRS_THR_HD __forceinline__ double ld_any(const void *p, int f32, int64_t j) {
@@ -45,7 +51,8 @@ SRS_THR_HD __forceinline__ double ld_any(const void *p, int f32, int64_t j) {
 // ----------------------------------------------------------------------------
 // rows: where the samples live while the solver iterates. Each exposes
 //   read(f)      reads the row once from global memory, keeps d = u - ref
-//                (and raw logw), calls f(x, d, lw) per owned sample
+//                (and raw logw), calls f(x, d, lw) per owned sample, x the
+//                reward as stored (float or double)
 //   reweigh(f)   p = exp(lw - lmax) in place, calls f(d, p) per owned sample
 //   each(f)      f(j, d, p) per owned sample, j the index within the row
 
@@ -62,9 +69,9 @@ SRS_UNROLL
             d[k] = 0;
             p[k] = 1;
             if (j < n) {
-                double x = ld_as_double(u, j);
+                const T x = ld_raw(u, j);
                 double l = lw ? ld_any(lw, lw32, j) : 0.0;
-                d[k] = x - ref;
+                d[k] = (double)x - ref;
                 p[k] = lw ? l : 1.0;
                 f(x, d[k], l);
             }
@@ -89,37 +96,64 @@ SRS_UNROLL
     }
 };
 
-// A whole row in one thread's registers (K >= n), for the thread-per-row
-// kernels of short rows: no reduction crosses lanes, and a solver pass sums
-// over the active set alone, the rest coming from the row totals (kTotals).
-// Unweighted rows (W false) keep no weights and count the active set with
-// integers.
-template <class T, int K, bool W>
-struct ThreadRow {
+// K samples per thread in registers, sample j = rank + k * G, with the row's
+// totals (kTotals): a solver pass sums over the active set alone, the rest
+// coming from the totals, and reduces two sums across the group (three when
+// weighted) instead of five values. G = 1 is a thread per row (short rows, no
+// reduction at all); G > 1 a few lanes, a warp or a block per row, so that
+// every thread holds many samples and a pass's reduction is paid for over K
+// of them. Unweighted rows (W false) keep no weights: the active set's weight
+// is its count.
+template <class T, int K, int G, bool W>
+struct TotRow {
     static constexpr bool kTotals = true;
+    static constexpr bool kUniform = !W;  // launched for rows without logw only
+    static constexpr int kNS = W ? 3 : 2;  // sums of above(): sum p d, sum p, [count]
     double d[K], p[W ? K : 1];
     double tot_s, tot_p;
     int n, rank;
+    // The thread's slots all hold samples (every thread of a full row): loads
+    // without tests, at constant offsets from one address.
     template <class F>
-    SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
+    SRS_THR_HD __forceinline__ void read_full(const T *u, const void *lw, int lw32, double ref, F f) {
 SRS_UNROLL
         for (int k = 0; k < K; k++) {
-            d[k] = -INFINITY;  // never active: above() needs no test of k < n
+            const int j = rank + k * G;
+            const T x = ld_raw(u, j);
+            double l = W ? ld_any(lw, lw32, j) : 0.0;
+            d[k] = (double)x - ref;
+            if (W) p[k] = l;
+            f(x, d[k], l);
+        }
+    }
+    template <class F>
+    SRS_THR_HD __forceinline__ void read_partial(const T *u, const void *lw, int lw32, double ref, F f) {
+SRS_UNROLL
+        for (int k = 0; k < K; k++) {
+            const int j = rank + k * G;
+            // never active (above() needs no test of j < n): m >= dmin >= -DBL_MAX / 2
+            // on every row that is solved (srs_row_too_wide), and 0 * d stays finite
+            d[k] = -DBL_MAX;
             if (W) p[k] = 0;
-            if (k < n) {
-                double x = ld_as_double(u, k);
-                double l = W ? ld_any(lw, lw32, k) : 0.0;
-                d[k] = x - ref;
+            if (j < n) {
+                const T x = ld_raw(u, j);
+                double l = W ? ld_any(lw, lw32, j) : 0.0;
+                d[k] = (double)x - ref;
                 if (W) p[k] = l;
                 f(x, d[k], l);
             }
         }
     }
     template <class F>
+    SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
+        if (rank + (K - 1) * G < n) read_full(u, lw, lw32, ref, f);
+        else read_partial(u, lw, lw32, ref, f);
+    }
+    template <class F>
     SRS_THR_HD __forceinline__ void reweigh(double lmax, F f) {
 SRS_UNROLL
         for (int k = 0; k < K; k++)
-            if (W && k < n) {
+            if (W && rank + k * G < n) {
                 p[k] = exp(p[k] - lmax);
                 f(d[k], p[k]);
             }
@@ -127,28 +161,35 @@ SRS_UNROLL
     template <class F>
     SRS_THR_HD __forceinline__ void each(F f) const {
 SRS_UNROLL
-        for (int k = 0; k < K; k++)
-            if (k < n) f((int64_t)k, d[k], W ? p[k] : 1.0);
+        for (int k = 0; k < K; k++) {
+            const int j = rank + k * G;
+            if (j < n) f((int64_t)j, d[k], W ? p[k] : 1.0);
+        }
     }
-    // s = {sum p d, sum p, count} over A = {d >= m} (d > m: STRICT), mn = {min d over A}
+    // This thread's part of s = {sum p d, sum p} over A = {d >= m} (d > m:
+    // STRICT), and the count of A as s[2] when weighted (unweighted, s[1] is
+    // the count). The active weight w is a select (p or 0; 1 or 0), so a
+    // sample costs a compare, a select and two adds (w d is exact for w = 1).
     template <bool STRICT>
-    SRS_THR_HD __forceinline__ void above(double m, double (&s)[3], double (&mn)[1]) const {
-        double sd = 0, sp = 0, lo = INFINITY;
-        int c = 0;
+    SRS_THR_HD __forceinline__ void above(double m, double (&s)[kNS]) const {
+        double sd = 0, sp = 0, c = 0;
 SRS_UNROLL
         for (int k = 0; k < K; k++) {
-            bool a = STRICT ? d[k] > m : d[k] >= m;  // false past n (d = -inf, m finite)
-            sd += a ? (W ? p[k] * d[k] : d[k]) : 0.0;
-            if (W) sp += a ? p[k] : 0.0;
-            c += a ? 1 : 0;
-            lo = a && d[k] < lo ? d[k] : lo;
+            const bool a = STRICT ? d[k] > m : d[k] >= m;  // false past n
+            const double w = a ? (W ? p[k] : 1.0) : 0.0;
+            sd += w * d[k];
+            sp += w;
+            if (W) c += a ? 1.0 : 0.0;
         }
         s[0] = sd;
-        s[1] = W ? sp : (double)c;
-        s[2] = (double)c;
-        mn[0] = lo;
+        s[1] = sp;
+        if (W) s[kNS - 1] = c;
     }
 };
+
+// A whole row in one thread's registers (K >= n): the thread-per-row kernels.
+template <class T, int K, bool W>
+using ThreadRow = TotRow<T, K, 1, W>;
 
 // The row in shared memory: sd (n,) shifted rewards, sp (n,) weights (weighted only).
 template <class T, int G>
@@ -158,11 +199,11 @@ struct SmemRow {
     template <class F>
     SRS_THR_HD __forceinline__ void read(const T *u, const void *lw, int lw32, double ref, F f) {
         for (int j = rank; j < n; j += G) {
-            double x = ld_as_double(u, j);
+            const T x = ld_raw(u, j);
             double l = lw ? ld_any(lw, lw32, j) : 0.0;
-            sd[j] = x - ref;
+            sd[j] = (double)x - ref;
             if (lw) sp[j] = l;
-            f(x, x - ref, l);
+            f(x, sd[j], l);
         }
     }
     template <class F>
@@ -192,8 +233,8 @@ struct GlobalRow {
     SRS_THR_HD __forceinline__ void read(const T *u_, const void *lw_, int lw32_, double ref_, F f) {
         u = u_; lw = lw_; lw32 = lw32_; ref = ref_; lmax = 0;
         for (int64_t j = rank; j < n; j += G) {
-            double x = ld_as_double(u, j);
-            f(x, x - ref, lw ? ld_any(lw, lw32, j) : 0.0);
+            const T x = ld_raw(u, j);
+            f(x, (double)x - ref, lw ? ld_any(lw, lw32, j) : 0.0);
         }
     }
     template <class F>
@@ -207,6 +248,16 @@ struct GlobalRow {
         for (int64_t j = rank; j < n; j += G)
             f(j, ld_as_double(u, j) - ref, lw ? exp(ld_any(lw, lw32, j) - lmax) : 1.0);
     }
+};
+
+// RowUniform<Row>::value: the row type is launched for rows without logw only.
+template <class R, class = void>
+struct RowUniform {
+    static constexpr bool value = false;
+};
+template <class R>
+struct RowUniform<R, decltype((void)R::kUniform)> {
+    static constexpr bool value = R::kUniform;
 };
 
 SRS_THR_HD __forceinline__ double unshift(const RowInfo &r, double m) {
@@ -224,6 +275,18 @@ SRS_THR_HD __forceinline__ void mark_bad(const srs_thr_args_t &a, int64_t row, i
 #endif
 }
 
+// lo = min(lo, x), hi = max(hi, x), for rows without NaN (a row with one is
+// rejected, whatever these give): one FMNMX each for float, compare-selects
+// for double (whose fmin/fmax cost more on the device).
+SRS_THR_HD __forceinline__ void min_max(float x, float &lo, float &hi) {
+    lo = fminf(lo, x);
+    hi = fmaxf(hi, x);
+}
+SRS_THR_HD __forceinline__ void min_max(double x, double &lo, double &hi) {
+    lo = x < lo ? x : lo;
+    hi = x > hi ? x : hi;
+}
+
 // The whole job of one row: load and validate, solve, write m*, B_eff and
 // (optionally) the shaped rewards.
 template <class T, class Row, class Grp>
@@ -234,49 +297,60 @@ SRS_THR_HD void process_row(Row &row, const Grp &g, const srs_thr_args_t &a, int
         return;
     }
     const T *u = (const T *)a.reward + start;
-    const void *lw = a.logw ? (const void *)((const char *)a.logw + (a.logw_f32 ? 4 : 8) * start) : nullptr;
+    // a row type for uniform rows only is never given logw: the weighted code is left out
+    const void *lw = RowUniform<Row>::value || !a.logw
+                         ? nullptr
+                         : (const void *)((const char *)a.logw + (a.logw_f32 ? 4 : 8) * start);
     RowInfo ri;
-    ri.ref = ld_as_double(u, 0);
-    // pass 1: the row from global memory, once
-    double s[3] = {0, 0, 0};                   // sum d, bad reward, bad logw
-    double mn[3] = {ri.ref, -ri.ref, INFINITY};  // min u, -max u, -max logw
-    // Compare-selects rather than fmin (whose NaN rule costs about three times
-    // the instructions on the device): a NaN is caught by s[1] or s[2] and its
-    // row rejected, so the extremes of the rows that are solved are the same.
-    row.read(u, lw, a.logw_f32, ri.ref, [&](double x, double d, double l) {
-        mn[0] = x < mn[0] ? x : mn[0];
-        mn[1] = -x < mn[1] ? -x : mn[1];
-        s[0] += d;
-        s[1] += x - x;  // 0 for finite x, NaN for NaN or inf
+    const T u0 = ld_raw(u, 0);
+    ri.ref = (double)u0;
+    // pass 1: the row from global memory, once. The extremes are found in the
+    // reward's own type (converting to double is exact and monotone: the same
+    // extremes) by min_max, which leaves NaN unchecked. A NaN or an infinity
+    // makes the sum of d non-finite and its row is rejected; so does a sum
+    // that overflows, as srs_row_too_wide would (|sum d| <= n max |d|). So the
+    // rows that are solved, and their extremes, are the same.
+    T tmin = u0, tmax = u0;
+    double sd = 0, bad_l = 0, nlmax = INFINITY;  // sum d, bad logw, -max logw
+    row.read(u, lw, a.logw_f32, ri.ref, [&](T x, double d, double l) {
+        min_max(x, tmin, tmax);
+        sd += d;
         if (lw) {
-            s[2] += l - l;
-            mn[2] = -l < mn[2] ? -l : mn[2];
+            bad_l += l - l;  // 0 for finite l, NaN for NaN or inf
+            nlmax = -l < nlmax ? -l : nlmax;
         }
     });
-    g.reduce(s, mn);
-    ri.umin = mn[0]; ri.umax = -mn[1];
+    if (lw) {
+        double s[2] = {sd, bad_l}, mn[3] = {(double)tmin, -(double)tmax, nlmax};
+        g.reduce(s, mn);
+        sd = s[0]; bad_l = s[1]; ri.umin = mn[0]; ri.umax = -mn[1]; nlmax = mn[2];
+    } else {
+        double s[1] = {sd}, mn[2] = {(double)tmin, -(double)tmax};
+        g.reduce(s, mn);
+        sd = s[0]; ri.umin = mn[0]; ri.umax = -mn[1];
+    }
     // Rounding is monotone, so min_j (u_j - ref) = umin - ref exactly (and
     // max alike): the extremes of d need no comparisons of their own.
     ri.dmin = ri.umin - ri.ref; ri.dmax = ri.umax - ri.ref;
-    if (!(s[1] == 0) || !isfinite(ri.ref) || srs_row_too_wide(ri.dmin, ri.dmax, (double)n)) {
+    if (!isfinite(sd) || !isfinite(ri.ref) || srs_row_too_wide(ri.dmin, ri.dmax, (double)n)) {
         if (g.rank == 0) mark_bad(a, r, BAD_REWARD);
         return;
     }
     if (lw) {
-        if (!(s[2] == 0)) {
+        if (!(bad_l == 0)) {
             if (g.rank == 0) mark_bad(a, r, BAD_LOGW);
             return;
         }
         double w[2] = {0, 0};
-        row.reweigh(-mn[2], [&](double d, double p) { w[0] += p; w[1] += p * d; });
+        row.reweigh(-nlmax, [&](double d, double p) { w[0] += p; w[1] += p * d; });
         g.sum(w);
         ri.wsum = w[0];
         ri.mean = w[1] / w[0];
         if constexpr (RowTotals<Row>::value) { row.tot_s = w[1]; row.tot_p = w[0]; }
     } else {
         ri.wsum = (double)n;
-        ri.mean = s[0] / (double)n;
-        if constexpr (RowTotals<Row>::value) { row.tot_s = s[0]; row.tot_p = (double)n; }
+        ri.mean = sd / (double)n;
+        if constexpr (RowTotals<Row>::value) { row.tot_s = sd; row.tot_p = (double)n; }
     }
 
     srs_preset_vals_t pv = srs_preset_eval((srs_preset_t)a.preset, a.B, a.beta, a.cap, ri.dmin, ri.dmax);

@@ -7,12 +7,17 @@
  * A row is any type with
  *   each(f)   f(j, d, p) for every sample the calling thread owns: j the index
  *             within the row, d = u - u_0 (shifted), p the unnormalised weight
- * and optionally, where one thread holds the whole row (kTotals = true):
+ * and optionally, where the row keeps its totals (kTotals = true):
  *   tot_s, tot_p          sum p d and sum p over the row
- *   above<STRICT>(m, s, mn)   s = {sum p d, sum p, count} over A = {d >= m}
- *                         (d > m when STRICT), mn = {min d over A}
+ *   kNS, above<STRICT>(m, s)   the calling thread's part of s[kNS] = {sum p d,
+ *                         sum p, [count]} over A = {d >= m} (d > m when
+ *                         STRICT); the count is s[kNS - 1]
  * With the totals, a pass sums over A only and derives the rest of the row
- * from them (sum_rest = total - sum_A): half the accumulations per sample.
+ * from them (sum_rest = total - sum_A), and a group reduces two or three sums
+ * per pass rather than five values. Dinkelbach then stops when a pass finds
+ * the active set of the pass before (the iterate repeats, bit for bit) rather
+ * than by the minimum over A: one pass more per row, three instructions and
+ * one reduced value fewer per sample and pass.
  * A group (group.cuh) is the set of threads that share the row. Every thread
  * of the group calls the solvers; reductions leave identical bits in every
  * thread, so the solvers' control flow is uniform across the group.
@@ -60,15 +65,16 @@ SRS_DEV_HD __forceinline__ double f_scaled(const Row &row, const Grp &g, double 
     return s[0];
 }
 
-// Sums over A = {d >= m} (strict: d > m) and its complement, and min over A.
+// Sums over A = {d >= m} (strict: d > m) and its complement, and min over A
+// (-inf, not computed, on rows with totals).
 template <bool STRICT, class Row, class Grp>
 SRS_DEV_HD __forceinline__ void active_sums(const Row &row, const Grp &g, double m, double &sh,
                                             double &ph, double &sl, double &pl, double &mh) {
     if constexpr (RowTotals<Row>::value) {
-        double s[3], mn[1];
-        row.template above<STRICT>(m, s, mn);
-        g.reduce(s, mn);
-        sh = s[0]; ph = s[1]; sl = row.tot_s - s[0]; pl = row.tot_p - s[1]; mh = mn[0];
+        double s[Row::kNS];
+        row.template above<STRICT>(m, s);
+        g.sum(s);
+        sh = s[0]; ph = s[1]; sl = row.tot_s - s[0]; pl = row.tot_p - s[1]; mh = -INFINITY;
     } else {
         double s[4] = {0, 0, 0, 0}, mn[1] = {INFINITY};
         row.each([&](int64_t, double d, double p) {
@@ -92,22 +98,23 @@ SRS_DEV_HD __forceinline__ void active_sums(const Row &row, const Grp &g, double
 template <class Row, class Grp>
 SRS_DEV_HD double solve_bisect_totals(const Row &row, const Grp &g, const RowInfo &r, double eps, double tol,
                                       int max_iter) {
+    constexpr int NS = Row::kNS;
     const double S = row.tot_s, P = row.tot_p;
     double lo = r.dmin, hi = r.dmax;
     double width = tol * fmax(1.0, hi - lo);
-    double sa[3], mn[1];
-    row.template above<false>(hi, sa, mn);
-    g.reduce(sa, mn);
-    double s_hi = sa[0], p_hi = sa[1], c_hi = sa[2];  // over A(hi)
+    double sa[NS];
+    row.template above<false>(hi, sa);
+    g.sum(sa);
+    double s_hi = sa[0], p_hi = sa[1], c_hi = sa[NS - 1];  // over A(hi)
     bool lin = false;                                  // no sample in (lo, hi)
     for (int it = 0; it < max_iter && hi - lo > width; it++) {
         double mid = lo + 0.5 * (hi - lo);
         if (mid <= lo || mid >= hi) break;  // floating-point resolution reached
         double sm = s_hi, pm = p_hi, cm = c_hi;
         if (!lin) {
-            row.template above<false>(mid, sa, mn);
-            g.reduce(sa, mn);
-            sm = sa[0]; pm = sa[1]; cm = sa[2];
+            row.template above<false>(mid, sa);
+            g.sum(sa);
+            sm = sa[0]; pm = sa[1]; cm = sa[NS - 1];
         }
         double f = (sm - mid * pm) + eps * ((S - sm) - mid * (P - pm));
         if (f > 0) {
@@ -120,8 +127,8 @@ SRS_DEV_HD double solve_bisect_totals(const Row &row, const Grp &g, const RowInf
             // interval where F is 0 (as solve_bisect)
             double m2 = nextafter(mid, lo), s2 = sm, p2 = pm;
             if (!lin || m2 <= lo) {
-                row.template above<false>(m2, sa, mn);
-                g.reduce(sa, mn);
+                row.template above<false>(m2, sa);
+                g.sum(sa);
                 s2 = sa[0]; p2 = sa[1];
             }
             if ((s2 - m2 * p2) + eps * ((S - s2) - m2 * (P - p2)) > 0) return mid;
@@ -152,7 +159,10 @@ SRS_DEV_HD double solve_bisect(const Row &row, const Grp &g, const RowInfo &r, d
 }
 
 // Dinkelbach from m; returns 1 with the root in *out when the active set
-// became stable within max_iter passes, else 0 with the last iterate.
+// became stable within max_iter passes, else 0 with the last iterate. Stable:
+// nothing of A(m) lies below the next iterate (min over A), or, on rows with
+// totals, which keep no minimum, the iterate does not move (A(next) = A(m):
+// the same sums, the same bits), one pass later with the same result.
 template <class Row, class Grp>
 SRS_DEV_HD int dinkelbach(const Row &row, const Grp &g, const RowInfo &r, double eps, double m,
                           int max_iter, double *out) {
@@ -161,7 +171,7 @@ SRS_DEV_HD int dinkelbach(const Row &row, const Grp &g, const RowInfo &r, double
         active_sums<false>(row, g, m, sh, ph, sl, pl, mh);
         double next = srs_set_value(sh, ph, sl, pl, eps);
         next = fmin(fmax(next, r.dmin), r.dmax);
-        if (mh >= next || next <= m) { *out = next; return 1; }
+        if (next <= m || (!RowTotals<Row>::value && mh >= next)) { *out = next; return 1; }
         m = next;
     }
     *out = m;
@@ -233,8 +243,10 @@ SRS_DEV_HD __forceinline__ double srs_dev_solve(const Row &row, const Grp &g, co
         int it = max_iter > 0 ? max_iter : (int)(n < INT32_MAX - 2 ? n + 2 : INT32_MAX);
         dinkelbach(row, g, ri, eps, ri.mean, it, &m);
     } else {
+        // rows with totals see a stable set one pass later: one warm pass more
+        const int warm = EXACT_WARM_PASSES + (RowTotals<Row>::value ? 1 : 0);
         double mw;
-        if (dinkelbach(row, g, ri, eps, ri.mean, EXACT_WARM_PASSES, &mw)) m = mw;
+        if (dinkelbach(row, g, ri, eps, ri.mean, warm, &mw)) m = mw;
         else m = exact_finish(row, g, ri, eps, mw);
     }
     return m;

@@ -1,95 +1,138 @@
 #!/usr/bin/env python3
-"""gpu-model.py — the table of results/gpu-model.md: the predicted share of an H200's copy
-bandwidth per threshold tier and solver, from static SASS counts and CPU-measured pass counts.
+"""gpu-model.py — the tables of results/gpu-model.md: the predicted share of an H200's copy
+bandwidth per threshold kernel (the register tiers' default kernels, which keep the row's totals)
+and solver, from static SASS counts and CPU-measured pass counts. A prediction, not a measurement.
 
     scripts/sass-count.py build/obj/kernels/threshold.o > counts.txt
     cuobjdump --dump-resource-usage build/obj/kernels/threshold.o > resources.txt
     /tmp/thr-passes > passes.txt          # scripts/thr-passes.c
     scripts/gpu-model.py counts.txt resources.txt passes.txt
+
+Model (per SM and clock, compute capability 9.0): 128 thread instructions issued, 64 FP64
+operations, 16 conversions to or from FP64, 32 shuffle lanes; 132 SMs at 1.98 GHz; copy bandwidth
+4.3e12 B/s (bytes read plus written). A sample costs its reward (4 or 8 bytes) plus 16/n bytes
+of output. Instructions per sample = (first pass + passes x one pass) / K, for full rows
+(n = K x threads per row); the passes are the CPU emulation's, the maximum over the rows a warp
+holds. The share is the rate the busiest pipe allows over the rate the bytes allow, capped at 1.
 """
-import re, sys, math
+import re, sys
+
 def short(fn):
     fn = re.sub(r'^_Z[0-9]*', '', fn)
-    return re.sub(r'(EEv14srs_thr_args_tPKll?|Ev14srs_thr_args_tPKl)$', '', fn)
-cnt={}
+    return re.sub(r'(EEv14srs_thr_args_tPKll?|Ev14srs_thr_args_tPKll?)$', '', fn)
+
+cnt = {}
 for l in open(sys.argv[1]):
-    f=l.replace('total','total').split()
-    fn,reg=short(f[0]),f[1]; d=dict(zip(f[2::2],map(int,f[3::2])))
-    cnt[(fn,reg)]=d
-res={}
-cur=None
+    f = l.split()
+    cnt[(short(f[0]), f[1])] = dict(zip(f[2::2], map(int, f[3::2])))
+res, cur = {}, None
 for l in open(sys.argv[2]):
-    m=re.search(r'Function (\S+):', l)
-    if m: cur=short(m.group(1)); continue
+    m = re.search(r'Function (\S+):', l)
+    if m:
+        cur = short(m.group(1))
+        continue
     if cur and 'REG:' in l:
-        res[cur]=dict(x.split(':',1) for x in l.replace('Resource usage:','').split()); cur=None
-passes={}
+        res[cur] = dict(x.split(':', 1) for x in l.replace('Resource usage:', '').split())
+        cur = None
+passes = {}
 for l in open(sys.argv[3]):
-    f=l.split('\t')
-    w=f[0]; n=int(f[1].split()[1]); s=f[2]; kind=f[3]
-    passes[(w,n,s,kind)]=(float(f[4].split()[1]),float(f[5].split()[1]))
-# H200: 132 SMs, 1.98 GHz assumed; copy 4.3e12 B/s read+write
-SM=132; CLK=1.98e9; BW=4.3e12
-Bclk=BW/SM/CLK
-ISSUE=128.0; FP64=64.0; CONV=16.0; SHFL=32.0
-def tiers(T):
-    t=T
-    return [
-     ('thread 8 (1 thread/row)', f'thr_thread_kernelI{t}Li8ELb0', 8, 8, 'thread', 8),
-     ('thread 16', f'thr_thread_kernelI{t}Li16ELb0', 16, 16, 'thread', 16),
-     ('thread 32', f'thr_thread_kernelI{t}Li32ELb0', 32, 32, 'thread', 32),
-     ('G8 (8 lanes/row, old)', f'thr_group_kernelI{t}Li8ELi1', 8, 1, 'lanes', 1),
-     ('G16 (old)', f'thr_group_kernelI{t}Li16ELi1', 16, 1, 'lanes', 1),
-     ('W1 (warp/row, old)', f'thr_group_kernelI{t}Li32ELi1', 32, 1, 'lanes', 1),
-     ('W2 (warp/row)', f'thr_group_kernelI{t}Li32ELi2', 64, 2, 'lanes', 2),
-     ('W4', f'thr_group_kernelI{t}Li32ELi4', 128, 4, 'lanes', 4),
-     ('W8', f'thr_group_kernelI{t}Li32ELi8', 256, 8, 'lanes', 8),
-     ('B2 (256-thread block/row)', f'thr_block_kernelI{t}Li2', 512, 2, 'lanes', 2),
-     ('B4', f'thr_block_kernelI{t}Li4', 1024, 4, 'lanes', 4),
-     ('B8', f'thr_block_kernelI{t}Li8', 2048, 8, 'lanes', 8),
-     ('B16', f'thr_block_kernelI{t}Li16', 4096, 16, 'lanes', 16),
-    ]
-def get(fn,reg):
-    return cnt.get((fn,reg),{'total':0,'fp64':0,'conv':0,'shfl':0})
-rows=[]
-for T,bytes_s in (('f',4),('d',8)):
-    for name,fn,n,K,kind,spl in tiers(T):
-        # samples per lane-slot: thread rows hold K samples per thread; lane tiers K per lane
-        per = K  # samples per thread for instruction amortisation (n == K*lanes, full rows)
-        lanes = 1 if kind=='thread' else (8 if 'Li8ELi1' in fn and 'group' in fn else 16 if 'Li16ELi1' in fn and 'group' in fn else 32)
-        steps = 0 if kind=='thread' else int(math.log2(lanes))
-        def copies(reg, nvals):
-            c=get(fn,reg)
-            if kind=='thread':
-                if reg=='exact-warm': return max(1, round(c['fp64']/max(1,get(fn,'dinkelbach')['fp64'])))
-                return 1
-            if reg=='read': return 2   # versioned on logw (two copies; one runs)
-            return max(1, round(c['shfl']/(2*nvals*steps)))
-        COP={'read':copies('read',0),'read-reduce':copies('read-reduce',6)}
-        rd={k:(get(fn,'read')[k]/COP['read']+get(fn,'read-reduce')[k]/COP['read-reduce'])/per for k in ('total','fp64','conv','shfl')}
-        bw=bytes_s+16.0/n
-        need=Bclk/bw  # samples per clk per SM at copy bandwidth
-        out=[]
-        for s,reg in (('dinkelbach','dinkelbach'),('exact','exact-warm'),('bisect','bisect-totals' if kind=='thread' else 'bisect')):
-            pm=passes[('uniform',n,s,kind)]
-            P=pm[1] if kind=='thread' else pm[0]
-            pc=dict(get(fn,reg))
-            cp=copies(reg, 1 if s=='bisect' else 5)
-            pc={k:v/cp for k,v in pc.items()}
-            if s=='bisect' and kind=='thread':
-                P=pm[1]
-            tot=rd['total']+P*pc['total']/per
-            f64=rd['fp64']+P*pc['fp64']/per
-            cv=rd['conv']+P*pc['conv']/per
-            sh=rd['shfl']+P*pc['shfl']/per
-            # cycles per sample per SM by pipe
-            c=max(tot/ISSUE, f64/FP64, cv/CONV, sh/SHFL)
-            share=min(1.0,(1.0/c)/need)
-            out.append((s,P,tot,f64,share))
-        rows.append((T,name,n,res[fn]['REG'],res[fn]['STACK'],out))
-print(f"Bytes/clk/SM at 4.3 TB/s: {Bclk:.2f}")
-print("| input | tier | n | regs | stack B | Dinkelbach: passes, instr/sample (fp64), share | exact: share | bisection: passes, instr/sample, share |")
-print("|---|---|---|---|---|---|---|---|")
-for T,name,n,reg,st,out in rows:
-    d,e,b=out
-    print(f"| {'float' if T=='f' else 'double'} | {name} | {n} | {reg} | {st} | {d[1]:.2f}, {d[2]:.0f} ({d[3]:.0f}), **{100*d[4]:.0f}%** | **{100*e[4]:.0f}%** | {b[1]:.1f}, {b[2]:.0f}, **{100*b[4]:.0f}%** |")
+    f = l.rstrip('\n').split('\t')
+    passes[(f[0], int(f[1].split()[1]), f[2], f[3])] = (float(f[4].split()[1]), float(f[5].split()[1]))
+
+SM, CLK, BW = 132, 1.98e9, 4.3e12
+BCLK = BW / SM / CLK
+ISSUE, FP64, CONV, SHFL = 128.0, 64.0, 16.0, 32.0
+
+def tiers(t, w):
+    """(name, kernel, n, K, threads per row, lane group or block)"""
+    b = 'Lb1' if w else 'Lb0'
+    K = 16 if w else 32
+    out = []
+    for n in (8, 16, 32) if not w else (8, 16):
+        out.append((f'thread/row, K={n}', f'thr_thread_kernelI{t}Li{n}E{b}', n, n, 1, 'thread'))
+    for g in (2, 4, 8, 16, 32):
+        out.append((f'{g} lanes/row, K={K}', f'thr_lanes_kernelI{t}Li{g}ELi{K}E{b}', g * K, K, g, 'lanes'))
+    if not w and t == 'f':  # float rows of 2048 and 4096: 64 samples a thread
+        out.append(('32 lanes/row, K=64', f'thr_lanes_kernelI{t}Li32ELi64E{b}', 2048, 64, 32, 'lanes'))
+        out.append(('block 64/row, K=64', f'thr_tblock_kernelI{t}Li64ELi64E{b}', 4096, 64, 64, 'block'))
+        return out
+    for nt in ((64, 128) if not w else (64, 128, 256)):
+        out.append((f'block {nt}/row, K={K}', f'thr_tblock_kernelI{t}Li{nt}ELi{K}E{b}', nt * K, K, nt, 'block'))
+    return out
+
+def get(fn, reg):
+    return cnt.get((fn, reg), {'total': 0, 'fp64': 0, 'conv': 0, 'shfl': 0})
+
+def shfl_per_copy(kind, g, nvals):
+    if kind == 'thread': return 0
+    steps = (g.bit_length() - 1) if kind == 'lanes' else 5
+    return 2 * nvals * steps
+
+def per_thread(fn, reg, kind, g, nvals, K=None):
+    """One copy of a region's counts: a pass loop the compiler copied (unrolled warm passes) has
+    its K compares per copy; otherwise the shuffles tell (a region copied has them twice)."""
+    c = get(fn, reg)
+    if K and c.get('cmp', 0):
+        cp = max(1, round(c['cmp'] / K))
+    else:
+        e = shfl_per_copy(kind, g, nvals)
+        cp = max(1, round(c['shfl'] / e)) if e and c['shfl'] else 1
+    return {k: c.get(k, 0) / cp for k in ('total', 'fp64', 'conv', 'shfl')}, cp
+
+def occupancy(fn, threads):
+    regs = int(res[fn]['REG'])
+    per_block = threads * ((regs + 7) // 8 * 8)
+    blocks = min(65536 // per_block, 32, 2048 // threads)
+    return regs, int(res[fn]['STACK']), blocks * threads // 32
+
+print(f"Bytes/clk/SM at 4.3 TB/s: {BCLK:.2f}")
+for w in (0, 1):
+    wname = 'logw' if w else 'uniform'
+    print()
+    print(f"### {'Weighted rows (logw, float)' if w else 'Uniform rows'}")
+    print()
+    print("| input | kernel | n | regs | stack | warps/SM | first pass instr/sample | Dinkelbach: passes, instr/sample (FP64), share | exact: passes, share | bisection: passes, instr/sample, share |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for t, bps in (('f', 4), ('d', 8)):
+        if w and t == 'd': continue
+        for name, fn, n, K, g, kind in tiers(t, w):
+            block = 128 if kind != 'block' else g
+            ns = 3 if w else 2  # sums a pass reduces
+            first = {}
+            rd, c1 = per_thread(fn, 'read', kind, g, 0)
+            rr, c2 = per_thread(fn, 'read-reduce', kind, g, 5 if w else 3)
+            rw = get(fn, 'reweigh') if w else {}
+            for k in ('total', 'fp64', 'conv', 'shfl'):
+                first[k] = (rd[k] + rr[k] + rw.get(k, 0)) / K
+            bytes_s = bps * (2 if w else 1) + 16.0 / n
+            need = BCLK / bytes_s
+            out = []
+            for s, reg in (('dinkelbach', 'dinkelbach'), ('exact', 'exact-warm'), ('bisect', 'bisect-totals')):
+                pm = passes[(wname, n, s, 'totals')]
+                P = pm[1]  # the maximum over a warp's rows (the mean where a warp holds one row)
+                pc, cp = per_thread(fn, reg, kind, g, ns, K)
+                tot = {k: first[k] + P * pc[k] / K for k in first}
+                c = max(tot['total'] / ISSUE, tot['fp64'] / FP64, tot['conv'] / CONV, tot['shfl'] / SHFL)
+                share = min(1.0, (1.0 / c) / need)
+                lim = max((tot['total'] / ISSUE, 'issue'), (tot['fp64'] / FP64, 'FP64'), (tot['conv'] / CONV, 'conv'),
+                          (tot['shfl'] / SHFL, 'shuffle'))[1]
+                out.append((P, tot['total'], tot['fp64'], share, pc['total'] / K, lim))
+            regs, stack, warps = occupancy(fn, block)
+            d, e, b = out
+            print(f"| {'float' if t == 'f' else 'double'} | {name} | {n} | {regs} | {stack} | {warps} | "
+                  f"{first['total']:.1f} | {d[0]:.2f}, {d[1]:.0f} ({d[2]:.0f}), **{100 * d[3]:.0f}%** | "
+                  f"{e[0]:.2f}, **{100 * e[3]:.0f}%** | {b[0]:.1f}, {b[1]:.0f}, **{100 * b[3]:.0f}%** |")
+    print()
+    print("Per pass and sample (one thread's pass over K samples, reduction and update, / K), float:")
+    print()
+    print("| kernel | Dinkelbach pass | bisection pass | first pass |")
+    print("|---|---|---|---|")
+    for name, fn, n, K, g, kind in tiers('f', w):
+        ns = 3 if w else 2
+        dk, _ = per_thread(fn, 'dinkelbach', kind, g, ns, K)
+        bs, _ = per_thread(fn, 'bisect-totals', kind, g, ns, K)
+        rd, _ = per_thread(fn, 'read', kind, g, 0)
+        rr, _ = per_thread(fn, 'read-reduce', kind, g, 5 if w else 3)
+        rw = get(fn, 'reweigh') if w else {'total': 0}
+        print(f"| {name} | {dk['total'] / K:.1f} ({dk['fp64'] / K:.1f} FP64, {dk['shfl'] / K:.2f} shfl) | "
+              f"{bs['total'] / K:.1f} | {(rd['total'] + rr['total'] + rw['total']) / K:.1f} |")

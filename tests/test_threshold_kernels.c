@@ -1,9 +1,9 @@
 // test_threshold_kernels.c — the threshold kernels' per-row code
 // (kernels/threshold_body.cuh, kernels/threshold_dev.cuh) run on the CPU
 // (srs_thr_emulate) against the CPU backend (srs_thresholds, srs_shape): every
-// row type the kernels use (registers over a group, one thread's registers,
-// shared memory, global memory), with groups of 1, 5, 32 and 256 host
-// threads, the three solvers and presets, float and double, uniform and
+// row type the kernels use (registers over a group, with or without the row's
+// totals, one thread's registers, shared memory, global memory), with groups
+// of 1, 5, 32, 256 and 512 host threads, the three solvers and presets, float and double, uniform and
 // weighted rows, on srs_gen data and edge rows (n = 1, ties, all equal, logw
 // far apart, rewards near 1e250 and 1e-300), and bad rows.
 //
@@ -11,8 +11,8 @@
 // and no nvcc needed, sanitizers included). What it cannot check: the device
 // groups (warp shuffles, __syncthreads), the loads and the launchers.
 //
-// Tolerances: exact and Dinkelbach 1e-12 x range (the thread-per-row passes
-// derive the inactive sums from the row totals, so the rounding differs from
+// Tolerances: exact and Dinkelbach 1e-12 x range (the passes of the rows with
+// totals derive the inactive sums from the row totals, so the rounding differs from
 // the CPU's); bisection the bracket width tol x max(1, range) (the CPU's
 // answer and the kernels' each lie within it of the root); B_eff exactly
 // (by value: the kernels give -0 where the CPU gives 0 for some one-sample rows).
@@ -84,7 +84,7 @@ static double ru(const srs_batch_t *b, int64_t j) {
 // one emulated run against the CPU
 
 static const char *row_name(int row) {
-    static const char *n[] = {"registers", "thread", "shared", "global"};
+    static const char *n[] = {"registers", "thread", "shared", "global", "totals"};
     return n[row];
 }
 
@@ -240,7 +240,9 @@ static void gen_sweep(srs_scenario_t sc, int logw, int f32, uint64_t seed) {
         {SRS_THR_EMU_THREAD, 1, 32, 60},  {SRS_THR_EMU_REG, 1, 300, 40},   {SRS_THR_EMU_REG, 5, 300, 20},
         {SRS_THR_EMU_REG, 32, 256, 8},    {SRS_THR_EMU_REG, 256, 1500, 2}, {SRS_THR_EMU_SMEM, 5, 300, 10},
         {SRS_THR_EMU_SMEM, 32, 100, 4},   {SRS_THR_EMU_GLOBAL, 1, 300, 20}, {SRS_THR_EMU_GLOBAL, 32, 100, 4},
-        {SRS_THR_EMU_SMEM, 256, 600, 1},
+        {SRS_THR_EMU_SMEM, 256, 600, 1},  {SRS_THR_EMU_TOTALS, 1, 300, 20}, {SRS_THR_EMU_TOTALS, 5, 300, 10},
+        {SRS_THR_EMU_TOTALS, 32, 512, 6}, {SRS_THR_EMU_TOTALS, 32, 2048, 2},  {SRS_THR_EMU_TOTALS, 256, 4096, 2},
+        {SRS_THR_EMU_TOTALS, 512, 2500, 1},
     };
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const emu_shape_t *s = &shapes[k];
@@ -280,6 +282,7 @@ TEST(thr_kernel_code_dense) {
     }
     emu_sweep(&h, SRS_THR_EMU_THREAD, 1, "dense");
     emu_sweep(&h, SRS_THR_EMU_REG, 32, "dense");
+    emu_sweep(&h, SRS_THR_EMU_TOTALS, 5, "dense");
     srs_data_free(d);
 }
 
@@ -316,7 +319,8 @@ static void edge_sweep(int weighted, int big_gamma) {
     edge_batch(&k, weighted);
     static const struct { int row, group; } rg[] = {
         {SRS_THR_EMU_THREAD, 1}, {SRS_THR_EMU_REG, 1}, {SRS_THR_EMU_REG, 5}, {SRS_THR_EMU_REG, 32},
-        {SRS_THR_EMU_SMEM, 5},   {SRS_THR_EMU_GLOBAL, 32}, {SRS_THR_EMU_REG, 256},
+        {SRS_THR_EMU_SMEM, 5},   {SRS_THR_EMU_GLOBAL, 32}, {SRS_THR_EMU_REG, 256}, {SRS_THR_EMU_TOTALS, 1},
+        {SRS_THR_EMU_TOTALS, 5}, {SRS_THR_EMU_TOTALS, 32}, {SRS_THR_EMU_TOTALS, 256},
     };
     for (size_t i = 0; i < sizeof rg / sizeof rg[0]; i++) {
         if ((t_quick() && rg[i].group > 32) || no_threads(rg[i].group)) continue;
@@ -347,7 +351,8 @@ TEST(thr_kernel_code_shaping) {
     CHECK(d != NULL, "srs_gen failed");
     if (!d) return;
     static const struct { int row, group; } rg[] = {
-        {SRS_THR_EMU_THREAD, 1}, {SRS_THR_EMU_REG, 5}, {SRS_THR_EMU_SMEM, 32}, {SRS_THR_EMU_GLOBAL, 1}};
+        {SRS_THR_EMU_THREAD, 1}, {SRS_THR_EMU_REG, 5}, {SRS_THR_EMU_SMEM, 32}, {SRS_THR_EMU_GLOBAL, 1},
+        {SRS_THR_EMU_TOTALS, 5}, {SRS_THR_EMU_TOTALS, 32}};
     for (int w = 0; w < 2; w++) {
         srs_batch_t b = *srs_data_batch(d);
         if (!w) b.logw.data = NULL;
@@ -394,8 +399,9 @@ TEST(thr_kernel_code_bad_rows) {
         CHECK(st != SRS_OK, "case %d: the CPU took a bad row", c);
         CHECK(srs_ctx_error_row(t_cpu_ctx()) == cases[c].want_row, "case %d: CPU names row %lld", c,
               (long long)srs_ctx_error_row(t_cpu_ctx()));
-        static const int rows[] = {SRS_THR_EMU_THREAD, SRS_THR_EMU_REG, SRS_THR_EMU_SMEM, SRS_THR_EMU_GLOBAL};
-        for (int r = 0; r < 4; r++) {
+        static const int rows[] = {SRS_THR_EMU_THREAD, SRS_THR_EMU_REG, SRS_THR_EMU_SMEM, SRS_THR_EMU_GLOBAL,
+                                   SRS_THR_EMU_TOTALS};
+        for (int r = 0; r < 5; r++) {
             srs_thr_args_t a;
             memset(&a, 0, sizeof a);
             a.offsets = k.off;
@@ -448,6 +454,43 @@ TEST(thr_kernel_code_thread_rows_read_less) {
     CHECK(p_reg >= 50 * 35, "register rows: %lld passes over 50 rows", (long long)p_reg);
     CHECK(p_thread <= 50 * 15, "thread rows: %lld passes over 50 rows (register rows %lld)", (long long)p_thread,
           (long long)p_reg);
+    srs_data_free(d);
+}
+
+// Dinkelbach on rows with totals (no minimum over the active set) stops when
+// the iterate repeats: the same passes as the register rows, or one more.
+TEST(thr_kernel_code_totals_dinkelbach_passes) {
+    srs_data_t *d = gen(SRS_SCEN_GAUSS, 40, 200, 0, 0, 19);
+    CHECK(d != NULL, "srs_gen failed");
+    if (!d) return;
+    srs_batch_t b = *srs_data_batch(d);
+    srs_threshold_opts_t o = srs_threshold_opts_default();
+    for (int r = 0; r < 40; r++) {
+        int64_t start, len;
+        row_at(&b, r, &start, &len);
+        int64_t off[2] = {0, len};
+        srs_thr_args_t a;
+        memset(&a, 0, sizeof a);
+        a.offsets = off;
+        a.reward = (const double *)b.reward.data + start;
+        a.preset = o.preset;
+        a.solver = SRS_SOLVER_DINKELBACH;
+        a.B = o.B; a.beta = o.beta; a.cap = o.cap; a.tol = o.tol;
+        double m_reg, m_tot, be;
+        unsigned long long bad = ~0ull;
+        a.bad = &bad;
+        a.b_eff = &be;
+        int64_t p_reg = 0, p_tot = 0;
+        a.m_star = &m_reg;
+        CHECK(srs_thr_emulate(&a, 1, SRS_THR_EMU_REG, 1, &p_reg) == 0, "register rows refused");
+        a.m_star = &m_tot;
+        CHECK(srs_thr_emulate(&a, 1, SRS_THR_EMU_TOTALS, 1, &p_tot) == 0, "rows with totals refused");
+        CHECK(p_tot == p_reg || p_tot == p_reg + 1, "row %d: %lld passes with totals, %lld without", r,
+              (long long)p_tot, (long long)p_reg);
+        CHECK(fabs(m_tot - m_reg) <= 1e-12 * fmax(1.0, fabs(m_reg)), "row %d: m* %.17g with totals, %.17g without", r,
+              m_tot, m_reg);
+        if (t_failed_now()) break;
+    }
     srs_data_free(d);
 }
 
