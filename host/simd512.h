@@ -203,6 +203,38 @@ SRS_VINL srs_md srs_vfirst(int64_t n) {
     return iota < ((srs_vl){0} + n);
 #endif
 }
+// W floats from p (any alignment), converted (gcc's own conversion of a
+// 64-byte vector goes through two 32-byte halves at -mtune=generic)
+SRS_VINL srs_vd srs_vloadf(const float *p) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_cvtps_pd(_mm256_loadu_ps(p));
+#else
+    return __builtin_convertvector(*(const srs_vfu *)p, srs_vd);
+#endif
+}
+// Lane e of vector q of eight: the value at p[l] + i * stride[l] bytes (l =
+// q*W + e), a float (f32) or a double, as a double. At v4 the eight loads
+// are combined as a tree (set), not one insert after another.
+SRS_VINL srs_vd srs_vgather(const char *const *p, const int64_t *stride, int64_t i, int q, int f32) {
+#if SRS_VB == 64
+    (void)q;
+#define SRS_AT_(T, l) (*(const T *)(p[l] + i * stride[l]))
+    if (f32)
+        return (srs_vd)_mm512_cvtps_pd(_mm256_setr_ps(SRS_AT_(float, 0), SRS_AT_(float, 1), SRS_AT_(float, 2),
+                                                      SRS_AT_(float, 3), SRS_AT_(float, 4), SRS_AT_(float, 5),
+                                                      SRS_AT_(float, 6), SRS_AT_(float, 7)));
+    return (srs_vd)_mm512_setr_pd(SRS_AT_(double, 0), SRS_AT_(double, 1), SRS_AT_(double, 2), SRS_AT_(double, 3),
+                                  SRS_AT_(double, 4), SRS_AT_(double, 5), SRS_AT_(double, 6), SRS_AT_(double, 7));
+#undef SRS_AT_
+#else
+    srs_vd r;
+    for (int e = 0; e < SRS_VB / 8; e++) {
+        const int l = q * (SRS_VB / 8) + e;
+        r[e] = f32 ? (double)*(const float *)(p[l] + i * stride[l]) : *(const double *)(p[l] + i * stride[l]);
+    }
+    return r;
+#endif
+}
 // lanes below n from p (any alignment; p is read only there), the others fill
 SRS_VINL srs_vd srs_vloadn(const double *p, int64_t n, double fill) {
     if (n >= SRS_VB / 8) return *(const srs_vdu *)p;
@@ -216,7 +248,7 @@ SRS_VINL srs_vd srs_vloadn(const double *p, int64_t n, double fill) {
 }
 // the same from floats, converted (fill: a float's value)
 SRS_VINL srs_vd srs_vloadnf(const float *p, int64_t n, double fill) {
-    if (n >= SRS_VB / 8) return __builtin_convertvector(*(const srs_vfu *)p, srs_vd);
+    if (n >= SRS_VB / 8) return srs_vloadf(p);
 #if SRS_VB == 64
     return (srs_vd)_mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)fill), (__mmask8)srs_vfirst(n), p));
 #else
@@ -294,6 +326,21 @@ SRS_VINL srs_mf srs_vgef(srs_vf a, srs_vf b) {
     return a >= b;
 #endif
 }
+// xd >= t for xd, lanes e*W to e*W + W - 1 of a float vector x as doubles,
+// and t a float's value, given hf, the float compare x >= t (with any lanes
+// masked off): the same lanes, taken from hf at v4 and compared again below
+// it (where a float mask does not split into double masks in one step)
+SRS_VINL srs_md srs_vge_fromf(srs_mf hf, int e, srs_vd xd, srs_vd t) {
+#if SRS_VB == 64
+    (void)xd;
+    (void)t;
+    return (srs_md)(hf >> (8 * e));
+#else
+    (void)hf;
+    (void)e;
+    return srs_vge(xd, t);
+#endif
+}
 // the lanes below n (none for n <= 0, all for n >= 2W)
 SRS_VINL srs_mf srs_vfirstf(int64_t n) {
 #if SRS_VB == 64
@@ -310,6 +357,35 @@ SRS_VINL srs_vi srs_vcountf(srs_vi c, srs_mf m) {
     return (srs_vi)_mm512_mask_add_epi32((__m512i)c, m, (__m512i)c, _mm512_set1_epi32(1));
 #else
     return c - m;   // a true lane is -1
+#endif
+}
+// min, max (any order gives the same value when no lane is NaN) and the sum
+// of the lanes (int32, a sum below 2^31)
+SRS_VINL float srs_vhminf(srs_vf a) {
+#if SRS_VB == 64
+    return _mm512_reduce_min_ps((__m512)a);
+#else
+    float m = a[0];
+    for (int i = 1; i < SRS_VB / 4; i++) m = a[i] < m ? a[i] : m;
+    return m;
+#endif
+}
+SRS_VINL float srs_vhmaxf(srs_vf a) {
+#if SRS_VB == 64
+    return _mm512_reduce_max_ps((__m512)a);
+#else
+    float m = a[0];
+    for (int i = 1; i < SRS_VB / 4; i++) m = a[i] > m ? a[i] : m;
+    return m;
+#endif
+}
+SRS_VINL int64_t srs_vhsumi(srs_vi a) {
+#if SRS_VB == 64
+    return _mm512_reduce_add_epi32((__m512i)a);
+#else
+    int64_t s = 0;
+    for (int i = 0; i < SRS_VB / 4; i++) s += a[i];
+    return s;
 #endif
 }
 SRS_VINL unsigned srs_vbitsf(srs_mf m) {

@@ -81,11 +81,11 @@ static inline double lanes_sum(const double *a) {
 // vector: 16 and 8 at v4, 8 and 4 with AVX2, 4 and 2 with SSE or NEON), with
 // the same lanes at every level (sample j in lane j mod 16) and the same
 // operation in each. The float compares select the samples (the counts and
-// the bracket's samples); the sums use the same compares on the samples as
-// doubles, exact conversions of the floats against the float thresholds
-// converted, which select the same samples. The bracket's samples are stored
-// by simd512.h's compress (vcompressps at v4, a table of lane orders with
-// AVX2, stores without branches otherwise).
+// the bracket's samples); the sums select the same samples (the float mask
+// split at v4; below it the samples as doubles, exact conversions of the
+// floats, against the float threshold converted). The bracket's samples are
+// stored by simd512.h's compress (vcompressps at v4, a table of lane orders
+// with AVX2, stores without branches otherwise).
 enum { BP_FW = SRS_VB / 4, BP_W = SRS_VB / 8, BP_NF = PASS_LANES / BP_FW };
 // One block of 16 samples at xs; TAIL: lanes past the row (they hold u_0)
 // are masked out by tmf and tmd.
@@ -104,9 +104,9 @@ enum { BP_FW = SRS_VB / 4, BP_W = SRS_VB / 8, BP_NF = PASS_LANES / BP_FW };
             k += srs_vcompressf(mid + k, x, g);                                                          \
             for (int e = 0; e < 2; e++) {                                                                \
                 const int q = 2 * f + e;                                                                 \
-                const srs_vd xd = __builtin_convertvector(*(const srs_vfu *)((xs) + q * BP_W), srs_vd);  \
+                const srs_vd xd = srs_vloadf((xs) + q * BP_W);                             \
                 const srs_vd d = xd - vref;                                                              \
-                srs_md hd = srs_vge(xd, vhid);                                                           \
+                srs_md hd = srs_vge_fromf(h, e, xd, vhid);                                               \
                 if (TAIL) hd &= tmd[q];                                                                  \
                 t[q] += d;                                                                               \
                 sv[q] = srs_vaddif(sv[q], hd, d);                                                        \
@@ -136,7 +136,7 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
         const int64_t end = j + ((n - j) / PASS_LANES < (1 << 24) ? (n - j) / PASS_LANES : (1 << 24)) * PASS_LANES;
         for (; j < end; j += PASS_LANES) BPASS_BLOCK_V(src + j, 0);
         for (int f = 0; f < BP_NF; f++) {
-            for (int e = 0; e < BP_FW; e++) c += cnt[f][e];
+            c += srs_vhsumi(cnt[f]);
             cnt[f] = (srs_vi){0};
         }
     }
@@ -147,28 +147,23 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
         for (int f = 0; f < BP_NF; f++) tmf[f] = srs_vfirstf(n - j - f * BP_FW);
         for (int q = 0; q < 2 * BP_NF; q++) tmd[q] = srs_vfirst(n - j - q * BP_W);
         BPASS_BLOCK_V(xt, 1);
-        for (int f = 0; f < BP_NF; f++)
-            for (int e = 0; e < BP_FW; e++) c += cnt[f][e];
+        for (int f = 0; f < BP_NF; f++) c += srs_vhsumi(cnt[f]);
     }
     double ta[PASS_LANES], sa[PASS_LANES];
-    float mna[PASS_LANES], mxa[PASS_LANES];
+    float a = srs_vhminf(mn[0]), z = srs_vhmaxf(mx[0]);
     for (int q = 0; q < 2 * BP_NF; q++) {
         memcpy(ta + q * BP_W, &t[q], sizeof t[q]);
         memcpy(sa + q * BP_W, &sv[q], sizeof sv[q]);
     }
-    for (int f = 0; f < BP_NF; f++) {
-        memcpy(mna + f * BP_FW, &mn[f], sizeof mn[f]);
-        memcpy(mxa + f * BP_FW, &mx[f], sizeof mx[f]);
+    for (int f = 1; f < BP_NF; f++) {
+        const float af = srs_vhminf(mn[f]), zf = srs_vhmaxf(mx[f]);
+        a = af < a ? af : a;
+        z = zf > z ? zf : z;
     }
     r->t_all = lanes_sum(ta);
     r->s_hi = lanes_sum(sa);
     r->c_hi = c;
     r->c_mid = k;
-    float a = mna[0], z = mxa[0];
-    for (int i = 1; i < PASS_LANES; i++) {
-        a = mna[i] < a ? mna[i] : a;
-        z = mxa[i] > z ? mxa[i] : z;
-    }
     r->umin = a;
     r->umax = z;
 }
@@ -324,19 +319,13 @@ void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold
         // One native vector of lanes at a time (W rows), with the
         // subsample's active count an integer (a sum of ones, exact in any
         // order).
-        enum { W = SRS_VB / 8 };
+        const int f32 = b->reward.dtype == SRS_F32;
         const srs_vd zero = {0}, inf = zero + INFINITY, vn = zero + SUB_N;
         for (int q = 0; q < SRS_NV; q++) {
             const srs_vd vref = SRS_VQ(ref, q);
             srs_vd vmn = zero, vmx = zero, vsum = zero;
             for (int i = 0; i < SUB_N; i++) {
-                srs_vd xi;
-                for (int e = 0; e < W; e++) {
-                    const int l = q * W + e;
-                    xi[e] = b->reward.dtype == SRS_F32 ? (double)*(const float *)(src[l] + i * stride[l])
-                                                       : *(const double *)(src[l] + i * stride[l]);
-                }
-                xi -= vref;
+                const srs_vd xi = srs_vgather(src, stride, i, q, f32) - vref;
                 SRS_VQW(x + i * LANES, q) = xi;
                 vmn = srs_vmin(vmn, xi);
                 vmx = srs_vmax(vmx, xi);

@@ -110,12 +110,15 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
         srs_vd t0 = zero, t1 = zero, t2 = zero, t3 = zero;
         for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
             srs_vd r[8 / W][W];   // [sample block][row]: W samples of row q*W + i
+            // unrolled, so that r stays in registers through the transpose
+#pragma GCC unroll 8
             for (int i = 0; i < W; i++) {
                 const int l = q * W + i;
+#pragma GCC unroll 4
                 for (int k = 0; k < 8 / W; k++) {
                     const int64_t at = j0 + k * W;
                     if (!padded && f32)
-                        r[k][i] = __builtin_convertvector(*(const srs_vfu *)(rf + g->start[l] + at), srs_vd);
+                        r[k][i] = srs_vloadf(rf + g->start[l] + at);
                     else if (!padded)
                         r[k][i] = *(const srs_vdu *)(rd + g->start[l] + at);
                     else if (l >= nl)
@@ -432,6 +435,16 @@ static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, 
         srs_vd sh0 = zero, sh1 = zero, sh2 = zero, sh3 = zero, mh0 = inf, mh1 = inf;
         srs_vl cnt = {0};
         const double *dq = g->d + q * W;
+#if SRS_VB == 64
+        // 32 registers: four accumulators of the min, no chain of two a step
+        srs_vd mh2 = inf, mh3 = inf;
+#define UPASS_MH2 mh2
+#define UPASS_MH3 mh3
+#else
+        // 16 registers: two accumulators of the min
+#define UPASS_MH2 mh0
+#define UPASS_MH3 mh1
+#endif
         for (int64_t j = 0; j < nmax; j += 4) {   // d and valid are set up to nmax rounded up to 8
 #define UPASS_V(k, SH, MH)                                                                              \
     {                                                                                                   \
@@ -442,10 +455,17 @@ static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, 
         cnt = srs_vcount(cnt, a);                                                                       \
         MH = srs_vminif(MH, a, x);                                                                      \
     }
-            UPASS_V(0, sh0, mh0) UPASS_V(1, sh1, mh1) UPASS_V(2, sh2, mh0) UPASS_V(3, sh3, mh1)
+            UPASS_V(0, sh0, mh0) UPASS_V(1, sh1, mh1) UPASS_V(2, sh2, UPASS_MH2) UPASS_V(3, sh3, UPASS_MH3)
 #undef UPASS_V
         }
-        const srs_vd vsh = (sh0 + sh1) + (sh2 + sh3), vph = srs_vcount_pd(cnt), vmh = srs_vmin(mh0, mh1);
+        const srs_vd vsh = (sh0 + sh1) + (sh2 + sh3), vph = srs_vcount_pd(cnt);
+#if SRS_VB == 64
+        const srs_vd vmh = srs_vmin(srs_vmin(mh0, mh1), srs_vmin(mh2, mh3));
+#else
+        const srs_vd vmh = srs_vmin(mh0, mh1);
+#endif
+#undef UPASS_MH2
+#undef UPASS_MH3
         // srs_set_value, the inactive sums as the totals minus the active ones
         const srs_vd eps = SRS_VQ(&u->eps, q);
         const srs_vd num = vsh + eps * (SRS_VQ(&u->tot, q) - vsh);
