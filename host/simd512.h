@@ -1,18 +1,22 @@
 /*
- * simd512.h — the AVX-512 intrinsics of the CPU backend, on every CPU level.
+ * simd512.h — the vector primitives of the CPU backend, on every CPU level.
  *
- * The vector paths of host/cpu/ are written once, in AVX-512 intrinsics. At level
- * v4 (AVX-512) they are the compiler's own instructions; below it SIMDe
- * (Debian's libsimde-dev) implements each one with the level's vectors (two
- * AVX2 registers, four SSE or NEON ones), lane by lane the same operation, so
- * every level computes the same values. This header adds the intrinsics that
- * SIMDe 0.7 (Debian 12) lacks and replaces the masked ones of the hot loops
- * and every masked load and store, whichever SIMDe is installed: masked loads
- * and stores here touch only the lanes their mask names (the row tails rely
- * on it; SIMDe 0.8's masked store writes all eight lanes). Below AVX-512 it
- * also gives the level's own vectors (srs_vd: four doubles with AVX, two with
- * SSE or NEON) and the operations the native-width loops of host/cpu/ use,
- * each the same per lane as its AVX-512 instruction.
+ * Two kinds, each with its own bits guarantee. The hot loops of host/cpu/
+ * (lanes_fill_uniform, ugroup_pass, bpass_f32, mid_sums_tot, sub_brackets)
+ * are written once in GCC vector extensions at the level's own width:
+ * srs_vd (eight doubles at v4, four with AVX, two with SSE or NEON), srs_vf
+ * (twice as many floats) and their lane masks (srs_md, srs_mf: mask
+ * registers at v4, vectors of lanes below), with the operations below (min,
+ * max, compares, masked add and min, counts, select, transpose, compress,
+ * partial loads), each in the level's own instructions and the same value
+ * per lane at every level. The rest of the vector code is written once in
+ * AVX-512 intrinsics: at v4 the compiler's own instructions; below it SIMDe
+ * (Debian's libsimde-dev) implements each one with the level's vectors, lane
+ * by lane the same operation. For those this header adds the intrinsics that
+ * SIMDe 0.7 (Debian 12) lacks and replaces the masked ones and every masked
+ * load and store, whichever SIMDe is installed: masked loads and stores here
+ * touch only the lanes their mask names (the row tails rely on it; SIMDe
+ * 0.8's masked store writes all eight lanes).
  */
 #ifndef SRS_SIMD512_H
 #define SRS_SIMD512_H
@@ -36,6 +40,458 @@ typedef simde__mmask16 __mmask16;
 #define _CMP_GT_OQ SIMDE_CMP_GT_OQ
 #endif
 #endif
+
+// ----------------------------------------------------------------------------
+// The level's own vectors, for the hot loops of host/cpu/ (written once on
+// them, compiled at every level): srs_vd holds W = SRS_VB / 8 doubles (eight
+// with AVX-512, four with AVX, two with SSE or NEON), srs_vf twice as many
+// floats. Eight lanes of a group are SRS_NV such vectors. A mask of a
+// vector's lanes (srs_md for doubles, srs_mf for floats) is a mask register
+// at v4 and a vector of lanes (all ones or zero) below it; either way &, |
+// and ~ combine masks, and the operations below use them. Each operation
+// gives the same bits at every level: min and max as the instructions (a < b
+// ? a : b and a > b ? a : b, b when either is NaN), compares ordered (false
+// with a NaN), a masked-off lane of a sum adds +0 or keeps the sum (the same
+// for sums that start at +0, which never become -0), counts exact integers.
+#if defined(__AVX512F__)
+#define SRS_VB 64
+#elif defined(__AVX__)
+#define SRS_VB 32
+#else
+#define SRS_VB 16
+#endif
+#define SRS_NV (64 / SRS_VB)   // vectors per eight doubles
+#define SRS_VINL static inline __attribute__((always_inline))
+typedef double srs_vd __attribute__((vector_size(SRS_VB)));
+typedef int64_t srs_vl __attribute__((vector_size(SRS_VB)));
+typedef double srs_vdu __attribute__((vector_size(SRS_VB), aligned(8), may_alias));   // unaligned access
+typedef float srs_vf __attribute__((vector_size(SRS_VB)));
+typedef int32_t srs_vi __attribute__((vector_size(SRS_VB)));
+typedef float srs_vfa __attribute__((vector_size(SRS_VB), aligned(4), may_alias));   // unaligned access
+// as many floats as a vector has doubles (any alignment): converted with
+// __builtin_convertvector, the level's float-to-double instruction
+typedef float srs_vfu __attribute__((vector_size(SRS_VB / 2), aligned(4), may_alias));
+#if SRS_VB == 64
+typedef __mmask8 srs_md;
+typedef __mmask16 srs_mf;
+#else
+typedef srs_vl srs_md;
+typedef srs_vi srs_mf;
+#endif
+// vector q of eight doubles in memory (any alignment)
+#define SRS_VQ(p, q) (*(const srs_vdu *)((const char *)(p) + (q) * SRS_VB))
+#define SRS_VQW(p, q) (*(srs_vdu *)((char *)(p) + (q) * SRS_VB))
+
+SRS_VINL srs_vd srs_vmin(srs_vd a, srs_vd b) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_min_pd((__m512d)a, (__m512d)b);
+#elif defined(__AVX__)
+    return (srs_vd)_mm256_min_pd((__m256d)a, (__m256d)b);
+#elif defined(__SSE2__)
+    return (srs_vd)_mm_min_pd((__m128d)a, (__m128d)b);
+#else
+    srs_vl lt = a < b;
+    return (srs_vd)(((srs_vl)a & lt) | ((srs_vl)b & ~lt));
+#endif
+}
+SRS_VINL srs_vd srs_vmax(srs_vd a, srs_vd b) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_max_pd((__m512d)a, (__m512d)b);
+#elif defined(__AVX__)
+    return (srs_vd)_mm256_max_pd((__m256d)a, (__m256d)b);
+#elif defined(__SSE2__)
+    return (srs_vd)_mm_max_pd((__m128d)a, (__m128d)b);
+#else
+    srs_vl gt = a > b;
+    return (srs_vd)(((srs_vl)a & gt) | ((srs_vl)b & ~gt));
+#endif
+}
+// compares (ordered: false when either is NaN)
+#if SRS_VB == 64
+#define SRS_VCMP_(NAME, OP, PRED) \
+    SRS_VINL srs_md NAME(srs_vd a, srs_vd b) { return _mm512_cmp_pd_mask((__m512d)a, (__m512d)b, PRED); }
+#else
+#define SRS_VCMP_(NAME, OP, PRED) \
+    SRS_VINL srs_md NAME(srs_vd a, srs_vd b) { return a OP b; }
+#endif
+SRS_VCMP_(srs_vge, >=, _CMP_GE_OQ)
+SRS_VCMP_(srs_vgt, >, _CMP_GT_OQ)
+SRS_VCMP_(srs_vle, <=, _CMP_LE_OQ)
+SRS_VCMP_(srs_vlt, <, _CMP_LT_OQ)
+#undef SRS_VCMP_
+// every lane
+SRS_VINL srs_md srs_vall(void) {
+#if SRS_VB == 64
+    return (srs_md)0xFF;
+#else
+    return (srs_vl){0} - 1;
+#endif
+}
+// lanes of m from x, the others from y
+SRS_VINL srs_vd srs_vsel(srs_md m, srs_vd x, srs_vd y) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_mask_blend_pd(m, (__m512d)y, (__m512d)x);
+#elif defined(__AVX__)
+    return (srs_vd)_mm256_blendv_pd((__m256d)y, (__m256d)x, (__m256d)m);
+#elif defined(__SSE4_1__)
+    return (srs_vd)_mm_blendv_pd((__m128d)y, (__m128d)x, (__m128d)m);
+#else
+    return (srs_vd)(((srs_vl)x & m) | ((srs_vl)y & ~m));
+#endif
+}
+// s plus x in the lanes of m (the others keep s, or add +0)
+SRS_VINL srs_vd srs_vaddif(srs_vd s, srs_md m, srs_vd x) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_mask_add_pd((__m512d)s, m, (__m512d)s, (__m512d)x);
+#else
+    return s + (srs_vd)((srs_vl)x & m);
+#endif
+}
+// min of s and x in the lanes of m (the others keep s, or take its min with
+// +inf: the same unless s is NaN)
+SRS_VINL srs_vd srs_vminif(srs_vd s, srs_md m, srs_vd x) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_mask_min_pd((__m512d)s, m, (__m512d)s, (__m512d)x);
+#else
+    return srs_vmin(s, srs_vsel(m, x, (srs_vd){0} + __builtin_inf()));
+#endif
+}
+// per-lane counts (int64): c plus one in the lanes of m
+SRS_VINL srs_vl srs_vcount(srs_vl c, srs_md m) {
+#if SRS_VB == 64
+    return (srs_vl)_mm512_mask_add_epi64((__m512i)c, m, (__m512i)c, _mm512_set1_epi64(1));
+#else
+    return c - m;   // a true lane is -1
+#endif
+}
+// counts below 2^52 as doubles, exactly (the bits of 2^52 + c, minus 2^52)
+SRS_VINL srs_vd srs_vcount_pd(srs_vl c) {
+    return (srs_vd)(c | ((srs_vl){0} + 0x4330000000000000)) - 0x1p52;
+}
+// the lanes of a mask as bits (lane i: bit i)
+SRS_VINL unsigned srs_vbits(srs_md m) {
+#if SRS_VB == 64
+    return (unsigned)m;
+#elif defined(__AVX__)
+    return (unsigned)_mm256_movemask_pd((__m256d)m);
+#elif defined(__SSE2__)
+    return (unsigned)_mm_movemask_pd((__m128d)m);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < SRS_VB / 8; i++) r |= (unsigned)(m[i] & 1) << i;
+    return r;
+#endif
+}
+// bits q*W to q*W + W - 1 of k as a mask
+SRS_VINL srs_md srs_vmask(unsigned k, int q) {
+    const int w = SRS_VB / 8;
+#if SRS_VB == 64
+    return (srs_md)(k >> (q * w));
+#else
+    srs_vl kv = (srs_vl){0} + (int64_t)(k >> (q * w)), bit;
+    for (int i = 0; i < w; i++) bit[i] = (int64_t)1 << i;
+    return (kv & bit) == bit;
+#endif
+}
+// the lanes below n (none for n <= 0, all for n >= W)
+SRS_VINL srs_md srs_vfirst(int64_t n) {
+#if SRS_VB == 64
+    return (srs_md)(n >= 8 ? 0xFF : n > 0 ? (1u << n) - 1 : 0);
+#else
+    srs_vl iota;
+    for (int i = 0; i < SRS_VB / 8; i++) iota[i] = i;
+    return iota < ((srs_vl){0} + n);
+#endif
+}
+// W floats from p (any alignment), converted (gcc's own conversion of a
+// 64-byte vector goes through two 32-byte halves at -mtune=generic)
+SRS_VINL srs_vd srs_vloadf(const float *p) {
+#if SRS_VB == 64
+    return (srs_vd)_mm512_cvtps_pd(_mm256_loadu_ps(p));
+#else
+    return __builtin_convertvector(*(const srs_vfu *)p, srs_vd);
+#endif
+}
+// Lane e of vector q of eight: the value at p[l] + i * stride[l] bytes (l =
+// q*W + e), a float (f32) or a double, as a double. At v4 the eight loads
+// are combined as a tree (set), not one insert after another.
+SRS_VINL srs_vd srs_vgather(const char *const *p, const int64_t *stride, int64_t i, int q, int f32) {
+#if SRS_VB == 64
+    (void)q;
+#define SRS_AT_(T, l) (*(const T *)(p[l] + i * stride[l]))
+    if (f32)
+        return (srs_vd)_mm512_cvtps_pd(_mm256_setr_ps(SRS_AT_(float, 0), SRS_AT_(float, 1), SRS_AT_(float, 2),
+                                                      SRS_AT_(float, 3), SRS_AT_(float, 4), SRS_AT_(float, 5),
+                                                      SRS_AT_(float, 6), SRS_AT_(float, 7)));
+    return (srs_vd)_mm512_setr_pd(SRS_AT_(double, 0), SRS_AT_(double, 1), SRS_AT_(double, 2), SRS_AT_(double, 3),
+                                  SRS_AT_(double, 4), SRS_AT_(double, 5), SRS_AT_(double, 6), SRS_AT_(double, 7));
+#undef SRS_AT_
+#else
+    srs_vd r;
+    for (int e = 0; e < SRS_VB / 8; e++) {
+        const int l = q * (SRS_VB / 8) + e;
+        r[e] = f32 ? (double)*(const float *)(p[l] + i * stride[l]) : *(const double *)(p[l] + i * stride[l]);
+    }
+    return r;
+#endif
+}
+// lanes below n from p (any alignment; p is read only there), the others fill
+SRS_VINL srs_vd srs_vloadn(const double *p, int64_t n, double fill) {
+    if (n >= SRS_VB / 8) return *(const srs_vdu *)p;
+#if SRS_VB == 64
+    return (srs_vd)_mm512_mask_loadu_pd(_mm512_set1_pd(fill), (__mmask8)srs_vfirst(n), p);
+#else
+    srs_vd r = (srs_vd){0} + fill;
+    for (int i = 0; i < n; i++) r[i] = p[i];
+    return r;
+#endif
+}
+// the same from floats, converted (fill: a float's value)
+SRS_VINL srs_vd srs_vloadnf(const float *p, int64_t n, double fill) {
+    if (n >= SRS_VB / 8) return srs_vloadf(p);
+#if SRS_VB == 64
+    return (srs_vd)_mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)fill), (__mmask8)srs_vfirst(n), p));
+#else
+    srs_vd r = (srs_vd){0} + fill;
+    for (int i = 0; i < n; i++) r[i] = (double)p[i];
+    return r;
+#endif
+}
+#if defined(__clang__)
+#define SRS_SHUF2(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
+#else
+#define SRS_SHUF2(a, b, ...) __builtin_shuffle((a), (b), (srs_vl){__VA_ARGS__})
+#endif
+// Transposes W vectors of W doubles: a[i][s] becomes a[s][i].
+SRS_VINL void srs_vtranspose(srs_vd *a) {
+#if SRS_VB == 64
+    __m512d t[8], u[8];
+    for (int q = 0; q < 8; q += 2) {
+        t[q] = _mm512_unpacklo_pd((__m512d)a[q], (__m512d)a[q + 1]);
+        t[q + 1] = _mm512_unpackhi_pd((__m512d)a[q], (__m512d)a[q + 1]);
+    }
+    for (int h = 0; h < 8; h += 4) {
+        u[h] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0x88);
+        u[h + 1] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0x88);
+        u[h + 2] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0xdd);
+        u[h + 3] = _mm512_shuffle_f64x2(t[h + 1], t[h + 3], 0xdd);
+    }
+    for (int q = 0; q < 4; q++) {
+        a[q] = (srs_vd)_mm512_shuffle_f64x2(u[q], u[q + 4], 0x88);
+        a[q + 4] = (srs_vd)_mm512_shuffle_f64x2(u[q], u[q + 4], 0xdd);
+    }
+#elif SRS_VB == 32
+    const srs_vd t0 = SRS_SHUF2(a[0], a[1], 0, 4, 2, 6), t1 = SRS_SHUF2(a[0], a[1], 1, 5, 3, 7);
+    const srs_vd t2 = SRS_SHUF2(a[2], a[3], 0, 4, 2, 6), t3 = SRS_SHUF2(a[2], a[3], 1, 5, 3, 7);
+    a[0] = SRS_SHUF2(t0, t2, 0, 1, 4, 5);
+    a[1] = SRS_SHUF2(t1, t3, 0, 1, 4, 5);
+    a[2] = SRS_SHUF2(t0, t2, 2, 3, 6, 7);
+    a[3] = SRS_SHUF2(t1, t3, 2, 3, 6, 7);
+#else
+    const srs_vd t0 = SRS_SHUF2(a[0], a[1], 0, 2);
+    a[1] = SRS_SHUF2(a[0], a[1], 1, 3);
+    a[0] = t0;
+#endif
+}
+
+// floats: twice the doubles' lanes
+SRS_VINL srs_vf srs_vminf(srs_vf a, srs_vf b) {
+#if SRS_VB == 64
+    return (srs_vf)_mm512_min_ps((__m512)a, (__m512)b);
+#elif defined(__AVX__)
+    return (srs_vf)_mm256_min_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    return (srs_vf)_mm_min_ps((__m128)a, (__m128)b);
+#else
+    srs_vi lt = a < b;
+    return (srs_vf)(((srs_vi)a & lt) | ((srs_vi)b & ~lt));
+#endif
+}
+SRS_VINL srs_vf srs_vmaxf(srs_vf a, srs_vf b) {
+#if SRS_VB == 64
+    return (srs_vf)_mm512_max_ps((__m512)a, (__m512)b);
+#elif defined(__AVX__)
+    return (srs_vf)_mm256_max_ps((__m256)a, (__m256)b);
+#elif defined(__SSE2__)
+    return (srs_vf)_mm_max_ps((__m128)a, (__m128)b);
+#else
+    srs_vi gt = a > b;
+    return (srs_vf)(((srs_vi)a & gt) | ((srs_vi)b & ~gt));
+#endif
+}
+SRS_VINL srs_mf srs_vgef(srs_vf a, srs_vf b) {
+#if SRS_VB == 64
+    return _mm512_cmp_ps_mask((__m512)a, (__m512)b, _CMP_GE_OQ);
+#else
+    return a >= b;
+#endif
+}
+// xd >= t for xd, lanes e*W to e*W + W - 1 of a float vector x as doubles,
+// and t a float's value, given hf, the float compare x >= t (with any lanes
+// masked off): the same lanes, taken from hf at v4 and compared again below
+// it (where a float mask does not split into double masks in one step)
+SRS_VINL srs_md srs_vge_fromf(srs_mf hf, int e, srs_vd xd, srs_vd t) {
+#if SRS_VB == 64
+    (void)xd;
+    (void)t;
+    return (srs_md)(hf >> (8 * e));
+#else
+    (void)hf;
+    (void)e;
+    return srs_vge(xd, t);
+#endif
+}
+// the lanes below n (none for n <= 0, all for n >= 2W)
+SRS_VINL srs_mf srs_vfirstf(int64_t n) {
+#if SRS_VB == 64
+    return (srs_mf)(n >= 16 ? 0xFFFF : n > 0 ? (1u << n) - 1 : 0);
+#else
+    srs_vi iota;
+    for (int i = 0; i < SRS_VB / 4; i++) iota[i] = i;
+    return iota < ((srs_vi){0} + (int32_t)(n < 0 ? 0 : n > SRS_VB / 4 ? SRS_VB / 4 : n));
+#endif
+}
+// per-lane counts (int32): c plus one in the lanes of m
+SRS_VINL srs_vi srs_vcountf(srs_vi c, srs_mf m) {
+#if SRS_VB == 64
+    return (srs_vi)_mm512_mask_add_epi32((__m512i)c, m, (__m512i)c, _mm512_set1_epi32(1));
+#else
+    return c - m;   // a true lane is -1
+#endif
+}
+// min, max (any order gives the same value when no lane is NaN) and the sum
+// of the lanes (int32, a sum below 2^31)
+SRS_VINL float srs_vhminf(srs_vf a) {
+#if SRS_VB == 64
+    return _mm512_reduce_min_ps((__m512)a);
+#else
+    float m = a[0];
+    for (int i = 1; i < SRS_VB / 4; i++) m = a[i] < m ? a[i] : m;
+    return m;
+#endif
+}
+SRS_VINL float srs_vhmaxf(srs_vf a) {
+#if SRS_VB == 64
+    return _mm512_reduce_max_ps((__m512)a);
+#else
+    float m = a[0];
+    for (int i = 1; i < SRS_VB / 4; i++) m = a[i] > m ? a[i] : m;
+    return m;
+#endif
+}
+SRS_VINL int64_t srs_vhsumi(srs_vi a) {
+#if SRS_VB == 64
+    return _mm512_reduce_add_epi32((__m512i)a);
+#else
+    int64_t s = 0;
+    for (int i = 0; i < SRS_VB / 4; i++) s += a[i];
+    return s;
+#endif
+}
+SRS_VINL unsigned srs_vbitsf(srs_mf m) {
+#if SRS_VB == 64
+    return (unsigned)m;
+#elif defined(__AVX__)
+    return (unsigned)_mm256_movemask_ps((__m256)m);
+#elif defined(__SSE2__)
+    return (unsigned)_mm_movemask_ps((__m128)m);
+#else
+    unsigned r = 0;
+    for (int i = 0; i < SRS_VB / 4; i++) r |= (unsigned)(m[i] & 1) << i;
+    return r;
+#endif
+}
+// The lanes of x in m, in order, stored at p; returns their count. Writes a
+// whole vector at p (p needs room for 2W floats).
+SRS_VINL int srs_vcompressf(float *p, srs_vf x, srs_mf m) {
+#if SRS_VB == 64
+    _mm512_storeu_ps(p, _mm512_maskz_compress_ps(m, (__m512)x));
+    return __builtin_popcount((unsigned)m);
+#elif defined(__AVX2__)
+    // the lanes of each mask, in order, as the bytes of an index vector (the rest 0)
+    static const uint64_t lut[256] = {
+        0x0000000000000000u, 0x0000000000000000u, 0x0000000000000001u, 0x0000000000000100u,
+        0x0000000000000002u, 0x0000000000000200u, 0x0000000000000201u, 0x0000000000020100u,
+        0x0000000000000003u, 0x0000000000000300u, 0x0000000000000301u, 0x0000000000030100u,
+        0x0000000000000302u, 0x0000000000030200u, 0x0000000000030201u, 0x0000000003020100u,
+        0x0000000000000004u, 0x0000000000000400u, 0x0000000000000401u, 0x0000000000040100u,
+        0x0000000000000402u, 0x0000000000040200u, 0x0000000000040201u, 0x0000000004020100u,
+        0x0000000000000403u, 0x0000000000040300u, 0x0000000000040301u, 0x0000000004030100u,
+        0x0000000000040302u, 0x0000000004030200u, 0x0000000004030201u, 0x0000000403020100u,
+        0x0000000000000005u, 0x0000000000000500u, 0x0000000000000501u, 0x0000000000050100u,
+        0x0000000000000502u, 0x0000000000050200u, 0x0000000000050201u, 0x0000000005020100u,
+        0x0000000000000503u, 0x0000000000050300u, 0x0000000000050301u, 0x0000000005030100u,
+        0x0000000000050302u, 0x0000000005030200u, 0x0000000005030201u, 0x0000000503020100u,
+        0x0000000000000504u, 0x0000000000050400u, 0x0000000000050401u, 0x0000000005040100u,
+        0x0000000000050402u, 0x0000000005040200u, 0x0000000005040201u, 0x0000000504020100u,
+        0x0000000000050403u, 0x0000000005040300u, 0x0000000005040301u, 0x0000000504030100u,
+        0x0000000005040302u, 0x0000000504030200u, 0x0000000504030201u, 0x0000050403020100u,
+        0x0000000000000006u, 0x0000000000000600u, 0x0000000000000601u, 0x0000000000060100u,
+        0x0000000000000602u, 0x0000000000060200u, 0x0000000000060201u, 0x0000000006020100u,
+        0x0000000000000603u, 0x0000000000060300u, 0x0000000000060301u, 0x0000000006030100u,
+        0x0000000000060302u, 0x0000000006030200u, 0x0000000006030201u, 0x0000000603020100u,
+        0x0000000000000604u, 0x0000000000060400u, 0x0000000000060401u, 0x0000000006040100u,
+        0x0000000000060402u, 0x0000000006040200u, 0x0000000006040201u, 0x0000000604020100u,
+        0x0000000000060403u, 0x0000000006040300u, 0x0000000006040301u, 0x0000000604030100u,
+        0x0000000006040302u, 0x0000000604030200u, 0x0000000604030201u, 0x0000060403020100u,
+        0x0000000000000605u, 0x0000000000060500u, 0x0000000000060501u, 0x0000000006050100u,
+        0x0000000000060502u, 0x0000000006050200u, 0x0000000006050201u, 0x0000000605020100u,
+        0x0000000000060503u, 0x0000000006050300u, 0x0000000006050301u, 0x0000000605030100u,
+        0x0000000006050302u, 0x0000000605030200u, 0x0000000605030201u, 0x0000060503020100u,
+        0x0000000000060504u, 0x0000000006050400u, 0x0000000006050401u, 0x0000000605040100u,
+        0x0000000006050402u, 0x0000000605040200u, 0x0000000605040201u, 0x0000060504020100u,
+        0x0000000006050403u, 0x0000000605040300u, 0x0000000605040301u, 0x0000060504030100u,
+        0x0000000605040302u, 0x0000060504030200u, 0x0000060504030201u, 0x0006050403020100u,
+        0x0000000000000007u, 0x0000000000000700u, 0x0000000000000701u, 0x0000000000070100u,
+        0x0000000000000702u, 0x0000000000070200u, 0x0000000000070201u, 0x0000000007020100u,
+        0x0000000000000703u, 0x0000000000070300u, 0x0000000000070301u, 0x0000000007030100u,
+        0x0000000000070302u, 0x0000000007030200u, 0x0000000007030201u, 0x0000000703020100u,
+        0x0000000000000704u, 0x0000000000070400u, 0x0000000000070401u, 0x0000000007040100u,
+        0x0000000000070402u, 0x0000000007040200u, 0x0000000007040201u, 0x0000000704020100u,
+        0x0000000000070403u, 0x0000000007040300u, 0x0000000007040301u, 0x0000000704030100u,
+        0x0000000007040302u, 0x0000000704030200u, 0x0000000704030201u, 0x0000070403020100u,
+        0x0000000000000705u, 0x0000000000070500u, 0x0000000000070501u, 0x0000000007050100u,
+        0x0000000000070502u, 0x0000000007050200u, 0x0000000007050201u, 0x0000000705020100u,
+        0x0000000000070503u, 0x0000000007050300u, 0x0000000007050301u, 0x0000000705030100u,
+        0x0000000007050302u, 0x0000000705030200u, 0x0000000705030201u, 0x0000070503020100u,
+        0x0000000000070504u, 0x0000000007050400u, 0x0000000007050401u, 0x0000000705040100u,
+        0x0000000007050402u, 0x0000000705040200u, 0x0000000705040201u, 0x0000070504020100u,
+        0x0000000007050403u, 0x0000000705040300u, 0x0000000705040301u, 0x0000070504030100u,
+        0x0000000705040302u, 0x0000070504030200u, 0x0000070504030201u, 0x0007050403020100u,
+        0x0000000000000706u, 0x0000000000070600u, 0x0000000000070601u, 0x0000000007060100u,
+        0x0000000000070602u, 0x0000000007060200u, 0x0000000007060201u, 0x0000000706020100u,
+        0x0000000000070603u, 0x0000000007060300u, 0x0000000007060301u, 0x0000000706030100u,
+        0x0000000007060302u, 0x0000000706030200u, 0x0000000706030201u, 0x0000070603020100u,
+        0x0000000000070604u, 0x0000000007060400u, 0x0000000007060401u, 0x0000000706040100u,
+        0x0000000007060402u, 0x0000000706040200u, 0x0000000706040201u, 0x0000070604020100u,
+        0x0000000007060403u, 0x0000000706040300u, 0x0000000706040301u, 0x0000070604030100u,
+        0x0000000706040302u, 0x0000070604030200u, 0x0000070604030201u, 0x0007060403020100u,
+        0x0000000000070605u, 0x0000000007060500u, 0x0000000007060501u, 0x0000000706050100u,
+        0x0000000007060502u, 0x0000000706050200u, 0x0000000706050201u, 0x0000070605020100u,
+        0x0000000007060503u, 0x0000000706050300u, 0x0000000706050301u, 0x0000070605030100u,
+        0x0000000706050302u, 0x0000070605030200u, 0x0000070605030201u, 0x0007060503020100u,
+        0x0000000007060504u, 0x0000000706050400u, 0x0000000706050401u, 0x0000070605040100u,
+        0x0000000706050402u, 0x0000070605040200u, 0x0000070605040201u, 0x0007060504020100u,
+        0x0000000706050403u, 0x0000070605040300u, 0x0000070605040301u, 0x0007060504030100u,
+        0x0000070605040302u, 0x0007060504030200u, 0x0007060504030201u, 0x0706050403020100u,
+    };
+    const unsigned b = srs_vbitsf(m);
+    const __m256i ix = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)lut[b]));
+    _mm256_storeu_ps(p, _mm256_permutevar8x32_ps((__m256)x, ix));
+    return __builtin_popcount(b);
+#else
+    // without branches: every lane is written at the next free place, which
+    // advances only for the lanes of the mask
+    const unsigned b = srs_vbitsf(m);
+    int k = 0;
+    for (int e = 0; e < SRS_VB / 4; e++) {
+        p[k] = x[e];
+        k += b >> e & 1;
+    }
+    return k;
+#endif
+}
+
 
 #if !defined(__AVX512F__)
 
@@ -159,20 +615,11 @@ SRS_REDUCE(srs_reduce_min_ps, simde__m512, float, f32, 16, <)
 SRS_REDUCE(srs_reduce_max_ps, simde__m512, float, f32, 16, >)
 #undef SRS_REDUCE
 
-// The masked arithmetic of the hot loops, with the mask as vectors of lanes
-// (all ones or zero) at the level's own width (two AVX2 registers for eight
-// doubles, four SSE or NEON ones) and selects by bitwise operations: SIMDe
-// 0.7 walks the mask's bits lane by lane, and gcc 12 lowers 64-byte generic
-// vectors below AVX-512 to scalar selects.
-#if defined(__AVX__)
-#define SRS_VB 32
-#else
-#define SRS_VB 16
-#endif
-#define SRS_NV (64 / SRS_VB)   // vectors per eight doubles
-typedef double srs_vd __attribute__((vector_size(SRS_VB)));
-typedef int64_t srs_vl __attribute__((vector_size(SRS_VB)));
-typedef double srs_vdu __attribute__((vector_size(SRS_VB), aligned(8), may_alias));   // unaligned access
+// The masked arithmetic of the SIMDe AVX-512 intrinsics below v4, with the
+// mask as vectors of lanes at the level's own width (two AVX2 registers for
+// eight doubles, four SSE or NEON ones) and selects by bitwise operations:
+// SIMDe 0.7 walks the mask's bits lane by lane, and gcc 12 lowers 64-byte
+// generic vectors below AVX-512 to scalar selects.
 // Eight doubles as named vectors (no arrays: gcc keeps named members in
 // registers, arrays indexed in loops it leaves in memory).
 #if SRS_NV == 2
@@ -193,121 +640,6 @@ typedef struct {
 #define SRS_EACH(X) X(0) X(1) X(2) X(3)
 #endif
 
-// One vector of the level at a time (lanes q*W to q*W + W - 1 of eight, W =
-// SRS_VB / 8): the hot loops that keep one native vector of each value live,
-// so that their accumulators fit the level's 16 registers (eight lanes as two
-// or four vectors would not, and would spill). min and max as the AVX-512
-// instructions: a < b ? a : b and a > b ? a : b (b when either is NaN).
-static inline __attribute__((always_inline)) srs_vd srs_vmin(srs_vd a, srs_vd b) {
-#if defined(__AVX__)
-    return (srs_vd)_mm256_min_pd((__m256d)a, (__m256d)b);
-#elif defined(__SSE2__)
-    return (srs_vd)_mm_min_pd((__m128d)a, (__m128d)b);
-#else
-    srs_vl lt = a < b;
-    return (srs_vd)(((srs_vl)a & lt) | ((srs_vl)b & ~lt));
-#endif
-}
-static inline __attribute__((always_inline)) srs_vd srs_vmax(srs_vd a, srs_vd b) {
-#if defined(__AVX__)
-    return (srs_vd)_mm256_max_pd((__m256d)a, (__m256d)b);
-#elif defined(__SSE2__)
-    return (srs_vd)_mm_max_pd((__m128d)a, (__m128d)b);
-#else
-    srs_vl gt = a > b;
-    return (srs_vd)(((srs_vl)a & gt) | ((srs_vl)b & ~gt));
-#endif
-}
-// lanes of m (all ones or zero) from x, the others from y
-static inline __attribute__((always_inline)) srs_vd srs_vsel(srs_vl m, srs_vd x, srs_vd y) {
-#if defined(__AVX__)
-    return (srs_vd)_mm256_blendv_pd((__m256d)y, (__m256d)x, (__m256d)m);
-#elif defined(__SSE4_1__)
-    return (srs_vd)_mm_blendv_pd((__m128d)y, (__m128d)x, (__m128d)m);
-#else
-    return (srs_vd)(((srs_vl)x & m) | ((srs_vl)y & ~m));
-#endif
-}
-// the lanes of a vector mask as bits (lane i: bit i)
-static inline __attribute__((always_inline)) unsigned srs_vbits(srs_vl m) {
-#if defined(__AVX__)
-    return (unsigned)_mm256_movemask_pd((__m256d)m);
-#elif defined(__SSE2__)
-    return (unsigned)_mm_movemask_pd((__m128d)m);
-#else
-    unsigned r = 0;
-    for (int i = 0; i < SRS_VB / 8; i++) r |= (unsigned)(m[i] & 1) << i;
-    return r;
-#endif
-}
-// bits q*W to q*W + W - 1 of k as a vector mask
-static inline __attribute__((always_inline)) srs_vl srs_vmask(unsigned k, int q) {
-    const int w = SRS_VB / 8;
-    srs_vl kv = (srs_vl){0} + (int64_t)(k >> (q * w)), bit;
-    for (int i = 0; i < w; i++) bit[i] = (int64_t)1 << i;
-    return (kv & bit) == bit;
-}
-// as many floats as a vector has doubles (any alignment): converted with
-// __builtin_convertvector, the level's float-to-double instruction
-typedef float srs_vfu __attribute__((vector_size(SRS_VB / 2), aligned(4), may_alias));
-#if defined(__clang__)
-#define SRS_SHUF2(a, b, ...) __builtin_shufflevector((a), (b), __VA_ARGS__)
-#else
-#define SRS_SHUF2(a, b, ...) __builtin_shuffle((a), (b), (srs_vl){__VA_ARGS__})
-#endif
-// Transposes W vectors of W doubles (W = SRS_VB / 8): a[i][s] becomes a[s][i].
-static inline __attribute__((always_inline)) void srs_vtranspose(srs_vd *a) {
-#if SRS_VB == 32
-    const srs_vd t0 = SRS_SHUF2(a[0], a[1], 0, 4, 2, 6), t1 = SRS_SHUF2(a[0], a[1], 1, 5, 3, 7);
-    const srs_vd t2 = SRS_SHUF2(a[2], a[3], 0, 4, 2, 6), t3 = SRS_SHUF2(a[2], a[3], 1, 5, 3, 7);
-    a[0] = SRS_SHUF2(t0, t2, 0, 1, 4, 5);
-    a[1] = SRS_SHUF2(t1, t3, 0, 1, 4, 5);
-    a[2] = SRS_SHUF2(t0, t2, 2, 3, 6, 7);
-    a[3] = SRS_SHUF2(t1, t3, 2, 3, 6, 7);
-#else
-    const srs_vd t0 = SRS_SHUF2(a[0], a[1], 0, 2);
-    a[1] = SRS_SHUF2(a[0], a[1], 1, 3);
-    a[0] = t0;
-#endif
-}
-// floats and 32-bit lanes at the level's width (twice the doubles' lanes)
-typedef float srs_vf __attribute__((vector_size(SRS_VB)));
-typedef int32_t srs_vi __attribute__((vector_size(SRS_VB)));
-typedef float srs_vfa __attribute__((vector_size(SRS_VB), aligned(4), may_alias));   // unaligned access
-static inline __attribute__((always_inline)) srs_vf srs_vminf(srs_vf a, srs_vf b) {
-#if defined(__AVX__)
-    return (srs_vf)_mm256_min_ps((__m256)a, (__m256)b);
-#elif defined(__SSE2__)
-    return (srs_vf)_mm_min_ps((__m128)a, (__m128)b);
-#else
-    srs_vi lt = a < b;
-    return (srs_vf)(((srs_vi)a & lt) | ((srs_vi)b & ~lt));
-#endif
-}
-static inline __attribute__((always_inline)) srs_vf srs_vmaxf(srs_vf a, srs_vf b) {
-#if defined(__AVX__)
-    return (srs_vf)_mm256_max_ps((__m256)a, (__m256)b);
-#elif defined(__SSE2__)
-    return (srs_vf)_mm_max_ps((__m128)a, (__m128)b);
-#else
-    srs_vi gt = a > b;
-    return (srs_vf)(((srs_vi)a & gt) | ((srs_vi)b & ~gt));
-#endif
-}
-static inline __attribute__((always_inline)) unsigned srs_vbitsf(srs_vi m) {
-#if defined(__AVX__)
-    return (unsigned)_mm256_movemask_ps((__m256)m);
-#elif defined(__SSE2__)
-    return (unsigned)_mm_movemask_ps((__m128)m);
-#else
-    unsigned r = 0;
-    for (int i = 0; i < SRS_VB / 4; i++) r |= (unsigned)(m[i] & 1) << i;
-    return r;
-#endif
-}
-// vector q of eight doubles in memory (any alignment)
-#define SRS_VQ(p, q) (*(const srs_vdu *)((const char *)(p) + (q) * SRS_VB))
-#define SRS_VQW(p, q) (*(srs_vdu *)((char *)(p) + (q) * SRS_VB))
 
 static inline __attribute__((always_inline)) srs_x8l srs_k2v(simde__mmask8 k) {
     const int64_t w = SRS_VB / 8;   // lanes per vector
@@ -432,96 +764,4 @@ static inline __attribute__((always_inline)) simde__m512d srs_mask_blend_pd(simd
 #define _mm512_reduce_max_ps(a) srs_reduce_max_ps(a)
 
 #endif  // !__AVX512F__
-
-// ----------------------------------------------------------------------------
-// The innermost loops, written once against eight doubles (srs_d8) and a mask
-// of eight lanes (srs_k8): an AVX-512 register and a mask register at v4;
-// below it two AVX2 (four SSE) vectors and a vector mask (lanes all ones or
-// zero), so a masked add is an AND and an add, not a round trip through mask
-// bits. The operations give the same bits as the AVX-512 instructions: a
-// masked-off lane adds +0 (the sums start at +0, so they are never -0) or
-// takes the min with +inf.
-#if defined(__AVX512F__)
-typedef __m512d srs_d8;
-typedef __mmask8 srs_k8;
-static inline srs_d8 srs8_load(const double *p) { return _mm512_load_pd(p); }
-static inline srs_d8 srs8_of(__m512d a) { return a; }
-static inline __m512d srs8_to(srs_d8 a) { return a; }
-static inline srs_d8 srs8_set1(double x) { return _mm512_set1_pd(x); }
-static inline srs_k8 srs8_ge(srs_d8 a, srs_d8 b) { return _mm512_cmp_pd_mask(a, b, _CMP_GE_OQ); }
-static inline srs_k8 srs8_ge_in(__mmask8 k, srs_d8 a, srs_d8 b) { return _mm512_mask_cmp_pd_mask(k, a, b, _CMP_GE_OQ); }
-static inline srs_d8 srs8_add_if(srs_d8 s, srs_k8 m, srs_d8 x) { return _mm512_mask_add_pd(s, m, s, x); }
-static inline srs_d8 srs8_min_if(srs_d8 s, srs_k8 m, srs_d8 x) { return _mm512_mask_min_pd(s, m, s, x); }
-static inline srs_d8 srs8_add(srs_d8 a, srs_d8 b) { return _mm512_add_pd(a, b); }
-static inline srs_d8 srs8_min(srs_d8 a, srs_d8 b) { return _mm512_min_pd(a, b); }
-#else
-typedef srs_x8d srs_d8;
-typedef srs_x8l srs_k8;
-// Loads as whole vectors: a memcpy of the 64 bytes becomes four 16-byte
-// moves through the stack, and the wide reload then waits on them.
-static inline __attribute__((always_inline)) srs_d8 srs8_load(const double *p) {
-    srs_d8 r;
-#define SRS_LD_(q) r.v##q = *(const srs_vdu *)(p + q * (SRS_VB / 8));
-    SRS_EACH(SRS_LD_)
-#undef SRS_LD_
-    return r;
-}
-static inline __attribute__((always_inline)) srs_d8 srs8_of(simde__m512d a) { return srs_v(a); }
-static inline __attribute__((always_inline)) simde__m512d srs8_to(srs_d8 a) { return srs_m(a); }
-static inline __attribute__((always_inline)) srs_d8 srs8_set1(double x) {
-    srs_d8 r;
-#define SRS_SET_(q) r.v##q = (srs_vd){0} + x;
-    SRS_EACH(SRS_SET_)
-#undef SRS_SET_
-    return r;
-}
-static inline __attribute__((always_inline)) srs_k8 srs8_ge(srs_d8 a, srs_d8 b) {
-    srs_k8 r;
-#define SRS_GE_(q) r.v##q = a.v##q >= b.v##q;
-    SRS_EACH(SRS_GE_)
-#undef SRS_GE_
-    return r;
-}
-static inline __attribute__((always_inline)) srs_k8 srs8_ge_in(simde__mmask8 k, srs_d8 a, srs_d8 b) {
-    srs_k8 r = srs8_ge(a, b), kv = srs_k2v(k);
-#define SRS_ANDK_(q) r.v##q &= kv.v##q;
-    SRS_EACH(SRS_ANDK_)
-#undef SRS_ANDK_
-    return r;
-}
-static inline __attribute__((always_inline)) srs_d8 srs8_add_if(srs_d8 s, srs_k8 m, srs_d8 x) {
-#define SRS_ADDIF_(q) s.v##q += (srs_vd)((srs_vl)x.v##q & m.v##q);
-    SRS_EACH(SRS_ADDIF_)
-#undef SRS_ADDIF_
-    return s;
-}
-static inline __attribute__((always_inline)) srs_d8 srs8_min_if(srs_d8 s, srs_k8 m, srs_d8 x) {
-    const srs_vl inf = (srs_vl){0} + (int64_t)0x7FF0000000000000;
-#define SRS_MINIF_(q)                                                              \
-    {                                                                              \
-        srs_vd c = (srs_vd)(((srs_vl)x.v##q & m.v##q) | (inf & ~m.v##q));          \
-        srs_vl lt = s.v##q < c;                                                    \
-        s.v##q = (srs_vd)(((srs_vl)s.v##q & lt) | ((srs_vl)c & ~lt));              \
-    }
-    SRS_EACH(SRS_MINIF_)
-#undef SRS_MINIF_
-    return s;
-}
-static inline __attribute__((always_inline)) srs_d8 srs8_add(srs_d8 a, srs_d8 b) {
-#define SRS_ADD8_(q) a.v##q += b.v##q;
-    SRS_EACH(SRS_ADD8_)
-#undef SRS_ADD8_
-    return a;
-}
-static inline __attribute__((always_inline)) srs_d8 srs8_min(srs_d8 a, srs_d8 b) {
-#define SRS_MIN8_(q)                                                               \
-    {                                                                              \
-        srs_vl lt = a.v##q < b.v##q;                                               \
-        a.v##q = (srs_vd)(((srs_vl)a.v##q & lt) | ((srs_vl)b.v##q & ~lt));         \
-    }
-    SRS_EACH(SRS_MIN8_)
-#undef SRS_MIN8_
-    return a;
-}
-#endif
 #endif  // SRS_SIMD512_H

@@ -4,12 +4,14 @@
  * once straight from the input against a bracket of the root estimated from a
  * subsample; the solvers then run on the samples inside the bracket alone.
  *
- * Built once per CPU level (v2, v3, v4; neon; native): the pass is AVX-512
- * intrinsics, native at v4, over 16 fixed lanes whatever the level, so every
- * level gives the same bits. Below v4 the pass (bpass_f32), the bracket sums
- * (mid_sums_tot) and the subsample brackets (sub_brackets) have a second form
- * in vector extensions at the level's width (simd512.h's srs_vd) with the same
- * lanes and operations; the float64 pass goes through SIMDe and simd512.h.
+ * Built once per CPU level (v2, v3, v4; neon; native), each hot path in one
+ * form: the float pass (bpass_f32), the bracket sums (mid_sums_tot) and the
+ * subsample brackets (sub_brackets) are GCC vector extensions at the level's
+ * width (host/simd512.h's srs_vd and srs_vf: eight doubles at v4, four with
+ * AVX2, two with SSE or NEON) with simd512.h's operations per level; the
+ * float64 pass (bpass_f64) is AVX-512 intrinsics, native at v4 and through
+ * SIMDe and simd512.h below it. The pass runs over 16 fixed lanes whatever
+ * the level, so every level gives the same bits.
  */
 #include <float.h>
 #include <math.h>
@@ -75,171 +77,39 @@ static inline double lanes_sum(const double *a) {
     return s;
 }
 
-#if defined(__AVX512F__)
-// One block of 16 samples: x (16 floats, lanes past the row hold u_0, masked
-// out of tm).
-#define BPASS_BLOCK_F32(x, tm)                                                       \
-    do {                                                                             \
-        mn = _mm512_min_ps(mn, x);                                                   \
-        mx = _mm512_max_ps(mx, x);                                                   \
-        __mmask16 mh_ = _mm512_mask_cmp_ps_mask(tm, x, vhi, _CMP_GE_OQ);              \
-        __mmask16 mm_ = _mm512_kandn(mh_, _mm512_mask_cmp_ps_mask(tm, x, vlo, _CMP_GE_OQ)); \
-        __m512d d0_ = _mm512_sub_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(x)), vref); \
-        __m512d d1_ = _mm512_sub_pd(                                                 \
-            _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(x), 1))), vref); \
-        t0 = _mm512_add_pd(t0, d0_);                                                 \
-        t1 = _mm512_add_pd(t1, d1_);                                                 \
-        s0 = _mm512_mask_add_pd(s0, (__mmask8)mh_, s0, d0_);                         \
-        s1 = _mm512_mask_add_pd(s1, (__mmask8)(mh_ >> 8), s1, d1_);                  \
-        c += __builtin_popcount((unsigned)mh_);                                      \
-        _mm512_storeu_ps(mid + k, _mm512_maskz_compress_ps(mm_, x));                 \
-        k += __builtin_popcount((unsigned)mm_);                                      \
-    } while (0)
-
-// mid: (n + 16,) floats
-static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, double t_hi, float *mid,
-                      bpass_t *r) {
-    const __m512 vlo = _mm512_set1_ps(ceil_to_float(t_lo)), vhi = _mm512_set1_ps(ceil_to_float(t_hi));
-    const __m512d vref = _mm512_set1_pd(ref);
-    __m512 mn = _mm512_set1_ps(src[0]), mx = mn;
-    __m512d t0 = _mm512_setzero_pd(), t1 = t0, s0 = t0, s1 = t0;
-    int64_t k = 0, j = 0, c = 0;
-    for (; j + PASS_LANES <= n; j += PASS_LANES) {
-        __m512 x = _mm512_loadu_ps(src + j);
-        BPASS_BLOCK_F32(x, (__mmask16)0xFFFF);
-    }
-    if (j < n) {
-        __mmask16 tm = (__mmask16)((1u << (n - j)) - 1);
-        __m512 x = _mm512_mask_loadu_ps(_mm512_set1_ps(src[0]), tm, src + j);
-        BPASS_BLOCK_F32(x, tm);
-    }
-    double ta[PASS_LANES], sa[PASS_LANES];
-    _mm512_storeu_pd(ta, t0); _mm512_storeu_pd(ta + 8, t1);
-    _mm512_storeu_pd(sa, s0); _mm512_storeu_pd(sa + 8, s1);
-    r->t_all = lanes_sum(ta);
-    r->s_hi = lanes_sum(sa);
-    r->c_hi = c;
-    r->c_mid = k;
-    r->umin = _mm512_reduce_min_ps(mn);
-    r->umax = _mm512_reduce_max_ps(mx);
-}
-#else
-// Below AVX-512, the same pass in the level's own vectors (FW floats, W
-// doubles a vector): the same lanes (sample j in lane j mod 16) and the same
+// The pass on floats in the level's own vectors (FW floats, W doubles a
+// vector: 16 and 8 at v4, 8 and 4 with AVX2, 4 and 2 with SSE or NEON), with
+// the same lanes at every level (sample j in lane j mod 16) and the same
 // operation in each. The float compares select the samples (the counts and
-// the bracket's samples); the sums use the same compares on the samples as
-// doubles, exact conversions of the floats against the float thresholds
-// converted, which select the same samples. The bracket's samples are
-// compressed through a table of lane orders (AVX2) or stored without branches.
+// the bracket's samples); the sums select the same samples (the float mask
+// split at v4; below it the samples as doubles, exact conversions of the
+// floats, against the float threshold converted). The bracket's samples are
+// stored by simd512.h's compress (vcompressps at v4, a table of lane orders
+// with AVX2, stores without branches otherwise).
 enum { BP_FW = SRS_VB / 4, BP_W = SRS_VB / 8, BP_NF = PASS_LANES / BP_FW };
-#if defined(__AVX2__)
-// The lanes of a mask, in order, as the bytes of an index vector (the rest 0).
-static const uint64_t bp_lut8[256] = {
-    0x0000000000000000u, 0x0000000000000000u, 0x0000000000000001u, 0x0000000000000100u,
-    0x0000000000000002u, 0x0000000000000200u, 0x0000000000000201u, 0x0000000000020100u,
-    0x0000000000000003u, 0x0000000000000300u, 0x0000000000000301u, 0x0000000000030100u,
-    0x0000000000000302u, 0x0000000000030200u, 0x0000000000030201u, 0x0000000003020100u,
-    0x0000000000000004u, 0x0000000000000400u, 0x0000000000000401u, 0x0000000000040100u,
-    0x0000000000000402u, 0x0000000000040200u, 0x0000000000040201u, 0x0000000004020100u,
-    0x0000000000000403u, 0x0000000000040300u, 0x0000000000040301u, 0x0000000004030100u,
-    0x0000000000040302u, 0x0000000004030200u, 0x0000000004030201u, 0x0000000403020100u,
-    0x0000000000000005u, 0x0000000000000500u, 0x0000000000000501u, 0x0000000000050100u,
-    0x0000000000000502u, 0x0000000000050200u, 0x0000000000050201u, 0x0000000005020100u,
-    0x0000000000000503u, 0x0000000000050300u, 0x0000000000050301u, 0x0000000005030100u,
-    0x0000000000050302u, 0x0000000005030200u, 0x0000000005030201u, 0x0000000503020100u,
-    0x0000000000000504u, 0x0000000000050400u, 0x0000000000050401u, 0x0000000005040100u,
-    0x0000000000050402u, 0x0000000005040200u, 0x0000000005040201u, 0x0000000504020100u,
-    0x0000000000050403u, 0x0000000005040300u, 0x0000000005040301u, 0x0000000504030100u,
-    0x0000000005040302u, 0x0000000504030200u, 0x0000000504030201u, 0x0000050403020100u,
-    0x0000000000000006u, 0x0000000000000600u, 0x0000000000000601u, 0x0000000000060100u,
-    0x0000000000000602u, 0x0000000000060200u, 0x0000000000060201u, 0x0000000006020100u,
-    0x0000000000000603u, 0x0000000000060300u, 0x0000000000060301u, 0x0000000006030100u,
-    0x0000000000060302u, 0x0000000006030200u, 0x0000000006030201u, 0x0000000603020100u,
-    0x0000000000000604u, 0x0000000000060400u, 0x0000000000060401u, 0x0000000006040100u,
-    0x0000000000060402u, 0x0000000006040200u, 0x0000000006040201u, 0x0000000604020100u,
-    0x0000000000060403u, 0x0000000006040300u, 0x0000000006040301u, 0x0000000604030100u,
-    0x0000000006040302u, 0x0000000604030200u, 0x0000000604030201u, 0x0000060403020100u,
-    0x0000000000000605u, 0x0000000000060500u, 0x0000000000060501u, 0x0000000006050100u,
-    0x0000000000060502u, 0x0000000006050200u, 0x0000000006050201u, 0x0000000605020100u,
-    0x0000000000060503u, 0x0000000006050300u, 0x0000000006050301u, 0x0000000605030100u,
-    0x0000000006050302u, 0x0000000605030200u, 0x0000000605030201u, 0x0000060503020100u,
-    0x0000000000060504u, 0x0000000006050400u, 0x0000000006050401u, 0x0000000605040100u,
-    0x0000000006050402u, 0x0000000605040200u, 0x0000000605040201u, 0x0000060504020100u,
-    0x0000000006050403u, 0x0000000605040300u, 0x0000000605040301u, 0x0000060504030100u,
-    0x0000000605040302u, 0x0000060504030200u, 0x0000060504030201u, 0x0006050403020100u,
-    0x0000000000000007u, 0x0000000000000700u, 0x0000000000000701u, 0x0000000000070100u,
-    0x0000000000000702u, 0x0000000000070200u, 0x0000000000070201u, 0x0000000007020100u,
-    0x0000000000000703u, 0x0000000000070300u, 0x0000000000070301u, 0x0000000007030100u,
-    0x0000000000070302u, 0x0000000007030200u, 0x0000000007030201u, 0x0000000703020100u,
-    0x0000000000000704u, 0x0000000000070400u, 0x0000000000070401u, 0x0000000007040100u,
-    0x0000000000070402u, 0x0000000007040200u, 0x0000000007040201u, 0x0000000704020100u,
-    0x0000000000070403u, 0x0000000007040300u, 0x0000000007040301u, 0x0000000704030100u,
-    0x0000000007040302u, 0x0000000704030200u, 0x0000000704030201u, 0x0000070403020100u,
-    0x0000000000000705u, 0x0000000000070500u, 0x0000000000070501u, 0x0000000007050100u,
-    0x0000000000070502u, 0x0000000007050200u, 0x0000000007050201u, 0x0000000705020100u,
-    0x0000000000070503u, 0x0000000007050300u, 0x0000000007050301u, 0x0000000705030100u,
-    0x0000000007050302u, 0x0000000705030200u, 0x0000000705030201u, 0x0000070503020100u,
-    0x0000000000070504u, 0x0000000007050400u, 0x0000000007050401u, 0x0000000705040100u,
-    0x0000000007050402u, 0x0000000705040200u, 0x0000000705040201u, 0x0000070504020100u,
-    0x0000000007050403u, 0x0000000705040300u, 0x0000000705040301u, 0x0000070504030100u,
-    0x0000000705040302u, 0x0000070504030200u, 0x0000070504030201u, 0x0007050403020100u,
-    0x0000000000000706u, 0x0000000000070600u, 0x0000000000070601u, 0x0000000007060100u,
-    0x0000000000070602u, 0x0000000007060200u, 0x0000000007060201u, 0x0000000706020100u,
-    0x0000000000070603u, 0x0000000007060300u, 0x0000000007060301u, 0x0000000706030100u,
-    0x0000000007060302u, 0x0000000706030200u, 0x0000000706030201u, 0x0000070603020100u,
-    0x0000000000070604u, 0x0000000007060400u, 0x0000000007060401u, 0x0000000706040100u,
-    0x0000000007060402u, 0x0000000706040200u, 0x0000000706040201u, 0x0000070604020100u,
-    0x0000000007060403u, 0x0000000706040300u, 0x0000000706040301u, 0x0000070604030100u,
-    0x0000000706040302u, 0x0000070604030200u, 0x0000070604030201u, 0x0007060403020100u,
-    0x0000000000070605u, 0x0000000007060500u, 0x0000000007060501u, 0x0000000706050100u,
-    0x0000000007060502u, 0x0000000706050200u, 0x0000000706050201u, 0x0000070605020100u,
-    0x0000000007060503u, 0x0000000706050300u, 0x0000000706050301u, 0x0000070605030100u,
-    0x0000000706050302u, 0x0000070605030200u, 0x0000070605030201u, 0x0007060503020100u,
-    0x0000000007060504u, 0x0000000706050400u, 0x0000000706050401u, 0x0000070605040100u,
-    0x0000000706050402u, 0x0000070605040200u, 0x0000070605040201u, 0x0007060504020100u,
-    0x0000000706050403u, 0x0000070605040300u, 0x0000070605040301u, 0x0007060504030100u,
-    0x0000070605040302u, 0x0007060504030200u, 0x0007060504030201u, 0x0706050403020100u,
-};
-// The lanes of x in mask gm, in order, stored at mid + k (eight floats
-// written; the mid buffer has room past the row).
-#define BP_COMPRESS(x, gm)                                                                               \
-    do {                                                                                                 \
-        const unsigned gm_ = (gm);                                                                       \
-        const __m256i ix_ = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)bp_lut8[gm_]));           \
-        _mm256_storeu_ps(mid + k, _mm256_permutevar8x32_ps((__m256)(x), ix_));                           \
-        k += __builtin_popcount(gm_);                                                                    \
-    } while (0)
-#else
-#define BP_COMPRESS(x, gm)                                                                               \
-    do {                                                                                                 \
-        const unsigned gm_ = (gm);                                                                       \
-        for (int e_ = 0; e_ < BP_FW; e_++) {                                                             \
-            mid[k] = (x)[e_];                                                                            \
-            k += gm_ >> e_ & 1;                                                                          \
-        }                                                                                                \
-    } while (0)
-#endif
+// One block of 16 samples at xs; TAIL: lanes past the row (they hold u_0)
+// are masked out by tmf and tmd.
 #define BPASS_BLOCK_V(xs, TAIL)                                                                          \
     do {                                                                                                 \
         for (int f = 0; f < BP_NF; f++) {                                                                \
             const srs_vf x = *(const srs_vfa *)((xs) + f * BP_FW);                                      \
             mn[f] = srs_vminf(mn[f], x);                                                                 \
             mx[f] = srs_vmaxf(mx[f], x);                                                                 \
-            srs_vi h = x >= vhi, g = (x >= vlo) & ~h;                                                    \
+            srs_mf h = srs_vgef(x, vhi), g = srs_vgef(x, vlo) & ~h;                                      \
             if (TAIL) {                                                                                  \
                 h &= tmf[f];                                                                             \
                 g &= tmf[f];                                                                             \
             }                                                                                            \
-            cnt[f] += h;                                                                                 \
-            BP_COMPRESS(x, srs_vbitsf(g));                                                               \
+            cnt[f] = srs_vcountf(cnt[f], h);                                                             \
+            k += srs_vcompressf(mid + k, x, g);                                                          \
             for (int e = 0; e < 2; e++) {                                                                \
                 const int q = 2 * f + e;                                                                 \
-                const srs_vd xd = __builtin_convertvector(*(const srs_vfu *)((xs) + q * BP_W), srs_vd);  \
+                const srs_vd xd = srs_vloadf((xs) + q * BP_W);                             \
                 const srs_vd d = xd - vref;                                                              \
-                srs_vl hd = xd >= vhid;                                                                  \
+                srs_md hd = srs_vge_fromf(h, e, xd, vhid);                                               \
                 if (TAIL) hd &= tmd[q];                                                                  \
                 t[q] += d;                                                                               \
-                sv[q] += (srs_vd)((srs_vl)d & hd);                                                       \
+                sv[q] = srs_vaddif(sv[q], hd, d);                                                        \
             }                                                                                            \
         }                                                                                                \
     } while (0)
@@ -252,8 +122,9 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
     const srs_vd vref = (srs_vd){0} + ref, vhid = (srs_vd){0} + (double)fhi;
     srs_vf mn[BP_NF], mx[BP_NF];
     srs_vd t[2 * BP_NF], sv[2 * BP_NF];
-    srs_vi cnt[BP_NF], tmf[BP_NF];   // tmf, tmd: the lanes of the row's last block
-    srs_vl tmd[2 * BP_NF];
+    srs_vi cnt[BP_NF];
+    srs_mf tmf[BP_NF];   // tmf, tmd: the lanes of the row's last block
+    srs_md tmd[2 * BP_NF];
     for (int f = 0; f < BP_NF; f++) {
         mn[f] = mx[f] = (srs_vf){0} + src[0];
         cnt[f] = (srs_vi){0};
@@ -261,12 +132,11 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
     for (int q = 0; q < 2 * BP_NF; q++) t[q] = sv[q] = (srs_vd){0};
     int64_t k = 0, j = 0, c = 0;
     while (j + PASS_LANES <= n) {
-        // the counts in 32-bit lanes (minus the samples, a true compare is
-        // -1), added up every 2^24 blocks
+        // the counts in 32-bit lanes, added up every 2^24 blocks
         const int64_t end = j + ((n - j) / PASS_LANES < (1 << 24) ? (n - j) / PASS_LANES : (1 << 24)) * PASS_LANES;
         for (; j < end; j += PASS_LANES) BPASS_BLOCK_V(src + j, 0);
         for (int f = 0; f < BP_NF; f++) {
-            for (int e = 0; e < BP_FW; e++) c -= cnt[f][e];
+            c += srs_vhsumi(cnt[f]);
             cnt[f] = (srs_vi){0};
         }
     }
@@ -274,38 +144,29 @@ static void bpass_f32(const float *src, int64_t n, double ref, double t_lo, doub
         // the row's end: lanes past it hold u_0 (d = 0) and are masked out of the compares
         float xt[PASS_LANES];
         for (int i = 0; i < PASS_LANES; i++) xt[i] = j + i < n ? src[j + i] : src[0];
-        for (int f = 0; f < BP_NF; f++)
-            for (int e = 0; e < BP_FW; e++) tmf[f][e] = j + f * BP_FW + e < n ? -1 : 0;
-        for (int q = 0; q < 2 * BP_NF; q++)
-            for (int e = 0; e < BP_W; e++) tmd[q][e] = j + q * BP_W + e < n ? -1 : 0;
+        for (int f = 0; f < BP_NF; f++) tmf[f] = srs_vfirstf(n - j - f * BP_FW);
+        for (int q = 0; q < 2 * BP_NF; q++) tmd[q] = srs_vfirst(n - j - q * BP_W);
         BPASS_BLOCK_V(xt, 1);
-        for (int f = 0; f < BP_NF; f++)
-            for (int e = 0; e < BP_FW; e++) c -= cnt[f][e];
+        for (int f = 0; f < BP_NF; f++) c += srs_vhsumi(cnt[f]);
     }
     double ta[PASS_LANES], sa[PASS_LANES];
-    float mna[PASS_LANES], mxa[PASS_LANES];
+    float a = srs_vhminf(mn[0]), z = srs_vhmaxf(mx[0]);
     for (int q = 0; q < 2 * BP_NF; q++) {
         memcpy(ta + q * BP_W, &t[q], sizeof t[q]);
         memcpy(sa + q * BP_W, &sv[q], sizeof sv[q]);
     }
-    for (int f = 0; f < BP_NF; f++) {
-        memcpy(mna + f * BP_FW, &mn[f], sizeof mn[f]);
-        memcpy(mxa + f * BP_FW, &mx[f], sizeof mx[f]);
+    for (int f = 1; f < BP_NF; f++) {
+        const float af = srs_vhminf(mn[f]), zf = srs_vhmaxf(mx[f]);
+        a = af < a ? af : a;
+        z = zf > z ? zf : z;
     }
     r->t_all = lanes_sum(ta);
     r->s_hi = lanes_sum(sa);
     r->c_hi = c;
     r->c_mid = k;
-    // as _mm512_reduce_min_ps and _mm512_reduce_max_ps below AVX-512 (simd512.h)
-    float a = mna[0], z = mxa[0];
-    for (int i = 1; i < PASS_LANES; i++) {
-        a = mna[i] < a ? mna[i] : a;
-        z = mxa[i] > z ? mxa[i] : z;
-    }
     r->umin = a;
     r->umax = z;
 }
-#endif
 
 // The same pass on doubles: lanes 0-7 and 8-15 of each block of 16 as two
 // vectors, so the sums run exactly as in bpass_f32.
@@ -367,100 +228,45 @@ static inline double tree8(const double *a) {
     return ((a[0] + a[4]) + (a[2] + a[6])) + ((a[1] + a[5]) + (a[3] + a[7]));
 }
 
-#if defined(__AVX512F__)
-#define MID_BLOCK(q, tm)                                                        \
-    do {                                                                        \
-        __m512d x_ = _mm512_maskz_loadu_pd(tm, dd + j);                         \
-        __mmask8 a_ = _mm512_mask_cmp_pd_mask(tm, x_, vm, _CMP_GE_OQ);          \
-        vs##q = _mm512_mask_add_pd(vs##q, a_, vs##q, x_);                       \
-        vc##q = _mm512_mask_add_pd(vc##q, a_, vc##q, one);                      \
-        vn##q = _mm512_mask_min_pd(vn##q, a_, vn##q, x_);                       \
-        j += 8;                                                                 \
-    } while (0)
-#define MID_TAIL_MASK (__mmask8)(k - j >= 8 ? 0xFF : (1u << (k - j)) - 1)
-
-// mid_sums, and with tot != NULL also the plain sum of dd (any fixed order):
-// the bracket check needs it, and the first Dinkelbach step comes with it.
-static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s, double *c, double *mh,
-                                double *tot) {
-    double sa[8], ca[8], ma[8], ta[8];
-    const __m512d vm = _mm512_set1_pd(m), one = _mm512_set1_pd(1.0), inf = _mm512_set1_pd(INFINITY);
-    __m512d vs0 = _mm512_setzero_pd(), vs1 = vs0, vs2 = vs0, vs3 = vs0;
-    __m512d vc0 = vs0, vc1 = vs0, vc2 = vs0, vc3 = vs0, vt = vs0;
-    __m512d vn0 = inf, vn1 = inf, vn2 = inf, vn3 = inf;
-    int64_t j = 0;
-    // four blocks of eight a step, then the tail; BLK is MID_BLOCK or MID_BLOCK_T
-#define MID_LOOP(BLK)                                                           \
-    do {                                                                        \
-        while (j + 32 <= k) {                                                   \
-            BLK(0, 0xFF); BLK(1, 0xFF); BLK(2, 0xFF); BLK(3, 0xFF);             \
-        }                                                                       \
-        if (j < k) BLK(0, MID_TAIL_MASK);                                       \
-        if (j < k) BLK(1, MID_TAIL_MASK);                                       \
-        if (j < k) BLK(2, MID_TAIL_MASK);                                       \
-        if (j < k) BLK(3, MID_TAIL_MASK);                                       \
-    } while (0)
-#define MID_BLOCK_T(q, tm) do { vt = _mm512_add_pd(vt, _mm512_maskz_loadu_pd(tm, dd + j)); MID_BLOCK(q, tm); } while (0)
-    if (tot) MID_LOOP(MID_BLOCK_T);
-    else MID_LOOP(MID_BLOCK);
-#undef MID_BLOCK_T
-#undef MID_LOOP
-    _mm512_storeu_pd(sa, _mm512_add_pd(_mm512_add_pd(vs0, vs1), _mm512_add_pd(vs2, vs3)));
-    _mm512_storeu_pd(ca, _mm512_add_pd(_mm512_add_pd(vc0, vc1), _mm512_add_pd(vc2, vc3)));
-    _mm512_storeu_pd(ma, _mm512_min_pd(_mm512_min_pd(vn0, vn1), _mm512_min_pd(vn2, vn3)));
-    _mm512_storeu_pd(ta, vt);
-    double mm = INFINITY;
-    for (int l = 0; l < 8; l++) mm = lo2(mm, ma[l]);
-    *s = tree8(sa);
-    *c = tree8(ca);
-    *mh = mm;
-    if (tot) *tot = tree8(ta);
-}
-#else
-// Below AVX-512, the same sums in the level's own vectors: the lanes of the
-// sum of dd >= m and of the plain sum as above (sample j in lane j mod 32,
-// and j mod 8), the same adds in the same order. The count, a sum of ones and
-// exact in any order, is kept as an integer, and the min of the active
-// samples, which only meets the test mh >= next, in two accumulators.
+// mid_sums, and with tot != NULL also the plain sum of dd (sample j in lane j
+// mod 8): the bracket check needs it, and the first Dinkelbach step comes
+// with it. In the level's own vectors (W lanes, NV vectors a block of eight),
+// the same lanes and adds at every level. The count, a sum of ones and exact
+// in any order, is kept as an integer, and the min of the active samples,
+// which only meets the test mh >= next, in two accumulators.
 static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s, double *c, double *mh,
                                 double *tot) {
     enum { W = SRS_VB / 8, NV = 8 / W };   // lanes and vectors per block of eight
     const srs_vd vm = (srs_vd){0} + m, inf = (srs_vd){0} + INFINITY, zero = {0};
     srs_vd vs[4][NV], vt[NV], n0 = inf, n1 = inf;
-    srs_vl cnt = {0};   // minus the active samples
+    srs_vl cnt = {0};
     for (int q = 0; q < 4; q++)
         for (int h = 0; h < NV; h++) vs[q][h] = zero;
     for (int h = 0; h < NV; h++) vt[h] = zero;
     int64_t j = 0;
-    double tail[32];
-    const int64_t kfull = k & ~(int64_t)31;
-    for (const double *x0 = dd;; x0 += 32, j += 32) {
-        // the last blocks: the rest of dd, zero padded, masked out of the compares
-        const int last = j >= kfull;
-        if (last) {
-            if (j >= k) break;
-            for (int i = 0; i < 32; i++) tail[i] = j + i < k ? dd[j + i] : 0.0;
-            x0 = tail;
-        }
-        for (int q = 0; q < 4; q++) {
-            if (last && j + 8 * q >= k) break;   // blocks past the end are not summed at all
-            for (int h = 0; h < NV; h++) {
-                const srs_vd x = SRS_VQ(x0 + 8 * q, h);
-                srs_vl a = x >= vm;
-                if (last) {
-                    srs_vl in;
-                    for (int e = 0; e < W; e++) in[e] = j + 8 * q + h * W + e < k ? -1 : 0;
-                    a &= in;
-                }
-                vs[q][h] += (srs_vd)((srs_vl)x & a);
-                cnt += a;
-                if (h & 1) n1 = srs_vmin(n1, srs_vsel(a, x, inf));
-                else n0 = srs_vmin(n0, srs_vsel(a, x, inf));
-                if (tot) vt[h] += x;
-            }
-        }
-        if (last) break;
-    }
+    // vector h of block q of the four at j; TAIL: the last blocks, read up
+    // to k (zero past it) and masked there
+#define MID_V(q, h, TAIL)                                                                                \
+    do {                                                                                                 \
+        const int64_t o_ = j + 8 * (q) + (h) * W;                                                        \
+        srs_vd x_;                                                                                       \
+        if (TAIL) x_ = srs_vloadn(dd + o_, k - o_, 0.0);                                                 \
+        else x_ = SRS_VQ(dd + o_, 0);                                                                    \
+        srs_md a_ = srs_vge(x_, vm);                                                                     \
+        if (TAIL) a_ &= srs_vfirst(k - o_);                                                              \
+        vs[q][h] = srs_vaddif(vs[q][h], a_, x_);                                                         \
+        cnt = srs_vcount(cnt, a_);                                                                       \
+        if ((h) & 1) n1 = srs_vminif(n1, a_, x_);                                                        \
+        else n0 = srs_vminif(n0, a_, x_);                                                                \
+        if (tot) vt[h] += x_;                                                                            \
+    } while (0)
+    for (; j + 32 <= k; j += 32)
+        for (int q = 0; q < 4; q++)
+            for (int h = 0; h < NV; h++) MID_V(q, h, 0);
+    // blocks past the end are not summed at all
+    for (int q = 0; q < 4 && j + 8 * q < k; q++)
+        for (int h = 0; h < NV; h++) MID_V(q, h, 1);
+#undef MID_V
     double sa[8], ta[8];
     for (int h = 0; h < NV; h++) {
         SRS_VQW(sa, h) = (vs[0][h] + vs[1][h]) + (vs[2][h] + vs[3][h]);
@@ -471,14 +277,13 @@ static inline void mid_sums_tot(const double *dd, int64_t k, double m, double *s
     int64_t cn = 0;
     for (int e = 0; e < W; e++) {
         mm = lo2(mm, nm[e]);
-        cn -= cnt[e];
+        cn += cnt[e];
     }
     *s = tree8(sa);
     *c = (double)cn;
     *mh = mm;
     if (tot) *tot = tree8(ta);
 }
-#endif
 
 static inline void mid_sums(const double *dd, int64_t k, double m, double *s, double *c, double *mh) {
     mid_sums_tot(dd, k, m, s, c, mh, NULL);
@@ -510,89 +315,17 @@ void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold
         fpc[l] = 1.0 - (double)SUB_N / (double)n;
         mn[l] = mx[l] = sum[l] = 0;
     }
-#if defined(__AVX512F__)
     {
-        // sample i of the eight rows as one vector: no scattered scalar stores
-        const __m512d vref = _mm512_loadu_pd(ref);
-        __m512d vmn = _mm512_setzero_pd(), vmx = vmn, vsum = vmn;
-#define SUB_AT(T, l) (*(const T *)(src[l] + i * stride[l]))
-        for (int i = 0; i < SUB_N; i++) {
-            __m512d xi;
-            if (b->reward.dtype == SRS_F32)
-                xi = _mm512_cvtps_pd(_mm256_setr_ps(SUB_AT(float, 0), SUB_AT(float, 1), SUB_AT(float, 2),
-                                                    SUB_AT(float, 3), SUB_AT(float, 4), SUB_AT(float, 5),
-                                                    SUB_AT(float, 6), SUB_AT(float, 7)));
-            else
-                xi = _mm512_setr_pd(SUB_AT(double, 0), SUB_AT(double, 1), SUB_AT(double, 2), SUB_AT(double, 3),
-                                    SUB_AT(double, 4), SUB_AT(double, 5), SUB_AT(double, 6), SUB_AT(double, 7));
-#undef SUB_AT
-            xi = _mm512_sub_pd(xi, vref);
-            _mm512_store_pd(x + i * LANES, xi);
-            vmn = _mm512_min_pd(vmn, xi);
-            vmx = _mm512_max_pd(vmx, xi);
-            vsum = _mm512_add_pd(vsum, xi);
-        }
-        _mm512_storeu_pd(mn, vmn);
-        _mm512_storeu_pd(mx, vmx);
-        _mm512_storeu_pd(sum, vsum);
-    }
-    for (int l = 0; l < LANES; l++) {
-        eps[l] = preset_row(o, mn[l], mx[l], s).eps;
-        m[l] = sum[l] / SUB_N;
-    }
-    {
-        const __m512d one = _mm512_set1_pd(1.0), veps = _mm512_loadu_pd(eps), vsum = _mm512_loadu_pd(sum);
-        const __m512d vn = _mm512_set1_pd(SUB_N), vzero = _mm512_setzero_pd();
-        // the empty set's value (uni_value); A(m) is never empty from the mean, kept for form
-        const __m512d vempty = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(veps, vzero, _CMP_GT_OQ),
-                                                    _mm512_loadu_pd(mx), _mm512_div_pd(vsum, vn));
-        __m512d vm = _mm512_loadu_pd(m);
-        __mmask8 live = 0xFF;
-        for (int it = 0; it < SUB_N + 2 && live; it++) {
-            // two accumulators: the adds of one pass do not all wait on each other
-            __m512d s0 = vzero, s1 = vzero, p0 = vzero, p1 = vzero;
-            __m512d n0 = _mm512_set1_pd(INFINITY), n1 = n0;
-            for (int i = 0; i < SUB_N; i += 2) {
-                __m512d x0 = _mm512_load_pd(x + i * LANES), x1 = _mm512_load_pd(x + (i + 1) * LANES);
-                __mmask8 a0 = _mm512_cmp_pd_mask(x0, vm, _CMP_GE_OQ), a1 = _mm512_cmp_pd_mask(x1, vm, _CMP_GE_OQ);
-                s0 = _mm512_mask_add_pd(s0, a0, s0, x0);
-                s1 = _mm512_mask_add_pd(s1, a1, s1, x1);
-                p0 = _mm512_mask_add_pd(p0, a0, p0, one);
-                p1 = _mm512_mask_add_pd(p1, a1, p1, one);
-                n0 = _mm512_mask_min_pd(n0, a0, n0, x0);
-                n1 = _mm512_mask_min_pd(n1, a1, n1, x1);
-            }
-            __m512d sh = _mm512_add_pd(s0, s1), ph = _mm512_add_pd(p0, p1), mh = _mm512_min_pd(n0, n1);
-            __m512d num = _mm512_add_pd(sh, _mm512_mul_pd(veps, _mm512_sub_pd(vsum, sh)));
-            __m512d den = _mm512_add_pd(ph, _mm512_mul_pd(veps, _mm512_sub_pd(vn, ph)));
-            __m512d next = _mm512_mask_blend_pd(_mm512_cmp_pd_mask(ph, vzero, _CMP_LE_OQ),
-                                                _mm512_div_pd(num, den), vempty);
-            // done unless some active sample lies below next and next rose
-            __mmask8 go = _mm512_cmp_pd_mask(mh, next, _CMP_LT_OQ) & _mm512_cmp_pd_mask(next, vm, _CMP_GT_OQ);
-            vm = _mm512_mask_mov_pd(vm, live, next);
-            live &= go;
-        }
-        _mm512_storeu_pd(m, vm);
-    }
-#else
-    {
-        // Below AVX-512 the same steps one native vector of lanes at a time
-        // (W rows): the same operations per lane as the v4 code above, with
-        // the subsample's active count an integer (a sum of ones, exact in
-        // any order).
-        enum { W = SRS_VB / 8 };
+        // One native vector of lanes at a time (W rows), with the
+        // subsample's active count an integer (a sum of ones, exact in any
+        // order).
+        const int f32 = b->reward.dtype == SRS_F32;
         const srs_vd zero = {0}, inf = zero + INFINITY, vn = zero + SUB_N;
         for (int q = 0; q < SRS_NV; q++) {
             const srs_vd vref = SRS_VQ(ref, q);
             srs_vd vmn = zero, vmx = zero, vsum = zero;
             for (int i = 0; i < SUB_N; i++) {
-                srs_vd xi;
-                for (int e = 0; e < W; e++) {
-                    const int l = q * W + e;
-                    xi[e] = b->reward.dtype == SRS_F32 ? (double)*(const float *)(src[l] + i * stride[l])
-                                                       : *(const double *)(src[l] + i * stride[l]);
-                }
-                xi -= vref;
+                const srs_vd xi = srs_vgather(src, stride, i, q, f32) - vref;
                 SRS_VQW(x + i * LANES, q) = xi;
                 vmn = srs_vmin(vmn, xi);
                 vmx = srs_vmax(vmx, xi);
@@ -609,34 +342,33 @@ void sub_brackets(const srs_batch_t *b, const int64_t *rows, const srs_threshold
         for (int q = 0; q < SRS_NV; q++) {
             const srs_vd veps = SRS_VQ(eps, q), vsum = SRS_VQ(sum, q);
             // the empty set's value (uni_value); A(m) is never empty from the mean, kept for form
-            const srs_vd vempty = srs_vsel(veps > zero, vsum / vn, SRS_VQ(mx, q));
+            const srs_vd vempty = srs_vsel(srs_vgt(veps, zero), vsum / vn, SRS_VQ(mx, q));
             srs_vd vm = SRS_VQ(m, q);
-            srs_vl live = (srs_vl){0} - 1;
+            srs_md live = srs_vall();
             for (int it = 0; it < SUB_N + 2 && srs_vbits(live); it++) {
                 srs_vd s0 = zero, s1 = zero, n0 = inf, n1 = inf;
-                srs_vl c = {0};   // minus the active samples
+                srs_vl c = {0};   // the active samples
                 for (int i = 0; i < SUB_N; i += 2) {
                     const srs_vd x0 = SRS_VQ(x + i * LANES, q), x1 = SRS_VQ(x + (i + 1) * LANES, q);
-                    const srs_vl a0 = x0 >= vm, a1 = x1 >= vm;
-                    s0 += (srs_vd)((srs_vl)x0 & a0);
-                    s1 += (srs_vd)((srs_vl)x1 & a1);
-                    c += a0 + a1;
-                    n0 = srs_vmin(n0, srs_vsel(a0, x0, inf));
-                    n1 = srs_vmin(n1, srs_vsel(a1, x1, inf));
+                    const srs_md a0 = srs_vge(x0, vm), a1 = srs_vge(x1, vm);
+                    s0 = srs_vaddif(s0, a0, x0);
+                    s1 = srs_vaddif(s1, a1, x1);
+                    c = srs_vcount(srs_vcount(c, a0), a1);
+                    n0 = srs_vminif(n0, a0, x0);
+                    n1 = srs_vminif(n1, a1, x1);
                 }
                 const srs_vd sh = s0 + s1, mh = srs_vmin(n0, n1);
-                const srs_vd ph = (srs_vd)(-c | ((srs_vl){0} + 0x4330000000000000)) - 0x1p52;   // exact
+                const srs_vd ph = srs_vcount_pd(c);   // exact
                 const srs_vd num = sh + veps * (vsum - sh), den = ph + veps * (vn - ph);
-                const srs_vd next = srs_vsel(ph <= zero, vempty, num / den);
+                const srs_vd next = srs_vsel(srs_vle(ph, zero), vempty, num / den);
                 // done unless some active sample lies below next and next rose
-                const srs_vl go = (mh < next) & (next > vm);
+                const srs_md go = srs_vlt(mh, next) & srs_vgt(next, vm);
                 vm = srs_vsel(live, next, vm);
                 live &= go;
             }
             SRS_VQW(m, q) = vm;
         }
     }
-#endif
     double f2[LANES] = {0}, ws[LANES] = {0};
     for (int i = 0; i < SUB_N; i++) {
         const double *xi = x + i * LANES;

@@ -4,13 +4,15 @@
  * three solvers; uniform rows filled a group at a time through 8x8 transposes
  * and solved several groups at once (lanes_uniform).
  *
- * Built once per CPU level (v2, v3, v4; neon; native): the vector code is
- * AVX-512 intrinsics, native at v4 and through SIMDe and host/simd512.h's
- * vector-mask shims below it, with the same arithmetic and bits at every
- * level. Below v4 the transposed load (lanes_fill_uniform) and the pass
- * (ugroup_pass) of lanes_uniform have a second form in vector extensions at
- * the level's width (simd512.h's srs_vd), one native vector of lanes at a
- * time, with the same operations per lane.
+ * Built once per CPU level (v2, v3, v4; neon; native), each hot path in one
+ * form: the transposed load (lanes_fill_uniform) and the pass (ugroup_pass)
+ * of lanes_uniform are GCC vector extensions at the level's width
+ * (host/simd512.h's srs_vd: eight doubles at v4, four with AVX2, two with SSE
+ * or NEON), one native vector of lanes at a time, with simd512.h's
+ * operations per level; the rest of the vector code (lanes_bad,
+ * lanes_dinkelbach, lanes_preset, ugroup_setup, ugroup_finish) is AVX-512
+ * intrinsics, native at v4 and through SIMDe and simd512.h's shims below it.
+ * Every level computes the same arithmetic per lane and gives the same bits.
  */
 #include <float.h>
 #include <math.h>
@@ -38,28 +40,6 @@
 // transposes each 8x8 block in registers into the sample-major layout,
 // checking finiteness and the range on the way (the same values as the copy
 // one row at a time: d = u - u_0, padding d = 0).
-
-#if defined(__AVX512F__)
-static inline void transpose8(__m512d r[8]) {
-    __m512d t[8], u[8];
-    for (int q = 0; q < 8; q += 2) {
-        t[q] = _mm512_unpacklo_pd(r[q], r[q + 1]);
-        t[q + 1] = _mm512_unpackhi_pd(r[q], r[q + 1]);
-    }
-    u[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88);
-    u[1] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
-    u[2] = _mm512_shuffle_f64x2(t[0], t[2], 0xdd);
-    u[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xdd);
-    u[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88);
-    u[5] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
-    u[6] = _mm512_shuffle_f64x2(t[4], t[6], 0xdd);
-    u[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xdd);
-    for (int q = 0; q < 4; q++) {
-        r[q] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0x88);
-        r[q + 4] = _mm512_shuffle_f64x2(u[q], u[q + 4], 0xdd);
-    }
-}
-#endif
 
 // The group's per-lane values as vectors (lanes past nl: 0).
 typedef struct {
@@ -101,89 +81,20 @@ static inline __attribute__((always_inline)) unsigned lanes_bad(const lanes_t *g
     return bad;
 }
 
-#if defined(__AVX512F__)
+// Transposed W rows at a time: one native vector of lanes (W = SRS_VB / 8:
+// all eight at v4, four with AVX2, two with SSE or NEON), so that a block of
+// W rows and the sums, min and max fit the level's registers. Sample j goes
+// into accumulator j mod 4, combined as (0 + 1) + (2 + 3), at every level.
 static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
                                                                          int64_t nmax, lanes_vecs_t *vv,
                                                                          __mmask8 *valid) {
+    enum { W = SRS_VB / 8 };   // lanes per vector
     const int f32 = b->reward.dtype == SRS_F32, nl = g->nl;
     int ragged = nl < LANES;
     for (int l = 0; l < nl; l++) ragged |= g->len[l] != nmax;
     // Eight whole rows of a multiple of eight samples need no padding, and
     // their u_0 come with the first block; otherwise the padding value u_0
-    // is read first. (Vectors built from eight scalar stores wait for the
-    // stores: the loads cannot be forwarded from them.)
-    const int padded = ragged || (nmax & 7);
-    double ref[LANES], lenf[LANES];
-    __m512d vref = _mm512_setzero_pd(), vlen = _mm512_set1_pd((double)nmax);
-    if (padded) {
-        for (int l = 0; l < LANES; l++) {
-            ref[l] = l < nl ? vec_at(&b->reward, g->start[l]) : 0.0;
-            lenf[l] = l < nl ? (double)g->len[l] : 0.0;
-        }
-        vref = _mm512_loadu_pd(ref);
-        vlen = _mm512_loadu_pd(lenf);
-    }
-    const __m512d zero = _mm512_setzero_pd();
-    // four accumulators each: one chain of dependent operations through the
-    // row would cost its latency times n (sums: sample j into j mod 4)
-    const __m512d inf = _mm512_set1_pd(INFINITY), ninf = _mm512_set1_pd(-INFINITY);
-    __m512d vmn[4] = {inf, inf, inf, inf}, vmx[4] = {ninf, ninf, ninf, ninf}, vt[4] = {zero, zero, zero, zero};
-    for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
-        __m512d r[8];
-        if (!padded) {
-            // eight whole rows of eight samples: plain loads
-            for (int l = 0; l < LANES; l++)
-                r[l] = f32 ? _mm512_cvtps_pd(_mm256_loadu_ps((const float *)b->reward.data + g->start[l] + j0))
-                           : _mm512_loadu_pd((const double *)b->reward.data + g->start[l] + j0);
-        } else {
-            for (int l = 0; l < LANES; l++) {
-                int64_t rem = l < nl ? g->len[l] - j0 : 0;
-                __mmask8 tm = (__mmask8)(rem >= 8 ? 0xFF : rem > 0 ? (1u << rem) - 1 : 0);
-                // past a row's end: its u_0, so d = 0 and the range is unchanged
-                if (!tm) r[l] = _mm512_set1_pd(ref[l]);
-                else if (f32)
-                    r[l] = _mm512_cvtps_pd(_mm256_mask_loadu_ps(_mm256_set1_ps((float)ref[l]), tm,
-                                                                (const float *)b->reward.data + g->start[l] + j0));
-                else
-                    r[l] = _mm512_mask_loadu_pd(_mm512_set1_pd(ref[l]), tm,
-                                                (const double *)b->reward.data + g->start[l] + j0);
-            }
-        }
-        transpose8(r);
-        if (j0 == 0 && !padded) vref = r[0];
-        for (int q = 0; q < 8; q++) {
-            __m512d dq = _mm512_sub_pd(r[q], vref);
-            vmn[q & 3] = _mm512_min_pd(vmn[q & 3], r[q]);
-            vmx[q & 3] = _mm512_max_pd(vmx[q & 3], r[q]);
-            vt[q & 3] = _mm512_add_pd(vt[q & 3], dq);   // padding adds d = 0
-            // past every row (nmax rounded up to 8): -inf, never active in a pass
-            _mm512_store_pd(g->d + (j0 + q) * LANES, j0 + q < nmax ? dq : _mm512_set1_pd(-INFINITY));
-            if (valid)
-                valid[j0 + q] = ragged ? _mm512_cmp_pd_mask(vlen, _mm512_set1_pd((double)(j0 + q)), _CMP_GT_OQ)
-                                       : (__mmask8)(j0 + q < nmax ? 0xFF : 0);
-        }
-    }
-    // min and max: any order; the sum: (0 + 1) + (2 + 3)
-    __m512d umin = _mm512_min_pd(_mm512_min_pd(vmn[0], vmn[1]), _mm512_min_pd(vmn[2], vmn[3]));
-    __m512d umax = _mm512_max_pd(_mm512_max_pd(vmx[0], vmx[1]), _mm512_max_pd(vmx[2], vmx[3]));
-    __m512d sum = _mm512_add_pd(_mm512_add_pd(vt[0], vt[1]), _mm512_add_pd(vt[2], vt[3]));
-    _mm512_storeu_pd(g->umin, umin);
-    _mm512_storeu_pd(g->umax, umax);
-    _mm512_storeu_pd(g->ref, vref);
-    return lanes_bad(g, b, vref, umin, umax, vlen, sum, vv);
-}
-#else
-static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t *g, const srs_batch_t *b,
-                                                                         int64_t nmax, lanes_vecs_t *vv,
-                                                                         __mmask8 *valid) {
-    // Below AVX-512: one native vector of lanes at a time (W rows), so that
-    // a block of W rows and the sums, min and max fit the level's registers;
-    // the same operations per lane as at v4 (sample j into accumulator j mod
-    // 4, combined as (0 + 1) + (2 + 3)).
-    enum { W = SRS_VB / 8 };   // lanes per vector
-    const int f32 = b->reward.dtype == SRS_F32, nl = g->nl;
-    int ragged = nl < LANES;
-    for (int l = 0; l < nl; l++) ragged |= g->len[l] != nmax;
+    // is read first.
     const int padded = ragged || (nmax & 7);
     _Alignas(64) double ref[LANES], lenf[LANES], mnv[LANES], mxv[LANES], tot[LANES];
     for (int l = 0; l < LANES; l++) {
@@ -199,19 +110,22 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
         srs_vd t0 = zero, t1 = zero, t2 = zero, t3 = zero;
         for (int64_t j0 = 0; j0 < nmax; j0 += 8) {
             srs_vd r[8 / W][W];   // [sample block][row]: W samples of row q*W + i
+            // unrolled, so that r stays in registers through the transpose
+#pragma GCC unroll 8
             for (int i = 0; i < W; i++) {
                 const int l = q * W + i;
-                if (!padded) {
-                    for (int k = 0; k < 8 / W; k++)
-                        if (f32) r[k][i] = __builtin_convertvector(*(const srs_vfu *)(rf + g->start[l] + j0 + k * W), srs_vd);
-                        else r[k][i] = *(const srs_vdu *)(rd + g->start[l] + j0 + k * W);
-                } else {
-                    // past a row's end: its u_0, so d = 0 and the range is unchanged
-                    _Alignas(64) double t[8];
-                    const int64_t len = l < nl ? g->len[l] : 0;
-                    for (int s = 0; s < 8; s++)
-                        t[s] = j0 + s < len ? vec_at(&b->reward, g->start[l] + j0 + s) : ref[l];
-                    for (int k = 0; k < 8 / W; k++) r[k][i] = SRS_VQ(t, k);
+#pragma GCC unroll 4
+                for (int k = 0; k < 8 / W; k++) {
+                    const int64_t at = j0 + k * W;
+                    if (!padded && f32)
+                        r[k][i] = srs_vloadf(rf + g->start[l] + at);
+                    else if (!padded)
+                        r[k][i] = *(const srs_vdu *)(rd + g->start[l] + at);
+                    else if (l >= nl)
+                        r[k][i] = zero;
+                    else   // past a row's end: its u_0, so d = 0 and the range is unchanged
+                        r[k][i] = f32 ? srs_vloadnf(rf + g->start[l] + at, g->len[l] - at, ref[l])
+                                      : srs_vloadn(rd + g->start[l] + at, g->len[l] - at, ref[l]);
                 }
             }
             for (int k = 0; k < 8 / W; k++) srs_vtranspose(r[k]);   // now [sample block][sample]: W lanes
@@ -239,7 +153,8 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     if (valid)
         for (int64_t j = 0; j < ((nmax + 7) & ~(int64_t)7); j++) {
             unsigned k = 0;
-            for (int l = 0; l < LANES; l++) k |= (unsigned)(lenf[l] > (double)j) << l;
+            for (int q = 0; q < SRS_NV; q++)
+                k |= srs_vbits(srs_vgt(SRS_VQ(lenf, q), (srs_vd){0} + (double)j)) << (q * W);
             valid[j] = (__mmask8)k;
         }
     memcpy(g->umin, mnv, sizeof mnv);
@@ -249,7 +164,6 @@ static inline __attribute__((always_inline)) unsigned lanes_fill_uniform(lanes_t
     const __m512d sum = _mm512_loadu_pd(tot), vlen = _mm512_loadu_pd(lenf);
     return lanes_bad(g, b, vref, umin, umax, vlen, sum, vv);
 }
-#endif
 
 // Loads row i into lane l (validated, shifted, weighted). Returns ROW_*.
 // The checks and the range run as vector reductions over the contiguous row,
@@ -499,52 +413,18 @@ static inline __attribute__((always_inline)) void ugroup_setup(const job_t *jb, 
     u->live = (__mmask8)~done;
 }
 
-#if defined(__AVX512F__)
-// One Dinkelbach pass over group u (its live lanes take the next iterate).
-// Four accumulators (sample j into j mod 4): one chain of dependent adds
-// through the row would bound the pass by the add latency. masked: some lanes
-// lack some samples (valid); otherwise every sample counts.
-static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, ugroup_t *u, int64_t nmax,
-                                                              const int masked) {
-    const srs_d8 zero = srs8_set1(0.0), one = srs8_set1(1.0), inf = srs8_set1(INFINITY);
-    const srs_d8 vm = srs8_of(u->m);
-    srs_d8 sh0 = zero, sh1 = zero, sh2 = zero, sh3 = zero, ph0 = zero, ph1 = zero, ph2 = zero, ph3 = zero;
-    srs_d8 mh0 = inf, mh1 = inf, mh2 = inf, mh3 = inf;
-    for (int64_t j = 0; j < nmax; j += 4) {   // d and valid are set up to nmax rounded up to 8
-#define UPASS_STEP(q)                                                                                   \
-    {                                                                                                   \
-        srs_d8 x = srs8_load(g->d + (j + q) * LANES);                                                   \
-        srs_k8 a = masked ? srs8_ge_in(u->valid[j + q], x, vm) : srs8_ge(x, vm);                        \
-        sh##q = srs8_add_if(sh##q, a, x);                                                               \
-        ph##q = srs8_add_if(ph##q, a, one);                                                             \
-        mh##q = srs8_min_if(mh##q, a, x);                                                               \
-    }
-        UPASS_STEP(0) UPASS_STEP(1) UPASS_STEP(2) UPASS_STEP(3)
-#undef UPASS_STEP
-    }
-    __m512d vsh = srs8_to(srs8_add(srs8_add(sh0, sh1), srs8_add(sh2, sh3)));
-    __m512d vph = srs8_to(srs8_add(srs8_add(ph0, ph1), srs8_add(ph2, ph3)));
-    __m512d vmh = srs8_to(srs8_min(srs8_min(mh0, mh1), srs8_min(mh2, mh3)));
-    // srs_set_value, the inactive sums as the totals minus the active ones
-    __m512d num = _mm512_add_pd(vsh, _mm512_mul_pd(u->eps, _mm512_sub_pd(u->tot, vsh)));
-    __m512d den = _mm512_add_pd(vph, _mm512_mul_pd(u->eps, _mm512_sub_pd(u->len, vph)));
-    __m512d next = _mm512_min_pd(_mm512_max_pd(_mm512_div_pd(num, den), u->lo), u->hi);
-    // the set is final when no active sample lies below the new iterate
-    __mmask8 stop = _mm512_cmp_pd_mask(vmh, next, _CMP_GE_OQ) | _mm512_cmp_pd_mask(next, u->m, _CMP_LE_OQ);
-    u->m = _mm512_mask_mov_pd(u->m, u->live, next);
-    u->live &= (__mmask8)~stop;
-}
-#else
-// The same pass below AVX-512, one native vector of lanes at a time (two AVX2
-// vectors or four SSE/NEON ones make a group's eight lanes): eight lanes of
-// every accumulator at once would need more than the level's 16 registers,
-// and the spilled sums would then wait on the stack in every step. Each lane
-// gets the same values as at v4: its sum of d is the same adds in the same
-// order (sample j into accumulator j mod 4, then (0 + 1) + (2 + 3)); the count
-// of active samples, a sum of ones and exact in any order, is kept as an
-// integer; and the min of the active samples only feeds the test mh >= next,
-// which no order of the min changes (an order could only choose between -0
-// and +0, which compare equal).
+// One Dinkelbach pass over group u (its live lanes take the next iterate),
+// one native vector of lanes at a time (one at v4, two AVX2 vectors or four
+// SSE/NEON ones make a group's eight lanes): eight lanes of every accumulator
+// at once would need more than the 16 registers below v4, and the spilled
+// sums would then wait on the stack in every step. Four accumulators of the
+// sums (sample j into j mod 4, then (0 + 1) + (2 + 3)): one chain of
+// dependent adds through the row would bound the pass by the add latency.
+// The count of active samples, a sum of ones and exact in any order, is kept
+// as an integer; the min of the active samples only feeds the test mh >=
+// next, which no order of the min changes (an order could only choose
+// between -0 and +0, which compare equal). masked: some lanes lack some
+// samples (valid); otherwise every sample counts.
 static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, ugroup_t *u, int64_t nmax,
                                                               const int masked) {
     const int W = SRS_VB / 8;   // lanes per vector
@@ -553,37 +433,50 @@ static inline __attribute__((always_inline)) void ugroup_pass(const lanes_t *g, 
     for (int q = 0; q < SRS_NV; q++) {
         const srs_vd vm = SRS_VQ(&u->m, q);
         srs_vd sh0 = zero, sh1 = zero, sh2 = zero, sh3 = zero, mh0 = inf, mh1 = inf;
-        srs_vl cnt = {0};   // minus the active samples (a true compare is -1)
+        srs_vl cnt = {0};
         const double *dq = g->d + q * W;
+#if SRS_VB == 64
+        // 32 registers: four accumulators of the min, no chain of two a step
+        srs_vd mh2 = inf, mh3 = inf;
+#define UPASS_MH2 mh2
+#define UPASS_MH3 mh3
+#else
+        // 16 registers: two accumulators of the min
+#define UPASS_MH2 mh0
+#define UPASS_MH3 mh1
+#endif
         for (int64_t j = 0; j < nmax; j += 4) {   // d and valid are set up to nmax rounded up to 8
 #define UPASS_V(k, SH, MH)                                                                              \
     {                                                                                                   \
-        srs_vd x = SRS_VQ(dq + (j + k) * LANES, 0);                                                     \
-        srs_vl a = x >= vm;                                                                             \
+        const srs_vd x = SRS_VQ(dq + (j + k) * LANES, 0);                                               \
+        srs_md a = srs_vge(x, vm);                                                                      \
         if (masked) a &= srs_vmask(u->valid[j + k], q);                                                 \
-        SH += (srs_vd)((srs_vl)x & a);                                                                  \
-        cnt += a;                                                                                       \
-        MH = srs_vmin(MH, srs_vsel(a, x, inf));                                                         \
+        SH = srs_vaddif(SH, a, x);                                                                      \
+        cnt = srs_vcount(cnt, a);                                                                       \
+        MH = srs_vminif(MH, a, x);                                                                      \
     }
-            UPASS_V(0, sh0, mh0) UPASS_V(1, sh1, mh1) UPASS_V(2, sh2, mh0) UPASS_V(3, sh3, mh1)
+            UPASS_V(0, sh0, mh0) UPASS_V(1, sh1, mh1) UPASS_V(2, sh2, UPASS_MH2) UPASS_V(3, sh3, UPASS_MH3)
 #undef UPASS_V
         }
-        const srs_vd vsh = (sh0 + sh1) + (sh2 + sh3);
-        // the count as a double: exact below 2^52 (the bits of 2^52 + count, minus 2^52)
-        const srs_vd vph = (srs_vd)(-cnt | ((srs_vl){0} + 0x4330000000000000)) - 0x1p52;
+        const srs_vd vsh = (sh0 + sh1) + (sh2 + sh3), vph = srs_vcount_pd(cnt);
+#if SRS_VB == 64
+        const srs_vd vmh = srs_vmin(srs_vmin(mh0, mh1), srs_vmin(mh2, mh3));
+#else
         const srs_vd vmh = srs_vmin(mh0, mh1);
+#endif
+#undef UPASS_MH2
+#undef UPASS_MH3
         // srs_set_value, the inactive sums as the totals minus the active ones
         const srs_vd eps = SRS_VQ(&u->eps, q);
         const srs_vd num = vsh + eps * (SRS_VQ(&u->tot, q) - vsh);
         const srs_vd den = vph + eps * (SRS_VQ(&u->len, q) - vph);
         const srs_vd next = srs_vmin(srs_vmax(num / den, SRS_VQ(&u->lo, q)), SRS_VQ(&u->hi, q));
         // the set is final when no active sample lies below the new iterate
-        stop |= srs_vbits((vmh >= next) | (next <= vm)) << (q * W);
+        stop |= srs_vbits(srs_vge(vmh, next) | srs_vle(next, vm)) << (q * W);
         SRS_VQW(&u->m, q) = srs_vsel(srs_vmask(u->live, q), next, vm);
     }
     u->live &= (__mmask8)~stop;
 }
-#endif
 
 // Dinkelbach passes over G groups (at most max_iter each); a group whose
 // lanes are all settled takes no more passes. The groups' passes are
@@ -694,8 +587,8 @@ static inline __attribute__((always_inline)) void lanes_uniform_g(const job_t *j
 void lanes_uniform(const job_t *jb, lanes_t *gs, int ng, scratch_t *s, int64_t base, int64_t *bad_row,
                           int *bad_kind) {
     int q = 0;
-#if defined(__AVX512F__)
-    // 32 registers hold the sums of four groups at once
+#if SRS_VB == 64
+    // 32 registers (AVX-512) hold the sums of four groups at once
     for (; q + 4 <= ng; q += 4) lanes_uniform_g(jb, gs + q, 4, s, base, bad_row, bad_kind);
 #endif
     // below AVX-512 (16 or fewer registers, each half or a quarter of a
