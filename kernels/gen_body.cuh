@@ -27,14 +27,8 @@
 #define GEN_CHUNK_MAX ((int64_t)1 << 28)
 
 // Read-only loads: through the non-coherent cache on the device.
-GEN_HD __forceinline__ int64_t gen_ld_i64(const int64_t *p, int64_t k) {
-#ifdef __CUDA_ARCH__
-    return __ldg(p + k);
-#else
-    return p[k];
-#endif
-}
-GEN_HD __forceinline__ double gen_ld_f64(const double *p, int64_t k) {
+template <class T>
+GEN_HD __forceinline__ T gen_ld(const T *p, int64_t k) {
 #ifdef __CUDA_ARCH__
     return __ldg(p + k);
 #else
@@ -66,18 +60,18 @@ GEN_HD __forceinline__ void gen_sample_at(const srs_gen_params_t &p, const int64
         int64_t lo = 0, hi = n_rows - 1;
         while (lo < hi) {
             int64_t mid = (lo + hi + 1) >> 1;
-            if (gen_ld_i64(off, mid) <= s) lo = mid;
+            if (gen_ld(off, mid) <= s) lo = mid;
             else hi = mid - 1;
         }
         r = lo;
-        j = s - gen_ld_i64(off, r);
+        j = s - gen_ld(off, r);
     } else {
         int64_t i = s / row_len;
         r = i - i0;
         j = s - i * row_len;
     }
     double uu, gg, ll = 0.0;
-    srs_gen_sample(&p, i0 + r, j, gen_ld_f64(c, r), &uu, &gg, lw ? &ll : NULL);
+    srs_gen_sample(&p, i0 + r, j, gen_ld(c, r), &uu, &gg, lw ? &ll : NULL);
     u[k] = uu;
     g[k] = gg;
     if (lw) lw[k] = ll;

@@ -45,6 +45,15 @@ static int same_bits(const double *a, const double *b, int64_t n, const char *wh
     return 0;
 }
 
+// The default options with one scenario, ragged or not, with or without logw.
+static srs_gen_opts_t gen_case(int sc, int ragged, int logw) {
+    srs_gen_opts_t o = srs_gen_opts_default();
+    o.scenario = (srs_scenario_t)sc;
+    o.ragged = ragged;
+    o.with_logw = logw;
+    return o;
+}
+
 TEST(gen_kernel_code_emulated_matches_cpu_bitwise) {
     // no device needed: every scenario, ragged or not, with and without logw,
     // chunks of 1 sample, a prime, and chunks cutting rows and the default
@@ -52,10 +61,7 @@ TEST(gen_kernel_code_emulated_matches_cpu_bitwise) {
     for (int sc = 0; sc < SRS_SCEN_COUNT_; sc++)
         for (int ragged = 0; ragged < 2; ragged++)
             for (int logw = 0; logw < 2; logw++) {
-                srs_gen_opts_t o = srs_gen_opts_default();
-                o.scenario = (srs_scenario_t)sc;
-                o.ragged = ragged;
-                o.with_logw = logw;
+                srs_gen_opts_t o = gen_case(sc, ragged, logw);
                 o.n_prompts = 300;
                 o.n_samples = 29;
                 o.seed = 0xfeedbeef00ull + (uint64_t)(sc * 4 + ragged * 2 + logw);
@@ -104,10 +110,7 @@ TEST(cuda_gen_matches_cpu_all_scenarios) {
     for (int sc = 0; sc < SRS_SCEN_COUNT_; sc++)
         for (int ragged = 0; ragged < 2; ragged++)
             for (int logw = 0; logw < 2; logw++) {
-                srs_gen_opts_t o = srs_gen_opts_default();
-                o.scenario = (srs_scenario_t)sc;
-                o.ragged = ragged;
-                o.with_logw = logw;
+                srs_gen_opts_t o = gen_case(sc, ragged, logw);
                 o.n_prompts = t_quick() ? 700 : 20000;
                 o.n_samples = 37;
                 o.seed = 0x1234567890abcdefull + (uint64_t)(sc * 4 + ragged * 2 + logw);

@@ -268,18 +268,25 @@ def word_tokenizer(ids):
     return PreTrainedTokenizerFast(tokenizer_object=t, pad_token="<pad>", bos_token="<s>", eos_token="</s>")
 
 
-def test_reward_model_with_another_vocabulary(models):
-    """A reward model over a permuted vocabulary (its embedding rows permuted
-    to match) with the tokenizer pair re-tokenising the text scores exactly as
-    the original one on the ids, so generate() gives the reference's tokens."""
+def permuted_reward_model(rm):
+    """A copy of rm over the vocabulary permuted by PERM: its embedding rows
+    moved so that word w's row sits at PERM[w]."""
     import copy
-    lm, rm = models
     rm2 = copy.deepcopy(rm)
     with torch.no_grad():
         emb = rm.get_input_embeddings().weight
         new = torch.empty_like(emb)
         new[torch.tensor(PERM)] = emb
         rm2.get_input_embeddings().weight.copy_(new)
+    return rm2
+
+
+def test_reward_model_with_another_vocabulary(models):
+    """A reward model over a permuted vocabulary (its embedding rows permuted
+    to match) with the tokenizer pair re-tokenising the text scores exactly as
+    the original one on the ids, so generate() gives the reference's tokens."""
+    lm, rm = models
+    rm2 = permuted_reward_model(rm)
     a, b = word_tokenizer(list(range(100))), word_tokenizer(PERM)
     keep = dict(skip_special_tokens=False)
     proc = hf.ARGSLogitsProcessor(rm2, pad_token_id=0, k=10, tokenizer=a, reward_tokenizer=b, decode_kwargs=keep,

@@ -134,16 +134,10 @@ def test_score_with_another_vocabulary(models, samples):
     """cd.score over a reward model with a permuted vocabulary, with the
     tokenizer pair, equals the original model's scores; a reward model with
     a smaller vocabulary and no tokenizers raises."""
-    import copy
-    from test_hf_args import PERM, word_tokenizer
+    from test_hf_args import PERM, permuted_reward_model, word_tokenizer
     _, rm = models
     want = cd.score(rm, samples)
-    rm2 = copy.deepcopy(rm)
-    with torch.no_grad():
-        emb = rm.get_input_embeddings().weight
-        new = torch.empty_like(emb)
-        new[torch.tensor(PERM)] = emb
-        rm2.get_input_embeddings().weight.copy_(new)
+    rm2 = permuted_reward_model(rm)
     got = cd.score(rm2, samples, tokenizer=word_tokenizer(list(range(100))), reward_tokenizer=word_tokenizer(PERM),
                    decode_kwargs=dict(skip_special_tokens=False), encode_kwargs=dict(add_special_tokens=False))
     np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
